@@ -1,0 +1,39 @@
+/**
+ * Errors a user can hit. Each carries one human sentence (`message`), optional
+ * detail lines, and the exit code the CLI uses; the CLI prints them without a stack.
+ */
+export class SargeError extends Error {
+  readonly detail: string | undefined;
+  readonly exitCode: number;
+
+  constructor(message: string, options: { detail?: string; exitCode?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.detail = options.detail;
+    this.exitCode = options.exitCode ?? 1;
+  }
+}
+
+/** Bad or missing etc/sarge.yaml, or bad command-line input: exit code 2. */
+export class ConfigError extends SargeError {
+  constructor(message: string, options: { detail?: string; cause?: unknown } = {}) {
+    super(message, { ...options, exitCode: 2 });
+  }
+}
+
+/** The supervisor daemon cannot be reached. */
+export class SupervisorNotRunningError extends SargeError {
+  constructor(home: string) {
+    super(`supervisor is not running; start it with ${home}/bin/supervisord`, { exitCode: 3 });
+  }
+}
+
+/** A deploy step failed; the message names the step. */
+export class DeployError extends SargeError {
+  readonly step: string;
+
+  constructor(step: string, reason: string, options: { detail?: string; cause?: unknown } = {}) {
+    super(`deploy failed at ${step}: ${reason}`, options);
+    this.step = step;
+  }
+}

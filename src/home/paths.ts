@@ -1,0 +1,57 @@
+import { join, resolve } from "node:path";
+
+/** Every path sarge owns inside one home (SPEC "Home layout"). */
+export interface HomePaths {
+  root: string;
+  bin: string;
+  dist: string;
+  etc: string;
+  config: string;
+  haproxyCfg: string;
+  supervisorEtc: string;
+  deploy: string;
+  envs: string;
+  log: string;
+  run: string;
+  state: string;
+  history: string;
+  sargeLog: string;
+  supervisorSocket: string;
+  haproxyAdminSocket: string;
+  haproxyMasterSocket: string;
+  haproxyPid: string;
+  deployLock: string;
+}
+
+export function homePaths(home: string): HomePaths {
+  const root = resolve(home);
+  const etc = join(root, "etc");
+  const varDir = join(root, "var");
+  const run = join(varDir, "run");
+  const log = join(varDir, "log");
+  return {
+    root,
+    bin: join(root, "bin"),
+    dist: join(root, "dist"),
+    etc,
+    config: join(etc, "sarge.yaml"),
+    haproxyCfg: join(etc, "haproxy", "haproxy.cfg"),
+    supervisorEtc: join(etc, "supervisor"),
+    deploy: join(root, "deploy"),
+    envs: join(varDir, "envs"),
+    log,
+    run,
+    state: join(varDir, "state.json"),
+    history: join(varDir, "history.jsonl"),
+    sargeLog: join(log, "sarge.log"),
+    supervisorSocket: join(run, "supervisor.sock"),
+    haproxyAdminSocket: join(run, "haproxy-admin.sock"),
+    haproxyMasterSocket: join(run, "haproxy-master.sock"),
+    haproxyPid: join(run, "haproxy.pid"),
+    deployLock: join(run, "deploy.lock"),
+  };
+}
+
+export function instanceLogPath(paths: HomePaths, name: string): string {
+  return join(paths.log, `${name}.log`);
+}
