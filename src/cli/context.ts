@@ -1,0 +1,15 @@
+import type { Command } from "commander";
+import { dirname, resolve } from "node:path";
+import { realpathSync } from "node:fs";
+import { homePaths, type HomePaths } from "../home/paths.js";
+
+/**
+ * The home a server-side command runs against: --home, else $SARGE_HOME, else
+ * the folder above the bin/sarge wrapper that was run (SPEC "Words").
+ */
+export function resolveHome(command: Command): HomePaths {
+  const explicit: string | undefined = command.optsWithGlobals().home ?? process.env.SARGE_HOME;
+  if (explicit) return homePaths(resolve(explicit));
+  const invoked = process.argv[1] ? realpathSync(process.argv[1]) : process.cwd();
+  return homePaths(dirname(dirname(invoked)));
+}

@@ -1,0 +1,27 @@
+import { SargeError } from "../errors.js";
+
+/** Print an error as one sentence plus detail, never a stack (unless SARGE_DEBUG). Returns the exit code. */
+export function reportError(error: unknown): number {
+  if (error instanceof SargeError) {
+    process.stderr.write(`sarge: ${error.message}\n`);
+    if (error.detail) process.stderr.write(indent(error.detail) + "\n");
+    if (process.env.SARGE_DEBUG && error.stack) process.stderr.write(error.stack + "\n");
+    return error.exitCode;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`sarge: unexpected error: ${message}\n`);
+  if (error instanceof Error && error.stack) process.stderr.write(indent(error.stack) + "\n");
+  return 70;
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+}
+
+function indent(text: string): string {
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((line) => "  " + line)
+    .join("\n");
+}
