@@ -1,0 +1,222 @@
+import { readFileSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import { parseDocument } from "yaml";
+import { ConfigError } from "../errors.js";
+import { parseDuration, parseSize } from "./duration.js";
+import type { HostPort, SargeConfig, SupervisorKind } from "./config-types.js";
+import type { HomePaths } from "./paths.js";
+
+const processTypePattern = /^[A-Za-z0-9_-]+$/;
+const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+type Reader<T> = (value: unknown, key: string) => T;
+
+/** Reads one key's value or throws naming the file, the key and what was expected. */
+class ConfigReader {
+  constructor(readonly file: string) {}
+
+  fail(key: string, expected: string, value: unknown): never {
+    throw new ConfigError(`${this.file}: ${key}: expected ${expected}, got ${describe(value)}`);
+  }
+
+  integer(value: unknown, key: string, min: number, max: number): number {
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+      this.fail(key, `a whole number from ${min} to ${max}`, value);
+    }
+    return value;
+  }
+
+  port = (value: unknown, key: string): number => this.integer(value, key, 1, 65535);
+
+  string = (value: unknown, key: string): string => {
+    if (typeof value !== "string" || value === "") this.fail(key, "a non-empty string", value);
+    return value;
+  };
+
+  mapping(value: unknown, key: string): Record<string, unknown> {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) this.fail(key, "a mapping", value);
+    return value as Record<string, unknown>;
+  }
+
+  section<T>(value: unknown, key: string, fields: { [K in keyof T]: [string, Reader<T[K]>, T[K]] }): T {
+    const raw = value === undefined || value === null ? {} : this.mapping(value, key);
+    const yamlNames = Object.values(fields).map((field) => (field as [string])[0]);
+    for (const name of Object.keys(raw)) {
+      if (!yamlNames.includes(name)) this.unknown(`${key}.${name}`, yamlNames);
+    }
+    const result = {} as T;
+    for (const [prop, [name, read, fallback]] of Object.entries(fields) as Array<[keyof T, [string, Reader<unknown>, unknown]]>) {
+      result[prop] = (raw[name] === undefined ? fallback : read(raw[name], `${key}.${name}`)) as T[keyof T];
+    }
+    return result;
+  }
+
+  unknown(key: string, known: string[]): never {
+    throw new ConfigError(`${this.file}: unknown key '${key}' (known keys: ${known.join(", ")})`);
+  }
+}
+
+const topLevelKeys = [
+  "port_range",
+  "port_map",
+  "env",
+  "haproxy_bin",
+  "python",
+  "dist",
+  "supervisor",
+  "keep_releases",
+  "health",
+  "notify",
+  "logs",
+  "archive",
+];
+
+/** Load and validate etc/sarge.yaml. Every problem is a ConfigError naming the file and the key. */
+export function loadConfig(paths: HomePaths): SargeConfig {
+  let text: string;
+  try {
+    text = readFileSync(paths.config, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      throw new ConfigError(
+        `${paths.config} does not exist: ${paths.root} is not a sarge home (create one with \`sarge init ${paths.root}\`)`,
+      );
+    }
+    throw new ConfigError(`${paths.config} cannot be read: ${(error as Error).message}`);
+  }
+  return parseConfig(text, paths.config, paths.root);
+}
+
+export function parseConfig(text: string, file: string, home: string): SargeConfig {
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    const first = document.errors[0]!;
+    const line = first.linePos?.[0]?.line;
+    throw new ConfigError(`${file}: not valid YAML${line ? ` (line ${line})` : ""}: ${first.message.split("\n")[0]}`);
+  }
+  const read = new ConfigReader(file);
+  const raw = document.toJS() ?? {};
+  const top = read.mapping(raw, "(top level)");
+  for (const key of Object.keys(top)) if (!topLevelKeys.includes(key)) read.unknown(key, topLevelKeys);
+
+  if (top.port_range === undefined) read.fail("port_range", "[low, high] port numbers", undefined);
+  const portRange = readPortRange(read, top.port_range);
+  const portMap = readPortMap(read, top.port_map);
+  for (const [proc, address] of Object.entries(portMap)) {
+    if (address.port >= portRange[0] && address.port <= portRange[1]) {
+      throw new ConfigError(
+        `${file}: port_map.${proc}: port ${address.port} overlaps port_range [${portRange[0]}, ${portRange[1]}]; stable ports must lie outside the range handed to instances`,
+      );
+    }
+  }
+  const supervisorKind = readSupervisor(read, top.supervisor ?? "builtin");
+  const dist = top.dist === undefined ? "dist" : read.string(top.dist, "dist");
+  const keepReleases = top.keep_releases === undefined ? 3 : read.integer(top.keep_releases, "keep_releases", 0, 1000);
+
+  return {
+    portRange,
+    portMap,
+    env: readEnv(read, top.env),
+    haproxyBin: top.haproxy_bin === undefined ? "haproxy" : read.string(top.haproxy_bin, "haproxy_bin"),
+    python: top.python === undefined ? "python3" : read.string(top.python, "python"),
+    dist: isAbsolute(dist) ? dist : join(home, dist),
+    supervisor: supervisorKind,
+    keepReleases,
+    health: read.section(top.health, "health", {
+      timeoutMs: ["timeout", (v, k) => duration(read, v, k), 30_000],
+      httpPath: ["http_path", (v, k) => httpPath(read, v, k), null],
+    }),
+    notify: readNotify(read, top.notify),
+    logs: read.section(top.logs, "logs", {
+      maxBytes: ["max_bytes", (v, k) => size(read, v, k), 10 * 1024 ** 2],
+      keep: ["keep", (v, k) => read.integer(v, k, 1, 100), 5],
+    }),
+    archive: read.section(top.archive, "archive", {
+      maxBytes: ["max_bytes", (v, k) => size(read, v, k), 1024 ** 3],
+      maxEntries: ["max_entries", (v, k) => read.integer(v, k, 1, 10_000_000), 100_000],
+      maxNameLength: ["max_name_length", (v, k) => read.integer(v, k, 1, 4096), 1024],
+    }),
+  };
+}
+
+function readSupervisor(read: ConfigReader, value: unknown): SupervisorKind {
+  if (value !== "builtin" && value !== "supervisord") read.fail("supervisor", "builtin or supervisord", value);
+  return value;
+}
+
+function readPortRange(read: ConfigReader, value: unknown): [number, number] {
+  if (!Array.isArray(value) || value.length !== 2) read.fail("port_range", "[low, high] port numbers", value);
+  const low = read.port(value[0], "port_range[0]");
+  const high = read.port(value[1], "port_range[1]");
+  if (low > high) read.fail("port_range", "low <= high", value);
+  return [low, high];
+}
+
+function readPortMap(read: ConfigReader, value: unknown): Record<string, HostPort> {
+  if (value === undefined || value === null) return {};
+  const map: Record<string, HostPort> = {};
+  const seen = new Map<string, string>();
+  for (const [proc, address] of Object.entries(read.mapping(value, "port_map"))) {
+    if (!processTypePattern.test(proc)) read.fail(`port_map.${proc}`, "a process type name of letters, digits, _ and -", proc);
+    const parsed = parseHostPort(address);
+    if (!parsed) read.fail(`port_map.${proc}`, '"host:port" or a port number', address);
+    const id = `${parsed.host}:${parsed.port}`;
+    if (seen.has(id)) throw new ConfigError(`${read.file}: port_map.${proc}: ${id} is already used by port_map.${seen.get(id)}`);
+    seen.set(id, proc);
+    map[proc] = parsed;
+  }
+  return map;
+}
+
+function parseHostPort(value: unknown): HostPort | null {
+  if (typeof value === "number") return Number.isInteger(value) && value > 0 && value < 65536 ? { host: "127.0.0.1", port: value } : null;
+  if (typeof value !== "string") return null;
+  const match = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]|\*):(\d{1,5})$/.exec(value.trim());
+  if (!match) return null;
+  const port = Number(match[2]);
+  return port > 0 && port < 65536 ? { host: match[1]!, port } : null;
+}
+
+function readEnv(read: ConfigReader, value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  const env: Record<string, string> = {};
+  for (const [key, raw] of Object.entries(read.mapping(value, "env"))) {
+    if (!envKeyPattern.test(key)) read.fail(`env.${key}`, "a variable name of letters, digits and _ not starting with a digit", key);
+    if (typeof raw === "string" || typeof raw === "number" || typeof raw === "boolean") env[key] = String(raw);
+    else read.fail(`env.${key}`, "a string, number or boolean", raw);
+  }
+  return env;
+}
+
+function readNotify(read: ConfigReader, value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) read.fail("notify", "a list of http(s) URLs", value);
+  return value.map((url, index) => {
+    if (typeof url !== "string" || !/^https?:\/\/\S+$/.test(url)) read.fail(`notify[${index}]`, "an http(s) URL", url);
+    return url;
+  });
+}
+
+function duration(read: ConfigReader, value: unknown, key: string): number {
+  const ms = parseDuration(value);
+  if (ms === null || ms <= 0) read.fail(key, 'a duration like "30s", "500ms" or "2m"', value);
+  return ms;
+}
+
+function size(read: ConfigReader, value: unknown, key: string): number {
+  const bytes = parseSize(value);
+  if (bytes === null) read.fail(key, 'a size like "10MB", "512KB" or a number of bytes', value);
+  return bytes;
+}
+
+function httpPath(read: ConfigReader, value: unknown, key: string): string | null {
+  if (value === null) return null;
+  if (typeof value !== "string" || !value.startsWith("/")) read.fail(key, 'null or a path starting with "/"', value);
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return "nothing";
+  return JSON.stringify(value) ?? String(value);
+}

@@ -1,0 +1,64 @@
+import { randomInt } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
+import { basename, join, relative } from "node:path";
+import getPort from "get-port";
+import { sargeBin } from "../package-root.js";
+import { renderTemplate } from "../templates.js";
+import type { SupervisorKind } from "./config-types.js";
+import type { HomePaths } from "./paths.js";
+
+export interface InitOptions {
+  supervisor: SupervisorKind;
+}
+
+/** "kept": the file was already there and is left exactly as it is. */
+export type FileOutcome = "created" | "kept";
+
+export interface InitReport {
+  home: string;
+  files: Array<{ path: string; outcome: FileOutcome }>;
+  unitFile: string;
+  unitName: string;
+}
+
+/**
+ * Create a home (SPEC "Home layout"). Idempotent: existing files are never
+ * overwritten, so a second run keeps whatever the user edited and says so.
+ */
+export async function initHome(paths: HomePaths, options: InitOptions): Promise<InitReport> {
+  for (const dir of [paths.bin, paths.dist, paths.etc, join(paths.etc, "haproxy"), paths.deploy, paths.envs, paths.log]) {
+    mkdirSync(dir, { recursive: true });
+  }
+  mkdirSync(paths.run, { recursive: true, mode: 0o700 });
+  chmodSync(paths.run, 0o700);
+
+  const unitName = `sarge-${basename(paths.root).replace(/[^A-Za-z0-9_.-]/g, "-")}.service`;
+  const unitFile = join(paths.etc, unitName);
+  const wrapperData = { node: process.execPath, sarge: sargeBin, home: paths.root };
+  const files: InitReport["files"] = [];
+  const place = (path: string, content: () => string | Promise<string>, mode: number) =>
+    writeIfMissing(path, content, mode).then((outcome) => files.push({ path: relative(paths.root, path), outcome }));
+
+  await place(paths.config, async () => renderTemplate("sarge.yaml", { ...(await randomPortBase()), supervisor: options.supervisor }), 0o600);
+  await place(join(paths.bin, "sarge"), () => renderTemplate("bin-sarge", wrapperData), 0o755);
+  await place(join(paths.bin, "supervisord"), () => renderTemplate("bin-supervisord", wrapperData), 0o755);
+  await place(unitFile, () => renderTemplate("sarge.service", { home: paths.root, user: userInfo().username, unitFile, unitName }), 0o644);
+  return { home: paths.root, files, unitFile, unitName };
+}
+
+async function writeIfMissing(path: string, content: () => string | Promise<string>, mode: number): Promise<FileOutcome> {
+  if (existsSync(path)) return "kept";
+  writeFileSync(path, await content(), { mode, flag: "wx" });
+  chmodSync(path, mode);
+  return "created";
+}
+
+/** A base port B, free now, with instances on B+10..B+99 (issue: random base per home). */
+async function randomPortBase(): Promise<{ base: number; rangeLow: number; rangeHigh: number }> {
+  for (;;) {
+    // below 32768, where Linux starts handing out ephemeral ports
+    const base = 10_000 + 100 * randomInt(0, 220);
+    if ((await getPort({ port: base, host: "127.0.0.1" })) === base) return { base, rangeLow: base + 10, rangeHigh: base + 99 };
+  }
+}
