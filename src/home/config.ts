@@ -2,11 +2,11 @@ import { readFileSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { parseDocument } from "yaml";
 import { ConfigError } from "../errors.js";
+import { processTypePattern } from "../deploy/procfile.js";
 import { parseDuration, parseSize } from "./duration.js";
 import type { HostPort, SargeConfig, SupervisorKind } from "./config-types.js";
 import type { HomePaths } from "./paths.js";
 
-const processTypePattern = /^[A-Za-z0-9_-]+$/;
 const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type Reader<T> = (value: unknown, key: string) => T;

@@ -1,0 +1,21 @@
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from "node:fs";
+import { dirname, basename, join } from "node:path";
+
+/** Write a file so that a crash at any moment leaves either the old or the new content: temp + fsync + rename + fsync dir. */
+export function writeFileAtomic(path: string, content: string, mode = 0o600): void {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const fd = openSync(temp, "w", mode);
+  try {
+    writeSync(fd, content);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, path);
+  const dir = openSync(dirname(path), "r");
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}

@@ -1,0 +1,47 @@
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import type { HomePaths } from "../home/paths.js";
+import { currentUser } from "./lock.js";
+
+export type ReleaseKind = "deploy" | "rollback" | "config";
+
+/** One line of var/history.jsonl. Config releases record key names only, never values. */
+export interface HistoryEntry {
+  release: number;
+  kind: ReleaseKind;
+  procs: string[];
+  instances: string[];
+  commit: string | null;
+  user: string;
+  /** The ssh client address ($SSH_CLIENT), when deployed over ssh. */
+  from: string | null;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  outcome: "success" | "failed";
+  error?: string;
+  /** For rollbacks: the instances it went back to; for config: the keys changed. */
+  detail?: string[];
+}
+
+export function whoAmI(): { user: string; from: string | null } {
+  return { user: currentUser(), from: process.env.SSH_CLIENT?.split(" ")[0] ?? null };
+}
+
+export function appendHistory(paths: HomePaths, entry: HistoryEntry): void {
+  appendFileSync(paths.history, JSON.stringify(entry) + "\n", { mode: 0o600 });
+}
+
+/** Every entry, oldest first; a torn last line (a killed writer) is skipped. */
+export function readHistory(paths: HomePaths): HistoryEntry[] {
+  if (!existsSync(paths.history)) return [];
+  return readFileSync(paths.history, "utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as HistoryEntry];
+      } catch {
+        return [];
+      }
+    });
+}
