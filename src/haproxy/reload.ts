@@ -1,0 +1,67 @@
+import { performance } from "node:perf_hooks";
+import type { HomePaths } from "../home/paths.js";
+import { SargeError } from "../errors.js";
+import { showProc } from "./runtime.js";
+import { masterCommand } from "./socket.js";
+import { waitForHaproxy } from "./wait.js";
+
+export interface ReloadResult {
+  /** The new worker, confirmed by `show proc` and answering the admin socket. */
+  workerPid: number;
+  /** Workers that were current before the reload (now finishing their requests, or gone). */
+  previousWorkers: number[];
+  ms: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Reload HAProxy from etc/haproxy/haproxy.cfg through the master socket, and
+ * wait until a new worker is up and answers the admin socket (the old one
+ * answers it for a while after the reload). Old workers finish their running
+ * requests, for at most hard-stop-after. Only needed when the set of stable
+ * ports changes; check new ones with assertBindsFree first.
+ */
+export async function reloadHaproxy(
+  paths: Pick<HomePaths, "haproxyMasterSocket" | "haproxyAdminSocket" | "haproxyCfg">,
+  options: { timeoutMs?: number } = {},
+): Promise<ReloadResult> {
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const started = performance.now();
+  const deadline = Date.now() + timeoutMs;
+  const before = await showProc(paths, { retryMs: 2_000 });
+  const known = new Set([...before.workers, ...before.oldWorkers]);
+  try {
+    await masterCommand(paths, "reload", { retryMs: 2_000 });
+  } catch (error) {
+    // The master re-executes itself and may drop the connection instead of closing it.
+    const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code;
+    if (code !== "ECONNRESET" && code !== "EPIPE") throw error;
+  }
+  let last = "";
+  for (;;) {
+    try {
+      // The master socket refuses connections for ~50-110 ms after a reload.
+      const now = await showProc(paths, { retryMs: Math.max(0, deadline - Date.now()) });
+      if (before.failedReloads !== null && now.failedReloads !== null && now.failedReloads > before.failedReloads) {
+        throw new SargeError(`HAProxy could not reload ${paths.haproxyCfg}; the previous workers keep serving`, {
+          detail: "Its reason is in HAProxy's log (var/log/haproxy.log): a stable port in use, or a configuration error.",
+        });
+      }
+      const fresh = now.workers.find((pid) => !known.has(pid));
+      if (fresh !== undefined) {
+        await waitForHaproxy(paths, { workerPid: fresh, timeoutMs: Math.max(1, deadline - Date.now()) });
+        return { workerPid: fresh, previousWorkers: before.workers, ms: performance.now() - started };
+      }
+      last = `workers are still ${now.workers.join(", ") || "none"}`;
+    } catch (error) {
+      if (error instanceof SargeError && error.message.startsWith("HAProxy could not reload")) throw error;
+      if (error instanceof SargeError && error.message.startsWith("HAProxy is not up")) throw error;
+      last = (error as Error).message;
+    }
+    if (Date.now() >= deadline) {
+      throw new SargeError(`HAProxy did not start a new worker within ${timeoutMs} ms of the reload: ${last}`);
+    }
+    await sleep(20);
+  }
+}

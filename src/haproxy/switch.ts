@@ -1,0 +1,112 @@
+import { performance } from "node:perf_hooks";
+import type { HomePaths } from "../home/paths.js";
+import { SargeError } from "../errors.js";
+import { otherSlot } from "./routes.js";
+import { readRuntimeListens, serverLoad } from "./runtime.js";
+import { adminCommand } from "./socket.js";
+import type { RuntimeListen, Slot } from "./types.js";
+import { BACKEND_HOST, HARD_STOP_AFTER_MS } from "./types.js";
+
+type AdminPaths = Pick<HomePaths, "haproxyAdminSocket">;
+
+export interface SwitchOptions {
+  /** Longest wait for the old slot's running requests; then it goes to maintenance anyway. Default: hard-stop-after (60 s). */
+  drainTimeoutMs?: number;
+  /** How often the old slot's load is read while draining. Default 20 ms. */
+  pollMs?: number;
+}
+
+export interface SwitchResult {
+  proc: string;
+  to: Slot;
+  port: number;
+  /** The slot drained, or null when no slot was serving before. */
+  from: Slot | null;
+  /** From the call until the new slot takes requests. */
+  readyMs: number;
+  /** From the drain order until the old slot has no request left and is in maintenance (0 without an old slot). */
+  drainedMs: number;
+  totalMs: number;
+  /** False when the drain bound passed with requests still running on the old slot (they were left to finish). */
+  drained: boolean;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function readListen(paths: AdminPaths, proc: string): Promise<RuntimeListen> {
+  const listen = (await readRuntimeListens(paths)).find((l) => l.proc === proc);
+  if (!listen) {
+    throw new SargeError(`HAProxy has no listen block "${proc}" with blue and green servers; write the configuration and reload first`);
+  }
+  return listen;
+}
+
+async function setState(paths: AdminPaths, proc: string, slot: Slot, state: "ready" | "drain" | "maint"): Promise<void> {
+  const command = `set server ${proc}/${slot} state ${state}`;
+  const reply = await adminCommand(paths, command);
+  if (reply.trim() !== "") throw new SargeError(`HAProxy refused "${command}": ${reply.trim()}`);
+}
+
+/**
+ * Route the stable port of `proc` to `port` without dropping a request
+ * (SPEC "Routing"): point the idle slot `to` at 127.0.0.1:port, make it
+ * ready, drain the other slot, and put that one in maintenance once its
+ * running and queued requests reach 0. No request reaches the old slot after
+ * this resolves. The new port must already answer: a slot out of maintenance
+ * counts as UP without any check. Rewrite the config (afterSwitch + render +
+ * write) afterwards so a reload reproduces the new state.
+ */
+export async function switchSlot(
+  paths: AdminPaths,
+  proc: string,
+  to: Slot,
+  port: number,
+  options: SwitchOptions = {},
+): Promise<SwitchResult> {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new SargeError(`cannot switch "${proc}" to port ${String(port)}: not a TCP port`);
+  }
+  const drainTimeoutMs = options.drainTimeoutMs ?? HARD_STOP_AFTER_MS;
+  const pollMs = options.pollMs ?? 20;
+  const started = performance.now();
+  const from = otherSlot(to);
+  const before = await readListen(paths, proc);
+  if (before[to].state === "ready" && before[from].state !== "ready") {
+    throw new SargeError(`cannot switch "${proc}" to the ${to} slot: it is the slot serving traffic; switch to ${from} instead`);
+  }
+  // A slot left draining by an interrupted switch is taken out of rotation before it is re-pointed.
+  if (before[to].state === "drain") await setState(paths, proc, to, "maint");
+
+  const addrCommand = `set server ${proc}/${to} addr ${BACKEND_HOST} port ${port}`;
+  const addrReply = await adminCommand(paths, addrCommand);
+  if (!/changed|no need to change/i.test(addrReply)) {
+    throw new SargeError(`HAProxy refused "${addrCommand}": ${addrReply.trim() || "empty reply"}`);
+  }
+  await setState(paths, proc, to, "ready");
+  const now = await readListen(paths, proc);
+  if (now[to].state !== "ready" || now[to].port !== port || now[to].addr !== BACKEND_HOST) {
+    throw new SargeError(
+      `HAProxy did not put ${proc}/${to} in service at ${BACKEND_HOST}:${port} (it reports ${now[to].state} at ${now[to].addr}:${now[to].port})`,
+    );
+  }
+  const ready = performance.now();
+  const readyMs = ready - started;
+
+  if (before[from].state === "maint") {
+    return { proc, to, port, from: null, readyMs, drainedMs: 0, totalMs: performance.now() - started, drained: true };
+  }
+  await setState(paths, proc, from, "drain");
+  const drainStarted = performance.now();
+  let drained = false;
+  for (;;) {
+    if ((await serverLoad(paths, proc, from)) === 0) {
+      drained = true;
+      break;
+    }
+    if (performance.now() - drainStarted >= drainTimeoutMs) break;
+    await sleep(pollMs);
+  }
+  await setState(paths, proc, from, "maint");
+  const end = performance.now();
+  return { proc, to, port, from, readyMs, drainedMs: end - drainStarted, totalMs: end - started, drained };
+}

@@ -1,0 +1,75 @@
+import { mkdirSync } from "node:fs";
+import { open, rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { execa } from "execa";
+import type { HomePaths } from "../home/paths.js";
+import { SargeError } from "../errors.js";
+import { resolveHaproxyBin } from "./binary.js";
+
+export interface ConfigCheck {
+  /** `[WARNING]` lines HAProxy printed for a valid configuration. */
+  warnings: string[];
+}
+
+function linesTagged(output: string, tag: string): string[] {
+  return output
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line.startsWith(tag));
+}
+
+/**
+ * Run `haproxy -c -f <file>`. Resolves with the warnings of a valid file;
+ * throws a SargeError whose message holds the [ALERT] lines otherwise.
+ * Note that `-c` does not try to bind anything (see assertBindsFree).
+ */
+export async function checkHaproxyConfig(file: string, haproxyBin: string): Promise<ConfigCheck> {
+  const bin = resolveHaproxyBin(haproxyBin);
+  const result = await execa(bin, ["-c", "-f", file], { reject: false, all: true, timeout: 30_000, stdin: "ignore" });
+  const output = result.all ?? "";
+  if (result.exitCode === 0) return { warnings: linesTagged(output, "[WARNING]") };
+  const alerts = linesTagged(output, "[ALERT]");
+  const summary = alerts.length > 0 ? alerts.join(" ") : (output.trim() || (result.failed ? result.shortMessage : "no output"));
+  throw new SargeError(`HAProxy refused the configuration: ${summary}`, {
+    detail: `${bin} -c -f ${file} exited ${String(result.exitCode ?? result.signal)}:\n${output.trim()}`,
+  });
+}
+
+/**
+ * Replace etc/haproxy/haproxy.cfg with `text`, atomically: write a temporary
+ * file next to it, validate it with `haproxy -c`, fsync, rename into place.
+ * An invalid text leaves the current file untouched and throws a SargeError
+ * carrying HAProxy's [ALERT] lines. Also creates var/run for the sockets.
+ */
+export async function writeHaproxyConfig(
+  paths: Pick<HomePaths, "root" | "haproxyCfg" | "run">,
+  text: string,
+  haproxyBin: string,
+): Promise<ConfigCheck> {
+  const bin = resolveHaproxyBin(haproxyBin, { baseDir: paths.root });
+  const dir = dirname(paths.haproxyCfg);
+  mkdirSync(dir, { recursive: true });
+  mkdirSync(paths.run, { recursive: true });
+  const tmp = join(dir, `.${basename(paths.haproxyCfg)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  try {
+    const handle = await open(tmp, "wx", 0o644);
+    try {
+      await handle.writeFile(text, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    const check = await checkHaproxyConfig(tmp, bin);
+    await rename(tmp, paths.haproxyCfg);
+    const dirHandle = await open(dir, "r");
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+    return check;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
