@@ -1,8 +1,11 @@
 import type { Command } from "commander";
+import { registerDeploy } from "./deploy.js";
 import { registerInit } from "./init.js";
+import { registerInstances } from "./instances.js";
+import { registerRun } from "./run.js";
 
 /** One register function per command group (src/cli/<group>.ts), in --help order. */
-const groups: Array<(program: Command) => void> = [registerInit];
+const groups: Array<(program: Command) => void> = [registerDeploy, registerInstances, registerRun, registerInit];
 
 export function registerCommands(program: Command): void {
   for (const register of groups) register(program);

@@ -2,6 +2,8 @@ import type { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { realpathSync } from "node:fs";
 import { homePaths, type HomePaths } from "../home/paths.js";
+import type { HomeContext } from "../deploy/context.js";
+import { openContext } from "../deploy/open-home.js";
 
 /**
  * The home a server-side command runs against: --home, else $SARGE_HOME, else
@@ -12,4 +14,14 @@ export function resolveHome(command: Command): HomePaths {
   if (explicit) return homePaths(resolve(explicit));
   const invoked = process.argv[1] ? realpathSync(process.argv[1]) : process.cwd();
   return homePaths(dirname(dirname(invoked)));
+}
+
+/** Open the home's context for one command, and close the supervisor connection however the command ends. */
+export async function withContext<T>(command: Command, name: string, work: (ctx: HomeContext) => Promise<T>): Promise<T> {
+  const ctx = await openContext(resolveHome(command), name);
+  try {
+    return await work(ctx);
+  } finally {
+    await ctx.supervisor.close();
+  }
 }

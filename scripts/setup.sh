@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what sarge's demo and tests need on a fresh Debian machine: HAProxy,
+# supervisord and a Python with venv (Debian packages), then the npm
+# dependencies, then the build. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[ -x /usr/sbin/haproxy ] || command -v haproxy >/dev/null || missing+=(haproxy)
+command -v supervisord >/dev/null || missing+=(supervisor)
+python3 -c 'import venv' 2>/dev/null || missing+=(python3 python3-venv python3-pip)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing Debian packages: ${missing[*]}"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund
+npm run build

@@ -1,0 +1,35 @@
+import { SargeError } from "../errors.js";
+import type { HomeContext } from "./context.js";
+import { withHomeLock } from "./home-lock.js";
+import { programSpec } from "./instance-lifecycle.js";
+import { destroyInstances } from "./retire.js";
+import { readState } from "./state.js";
+import { resolveTarget } from "./target.js";
+
+/** `sarge start|stop|restart|destroy <instance>`: one instance's lifecycle, under the home lock. */
+export type LifecycleAction = "start" | "stop" | "restart" | "destroy";
+
+export async function changeInstance(ctx: HomeContext, action: LifecycleAction, id: string, options: { force?: boolean } = {}): Promise<string> {
+  return withHomeLock(ctx, `sarge ${action} ${id}`, async () => {
+    const state = readState(ctx.paths);
+    const instance = resolveTarget(state, id, { allowProc: false });
+    switch (action) {
+      case "start":
+        await ctx.supervisor.start(programSpec(ctx, instance));
+        return `${instance.id}: started on port ${instance.port}${instance.state === "active" ? "" : " (not routed: use `sarge rollback` to route to it)"}`;
+      case "stop":
+        await ctx.supervisor.stop(instance.id);
+        return `${instance.id}: stopped${instance.state === "active" && ctx.router.routes(instance.proc) ? ` — ${instance.proc} has no running instance behind its stable address now` : ""}`;
+      case "restart":
+        await ctx.supervisor.stop(instance.id);
+        await ctx.supervisor.start(programSpec(ctx, instance));
+        return `${instance.id}: restarted`;
+      case "destroy":
+        if (instance.state === "active" && !options.force) {
+          throw new SargeError(`${instance.id} is the active ${instance.proc} instance; deploy or roll back first, or pass --force`);
+        }
+        await destroyInstances(ctx, state, [instance]);
+        return `${instance.id}: destroyed (program, folder and logs)`;
+    }
+  });
+}

@@ -1,0 +1,69 @@
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { instanceLogPath, type HomePaths } from "../home/paths.js";
+import { tailFile } from "./log-tail.js";
+import { readState } from "./state.js";
+import { resolveTarget } from "./target.js";
+
+/** The last `lines` lines of an instance's (or a process type's active instance's) output. */
+export function readLogTail(paths: HomePaths, target: string, lines: number): { instance: string; text: string } {
+  const instance = resolveTarget(readState(paths), target, { allowProc: true });
+  return { instance: instance.id, text: tailFile(instanceLogPath(paths, instance.id), lines) };
+}
+
+/**
+ * Print the tail, then everything appended, until `signal` aborts. Survives
+ * rotation (the file shrinks or is replaced: read it again from the start)
+ * and, when following a process type, a deploy or rollback (the new active
+ * instance's log is followed from its beginning).
+ */
+export async function followLog(paths: HomePaths, target: string, lines: number, write: (text: string) => void, signal: AbortSignal): Promise<void> {
+  const first = readLogTail(paths, target, lines);
+  if (first.text) write(first.text + "\n");
+  let instance = first.instance;
+  let file = instanceLogPath(paths, instance);
+  let position = sizeOf(file)?.size ?? 0;
+  let inode = sizeOf(file)?.ino ?? 0;
+  const followsProc = !readState(paths).instances[target];
+  while (!signal.aborted) {
+    await sleep(200, undefined, { signal }).catch(() => undefined);
+    if (followsProc) {
+      const now = resolveTarget(readState(paths), target, { allowProc: true }).id;
+      if (now !== instance) {
+        write(`--- ${target} is now ${now} ---\n`);
+        instance = now;
+        file = instanceLogPath(paths, instance);
+        position = 0;
+        inode = sizeOf(file)?.ino ?? 0;
+      }
+    }
+    const stat = sizeOf(file);
+    if (!stat) continue;
+    if (stat.ino !== inode || stat.size < position) {
+      inode = stat.ino;
+      position = 0;
+    }
+    if (stat.size > position) position += copyRange(file, position, stat.size, write);
+  }
+}
+
+function sizeOf(file: string): { size: number; ino: number } | null {
+  try {
+    const { size, ino } = statSync(file);
+    return { size, ino };
+  } catch {
+    return null;
+  }
+}
+
+function copyRange(file: string, from: number, to: number, write: (text: string) => void): number {
+  const fd = openSync(file, "r");
+  try {
+    const buffer = Buffer.alloc(to - from);
+    const read = readSync(fd, buffer, 0, buffer.length, from);
+    write(buffer.subarray(0, read).toString("utf8"));
+    return read;
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,94 @@
+import { SargeError } from "../errors.js";
+import type { HomeContext } from "./context.js";
+import { appendHistory, whoAmI } from "./history.js";
+import { withHomeLock } from "./home-lock.js";
+import { assertProcessType } from "./instance-id.js";
+import { startInstance, waitUntilInstanceReady } from "./instance-lifecycle.js";
+import { allocatePort, isPortFree } from "./ports.js";
+import { recoverInterrupted } from "./recovery.js";
+import { retire } from "./retire.js";
+import { activeInstance, instancesOf, readState, writeState, type InstanceRecord } from "./state.js";
+import { step } from "./steps.js";
+import { switchAll, undoSwitches, type Switched } from "./switch.js";
+
+export interface RollbackResult {
+  release: number;
+  proc: string;
+  from: string | null;
+  to: string;
+  switchMs: number;
+  durationMs: number;
+}
+
+/**
+ * Make a kept instance active again: start it from its folder and
+ * environment as they are (nothing unpacked or installed), wait until it is
+ * ready, switch as a deploy does, and retire the instance it replaces.
+ */
+export async function rollback(ctx: HomeContext, proc: string, to?: string): Promise<RollbackResult> {
+  assertProcessType(proc);
+  const started = new Date();
+  return withHomeLock(ctx, `sarge rollback ${proc}`, async () => {
+    await recoverInterrupted(ctx);
+    const state = readState(ctx.paths);
+    const current = activeInstance(state, proc);
+    const target = chooseTarget(instancesOf(state, proc), proc, current, to);
+    const release = ++state.lastRelease;
+    writeState(ctx.paths, state);
+    const switched: Switched[] = [];
+    const record = (outcome: "success" | "failed", error?: string) =>
+      appendHistory(ctx.paths, {
+        release,
+        kind: "rollback",
+        procs: [proc],
+        instances: [target.id],
+        commit: target.commit,
+        ...whoAmI(),
+        startedAt: started.toISOString(),
+        finishedAt: new Date().toISOString(),
+        durationMs: Date.now() - started.getTime(),
+        outcome,
+        detail: [`from ${current?.id ?? "nothing"}`, `to ${target.id} (release ${target.release})`],
+        ...(error ? { error } : {}),
+      });
+    try {
+      ctx.reporter.line(`rolling ${proc} back to ${target.id} (release ${target.release})`);
+      if (!(await isPortFree(target.port))) {
+        target.port = await step("port", () => allocatePort(ctx.config.portRange, { ...state, instances: withoutInstance(state.instances, target.id) }));
+        writeState(ctx.paths, state);
+      }
+      await step("start", () => startInstance(ctx, target));
+      await step("readiness", () => waitUntilInstanceReady(ctx, target));
+      const switchMs = (await step("switch", () => switchAll(ctx, state, [target], switched)))[proc] ?? 0;
+      await step("retire", () => retire(ctx, state, switched));
+      record("success");
+      return { release, proc, from: current?.id ?? null, to: target.id, switchMs, durationMs: Date.now() - started.getTime() };
+    } catch (error) {
+      await undoSwitches(ctx, state, switched);
+      if (target.state !== "active") await ctx.supervisor.stop(target.id).catch(() => undefined);
+      record("failed", (error as Error).message);
+      throw error;
+    }
+  });
+}
+
+function chooseTarget(instances: InstanceRecord[], proc: string, current: InstanceRecord | undefined, to: string | undefined): InstanceRecord {
+  const kept = instances.filter((instance) => instance.state === "kept");
+  if (to !== undefined) {
+    const chosen = instances.find((instance) => instance.id === to);
+    if (!chosen) throw new SargeError(`no ${proc} instance "${to}" to roll back to; kept: ${kept.map((i) => i.id).join(", ") || "none"}`);
+    if (chosen.state === "active") throw new SargeError(`${to} is already the active ${proc} instance`);
+    return chosen;
+  }
+  const previous = kept.sort((a, b) => (b.activatedAt ?? "").localeCompare(a.activatedAt ?? "") || b.release - a.release)[0];
+  if (!previous) {
+    throw new SargeError(`no kept ${proc} instance to roll back to${current ? ` (${current.id} is active)` : ""}`, {
+      detail: "Kept instances are the last keep_releases versions that were replaced; see `sarge list`.",
+    });
+  }
+  return previous;
+}
+
+function withoutInstance(instances: Record<string, InstanceRecord>, id: string): Record<string, InstanceRecord> {
+  return Object.fromEntries(Object.entries(instances).filter(([key]) => key !== id));
+}

@@ -1,0 +1,62 @@
+import type { HomeContext } from "./context.js";
+import { instancesOf, writeState, type InstanceRecord, type State } from "./state.js";
+
+export interface Switched {
+  proc: string;
+  next: InstanceRecord;
+  previous: InstanceRecord | undefined;
+}
+
+/**
+ * Make `instance` the active one of its process type: route its stable port to
+ * it (when it has one) and mark the one it replaces as kept. The replaced
+ * instance keeps running; retiring it is the caller's next step.
+ */
+export async function activate(ctx: HomeContext, state: State, instance: InstanceRecord): Promise<number> {
+  const switchMs = ctx.router.routes(instance.proc) ? (await ctx.router.activate(state, instance.proc, instance.id, instance.port)).switchMs : 0;
+  const now = new Date().toISOString();
+  for (const other of instancesOf(state, instance.proc)) {
+    if (other.state === "active" && other.id !== instance.id) {
+      other.state = "kept";
+      other.retiredAt = now;
+    }
+  }
+  instance.state = "active";
+  instance.activatedAt = now;
+  instance.retiredAt = null;
+  writeState(ctx.paths, state);
+  return switchMs;
+}
+
+/** Activate every new instance; `switched` records each before it is attempted, so a failure can be undone. */
+export async function switchAll(ctx: HomeContext, state: State, records: InstanceRecord[], switched: Switched[]): Promise<Record<string, number>> {
+  const switchMs: Record<string, number> = {};
+  for (const record of records) {
+    const previous = instancesOf(state, record.proc).find((instance) => instance.state === "active");
+    switched.push({ proc: record.proc, next: record, previous });
+    switchMs[record.proc] = await activate(ctx, state, record);
+    ctx.reporter.line(describeSwitch(ctx, record, switchMs[record.proc]!));
+  }
+  return switchMs;
+}
+
+/** Route every switched process type back to the instance it had (still running: nothing was retired yet). */
+export async function undoSwitches(ctx: HomeContext, state: State, switched: Switched[]): Promise<void> {
+  for (const { previous } of [...switched].reverse()) {
+    if (!previous) continue;
+    try {
+      await activate(ctx, state, previous);
+      ctx.reporter.line(`${previous.proc}: routed back to ${previous.id}`);
+    } catch (error) {
+      ctx.log.error({ err: error }, `could not route ${previous.proc} back to ${previous.id}`);
+      ctx.reporter.line(`${previous.proc}: could not route back to ${previous.id}: ${(error as Error).message}`);
+    }
+  }
+}
+
+export function describeSwitch(ctx: HomeContext, instance: InstanceRecord, switchMs: number): string {
+  const address = ctx.config.portMap[instance.proc];
+  return address
+    ? `${instance.proc}: ${address.host}:${address.port} now routes to ${instance.id} (switch took ${switchMs} ms)`
+    : `${instance.proc}: ${instance.id} is the active instance`;
+}
