@@ -30,9 +30,10 @@ export async function waitUntilReady(check: ReadinessCheck): Promise<ReadinessRe
   }
 }
 
-function tcpProbe(port: number): Promise<string | null> {
+/** null when something accepts a TCP connection on host:port, else what went wrong. */
+export function tcpProbe(port: number, host = "127.0.0.1"): Promise<string | null> {
   return new Promise((resolve) => {
-    const socket = connect({ port, host: "127.0.0.1" });
+    const socket = connect({ port, host });
     socket.setTimeout(1000);
     socket.once("connect", () => {
       socket.destroy();

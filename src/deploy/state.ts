@@ -42,6 +42,8 @@ export interface State {
   lastRelease: number;
   instances: Record<string, InstanceRecord>;
   routes: Record<string, Route>;
+  /** Stable addresses ("host:port" per process type) HAProxy was last configured with; a change needs a reload. */
+  listeners?: Record<string, string>;
 }
 
 export function emptyState(): State {

@@ -1,0 +1,78 @@
+import type { SargeConfig } from "../home/config-types.js";
+import type { HomePaths } from "../home/paths.js";
+import {
+  applyHaproxyConfig,
+  HAPROXY_PROGRAM,
+  haproxyProgram,
+  idleSlot,
+  switchSlot,
+  waitForHaproxy,
+  type ListenRoute,
+} from "../haproxy/index.js";
+import type { Supervisor } from "../supervise/supervisor.js";
+import { tcpProbe } from "./readiness.js";
+import type { Router } from "./router.js";
+import type { State } from "./state.js";
+
+/**
+ * The Router over HAProxy (SPEC "Routing"): state.routes says which instance
+ * sits in each slot; ports come from the instances, so a slot whose instance
+ * was destroyed renders empty. HAProxy is started on first use and reloaded
+ * only when the set of stable addresses changed since it was last applied.
+ */
+export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor: Supervisor): Router {
+  const listeners = () => Object.fromEntries(Object.entries(config.portMap).map(([proc, bind]) => [proc, `${bind.host}:${bind.port}`]));
+
+  async function ensureServing(state: State): Promise<void> {
+    const routes = routesOf(state, config);
+    const program = (await supervisor.status()).find((candidate) => candidate.name === HAPROXY_PROGRAM);
+    if (program?.state !== "running") {
+      await applyHaproxyConfig(paths, config.haproxyBin, routes, null);
+      await supervisor.start(haproxyProgram(paths, config.haproxyBin));
+    } else if (JSON.stringify(state.listeners ?? {}) !== JSON.stringify(listeners())) {
+      await applyHaproxyConfig(paths, config.haproxyBin, routes, previousRoutes(state));
+    }
+    state.listeners = listeners();
+    await waitForHaproxy(paths, { binds: Object.values(config.portMap) });
+  }
+
+  return {
+    routes: (proc) => config.portMap[proc] !== undefined,
+
+    async activate(state, proc, instanceId, port) {
+      await ensureServing(state);
+      const route = routesOf(state, config).find((candidate) => candidate.proc === proc)!;
+      const slot = route.active !== null && state.routes[proc]?.[route.active] === instanceId ? route.active : idleSlot(route);
+      const result = await switchSlot(paths, proc, slot, port);
+      state.routes[proc] = { blue: null, green: null, ...state.routes[proc], active: slot, [slot]: instanceId };
+      const next = routesOf(state, config);
+      await applyHaproxyConfig(paths, config.haproxyBin, next, next);
+      return { switchMs: Math.round(result.totalMs) };
+    },
+
+    probe(proc) {
+      const bind = config.portMap[proc];
+      return bind ? tcpProbe(bind.port, bind.host).then((problem) => problem === null) : Promise.resolve(false);
+    },
+  };
+}
+
+/** The HAProxy view of state: one route per port_map entry, slot ports from the instances they hold. */
+export function routesOf(state: State, config: SargeConfig): ListenRoute[] {
+  return Object.entries(config.portMap).map(([proc, bind]) => {
+    const route = state.routes[proc];
+    const portOf = (id: string | null | undefined) => (id ? (state.instances[id]?.port ?? null) : null);
+    const blue = portOf(route?.blue);
+    const green = portOf(route?.green);
+    const active = route && portOf(route[route.active]) !== null ? route.active : null;
+    return { proc, bind: { ...bind }, blue, green, active };
+  });
+}
+
+/** The listeners HAProxy was last given, as routes (slots do not matter for a listener comparison). */
+function previousRoutes(state: State): ListenRoute[] {
+  return Object.entries(state.listeners ?? {}).map(([proc, address]) => {
+    const separator = address.lastIndexOf(":");
+    return { proc, bind: { host: address.slice(0, separator), port: Number(address.slice(separator + 1)) }, blue: null, green: null, active: null };
+  });
+}
