@@ -1,0 +1,7 @@
+import { SargeError } from "../errors.js";
+
+/**
+ * A `sarge local` failure that honcho reports as a CommandError: logged as
+ * `... [ERROR] <message>` on stderr, exit 1, nothing started.
+ */
+export class LocalError extends SargeError {}

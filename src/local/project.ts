@@ -1,0 +1,43 @@
+import { readFileSync } from "node:fs";
+import { readDotenvFiles } from "../deploy/dotenv.js";
+import { parseProcfile, type ProcfileEntry } from "../deploy/procfile.js";
+import { LocalError } from "./errors.js";
+import { pathJoin } from "./pyutil.js";
+
+/** The options every `sarge local` command accepts (HONCHO.md §1), resolved. */
+export interface CommonOptions {
+  /** `-e`: comma-separated env files, default `.env`. */
+  env: string;
+  /** `-d`: default `.`. */
+  appRoot: string;
+  /** `-f`: undefined when not given (then .env/OS PROCFILE, else `Procfile`). */
+  procfile: string | undefined;
+  colour: boolean;
+  prefix: boolean;
+}
+
+/** The env files `-e` names, each item stripped and joined to the app root. */
+export function envFilePaths(options: Pick<CommonOptions, "env" | "appRoot">): string[] {
+  return options.env.split(",").map((item) => pathJoin(options.appRoot, item.trim()));
+}
+
+/** Read the env files (missing ones skipped; a malformed one is a DotenvError). */
+export function readEnv(options: Pick<CommonOptions, "env" | "appRoot">): Map<string, string> {
+  return readDotenvFiles(envFilePaths(options));
+}
+
+/** Procfile name: `-f` > PROCFILE in .env > PROCFILE in the OS env > `Procfile`, joined to the app root. */
+export function procfilePath(options: CommonOptions, dotenv: Map<string, string>): string {
+  const name = options.procfile ?? dotenv.get("PROCFILE") ?? process.env.PROCFILE ?? "Procfile";
+  return pathJoin(options.appRoot, name);
+}
+
+export function readProcfile(path: string): ProcfileEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new LocalError("Procfile does not exist or is not a file");
+  }
+  return parseProcfile(text);
+}

@@ -1,0 +1,34 @@
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import { readEnv, type CommonOptions } from "./project.js";
+import { shellQuote } from "./pyutil.js";
+
+/**
+ * `sarge local run <argv...>` (HONCHO.md §6; the CLI has already removed one
+ * leading `--`): the env files are loaded over the
+ * OS environment (no PORT, no HONCHO_PROCESS_NAME), the arguments are
+ * shell-quoted and joined and run by `/bin/sh -c` in sarge's process group with
+ * stdio inherited. SIGINT is ignored while waiting so a terminal Ctrl-C reaches
+ * only the child. Resolves with the shell's exit status; like honcho, a shell
+ * killed by signal N gives 256−N.
+ */
+export function run(options: CommonOptions, argv: string[]): Promise<number> {
+  const dotenv = readEnv(options);
+  const command = argv.map(shellQuote).join(" ");
+  return new Promise((resolve, reject) => {
+    const child = spawn("/bin/sh", ["-c", command], {
+      env: { ...process.env, ...Object.fromEntries(dotenv) },
+      stdio: "inherit",
+    });
+    const ignore = (): void => {};
+    process.on("SIGINT", ignore);
+    child.on("error", (error) => {
+      process.off("SIGINT", ignore);
+      reject(error);
+    });
+    child.on("exit", (code, signal) => {
+      process.off("SIGINT", ignore);
+      resolve(signal ? 256 - (constants.signals[signal] ?? 0) : (code ?? 0));
+    });
+  });
+}

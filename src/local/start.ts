@@ -1,0 +1,43 @@
+import { parseConcurrency, parseQuiet, choosePort, selectProcesses, expandProcesses } from "./expand.js";
+import { Manager } from "./manager.js";
+import { colourFor, Printer, SYSTEM } from "./printer.js";
+import { procfilePath, readEnv, readProcfile, type CommonOptions } from "./project.js";
+
+export interface StartOptions extends CommonOptions {
+  port: string | undefined;
+  concurrency: string | undefined;
+  quiet: string | undefined;
+  processes: string[];
+}
+
+/**
+ * `sarge local start`: everything is checked in honcho's order before the
+ * first process starts (env files, Procfile, -c, port, process names).
+ * Resolves with the exit status.
+ */
+export async function start(options: StartOptions): Promise<number> {
+  const dotenv = readEnv(options);
+  const procfile = readProcfile(procfilePath(options, dotenv));
+  const concurrency = parseConcurrency(options.concurrency);
+  const quiet = parseQuiet(options.quiet);
+  const port = choosePort(options.port, dotenv, process.env);
+  const types = selectProcesses(procfile, options.processes);
+  const specs = expandProcesses(types, { concurrency, dotenv, quiet, port });
+
+  const printer = new Printer({
+    write: (text) => process.stdout.write(text),
+    prefix: options.prefix,
+    colour: options.colour && process.stdout.isTTY === true,
+    width: Math.max(SYSTEM.length, ...specs.map((s) => s.name.length)),
+  });
+  const manager = new Manager(printer);
+  return manager.run(
+    specs.map((spec, index) => ({
+      name: spec.name,
+      command: spec.command,
+      quiet: spec.quiet,
+      colour: colourFor(index),
+      env: { ...process.env, ...Object.fromEntries(spec.env) },
+    })),
+  );
+}
