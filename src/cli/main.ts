@@ -6,6 +6,7 @@ export function buildProgram(): Command {
   const program = new Command("sarge")
     .description("zero-downtime deploys of Procfile apps onto one server")
     .option("--home <dir>", "the sarge home (default: $SARGE_HOME, else the folder above bin/sarge)")
+    .enablePositionalOptions()
     .showHelpAfterError()
     .exitOverride();
   registerCommands(program);

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { userInfo } from "node:os";
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SargeError } from "../errors.js";
@@ -71,7 +72,7 @@ export function describeHolder(holder: LockHolder): string {
 }
 
 export function currentUser(): string {
-  return process.env.SUDO_USER || process.env.USER || process.env.LOGNAME || `uid ${process.getuid?.() ?? "?"}`;
+  return process.env.SUDO_USER || process.env.USER || process.env.LOGNAME || userInfo().username;
 }
 
 export function readHolder(lockPath: string): LockHolder | null {

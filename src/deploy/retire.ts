@@ -31,7 +31,7 @@ export async function prune(ctx: HomeContext, state: State): Promise<void> {
     await destroyInstances(ctx, state, excess);
     for (const instance of excess) ctx.reporter.line(`${instance.id}: destroyed (beyond keep_releases: ${ctx.config.keepReleases})`);
   }
-  collectEnvironments(ctx.paths, liveEnvironmentKeys(state));
+  await collectEnvironments(ctx.paths, liveEnvironmentKeys(state));
 }
 
 export function liveEnvironmentKeys(state: State): Set<string> {

@@ -1,0 +1,225 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readState } from "../../src/deploy/state.js";
+import { helloArchive, helloVersion } from "../support/apps.js";
+import { createTestHome, type TestHome } from "../support/home.js";
+import { instanceOf, startLoad } from "../support/load.js";
+import { processesUsing } from "../support/processes.js";
+import { appWith, buildTar } from "../support/tars.js";
+
+async function get(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/`);
+  return response.text();
+}
+
+describe("sarge deploy, redeploy and rollback with real HAProxy and Python", () => {
+  let home: TestHome;
+  beforeAll(async () => {
+    home = await createTestHome();
+    await home.startSupervisor();
+  });
+  afterAll(async () => {
+    expect(await home.destroy()).toEqual([]);
+  });
+
+  it("deploys the example app and answers on the stable port", async () => {
+    const result = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v1") });
+    expect(result.stderr).toContain("now routes to web-");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^deployed release 1: web-[a-z0-9]{6} \(port \d+\) in [\d.]+s\n$/);
+    expect(await get(home.webPort)).toMatch(/^hello sarge! -- greetings from sarge \(v1, web-[a-z0-9]{6}\)\n$/);
+  });
+
+  it("redeploys a change: the new version answers, the old one is stopped and kept", async () => {
+    const before = readState(home.paths);
+    const result = await home.sarge(["deploy", "-", "web", "--json"], { input: helloVersion("v2") });
+    expect(result.code).toBe(0);
+    const deployed = JSON.parse(result.stdout);
+    expect(deployed.release).toBe(2);
+    expect(result.stderr).toContain("reused, nothing installed");
+    expect(await get(home.webPort)).toContain(`(v2, ${deployed.instances[0].id})`);
+    const list = JSON.parse((await home.sarge(["list", "--json"])).stdout);
+    const old = Object.values(before.instances)[0]!;
+    expect(list.find((i: { id: string }) => i.id === old.id)).toMatchObject({ state: "kept", process: "stopped" });
+    expect(list.find((i: { id: string }) => i.id === deployed.instances[0].id)).toMatchObject({ state: "active", process: "running" });
+  });
+
+  it("rolls back to the kept instance without rebuilding, and history shows every release", async () => {
+    const result = await home.sarge(["rollback", "web"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^rolled web back: web-\w+ -> web-\w+ \(release 3\)\n$/);
+    expect(await get(home.webPort)).toContain("(v1, ");
+    const history = JSON.parse((await home.sarge(["history", "--json"])).stdout);
+    expect(history.map((entry: { kind: string; outcome: string }) => `${entry.kind}:${entry.outcome}`)).toEqual([
+      "deploy:success",
+      "deploy:success",
+      "rollback:success",
+    ]);
+  });
+
+  it("keeps serving every request across 5 deploys and a rollback under load", async () => {
+    const load = startLoad(home.webPort, { workers: 4 });
+    const retirements: Array<{ instance: string; at: number }> = [];
+    const track = async (args: string[], input?: Buffer) => {
+      const before = readState(home.paths);
+      const active = Object.values(before.instances).find((i) => i.state === "active")!;
+      let switchedAt = 0;
+      const result = await home.sarge(args, {
+        input,
+        onStderr: (chunk) => {
+          if (!switchedAt && chunk.includes("now routes to")) switchedAt = Date.now();
+        },
+      });
+      expect(result.code, result.stderr).toBe(0);
+      retirements.push({ instance: active.id, at: switchedAt });
+    };
+    for (let i = 3; i <= 7; i++) await track(["deploy", "-", "web"], helloVersion(`v${i}`));
+    await track(["rollback", "web"]);
+    while (load.samples.length < 2000) await new Promise((resolve) => setTimeout(resolve, 100));
+    const samples = await load.stop();
+    const failures = samples.filter((sample) => sample.error !== null);
+    expect(failures.slice(0, 5)).toEqual([]);
+    expect(samples.length).toBeGreaterThanOrEqual(2000);
+    const late = samples.filter((sample) =>
+      retirements.some((retired) => instanceOf(sample.body) === retired.instance && sample.start > retired.at),
+    );
+    expect(late).toEqual([]);
+  });
+});
+
+describe("bad input never harms the running version", () => {
+  let home: TestHome;
+  let serving: string;
+  beforeAll(async () => {
+    home = await createTestHome({ extraConfig: "" });
+    await home.startSupervisor();
+    const first = await home.sarge(["deploy", "-", "web"], { input: helloVersion("good") });
+    expect(first.code, first.stderr).toBe(0);
+    serving = await get(home.webPort);
+  });
+  afterAll(async () => {
+    expect(await home.destroy()).toEqual([]);
+  });
+
+  async function expectRefused(input: Buffer | string, args: string[], message: string | RegExp) {
+    const before = readState(home.paths);
+    const result = await home.sarge(["deploy", "-", ...args], { input });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+    expect(await get(home.webPort)).toBe(serving);
+    const after = readState(home.paths);
+    expect(Object.keys(after.instances).sort()).toEqual(Object.keys(before.instances).sort());
+    expect(readdirSync(home.paths.deploy).sort()).toEqual(Object.keys(before.instances).sort());
+    const programs = JSON.parse((await home.sarge(["list", "--json"])).stdout).map((i: { id: string }) => i.id);
+    expect(programs.sort()).toEqual(Object.keys(before.instances).sort());
+    expect(processesUsing(home.paths.deploy).filter((p) => !Object.keys(before.instances).some((id) => p.cmdline.includes(id)))).toEqual([]);
+  }
+
+  it.each([
+    ["a traversal entry", () => appWith([{ name: "../evil.txt", content: "x" }]), /deploy failed at unpack: archive entry "\.\.\/evil\.txt"/],
+    ["an absolute path", () => appWith([{ name: "/tmp/evil.txt", content: "x" }]), /deploy failed at unpack: archive entry "\/tmp\/evil\.txt"/],
+    ["an escaping symlink", () => appWith([{ name: "link", type: "symlink", linkname: "../../.." }]), /deploy failed at unpack: archive entry "link"/],
+    ["a hardlink out", () => appWith([{ name: "hard", type: "link", linkname: "/etc/passwd" }]), /deploy failed at unpack: archive entry "hard"/],
+    ["a device file", () => appWith([{ name: "dev", type: "character-device", devmajor: 1, devminor: 3 }]), /deploy failed at unpack: archive entry "dev"/],
+  ])("refuses %s", async (_name, build, message) => {
+    await expectRefused(await build(), ["web"], message);
+  });
+
+  it("refuses a truncated archive", async () => {
+    const whole = helloArchive();
+    await expectRefused(whole.subarray(0, 1536 + 100), ["web"], /deploy failed at unpack: .*truncated/);
+  });
+
+  it("refuses empty stdin", async () => {
+    await expectRefused("", ["web"], /deploy failed at unpack: .*empty/);
+  });
+
+  it("refuses something that is not a tar", async () => {
+    await expectRefused("this is not an archive\n".repeat(50), ["web"], /deploy failed at unpack: .*not a tar/);
+  });
+
+  it("refuses an archive without a Procfile", async () => {
+    await expectRefused(await buildTar([{ name: "app.py", content: "print(1)\n" }]), ["web"], "deploy failed at procfile: the archive has no Procfile at its top level");
+  });
+
+  it("refuses an unknown process type, naming the ones that exist", async () => {
+    await expectRefused(helloArchive(), ["worker"], 'deploy failed at procfile: unknown process type "worker": the Procfile defines web');
+  });
+
+  it("fails a crashing app with the last lines of its log", async () => {
+    await expectRefused(
+      helloArchive({ Procfile: "web: python -c \"import sys; print('boom at start', flush=True); sys.exit(3)\"\n" }),
+      ["web"],
+      /deploy failed at readiness: web-\w+ the process exited \(exit 3\) before it was ready[\s\S]*boom at start/,
+    );
+  });
+
+  it("fails an app that never listens, after health.timeout", async () => {
+    const started = Date.now();
+    await expectRefused(helloArchive({ Procfile: "web: sleep 600\n" }), ["web"], /deploy failed at readiness: web-\w+ not ready after 15s on port \d+/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15_000);
+  });
+
+  it("fails when the release hook fails, before anything starts", async () => {
+    await expectRefused(
+      helloArchive({ Procfile: "web: python app.py\nrelease: echo migrating; exit 4\n" }),
+      ["web"],
+      /deploy failed at release: the release command `echo migrating; exit 4` exited with code 4/,
+    );
+  });
+
+  it("refuses to read a deploy from a missing file", async () => {
+    const result = await home.sarge(["deploy", join(home.root, "nope.tar"), "web"]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/nope\.tar/);
+    expect(await get(home.webPort)).toBe(serving);
+  });
+});
+
+describe("port range exhausted", () => {
+  let home: TestHome;
+  beforeAll(async () => {
+    home = await createTestHome({ rangeSize: 1 });
+    await home.startSupervisor();
+  });
+  afterAll(async () => {
+    expect(await home.destroy()).toEqual([]);
+  });
+
+  it("says so and keeps the running version", async () => {
+    expect((await home.sarge(["deploy", "-", "web"], { input: helloVersion("one") })).code).toBe(0);
+    const result = await home.sarge(["deploy", "-", "web"], { input: helloVersion("two") });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`deploy failed at port: port range ${home.portRange[0]}-${home.portRange[1]} is exhausted`);
+    expect(await get(home.webPort)).toContain("(one, ");
+    expect(existsSync(home.paths.deploy) && readdirSync(home.paths.deploy).length).toBe(1);
+  });
+});
+
+describe("two deploys at once", () => {
+  let home: TestHome;
+  beforeAll(async () => {
+    home = await createTestHome();
+    await home.startSupervisor();
+  });
+  afterAll(async () => {
+    expect(await home.destroy()).toEqual([]);
+  });
+
+  it("both finish, one after the other, and history shows both", async () => {
+    const [a, b] = await Promise.all([
+      home.sarge(["deploy", "-", "web"], { input: helloVersion("a") }),
+      home.sarge(["deploy", "-", "web"], { input: helloVersion("b") }),
+    ]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(a.stderr + b.stderr).toMatch(/waiting for the deploy lock held by pid \d+ \(\w+: sarge deploy web, since /);
+    const history = JSON.parse((await home.sarge(["history", "--json"])).stdout);
+    expect(history.map((entry: { release: number; outcome: string }) => [entry.release, entry.outcome])).toEqual([
+      [1, "success"],
+      [2, "success"],
+    ]);
+    expect(await get(home.webPort)).toMatch(/\((a|b), web-/);
+  });
+});

@@ -1,0 +1,44 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { emptyState, readState, writeState } from "../../src/deploy/state.js";
+import { homePaths, type HomePaths } from "../../src/home/paths.js";
+
+describe("var/state.json", () => {
+  let paths: HomePaths;
+  beforeEach(() => {
+    paths = homePaths(mkdtempSync(join(tmpdir(), "sarge-state-")));
+    mkdirSync(join(paths.root, "var"), { recursive: true });
+  });
+  afterEach(() => rmSync(paths.root, { recursive: true, force: true }));
+
+  it("is empty before the first write and round-trips", () => {
+    expect(readState(paths)).toEqual(emptyState());
+    const state = { ...emptyState(), lastRelease: 4 };
+    writeState(paths, state);
+    expect(readState(paths)).toEqual(state);
+  });
+
+  it("keeps the previous version as state.json.bak", () => {
+    writeState(paths, { ...emptyState(), lastRelease: 1 });
+    writeState(paths, { ...emptyState(), lastRelease: 2 });
+    expect(JSON.parse(readFileSync(`${paths.state}.bak`, "utf8")).lastRelease).toBe(1);
+  });
+
+  it("reports a corrupted file with the way to recover, never resetting it", () => {
+    writeFileSync(paths.state, '{"version": 1, "instan');
+    expect(() => readState(paths)).toThrow(`${paths.state} is corrupted: `);
+    try {
+      readState(paths);
+    } catch (error) {
+      expect((error as { detail: string }).detail).toContain(`cp ${paths.state}.bak ${paths.state}`);
+    }
+    expect(readFileSync(paths.state, "utf8")).toBe('{"version": 1, "instan');
+  });
+
+  it("refuses a JSON file that is not sarge state", () => {
+    writeFileSync(paths.state, "[1, 2]");
+    expect(() => readState(paths)).toThrow(`${paths.state} is corrupted: not a sarge state file (version 1)`);
+  });
+});
