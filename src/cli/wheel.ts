@@ -1,0 +1,37 @@
+import type { Command } from "commander";
+import { relative } from "node:path";
+import { addToDist } from "../deploy/python-env/wheel.js";
+import { loadConfig } from "../home/config.js";
+import { resolveHome } from "./context.js";
+import { printJson } from "./output.js";
+
+export function registerWheel(program: Command): void {
+  program
+    .command("wheel")
+    .description("copy wheels into the home's dist folder, or build them from a project folder or sdist, offline (like `pip wheel -w dist`)")
+    .argument("<requirement-or-path...>", "a .whl file, an sdist, a project folder, or a requirement whose sdist is already in dist")
+    .option("-v, --verbose", "show pip's output")
+    .option("--json", "print what was done as JSON")
+    .action(async (inputs: string[], options: { verbose?: boolean; json?: boolean }, command: Command) => {
+      const paths = resolveHome(command);
+      const config = loadConfig(paths);
+      const results = await addToDist(inputs, {
+        paths,
+        python: config.python,
+        dist: config.dist,
+        log: options.verbose ? (line) => process.stderr.write(line + "\n") : () => undefined,
+      });
+      if (options.json) {
+        printJson({ dist: config.dist, results });
+        return;
+      }
+      const where = relative(process.cwd(), config.dist) || ".";
+      for (const result of results) {
+        const verb = result.action === "present" ? "already in" : result.action === "copied" ? "copied into" : "built into";
+        process.stdout.write(`${result.input}: ${verb} ${where}: ${result.files.join(", ")}\n`);
+        if (result.missingDependencies.length > 0) {
+          process.stdout.write(`  needs, not in dist yet: ${result.missingDependencies.join(", ")}\n`);
+        }
+      }
+    });
+}
