@@ -9,7 +9,7 @@ export function registerRun(program: Command): void {
     .command("run")
     .description("bash in an instance's folder with its environment; no command = interactive")
     .argument("<target>", "instance id, or process type (its active instance)")
-    .argument("[command...]", "command line for bash -c (words joined with spaces, as ssh does)")
+    .argument("[command...]", "one argument: a shell command line; several: words passed verbatim")
     .passThroughOptions()
     .action(async (target: string, words: string[], _options: object, command: Command) => {
       process.exitCode = await runInInstance(openHome(resolveHome(command), "run"), target, words);

@@ -1,9 +1,19 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
+import { shellQuote } from "../templates.js";
 import type { OpenHome } from "./open-home.js";
 import { instanceDir, instanceEnvironment } from "./instance-env.js";
 import { readState } from "./state.js";
 import { resolveTarget } from "./target.js";
+
+/**
+ * One argument is a command line for the shell, as ssh and `heroku run` take
+ * it (`sarge run web 'echo $PORT'`); several are words passed verbatim, as
+ * honcho run passes them (`sarge run web python -c 'print(1)'`).
+ */
+function commandLine(words: string[]): string {
+  return words.length === 1 ? words[0]! : words.map(shellQuote).join(" ");
+}
 
 /**
  * `sarge run`: bash in the instance's folder with the environment its
@@ -11,7 +21,7 @@ import { resolveTarget } from "./target.js";
  */
 export function runInInstance(home: OpenHome, target: string, command: string[]): Promise<number> {
   const instance = resolveTarget(readState(home.paths), target, { allowProc: true });
-  const args = command.length === 0 ? [] : ["-c", command.join(" ")];
+  const args = command.length === 0 ? [] : ["-c", commandLine(command)];
   home.log.info({ instance: instance.id, interactive: command.length === 0 }, "sarge run");
   const child = spawn("bash", args, {
     cwd: instanceDir(home.paths, instance.id),
