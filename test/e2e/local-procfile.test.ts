@@ -1,0 +1,157 @@
+/** HONCHO.md §2 (Procfile grammar) and §7 (check), end to end. */
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { localStart, logLinePattern, normalize, project, Sarge, sarge } from "./local-support.js";
+
+const check = (cwd: string, args: string[] = []) => sarge(["local", "check", ...args], { cwd });
+
+describe("sarge local: Procfile grammar (HONCHO.md §2)", () => {
+  it("check logs the process types in file order at INFO on stderr; stdout is empty", async () => {
+    const cwd = project({ Procfile: "web: a\nworker: b\nclock: c\n" });
+    const result = await check(cwd);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(logLinePattern("INFO", "Valid procfile detected (web, worker, clock)", undefined));
+  });
+
+  it("splits lines as Python splitlines: \\r\\n, lone \\r, \\f, \\v, \\x1c, U+2028 all end a line", async () => {
+    const cwd = project({ Procfile: "a: x\r\nb: x\rc: x\fd: x\ve: x\x1cf: x\u2028g: x" });
+    const result = await check(cwd);
+    expect(result.stderr).toContain("Valid procfile detected (a, b, c, d, e, f, g)");
+  });
+
+  it("names are [A-Za-z0-9_-]+, may start with a digit or '-', keep their case", async () => {
+    const cwd = project({ Procfile: "1st: x\n-dash: x\nWeb_2: x\nweb: x\n" });
+    expect((await check(cwd)).stderr).toContain("Valid procfile detected (1st, -dash, Web_2, web)");
+  });
+
+  it("silently ignores non-matching lines: comments, blanks, indentation, bad names, empty commands", async () => {
+    const cwd = project({
+      Procfile: "# comment\n\n   \n  web: indented\n\tweb: tab\nbad name: x\nweb.1: x\nweb:\nweb :x\nok: yes\n",
+    });
+    const result = await check(cwd);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain("Valid procfile detected (ok)\n");
+    expect(result.stderr.split("\n").filter(Boolean)).toHaveLength(1);
+  });
+
+  it("zero or more whitespace after the colon (tab too); the command is the rest of the line, verbatim", async () => {
+    const cwd = project({
+      Procfile: "a:echo A\nb:\techo B\nc:   echo C\nd: echo a#b 'c  d' # shell comment\ne: echo x: y\nf:: colon\n",
+    });
+    const result = await sarge(["local", "export", "-a", "app", "supervisord", "out"], { cwd });
+    expect(result.code).toBe(0);
+    const commands = readFileSync(`${cwd}/out/app.conf`, "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("command="));
+    expect(commands).toEqual([
+      "command=/bin/sh -c 'echo A'",
+      "command=/bin/sh -c 'echo B'",
+      "command=/bin/sh -c 'echo C'",
+      "command=/bin/sh -c 'echo a#b 'c  d' # shell comment'",
+      "command=/bin/sh -c 'echo x: y'",
+      "command=/bin/sh -c ': colon'",
+    ]);
+  });
+
+  it("the command runs through the shell as written: '#' starts a shell comment, quotes are the shell's", async () => {
+    const cwd = project({ Procfile: "a: echo a#b 'c  d' x: y # shell comment\n" });
+    const result = await localStart(cwd, ["--no-prefix"]);
+    expect(result.stdout.split("\n")).toContain("a#b c  d x: y");
+  });
+
+  it("trailing spaces are kept, and a command of only blanks is its last blank (see export)", async () => {
+    const cwd = project({ Procfile: "web: echo hi   \nblank:   \n" });
+    const result = await sarge(["local", "export", "-a", "app", "supervisord", "out"], { cwd });
+    expect(result.code).toBe(0);
+    const conf = readFileSync(`${cwd}/out/app.conf`, "utf8");
+    expect(conf).toContain("command=/bin/sh -c 'echo hi   '\n");
+    expect(conf).toContain("command=/bin/sh -c ' '\n");
+  });
+
+  it("a duplicate name is an error for check and start; nothing is started", async () => {
+    const cwd = project({ Procfile: "web: touch started\nweb: touch started\n" });
+    for (const command of ["check", "start"]) {
+      const result = await sarge(["local", command], { cwd });
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(logLinePattern("ERROR", "process names must be unique within a Procfile"));
+    }
+    expect(existsSync(`${cwd}/started`)).toBe(false);
+  });
+
+  it("an empty Procfile, or one without matching lines, is valid: check reports (), start prints nothing, exit 0", async () => {
+    for (const content of ["", "# nothing here\n\n"]) {
+      const cwd = project({ Procfile: content });
+      const checked = await check(cwd);
+      expect(checked.code).toBe(0);
+      expect(checked.stderr).toMatch(logLinePattern("INFO", "Valid procfile detected ()"));
+      const started = await localStart(cwd);
+      expect(started).toMatchObject({ code: 0, stdout: "", stderr: "" });
+    }
+  });
+
+  it("process order is file order", async () => {
+    const cwd = project({ Procfile: "zeta: true\nalpha: true\nmid: true\n" });
+    const result = await localStart(cwd);
+    const started = normalize(result.stdout)
+      .split("\n")
+      .filter((line) => line.includes("started"));
+    expect(started).toEqual([
+      "HH:MM:SS system  | zeta.1 started (pid=N)",
+      "HH:MM:SS system  | alpha.1 started (pid=N)",
+      "HH:MM:SS system  | mid.1 started (pid=N)",
+    ]);
+  });
+});
+
+describe("sarge local: Procfile errors and location (HONCHO.md §1, §7)", () => {
+  it("a missing Procfile, a directory, or an unreadable one: error, exit 1, stdout empty", async () => {
+    const cwd = project({ "dir/Procfile/x": "" });
+    const runs = [[], ["-f", "dir/Procfile"], ["-f", "/nonexistent/Procfile"]].flatMap((args) =>
+      ["check", "start"].map((command) => sarge(["local", command, ...args], { cwd })),
+    );
+    for (const result of await Promise.all(runs)) {
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(logLinePattern("ERROR", "Procfile does not exist or is not a file"));
+    }
+  });
+
+  it("the error line carries sarge's pid", async () => {
+    const cwd = project();
+    const run = new Sarge(["local", "check"], { cwd });
+    const result = await run.done;
+    expect(result.stderr).toMatch(logLinePattern("ERROR", "Procfile does not exist or is not a file", run.pid));
+  });
+
+  it("the Procfile is joined to -d; an absolute -f ignores -d", async () => {
+    const cwd = project({ "app/Procfile": "inapp: x\n", "other/P": "abs: x\n", "app/Custom": "custom: x\n" });
+    expect((await check(cwd, ["-d", "app"])).stderr).toContain("(inapp)");
+    expect((await check(cwd, ["-d", "app", "-f", "Custom"])).stderr).toContain("(custom)");
+    expect((await check(cwd, ["-d", "app", "-f", `${cwd}/other/P`])).stderr).toContain("(abs)");
+  });
+
+  it("Procfile name precedence: -f > PROCFILE in .env > PROCFILE in the OS env > Procfile", async () => {
+    const cwd = project({
+      Procfile: "default: x\n",
+      "P.cli": "cli: x\n",
+      "P.dotenv": "dotenv: x\n",
+      "P.os": "os: x\n",
+    });
+    expect((await sarge(["local", "check"], { cwd, env: { PROCFILE: "P.os" } })).stderr).toContain("(os)");
+    const withDotenv = project({ ".env": "PROCFILE=P.dotenv\n", "P.dotenv": "dotenv: x\n", "P.cli": "cli: x\n" });
+    expect((await sarge(["local", "check"], { cwd: withDotenv, env: { PROCFILE: "P.os" } })).stderr).toContain("(dotenv)");
+    expect(
+      (await sarge(["local", "check", "-f", "P.cli"], { cwd: withDotenv, env: { PROCFILE: "P.os" } })).stderr,
+    ).toContain("(cli)");
+    expect((await check(cwd)).stderr).toContain("(default)");
+  });
+
+  it("check reads the env files too: a malformed .env fails it", async () => {
+    const cwd = project({ Procfile: "web: x\n", ".env": "OK=1\nBAD='open\n" });
+    const result = await check(cwd);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(logLinePattern("ERROR", "malformed env file ./.env, line 2: no closing quotation"));
+  });
+});
