@@ -1,0 +1,412 @@
+/**
+ * The `Supervisor` interface on top of a real supervisord (one per home),
+ * controlled over its XML-RPC unix socket.
+ *
+ * - A program is one include file `etc/supervisor/programs/<name>.conf` (one
+ *   group of one process, named like the program); `reloadConfig` +
+ *   `addProcessGroup`/`removeProcessGroup` load it, no supervisorctl involved.
+ * - `autostart=` in that file records whether sarge wants the program: what
+ *   supervisord starts when it starts itself, and what sarge.restarter (the
+ *   event listener in supervisord.conf) starts again after FATAL.
+ * - Restart counts come from sarge.restarter (var/run/supervisord-restarts.json);
+ *   the last exit's cause from supervisord's own log (its XML-RPC exitstatus is
+ *   0 after a quick exit and -1 for any signal).
+ */
+import { readFile, rm } from "node:fs/promises";
+
+import { SargeError, SupervisorNotRunningError } from "../../errors.js";
+import type { HomePaths } from "../../home/paths.js";
+import type { ProgramSpec, ProgramState, ProgramStatus, Supervisor } from "../supervisor.js";
+import { SupervisordClient, type ProcessInfo, type SupervisordStateName } from "./client.js";
+import {
+  DEFAULT_STOP_TIMEOUT_MS,
+  PROGRAM_NAME,
+  programConfPath,
+  readAutostart,
+  renderProgramConf,
+  restartCountsPath,
+  setAutostart,
+  validateProgramName,
+  writeFileAtomic,
+} from "./config.js";
+import { waitGroupGone } from "./process-group.js";
+import { isFault, XmlRpcClient } from "./xmlrpc.js";
+
+export interface SupervisordBackendOptions {
+  /** startretries in program files (quick exits retried before FATAL). */
+  startRetries?: number;
+  /** Absolute path of env(1) used to give programs exactly their environment. */
+  envBin?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** States in which supervisord has, or is about to have, a process for the program. */
+const ACTIVE: ReadonlySet<SupervisordStateName> = new Set(["STARTING", "RUNNING", "BACKOFF", "EXITED"]);
+const MAIN_LOG_TAIL_BYTES = 65_536;
+
+/** `exited: web-abc (exit status 1; not expected)`, `stopped: web-abc (terminated by SIGTERM)`. */
+const EXIT_LINE = /\b(?:exited|stopped): (\S+) \((?:exit status (\d+)|terminated by (SIG[A-Z0-9]+))/g;
+
+export function lastExitsFromLog(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of text.matchAll(EXIT_LINE)) {
+    out.set(m[1]!, m[2] !== undefined ? `exit ${m[2]}` : `signal ${m[3]}`);
+  }
+  return out;
+}
+
+export function mapState(statename: SupervisordStateName, wantedByFile: boolean | null): { state: ProgramState; wanted: boolean } {
+  switch (statename) {
+    case "STOPPED":
+      return { state: "stopped", wanted: false };
+    case "STARTING":
+      return { state: "starting", wanted: true };
+    case "RUNNING":
+      return { state: "running", wanted: true };
+    case "BACKOFF":
+      return { state: "backoff", wanted: true };
+    case "STOPPING":
+      return { state: "stopping", wanted: false };
+    case "EXITED": // autorestart=true: supervisord spawns it again on its next tick
+      return { state: "backoff", wanted: true };
+    case "FATAL": // given up by supervisord; sarge.restarter starts it again while wanted
+    case "UNKNOWN":
+      return wantedByFile ? { state: "backoff", wanted: true } : { state: "stopped", wanted: false };
+  }
+}
+
+function stopSignalName(signal: string): string {
+  const upper = signal.toUpperCase();
+  if (!/^(SIG)?[A-Z0-9]+$/.test(upper)) throw new SargeError(`invalid signal ${JSON.stringify(signal)}`);
+  return upper.startsWith("SIG") ? upper.slice(3) : upper;
+}
+
+export class SupervisordSupervisor implements Supervisor {
+  private closed = false;
+
+  constructor(
+    readonly paths: HomePaths,
+    readonly client: SupervisordClient,
+    private readonly options: SupervisordBackendOptions = {},
+  ) {}
+
+  private check(): void {
+    if (this.closed) throw new SargeError("supervisor connection already closed");
+  }
+
+  private file(name: string): string {
+    return programConfPath(this.paths, name);
+  }
+
+  private async info(name: string): Promise<ProcessInfo | null> {
+    try {
+      return await this.client.getProcessInfo(name);
+    } catch (e) {
+      if (isFault(e, "BAD_NAME")) return null;
+      throw e;
+    }
+  }
+
+  private async require(name: string): Promise<ProcessInfo> {
+    validateProgramName(name);
+    const info = await this.info(name);
+    if (!info) throw new SargeError(`no program named ${name} in supervisord`);
+    return info;
+  }
+
+  private async stopWaitMs(name: string): Promise<number> {
+    try {
+      const m = /^stopwaitsecs=(\d+)$/m.exec(await readFile(this.file(name), "utf8"));
+      if (m) return Number(m[1]) * 1000;
+    } catch {
+      // no file: default
+    }
+    return DEFAULT_STOP_TIMEOUT_MS;
+  }
+
+  /** Poll until the program leaves STOPPING (startProcess on STOPPING answers true and never starts it). */
+  private async waitNotStopping(name: string): Promise<ProcessInfo> {
+    const deadline = Date.now() + (await this.stopWaitMs(name)) + 30_000;
+    for (;;) {
+      const info = await this.require(name);
+      if (info.statename !== "STOPPING") return info;
+      if (Date.now() > deadline) throw new SargeError(`${name} is still stopping`);
+      await sleep(20);
+    }
+  }
+
+  async start(spec: ProgramSpec): Promise<ProgramStatus> {
+    this.check();
+    const name = spec.name;
+    const conf = renderProgramConf(spec, {
+      autostart: true,
+      ...(this.options.startRetries !== undefined ? { startRetries: this.options.startRetries } : {}),
+      ...(this.options.envBin !== undefined ? { envBin: this.options.envBin } : {}),
+    });
+    let current = await this.info(name);
+    if (current?.statename === "STOPPING") current = await this.waitNotStopping(name);
+    if (current && ACTIVE.has(current.statename)) {
+      throw new SargeError(`program ${name} is already running; stop it before starting it again`);
+    }
+
+    const file = this.file(name);
+    const previous = await readFile(file, "utf8").catch(() => null);
+    await writeFileAtomic(file, conf);
+    let reload;
+    try {
+      reload = await this.client.reloadConfig();
+    } catch (e) {
+      // never leave a file behind that breaks every later reloadConfig
+      if (previous === null) await rm(file, { force: true });
+      else await writeFileAtomic(file, previous);
+      throw e;
+    }
+    if (reload.changed.includes(name)) {
+      await this.removeGroup(name);
+      await this.addGroup(name);
+    } else if (reload.added.includes(name) || !current) {
+      await this.addGroup(name);
+    }
+    return this.startLoaded(name);
+  }
+
+  private async addGroup(name: string): Promise<void> {
+    try {
+      await this.client.addProcessGroup(name);
+    } catch (e) {
+      if (!isFault(e, "ALREADY_ADDED")) throw e;
+    }
+  }
+
+  private async removeGroup(name: string): Promise<void> {
+    try {
+      await this.client.removeProcessGroup(name);
+    } catch (e) {
+      if (isFault(e, "BAD_NAME")) return;
+      if (isFault(e, "STILL_RUNNING")) throw new SargeError(`program ${name} is running; stop it first`, { cause: e });
+      throw e;
+    }
+  }
+
+  /** Start a loaded, not running program without waiting for startsecs. */
+  private async startLoaded(name: string): Promise<ProgramStatus> {
+    try {
+      // A new group may already be spawned by autostart: ALREADY_STARTED is success.
+      await this.client.startProcess(name, false);
+    } catch (e) {
+      if (isFault(e, "SPAWN_ERROR", "NO_FILE", "NOT_EXECUTABLE")) {
+        const info = await this.info(name);
+        throw new SargeError(`could not start ${name}: ${info?.spawnerr || e.faultString}`, { cause: e });
+      }
+      if (!isFault(e, "ALREADY_STARTED")) throw e;
+    }
+    return this.statusOf(await this.require(name));
+  }
+
+  async startExisting(name: string): Promise<ProgramStatus> {
+    this.check();
+    let info = await this.require(name);
+    if (info.statename === "STOPPING") info = await this.waitNotStopping(name);
+    await setAutostart(this.file(name), true);
+    if (ACTIVE.has(info.statename)) return this.statusOf(info);
+    return this.startLoaded(name);
+  }
+
+  async stop(name: string): Promise<ProgramStatus> {
+    this.check();
+    let info = await this.require(name);
+    // Not wanted any more: supervisord will not autostart it, sarge.restarter will not revive it.
+    await setAutostart(this.file(name), false);
+    const graceMs = await this.stopWaitMs(name);
+    const began = Date.now();
+    const deadline = began + graceMs + 30_000;
+    const groups = new Set<number>();
+    let exitedSince = 0;
+    for (;;) {
+      if (info.pid) groups.add(info.pid); // supervisord's children call setpgrp(): pgid = pid
+      const s = info.statename;
+      if (s === "STARTING" || s === "RUNNING" || s === "BACKOFF") {
+        try {
+          await this.client.stopProcess(name, true, graceMs + 30_000);
+        } catch (e) {
+          if (!isFault(e, "NOT_RUNNING")) throw e;
+        }
+      } else if (s === "STOPPING" || (s === "EXITED" && (exitedSince ||= Date.now()) > Date.now() - 2_000)) {
+        await sleep(20); // EXITED: respawned on supervisord's next tick, then stopped above
+      } else {
+        break; // STOPPED, FATAL, UNKNOWN, or EXITED for good (supervisord shutting down)
+      }
+      if (Date.now() > deadline) throw new SargeError(`${name} did not stop within ${Math.round((deadline - began) / 1000)} s`);
+      info = await this.require(name);
+    }
+    for (const pgid of groups) {
+      const left = await waitGroupGone(pgid, Math.max(0, began + graceMs - Date.now()));
+      if (left.length > 0) {
+        throw new SargeError(`processes of ${name} survived SIGKILL: ${left.join(", ")}`);
+      }
+    }
+    return this.statusOf(info);
+  }
+
+  async remove(name: string): Promise<void> {
+    this.check();
+    validateProgramName(name);
+    const info = await this.info(name);
+    if (info && info.statename !== "STOPPED") await this.stop(name);
+    await rm(this.file(name), { force: true });
+    if (info) await this.removeGroup(name);
+  }
+
+  async signal(name: string, signal: NodeJS.Signals): Promise<void> {
+    this.check();
+    validateProgramName(name);
+    try {
+      await this.client.signalProcess(name, stopSignalName(signal));
+    } catch (e) {
+      if (isFault(e, "BAD_NAME")) throw new SargeError(`no program named ${name} in supervisord`, { cause: e });
+      if (isFault(e, "NOT_RUNNING")) throw new SargeError(`cannot signal ${name}: it is not running`, { cause: e });
+      if (isFault(e, "BAD_SIGNAL")) throw new SargeError(`supervisord does not know the signal ${signal}`, { cause: e });
+      throw e;
+    }
+  }
+
+  async status(): Promise<ProgramStatus[]> {
+    this.check();
+    const infos = (await this.client.getAllProcessInfo()).filter((i) => i.group === i.name && PROGRAM_NAME.test(i.name));
+    return this.statuses(infos);
+  }
+
+  private async statusOf(info: ProcessInfo): Promise<ProgramStatus> {
+    const [status] = await this.statuses([info]);
+    return status!;
+  }
+
+  private async statuses(infos: ProcessInfo[]): Promise<ProgramStatus[]> {
+    const [counts, exits] = await Promise.all([
+      this.restartCounts(),
+      // only read supervisord's log when some program has exited at least once
+      infos.some((i) => i.stop > 0) ? this.lastExits() : Promise.resolve(new Map<string, string>()),
+    ]);
+    const result = await Promise.all(
+      infos.map(async (info): Promise<ProgramStatus> => {
+        const wantedByFile =
+          info.statename === "FATAL" || info.statename === "UNKNOWN" ? await readAutostart(this.file(info.name)) : null;
+        const { state, wanted } = mapState(info.statename, wantedByFile);
+        const pid = info.pid > 0 ? info.pid : null;
+        let lastExit = exits.get(info.name) ?? null;
+        if (lastExit === null && info.stop > 0 && info.exitstatus > 0) lastExit = `exit ${info.exitstatus}`;
+        return {
+          name: info.name,
+          state,
+          wanted,
+          pid,
+          startedAt: pid !== null && info.start > 0 ? new Date(info.start * 1000).toISOString() : null,
+          restarts: counts[info.name] ?? 0,
+          lastExit: info.stop > 0 ? lastExit : null,
+          logFile: info.stdout_logfile,
+        };
+      }),
+    );
+    return result.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  private async restartCounts(): Promise<Record<string, number>> {
+    try {
+      const data: unknown = JSON.parse(await readFile(restartCountsPath(this.paths), "utf8"));
+      if (data && typeof data === "object" && !Array.isArray(data)) {
+        const out: Record<string, number> = {};
+        for (const [k, v] of Object.entries(data)) if (typeof v === "number") out[k] = v;
+        return out;
+      }
+    } catch {
+      // no restarter output yet
+    }
+    return {};
+  }
+
+  private async lastExits(): Promise<Map<string, string>> {
+    try {
+      return lastExitsFromLog(await this.client.readLog(-MAIN_LOG_TAIL_BYTES, 0));
+    } catch (e) {
+      if (isFault(e, "NO_FILE")) return new Map();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+function clientFor(paths: HomePaths): SupervisordClient {
+  return new SupervisordClient(new XmlRpcClient({ socketPath: paths.supervisorSocket, home: paths.root }));
+}
+
+/**
+ * Connect to the home's supervisord (bin/supervisord). Throws
+ * SupervisorNotRunningError when its socket is missing or refuses.
+ */
+export async function connectSupervisord(paths: HomePaths, options: SupervisordBackendOptions = {}): Promise<Supervisor> {
+  return connectSupervisordBackend(paths, options);
+}
+
+/** Like connectSupervisord, typed as the concrete class (tests, benchmarks). */
+export async function connectSupervisordBackend(
+  paths: HomePaths,
+  options: SupervisordBackendOptions = {},
+): Promise<SupervisordSupervisor> {
+  const client = clientFor(paths);
+  const state = await client.getState();
+  if (state.statename !== "RUNNING") {
+    throw new SargeError(`supervisord is ${state.statename.toLowerCase()}, not running`, {
+      detail: `start it again with ${paths.root}/bin/supervisord`,
+    });
+  }
+  return new SupervisordSupervisor(paths, client, options);
+}
+
+/**
+ * Names of the programs supervisord runs or keeps restarting (any state but
+ * stopped), for refusing a backend switch while programs run. Empty when this
+ * home's supervisord is not running.
+ */
+export async function runningPrograms(paths: HomePaths): Promise<string[]> {
+  let supervisor: SupervisordSupervisor;
+  try {
+    supervisor = await connectSupervisordBackend(paths);
+  } catch (e) {
+    if (e instanceof SupervisorNotRunningError) return [];
+    throw e;
+  }
+  try {
+    return (await supervisor.status()).filter((s) => s.state !== "stopped").map((s) => s.name);
+  } finally {
+    await supervisor.close();
+  }
+}
+
+/**
+ * Ask the home's supervisord to stop its programs and exit; resolves once its
+ * socket no longer answers (or at once when it was not running).
+ */
+export async function shutdownSupervisord(paths: HomePaths, timeoutMs = 60_000): Promise<void> {
+  const client = clientFor(paths);
+  try {
+    await client.shutdown();
+  } catch (e) {
+    if (e instanceof SupervisorNotRunningError || isFault(e, "SHUTDOWN_STATE")) return;
+    throw e;
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await client.getState();
+    } catch (e) {
+      if (e instanceof SupervisorNotRunningError) return;
+      // SHUTDOWN_STATE faults and connection resets while it closes its socket
+    }
+    if (Date.now() > deadline) throw new SargeError(`supervisord did not shut down within ${timeoutMs / 1000} s`);
+    await sleep(50);
+  }
+}

@@ -1,0 +1,20 @@
+/** The supervisord backend (SPEC "Supervisor"): see backend.ts and config.ts. */
+export {
+  connectSupervisord,
+  connectSupervisordBackend,
+  runningPrograms,
+  shutdownSupervisord,
+  SupervisordSupervisor,
+  type SupervisordBackendOptions,
+} from "./backend.js";
+export {
+  findSupervisord,
+  programConfPath,
+  programsDir,
+  supervisordCommand,
+  supervisordConfPath,
+  supervisordLogPath,
+  writeSupervisordConfig,
+  type SupervisordConfigOptions,
+} from "./config.js";
+export { SupervisordFaults, XmlRpcFault } from "./xmlrpc.js";
