@@ -17,6 +17,8 @@ export interface ProgramSpec {
   stopSignal?: NodeJS.Signals;
   /** Grace period between stopSignal and SIGKILL to the process group. */
   stopTimeoutMs?: number;
+  /** Size rotation of logFile (etc/sarge.yaml `logs`); 10 MB × 5 unless set. */
+  logs?: { maxBytes: number; keep: number };
 }
 
 export type ProgramState =
@@ -48,7 +50,7 @@ export interface Supervisor {
   startExisting(name: string): Promise<ProgramStatus>;
   /** Graceful stop by process group; resolves once every process of the group is gone. */
   stop(name: string): Promise<ProgramStatus>;
-  /** Stop if needed and forget the program. */
+  /** Stop if needed and forget the program; nothing to do for an unknown name. */
   remove(name: string): Promise<void>;
   /** Send a signal to the program's main process (HAProxy reload: SIGUSR2). */
   signal(name: string, signal: NodeJS.Signals): Promise<void>;

@@ -1,0 +1,97 @@
+import { connect, type Socket } from "node:net";
+import { createInterface } from "node:readline";
+import { SargeError, SupervisorNotRunningError } from "../../errors.js";
+import type { HomePaths } from "../../home/paths.js";
+import type { ProgramSpec, ProgramStatus, Supervisor } from "../supervisor.js";
+import type { Method, Requests, Response } from "./protocol.js";
+
+interface Pending {
+  resolve(result: unknown): void;
+  reject(error: Error): void;
+}
+
+/** A Supervisor backed by the builtin daemon's socket. One connection, requests pipelined by id. */
+export class BuiltinClient implements Supervisor {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+
+  constructor(private readonly socket: Socket) {
+    createInterface({ input: socket, crlfDelay: Infinity }).on("line", (line) => this.answer(line));
+    socket.on("error", () => undefined); // 'close' follows and rejects what is pending
+    socket.on("close", () => {
+      for (const { reject } of this.pending.values()) reject(new SargeError("the supervisor closed the connection before answering"));
+      this.pending.clear();
+    });
+    // An idle connection must not keep a CLI command alive.
+    socket.unref();
+  }
+
+  start(spec: ProgramSpec): Promise<ProgramStatus> {
+    return this.call("start", { spec });
+  }
+
+  startExisting(name: string): Promise<ProgramStatus> {
+    return this.call("startExisting", { name });
+  }
+
+  stop(name: string): Promise<ProgramStatus> {
+    return this.call("stop", { name });
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.call("remove", { name });
+  }
+
+  async signal(name: string, signal: NodeJS.Signals): Promise<void> {
+    await this.call("signal", { name, signal });
+  }
+
+  status(): Promise<ProgramStatus[]> {
+    return this.call("status", {});
+  }
+
+  /** The daemon's pid; proves it answers. */
+  async ping(): Promise<number> {
+    return (await this.call("ping", {})).pid;
+  }
+
+  /** Immediate: every answer awaited has arrived, or is abandoned (a hung daemon must not hang the caller). */
+  async close(): Promise<void> {
+    this.socket.destroy();
+  }
+
+  private call<M extends Method>(method: M, params: Requests[M]["params"]): Promise<Requests[M]["result"]> {
+    if (this.socket.destroyed || this.socket.writableEnded) {
+      return Promise.reject(new SargeError("the connection to the supervisor is closed"));
+    }
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (result: unknown) => void, reject });
+      this.socket.ref();
+      this.socket.write(JSON.stringify({ id, method, params }) + "\n");
+    });
+  }
+
+  private answer(line: string): void {
+    const response = JSON.parse(line) as Response;
+    const pending = this.pending.get(response.id);
+    if (!pending) return;
+    this.pending.delete(response.id);
+    if (this.pending.size === 0) this.socket.unref();
+    if ("error" in response) pending.reject(new SargeError(response.error));
+    else pending.resolve(response.result);
+  }
+}
+
+/** Connects to the home's builtin supervisor; SupervisorNotRunningError when nothing listens there. */
+export async function connectBuiltin(paths: HomePaths): Promise<BuiltinClient> {
+  const socket = connect(paths.supervisorSocket);
+  try {
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ECONNREFUSED") throw new SupervisorNotRunningError(paths.root);
+    throw new SargeError(`cannot reach the supervisor at ${paths.supervisorSocket}: ${code ?? (error as Error).message}`, { cause: error });
+  }
+  return new BuiltinClient(socket);
+}

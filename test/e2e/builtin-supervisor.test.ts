@@ -1,0 +1,283 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { SupervisorNotRunningError } from "../../src/errors.js";
+import { homePaths, type HomePaths } from "../../src/home/paths.js";
+import { connectBuiltin, type BuiltinClient } from "../../src/supervise/builtin/client.js";
+import type { ProgramSpec } from "../../src/supervise/supervisor.js";
+import {
+  find,
+  groupMembers,
+  isRunning,
+  killProcessesUnder,
+  processesUnder,
+  readText,
+  supervisorContract,
+  waitFor,
+} from "../support/supervisor-contract.js";
+
+const sargeBin = fileURLToPath(new URL("../../bin/sarge", import.meta.url));
+
+interface Daemon {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** `bin/sarge --home <home> supervisord` as a real separate process. */
+function spawnDaemon(home: string): Daemon {
+  const child = spawn(sargeBin, ["--home", home, "supervisord"], { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  child.stderr!.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => output, exited };
+}
+
+/** Everything a test started, torn down after it whether it passed or not. */
+const homes: string[] = [];
+const daemons: Daemon[] = [];
+const clients: BuiltinClient[] = [];
+
+function newHome(): HomePaths {
+  const home = mkdtempSync(join(tmpdir(), "sarge-builtin-"));
+  homes.push(home);
+  return homePaths(home);
+}
+
+async function startDaemon(paths: HomePaths): Promise<Daemon> {
+  const daemon = spawnDaemon(paths.root);
+  daemons.push(daemon);
+  await waitFor(async () => {
+    if (daemon.child.exitCode !== null) throw new Error(`the daemon exited early:\n${daemon.output()}`);
+    try {
+      await (await connect(paths)).ping();
+      return true;
+    } catch (error) {
+      if (error instanceof SupervisorNotRunningError) return false;
+      throw error;
+    }
+  }, "the daemon's socket");
+  return daemon;
+}
+
+async function connect(paths: HomePaths): Promise<BuiltinClient> {
+  const client = await connectBuiltin(paths);
+  clients.push(client);
+  return client;
+}
+
+async function stopDaemon(daemon: Daemon): Promise<void> {
+  if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) return;
+  daemon.child.kill("SIGTERM");
+  const timeout = sleep(30_000).then(() => daemon.child.kill("SIGKILL"));
+  await Promise.race([daemon.exited, timeout]);
+}
+
+async function cleanUp(): Promise<void> {
+  for (const client of clients.splice(0)) await client.close();
+  for (const daemon of daemons.splice(0)) await stopDaemon(daemon);
+  for (const home of homes.splice(0)) {
+    killProcessesUnder(home);
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function program(paths: HomePaths, name: string, command: string, extra: Partial<ProgramSpec> = {}): ProgramSpec {
+  const cwd = join(paths.root, "apps", name);
+  mkdirSync(cwd, { recursive: true });
+  return { name, command, cwd, env: { PATH: "/usr/bin:/bin" }, logFile: join(paths.log, `${name}.log`), ...extra };
+}
+
+supervisorContract("builtin", async () => {
+  const paths = newHome();
+  await startDaemon(paths);
+  const supervisor = await connect(paths);
+  return { supervisor, paths, teardown: cleanUp };
+});
+
+describe("builtin supervisor daemon", () => {
+  afterEach(cleanUp);
+
+  it("listens on a unix socket with mode 0600 and writes its pid file", async () => {
+    const paths = newHome();
+    const daemon = await startDaemon(paths);
+    const socket = statSync(paths.supervisorSocket);
+    expect(socket.isSocket()).toBe(true);
+    expect(socket.mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(paths.run, "supervisor.pid"), "utf8")).toBe(`${daemon.child.pid}\n`);
+    expect(daemon.output()).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z supervisor for .* listening on .*supervisor\.sock/m);
+  });
+
+  it("refuses a second daemon on the same home and keeps the first one serving", async () => {
+    const paths = newHome();
+    const first = await startDaemon(paths);
+    const second = spawnDaemon(paths.root);
+    daemons.push(second);
+    const { code } = await second.exited;
+    expect(code).toBe(1);
+    expect(second.output()).toContain(`sarge: the supervisor is already running for ${paths.root} (pid ${first.child.pid})`);
+    expect(await (await connect(paths)).ping()).toBe(first.child.pid);
+  });
+
+  it("tells the client how to start it when nothing listens (no socket, or one left by a killed daemon)", async () => {
+    const paths = newHome();
+    const message = `supervisor is not running; start it with ${paths.root}/bin/supervisord`;
+    await expect(connectBuiltin(paths)).rejects.toThrow(SupervisorNotRunningError);
+    await expect(connectBuiltin(paths)).rejects.toThrow(message);
+
+    const daemon = await startDaemon(paths);
+    daemon.child.kill("SIGKILL");
+    await daemon.exited;
+    expect(existsSync(paths.supervisorSocket)).toBe(true);
+    await expect(connectBuiltin(paths)).rejects.toThrow(message);
+  });
+
+  it("restarts with a doubling backoff, after killing what the dead leader left behind", async () => {
+    const paths = newHome();
+    await startDaemon(paths);
+    const supervisor = await connect(paths);
+    const crashing = program(paths, "crashing", "date +%s%N >> starts.txt; exit 1");
+    const leaving = program(paths, "leaving", "sleep 1000 & echo $! >> children.txt; sleep 0.3; exit 1");
+    await supervisor.start(crashing);
+    await supervisor.start(leaving);
+
+    const starts = await waitFor(() => {
+      const lines = readText(join(crashing.cwd, "starts.txt")).trim().split("\n");
+      return lines.length >= 3 ? lines.map((line) => Number(line) / 1e6) : undefined;
+    }, "three runs");
+    const [gap1, gap2] = [starts[1]! - starts[0]!, starts[2]! - starts[1]!];
+    expect(gap1).toBeGreaterThanOrEqual(900);
+    expect(gap1).toBeLessThan(1_800);
+    expect(gap2).toBeGreaterThanOrEqual(1_900);
+    expect(gap2).toBeLessThan(2_800);
+    const status = (await find(supervisor, "crashing"))!;
+    expect(status.restarts).toBeGreaterThanOrEqual(2);
+    expect(status.lastExit).toBe("exit 1");
+    expect(status.wanted).toBe(true);
+
+    // The second run wrote its child's pid only after the daemon had killed the first run's child.
+    const children = await waitFor(() => {
+      const lines = readText(join(leaving.cwd, "children.txt")).trim().split("\n");
+      return lines.length >= 2 ? lines.map(Number) : undefined;
+    }, "a second run");
+    expect(isRunning(children[0]!)).toBe(false);
+  });
+
+  it("after a SIGKILL, a new daemon adopts live programs without restarting them and restarts dead ones, leaving no orphan", async () => {
+    const paths = newHome();
+    const first = await startDaemon(paths);
+    let supervisor = await connect(paths);
+    const keeper = program(paths, "keeper", "sleep 1000 & wait");
+    const victim = program(paths, "victim", "exec sleep 1000");
+    const keeperPid = (await supervisor.start(keeper)).pid!;
+    const victimPid = (await supervisor.start(victim)).pid!;
+    await waitFor(() => groupMembers(keeperPid).length === 2, "keeper's shell and child");
+    const keeperMembers = groupMembers(keeperPid).sort();
+
+    first.child.kill("SIGKILL");
+    await first.exited;
+    expect(isRunning(keeperPid)).toBe(true);
+    process.kill(-victimPid, "SIGKILL"); // dies while no daemon watches
+    await waitFor(() => groupMembers(victimPid).length === 0, "the victim to die");
+
+    const second = await startDaemon(paths);
+    supervisor = await connect(paths);
+    const victimAgain = await waitFor(async () => {
+      const status = await find(supervisor, "victim");
+      return status?.pid && status.pid !== victimPid ? status : undefined;
+    }, "the victim to be started again");
+    expect(victimAgain.wanted).toBe(true);
+    const keeperStatus = (await find(supervisor, "keeper"))!;
+    expect(keeperStatus).toMatchObject({ state: "running", wanted: true, pid: keeperPid, restarts: 0 });
+    expect(second.output()).toContain(`adopted keeper (pid ${keeperPid})`);
+    // No duplicate: exactly the processes that were there before the daemon died.
+    expect(processesUnder(keeper.cwd).sort()).toEqual(keeperMembers);
+    expect(processesUnder(victim.cwd)).toEqual([victimAgain.pid]);
+
+    // An adopted program is still supervised: its death is noticed, its leftovers killed, and it is restarted.
+    process.kill(keeperPid, "SIGKILL");
+    const keeperAgain = await waitFor(async () => {
+      const status = await find(supervisor, "keeper");
+      return status?.pid && status.pid !== keeperPid ? status : undefined;
+    }, "the adopted keeper to be restarted");
+    expect(keeperAgain.restarts).toBe(1);
+    expect(keeperMembers.filter(isRunning)).toEqual([]);
+    await waitFor(() => processesUnder(keeper.cwd).length === 2, "the new keeper's shell and child");
+    expect(groupMembers(keeperAgain.pid!).sort()).toEqual(processesUnder(keeper.cwd).sort());
+  });
+
+  it("on SIGTERM stops every program, exits 0, and the next daemon starts them again", async () => {
+    const paths = newHome();
+    const daemon = await startDaemon(paths);
+    const supervisor = await connect(paths);
+    const service = program(paths, "service", "sleep 1000 & wait");
+    const { pid } = await supervisor.start(service);
+    await waitFor(() => groupMembers(pid!).length === 2, "the shell and its child");
+    const members = groupMembers(pid!);
+
+    daemon.child.kill("SIGTERM");
+    expect((await daemon.exited).code).toBe(0);
+    expect(members.filter(isRunning)).toEqual([]);
+    expect(existsSync(paths.supervisorSocket)).toBe(false);
+    expect(existsSync(join(paths.run, "supervisor.pid"))).toBe(false);
+    expect(daemon.output()).toContain("SIGTERM: stopping every program");
+
+    await startDaemon(paths);
+    const again = await waitFor(async () => find(await connect(paths), "service"), "the service");
+    expect(again.wanted).toBe(true);
+    expect(again.pid).not.toBeNull();
+    expect(again.pid).not.toBe(pid);
+  });
+
+  it("rotates a program's log by size, keeping the configured number of files, oldest last", async () => {
+    const paths = newHome();
+    const daemon = await startDaemon(paths);
+    const supervisor = await connect(paths);
+    const chatty = program(
+      paths,
+      "chatty",
+      `i=0; while [ $i -lt 60 ]; do printf 'chunk %d ' $i; head -c 10000 /dev/zero | tr '\\0' a; echo; i=$((i+1)); sleep 0.05; done; touch done; exec sleep 1000`,
+      { logs: { maxBytes: 100_000, keep: 2 } },
+    );
+    await supervisor.start(chatty);
+    await waitFor(() => existsSync(join(chatty.cwd, "done")), "the writer to finish", 30_000);
+    await sleep(2_500); // the last rotation check after the writes
+
+    const log = chatty.logFile;
+    expect(existsSync(`${log}.1`)).toBe(true);
+    expect(existsSync(`${log}.2`)).toBe(true);
+    expect(existsSync(`${log}.3`)).toBe(false);
+    expect(statSync(`${log}.1`).size).toBeGreaterThanOrEqual(100_000);
+    expect(statSync(`${log}.2`).size).toBeGreaterThanOrEqual(100_000);
+    expect(statSync(log).size).toBeLessThan(100_000);
+    const chunks = (file: string) => [...readText(file).matchAll(/chunk (\d+) /g)].map((match) => Number(match[1]));
+    expect(Math.max(...chunks(`${log}.2`))).toBeLessThan(Math.min(...chunks(`${log}.1`)));
+    expect(Math.max(...chunks(`${log}.1`))).toBeLessThan(Math.min(60, ...chunks(log)));
+    expect(daemon.output()).toContain(`rotated ${log}`);
+  });
+
+  it("stays small and quick with 20 idle programs", async () => {
+    const paths = newHome();
+    const daemon = await startDaemon(paths);
+    const supervisor = await connect(paths);
+    for (let index = 0; index < 20; index++) await supervisor.start(program(paths, `idle-${index}`, "exec sleep 1000"));
+    await sleep(1_500);
+    expect((await supervisor.status()).filter((status) => status.state === "running")).toHaveLength(20);
+
+    const calls = 100;
+    const began = performance.now();
+    for (let index = 0; index < calls; index++) await supervisor.status();
+    const perCallMs = (performance.now() - began) / calls;
+    const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${daemon.child.pid}/status`, "utf8"))![1]);
+    console.info(`builtin daemon with 20 idle programs: VmRSS ${(rssKb / 1024).toFixed(1)} MB, status call ${perCallMs.toFixed(2)} ms`);
+    expect(perCallMs).toBeLessThan(10);
+    expect(rssKb).toBeLessThan(150 * 1024);
+  });
+});

@@ -1,0 +1,254 @@
+/**
+ * Behaviour every supervisor backend must show, seen through the Supervisor
+ * interface only. A backend's e2e file calls supervisorContract() with a setup
+ * that starts its daemon on a fresh home.
+ */
+import { mkdirSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { HomePaths } from "../../src/home/paths.js";
+import type { ProgramSpec, ProgramStatus, Supervisor } from "../../src/supervise/supervisor.js";
+
+export interface ContractHome {
+  supervisor: Supervisor;
+  paths: HomePaths;
+  /** Stops the daemon and everything it runs, removes the home. */
+  teardown(): Promise<void>;
+}
+
+/** Variables a shell or a backend adds on its own: dash exports PWD; supervisord always adds SUPERVISOR_*. */
+const addedByShellOrBackend = (name: string) => ["PWD", "OLDPWD", "SHLVL", "_"].includes(name) || name.startsWith("SUPERVISOR_");
+
+export function supervisorContract(name: string, setup: () => Promise<ContractHome>): void {
+  describe(`supervisor contract: ${name}`, () => {
+    let home: ContractHome;
+    let supervisor: Supervisor;
+
+    beforeAll(async () => {
+      home = await setup();
+      supervisor = home.supervisor;
+    });
+
+    afterAll(async () => {
+      await home?.teardown();
+    });
+
+    afterEach(async () => {
+      // Whatever a test started, even if it failed halfway.
+      for (const program of await supervisor.status()) await supervisor.remove(program.name);
+      killProcessesUnder(home.paths.root);
+    });
+
+    /** A program running in its own folder under the home, so leftovers can be found by cwd. */
+    function spec(program: string, command: string, extra: Partial<ProgramSpec> = {}): ProgramSpec {
+      const cwd = join(home.paths.root, "apps", program);
+      mkdirSync(cwd, { recursive: true });
+      return {
+        name: program,
+        command,
+        cwd,
+        env: { PATH: "/usr/bin:/bin", SARGE_CONTRACT: `value with spaces and 'quotes' for ${program}` },
+        logFile: join(home.paths.log, `${program}.log`),
+        ...extra,
+      };
+    }
+
+    it("starts a program in its own session with exactly its environment, its cwd, stdin from /dev/null, and stdout+stderr in its log", async () => {
+      const started = spec("basics", "echo to-stdout; echo to-stderr >&2; pwd; readlink /proc/self/fd/0; env > env.txt; exec sleep 1000");
+      const status = await supervisor.start(started);
+      expect(status).toMatchObject({ name: "basics", wanted: true, logFile: started.logFile });
+      expect(["starting", "running"]).toContain(status.state);
+      const pid = status.pid!;
+      expect(pid).toBeGreaterThan(0);
+      const stat = procStat(pid)!;
+      expect(stat.pgrp).toBe(pid);
+      expect(stat.session).toBe(pid);
+
+      await waitFor(() => readText(started.logFile).includes("/dev/null"), "the program's output in its log");
+      const log = readText(started.logFile);
+      expect(log).toContain("to-stdout\n");
+      expect(log).toContain("to-stderr\n");
+      expect(log).toContain(`${started.cwd}\n`);
+
+      await waitFor(() => readText(join(started.cwd, "env.txt")) !== "", "env.txt");
+      const env = parseEnv(readText(join(started.cwd, "env.txt")));
+      for (const [key, value] of Object.entries(started.env)) expect(env[key]).toBe(value);
+      expect(Object.keys(env).filter((key) => !(key in started.env) && !addedByShellOrBackend(key))).toEqual([]);
+
+      await waitFor(async () => (await find(supervisor, "basics"))?.state === "running", "state running");
+      expect((await find(supervisor, "basics"))?.pid).toBe(pid);
+    });
+
+    it("stops a forking program by its process group and leaves no process behind", async () => {
+      const forking = spec("forking", "sleep 1000 & sleep 1000 & echo forked; wait");
+      const { pid } = await supervisor.start(forking);
+      await waitFor(() => groupMembers(pid!).length === 3, "the shell and its two children");
+      const members = groupMembers(pid!);
+
+      const stopped = await supervisor.stop("forking");
+      expect(stopped).toMatchObject({ name: "forking", state: "stopped", wanted: false, pid: null });
+      expect(groupMembers(pid!)).toEqual([]);
+      expect(members.filter(isRunning)).toEqual([]);
+      expect(processesUnder(forking.cwd)).toEqual([]);
+    });
+
+    it("sends stopSignal first and SIGKILL after stopTimeoutMs to a program that ignores it", async () => {
+      const stubborn = spec("stubborn", `trap "" TERM; sleep 1000 & echo ready; wait`, { stopTimeoutMs: 700 });
+      const { pid } = await supervisor.start(stubborn);
+      await waitFor(() => groupMembers(pid!).length === 2, "the shell and its child");
+      const began = Date.now();
+      const stopped = await supervisor.stop("stubborn");
+      expect(Date.now() - began).toBeGreaterThanOrEqual(650);
+      expect(stopped.lastExit).toBe("signal SIGKILL");
+      expect(groupMembers(pid!)).toEqual([]);
+
+      const polite = spec("polite", `trap 'echo got-usr1; exit 0' USR1; while :; do sleep 0.1; done`, { stopSignal: "SIGUSR1" });
+      await supervisor.start(polite);
+      await sleep(300);
+      expect(await supervisor.stop("polite")).toMatchObject({ state: "stopped", lastExit: "exit 0" });
+      expect(readText(polite.logFile)).toContain("got-usr1");
+    });
+
+    it("restarts a crashed program with a new pid and counts the restart", async () => {
+      const crashing = spec("crashing", "echo run; sleep 0.3; exit 3");
+      const first = (await supervisor.start(crashing)).pid;
+      const restarted = await waitFor(async () => {
+        const status = await find(supervisor, "crashing");
+        return status && status.restarts >= 1 && status.pid !== null && status.pid !== first ? status : undefined;
+      }, "a restart");
+      expect(restarted.wanted).toBe(true);
+      expect(restarted.lastExit).toBe("exit 3");
+      expect(procStat(first!)?.state ?? "gone").toMatch(/gone|Z/);
+      await waitFor(() => readText(crashing.logFile).split("run\n").length - 1 >= 2, "two runs in the log");
+    });
+
+    it("lists programs in status, starts a stopped one again, and signals the main process", async () => {
+      const listening = spec("signalled", `trap 'echo got-usr2' USR2; echo up; while :; do sleep 0.1; done`);
+      const { pid } = await supervisor.start(listening);
+      const all = await supervisor.status();
+      expect(all.map((program) => program.name)).toContain("signalled");
+
+      await sleep(300); // let the shell install its trap
+      await supervisor.signal("signalled", "SIGUSR2");
+      await waitFor(() => readText(listening.logFile).includes("got-usr2"), "the trap's output");
+      expect((await find(supervisor, "signalled"))?.pid).toBe(pid);
+
+      await supervisor.stop("signalled");
+      const again = await supervisor.startExisting("signalled");
+      expect(again.wanted).toBe(true);
+      expect(["starting", "running"]).toContain(again.state);
+      expect(again.pid).not.toBe(pid);
+      expect(isRunning(again.pid!)).toBe(true);
+      await waitFor(() => readText(listening.logFile).split("up\n").length - 1 === 2, "the second run's output");
+    });
+
+    it("refuses a second start of a running name, and errors on unknown names", async () => {
+      const single = spec("single", "exec sleep 1000");
+      await supervisor.start(single);
+      await expect(supervisor.start(single)).rejects.toThrow(/single/);
+      await expect(supervisor.stop("no-such-program")).rejects.toThrow(/no-such-program/);
+      await expect(supervisor.signal("no-such-program", "SIGUSR1")).rejects.toThrow(/no-such-program/);
+    });
+
+    it("removes a program: stopped, forgotten, and removing it again is harmless", async () => {
+      const removable = spec("removable", "sleep 1000 & wait");
+      const { pid } = await supervisor.start(removable);
+      await waitFor(() => groupMembers(pid!).length === 2, "the shell and its child");
+      await supervisor.remove("removable");
+      expect(groupMembers(pid!)).toEqual([]);
+      expect((await supervisor.status()).map((program) => program.name)).not.toContain("removable");
+      await supervisor.remove("removable");
+    });
+  });
+}
+
+// ---- helpers shared with the backends' own e2e tests ----
+
+export interface ProcStat {
+  state: string;
+  pgrp: number;
+  session: number;
+}
+
+export function procStat(pid: number): ProcStat | null {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state: fields[0]!, pgrp: Number(fields[2]), session: Number(fields[3]) };
+}
+
+/** Alive and not a zombie waiting to be reaped. */
+export function isRunning(pid: number): boolean {
+  const stat = procStat(pid);
+  return stat !== null && stat.state !== "Z" && stat.state !== "X";
+}
+
+function livePids(): number[] {
+  return readdirSync("/proc")
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter(isRunning);
+}
+
+export function groupMembers(pgid: number): number[] {
+  return livePids().filter((pid) => procStat(pid)?.pgrp === pgid);
+}
+
+/** Live processes whose working directory is `dir` or below: a test's programs and anything they left. */
+export function processesUnder(dir: string): number[] {
+  return livePids().filter((pid) => {
+    try {
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      return cwd === dir || cwd.startsWith(dir + "/");
+    } catch {
+      return false;
+    }
+  });
+}
+
+export function killProcessesUnder(dir: string): void {
+  for (const pid of processesUnder(dir)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+export function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+export async function find(supervisor: Supervisor, name: string): Promise<ProgramStatus | undefined> {
+  return (await supervisor.status()).find((program) => program.name === name);
+}
+
+/** Polls until `check` returns something truthy, which it returns; fails naming what it waited for. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function parseEnv(text: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const at = line.indexOf("=");
+    if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
+  }
+  return env;
+}
