@@ -57,6 +57,8 @@ export interface SargeOptions {
   /** Bytes for stdin; omitted = an empty, closed stdin. */
   input?: string;
   timeoutMs?: number;
+  /** Run sarge as the leader of its own process group (to signal the group, as a terminal would). */
+  detached?: boolean;
 }
 
 /** A running `sarge ...` with its output so far. */
@@ -72,6 +74,7 @@ export class Sarge {
       cwd: options.cwd,
       env: baseEnv(options.env),
       stdio: ["pipe", "pipe", "pipe"],
+      detached: options.detached ?? false,
     });
     this.child.stdout!.on("data", (chunk: Buffer) => {
       this.stdout += chunk.toString();
@@ -133,11 +136,11 @@ export function localStart(cwd: string, args: string[] = [], options: Omit<Sarge
   return sarge(["local", "start", ...args], { cwd, ...options });
 }
 
-const TIME = /^\d\d:\d\d:\d\d /gm;
+const TIME = /^((?:\x1b\[[\d;]*m)*)\d\d:\d\d:\d\d /gm;
 
 /** Output with the time prefix replaced by `HH:MM:SS ` and pids by `N`, after checking the time format. */
 export function normalize(output: string): string {
-  return output.replace(TIME, "HH:MM:SS ").replace(/\(pid=\d+\)/g, "(pid=N)").replace(/\(pid \d+\)/g, "(pid N)");
+  return output.replace(TIME, "$1HH:MM:SS ").replace(/\(pid=\d+\)/g, "(pid=N)").replace(/\(pid \d+\)/g, "(pid N)");
 }
 
 /** The lines of `output` (normalized) that belong to `name` (its own lines and the system lines about it). */
@@ -172,4 +175,26 @@ export function killGroup(pgid: number): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * Start `sarge local start args...`, wait until `count` output lines match
+ * `pattern`, then stop it with SIGTERM. For processes that report and then
+ * keep running, so no first-exit shutdown races with their output.
+ */
+export async function startAndCollect(
+  cwd: string,
+  args: string[],
+  count: number,
+  options: { env?: Record<string, string | undefined>; pattern?: RegExp } = {},
+): Promise<{ lines: string[]; result: Result }> {
+  const pattern = options.pattern ?? /^\S+ \S+ +\| (.*)$/gm;
+  const run = new Sarge(["local", "start", ...args], { cwd, env: options.env ?? {} });
+  const lines = (): string[] =>
+    [...run.stdout.matchAll(pattern)].map((m) => m[1]!).filter((line) => !/ (started|stopped) \(|^sending /.test(line));
+  const deadline = Date.now() + 8000;
+  while (lines().length < count && run.child.exitCode === null && Date.now() < deadline) await sleep(20);
+  run.signal("SIGTERM");
+  const result = await run.done;
+  return { lines: lines(), result };
 }
