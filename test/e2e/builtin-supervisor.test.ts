@@ -115,6 +115,15 @@ describe("builtin supervisor daemon", () => {
     expect(daemon.output()).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z supervisor for .* listening on .*supervisor\.sock/m);
   });
 
+  it("refuses to start a program whose working directory is missing, naming it, and does not register it", async () => {
+    const paths = newHome();
+    await startDaemon(paths);
+    const supervisor = await connect(paths);
+    const lost = { ...program(paths, "lost", "exec sleep 1000"), cwd: join(paths.root, "apps", "nowhere") };
+    await expect(supervisor.start(lost)).rejects.toThrow(`cannot start lost: working directory ${lost.cwd} does not exist`);
+    expect(await supervisor.status()).toEqual([]);
+  });
+
   it("refuses a second daemon on the same home and keeps the first one serving", async () => {
     const paths = newHome();
     const first = await startDaemon(paths);
@@ -139,7 +148,7 @@ describe("builtin supervisor daemon", () => {
     await expect(connectBuiltin(paths)).rejects.toThrow(message);
   });
 
-  it("restarts with a doubling backoff, after killing what the dead leader left behind", async () => {
+  it("restarts with a doubling backoff (cut short by an explicit start), after killing what the dead leader left behind", async () => {
     const paths = newHome();
     await startDaemon(paths);
     const supervisor = await connect(paths);
@@ -157,10 +166,17 @@ describe("builtin supervisor daemon", () => {
     expect(gap1).toBeLessThan(1_800);
     expect(gap2).toBeGreaterThanOrEqual(1_900);
     expect(gap2).toBeLessThan(2_800);
-    const status = (await find(supervisor, "crashing"))!;
-    expect(status.restarts).toBeGreaterThanOrEqual(2);
-    expect(status.lastExit).toBe("exit 1");
-    expect(status.wanted).toBe(true);
+    const status = await waitFor(async () => {
+      const current = await find(supervisor, "crashing");
+      return current?.state === "backoff" && current.restarts === 2 ? current : undefined;
+    }, "the wait before the third restart");
+    expect(status).toMatchObject({ lastExit: "exit 1", wanted: true, pid: null });
+
+    // Asked to start while waiting out its 4 s backoff, it starts at once.
+    const asked = Date.now();
+    await supervisor.startExisting("crashing");
+    await waitFor(() => readText(join(crashing.cwd, "starts.txt")).trim().split("\n").length === 4, "a start on request");
+    expect(Date.now() - asked).toBeLessThan(1_500);
 
     // The second run wrote its child's pid only after the daemon had killed the first run's child.
     const children = await waitFor(() => {

@@ -95,11 +95,16 @@ export class Program {
     };
   }
 
-  /** Makes it wanted and starts it; nothing to do if it is wanted already. A failed spawn leaves it stopped. */
+  /**
+   * Makes it wanted and starts it; nothing to do if it runs already. One
+   * waiting in backoff starts now: an operator asking expects it to. A failed
+   * spawn leaves it stopped.
+   */
   start(): Promise<void> {
     return this.exclusive(async () => {
       if (this.closed) throw new SargeError("the supervisor is shutting down");
-      if (this.wanted && this.state !== "stopped") return;
+      if (this.wanted && this.state !== "stopped" && this.state !== "backoff") return;
+      clearTimeout(this.timer);
       this.wanted = true;
       this.failures = 0;
       try {
