@@ -44,8 +44,9 @@ export function parseVersion(text: string): Version | null {
 function compareNumbers(a: number[], b: number[]): number {
   const length = Math.max(a.length, b.length);
   for (let i = 0; i < length; i++) {
-    const diff = (a[i] ?? 0) - (b[i] ?? 0);
-    if (diff !== 0) return diff < 0 ? -1 : 1;
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    if (x !== y) return x < y ? -1 : 1;
   }
   return 0;
 }
