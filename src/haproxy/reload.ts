@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { HomePaths } from "../home/paths.js";
 import { SargeError } from "../errors.js";
-import { showProc } from "./runtime.js";
+import { showProc, type ProcList } from "./runtime.js";
 import { masterCommand } from "./socket.js";
 import { waitForHaproxy } from "./wait.js";
 
@@ -40,12 +40,17 @@ export async function reloadHaproxy(
   }
   let last = "";
   for (;;) {
+    let now: ProcList | null = null;
     try {
       // The master socket refuses connections for ~50-110 ms after a reload.
-      const now = await showProc(paths, { retryMs: Math.max(0, deadline - Date.now()) });
+      now = await showProc(paths, { retryMs: Math.max(0, deadline - Date.now()) });
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    if (now !== null) {
       if (before.failedReloads !== null && now.failedReloads !== null && now.failedReloads > before.failedReloads) {
         throw new SargeError(`HAProxy could not reload ${paths.haproxyCfg}; the previous workers keep serving`, {
-          detail: "Its reason is in HAProxy's log (var/log/haproxy.log): a stable port in use, or a configuration error.",
+          detail: "HAProxy's log (var/log/haproxy.log) has the reason: usually a stable port in use, or a configuration error.",
         });
       }
       const fresh = now.workers.find((pid) => !known.has(pid));
@@ -53,11 +58,7 @@ export async function reloadHaproxy(
         await waitForHaproxy(paths, { workerPid: fresh, timeoutMs: Math.max(1, deadline - Date.now()) });
         return { workerPid: fresh, previousWorkers: before.workers, ms: performance.now() - started };
       }
-      last = `workers are still ${now.workers.join(", ") || "none"}`;
-    } catch (error) {
-      if (error instanceof SargeError && error.message.startsWith("HAProxy could not reload")) throw error;
-      if (error instanceof SargeError && error.message.startsWith("HAProxy is not up")) throw error;
-      last = (error as Error).message;
+      last = `its workers are still ${now.workers.join(", ") || "none"}`;
     }
     if (Date.now() >= deadline) {
       throw new SargeError(`HAProxy did not start a new worker within ${timeoutMs} ms of the reload: ${last}`);

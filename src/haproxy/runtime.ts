@@ -53,6 +53,11 @@ export async function readRuntimeListens(paths: AdminPaths, options?: SocketRequ
   const command = "show servers state";
   const reply = await adminCommand(paths, command, options);
   if (!reply.includes("# be_id")) refuse(command, reply);
+  return listensFromServersState(reply);
+}
+
+/** Listen blocks with a blue and a green server in a `show servers state` reply. */
+export function listensFromServersState(reply: string): RuntimeListen[] {
   const byProxy = new Map<string, Partial<Record<Slot, SlotRuntime>>>();
   for (const row of parseServersState(reply)) {
     const proxy = row.be_name ?? "";
@@ -77,7 +82,12 @@ export async function readRuntimeListens(paths: AdminPaths, options?: SocketRequ
 export async function serverLoad(paths: AdminPaths, proc: string, slot: Slot): Promise<number> {
   const command = `show stat ${proc} 4 -1`;
   const reply = await adminCommand(paths, command);
-  if (!reply.startsWith("# pxname")) refuse(command, reply);
+  if (!reply.trimStart().startsWith("# pxname")) refuse(command, reply);
+  return loadFromStat(reply, proc, slot);
+}
+
+/** scur + qcur of one server in a `show stat` reply. */
+export function loadFromStat(reply: string, proc: string, slot: Slot): number {
   const row = parseStatCsv(reply).find((r) => r.pxname === proc && r.svname === slot);
   if (!row) throw new SargeError(`HAProxy has no server ${proc}/${slot}; is etc/haproxy/haproxy.cfg out of date?`);
   return Number(row.scur || 0) + Number(row.qcur || 0);

@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { HomePaths } from "../home/paths.js";
 import { SargeError } from "../errors.js";
 import { otherSlot } from "./routes.js";
-import { readRuntimeListens, serverLoad } from "./runtime.js";
+import { listensFromServersState, loadFromStat, readRuntimeListens, serverLoad } from "./runtime.js";
 import { adminCommand } from "./socket.js";
 import type { RuntimeListen, Slot } from "./types.js";
 import { BACKEND_HOST, HARD_STOP_AFTER_MS } from "./types.js";
@@ -12,7 +12,7 @@ type AdminPaths = Pick<HomePaths, "haproxyAdminSocket">;
 export interface SwitchOptions {
   /** Longest wait for the old slot's running requests; then it goes to maintenance anyway. Default: hard-stop-after (60 s). */
   drainTimeoutMs?: number;
-  /** How often the old slot's load is read while draining. Default 20 ms. */
+  /** Longest pause between two reads of the old slot's load while draining (it starts at 2 ms). Default 20 ms. */
   pollMs?: number;
 }
 
@@ -77,16 +77,16 @@ export async function switchSlot(
   // A slot left draining by an interrupted switch is taken out of rotation before it is re-pointed.
   if (before[to].state === "drain") await setState(paths, proc, to, "maint");
 
-  const addrCommand = `set server ${proc}/${to} addr ${BACKEND_HOST} port ${port}`;
-  const addrReply = await adminCommand(paths, addrCommand);
-  if (!/changed|no need to change/i.test(addrReply)) {
-    throw new SargeError(`HAProxy refused "${addrCommand}": ${addrReply.trim() || "empty reply"}`);
-  }
-  await setState(paths, proc, to, "ready");
-  const now = await readListen(paths, proc);
-  if (now[to].state !== "ready" || now[to].port !== port || now[to].addr !== BACKEND_HOST) {
+  // One exchange: point the slot at the new port, put it in service, read the result back.
+  const commands = [`set server ${proc}/${to} addr ${BACKEND_HOST} port ${port}`, `set server ${proc}/${to} state ready`];
+  const reply = await adminCommand(paths, [...commands, `show servers state ${proc}`].join("; "));
+  const now = listensFromServersState(reply).find((l) => l.proc === proc);
+  if (!now || now[to].state !== "ready" || now[to].port !== port || now[to].addr !== BACKEND_HOST) {
+    const answer = reply.split(/^1\n# be_id/m)[0]!.trim();
     throw new SargeError(
-      `HAProxy did not put ${proc}/${to} in service at ${BACKEND_HOST}:${port} (it reports ${now[to].state} at ${now[to].addr}:${now[to].port})`,
+      `HAProxy did not put ${proc}/${to} in service at ${BACKEND_HOST}:${port}` +
+        (now ? ` (it reports ${now[to].state} at ${now[to].addr}:${now[to].port})` : ""),
+      { detail: `${commands.join("; ")}: ${answer || "no answer"}` },
     );
   }
   const ready = performance.now();
@@ -95,16 +95,24 @@ export async function switchSlot(
   if (before[from].state === "maint") {
     return { proc, to, port, from: null, readyMs, drainedMs: 0, totalMs: performance.now() - started, drained: true };
   }
-  await setState(paths, proc, from, "drain");
   const drainStarted = performance.now();
+  // The drain order and the first look at the old slot's load go in one exchange.
+  const drainCommand = `set server ${proc}/${from} state drain`;
+  const drainReply = await adminCommand(paths, `${drainCommand}; show stat ${proc} 4 -1`);
+  if (!drainReply.trimStart().startsWith("# pxname")) {
+    throw new SargeError(`HAProxy refused "${drainCommand}": ${drainReply.trim() || "empty reply"}`);
+  }
+  let load: number | null = loadFromStat(drainReply, proc, from);
   let drained = false;
-  for (;;) {
-    if ((await serverLoad(paths, proc, from)) === 0) {
+  // Most requests finish within milliseconds: look again soon, then every pollMs.
+  for (let pause = Math.min(2, pollMs); ; pause = Math.min(pause * 2, pollMs)) {
+    if ((load ?? (await serverLoad(paths, proc, from))) === 0) {
       drained = true;
       break;
     }
+    load = null;
     if (performance.now() - drainStarted >= drainTimeoutMs) break;
-    await sleep(pollMs);
+    await sleep(pause);
   }
   await setState(paths, proc, from, "maint");
   const end = performance.now();

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { parseServersState, parseShowProc, parseStatCsv, slotStateFromAdmin } from "../../src/haproxy/runtime.js";
+import {
+  listensFromServersState,
+  loadFromStat,
+  parseServersState,
+  parseShowProc,
+  parseStatCsv,
+  slotStateFromAdmin,
+} from "../../src/haproxy/runtime.js";
 
 // Replies captured from HAProxy 2.6.12.
 const serversState = `1
@@ -36,6 +43,22 @@ describe("runtime replies", () => {
     const rows = parseServersState(serversState);
     expect(rows).toHaveLength(2);
     expect(rows[1]).toMatchObject({ be_name: "web", srv_name: "green", srv_addr: "127.0.0.1", srv_admin_state: "12", srv_port: "15011" });
+  });
+
+  it("reads the blue/green slots of each listen block", () => {
+    expect(listensFromServersState(serversState)).toEqual([
+      {
+        proc: "web",
+        blue: { state: "maint", addr: "127.0.0.1", port: 1 },
+        green: { state: "drain", addr: "127.0.0.1", port: 15011 },
+      },
+    ]);
+  });
+
+  it("counts running plus queued requests of a slot, and names a missing one", () => {
+    expect(loadFromStat(stat, "web", "green")).toBe(3);
+    expect(loadFromStat(stat, "web", "blue")).toBe(0);
+    expect(() => loadFromStat(stat, "api", "blue")).toThrow(/no server api\/blue/);
   });
 
   it("parses show stat CSV by column name", () => {
