@@ -5,7 +5,7 @@
  * a separate process.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -156,11 +156,11 @@ export function logLinePattern(level: string, message: string, pid?: number): Re
   return new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d \\[${pid ?? "\\d+"}\\] \\[${level}\\] ${escaped}\\n$`);
 }
 
-/** Is a process with this pid alive? */
+/** Is a process with this pid alive (a zombie nobody has reaped yet counts as dead)? */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
   } catch {
     return false;
   }
