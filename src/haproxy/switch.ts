@@ -53,7 +53,8 @@ async function setState(paths: AdminPaths, proc: string, slot: Slot, state: "rea
  * ready, drain the other slot, and put that one in maintenance once its
  * running and queued requests reach 0. No request reaches the old slot after
  * this resolves. The new port must already answer: a slot out of maintenance
- * counts as UP without any check. Rewrite the config (afterSwitch + render +
+ * counts as UP without any check. Switching to the slot that already serves
+ * `port` (a retry) does nothing; to the serving slot with another port is refused. Rewrite the config (afterSwitch + render +
  * write) afterwards so a reload reproduces the new state.
  */
 export async function switchSlot(
@@ -71,6 +72,10 @@ export async function switchSlot(
   const started = performance.now();
   const from = otherSlot(to);
   const before = await readListen(paths, proc);
+  if (before[to].state === "ready" && before[from].state === "maint" && before[to].port === port && before[to].addr === BACKEND_HOST) {
+    // Already done (a retried call): nothing to switch.
+    return { proc, to, port, from: null, readyMs: 0, drainedMs: 0, totalMs: performance.now() - started, drained: true };
+  }
   if (before[to].state === "ready" && before[from].state !== "ready") {
     throw new SargeError(`cannot switch "${proc}" to the ${to} slot: it is the slot serving traffic; switch to ${from} instead`);
   }

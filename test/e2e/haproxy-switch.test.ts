@@ -324,9 +324,13 @@ describe("HAProxy blue/green switching (real haproxy)", () => {
     expect(await traffic.get(stablePort)).toBe("v6");
   });
 
-  it("refuses to switch onto the slot that is serving", async () => {
+  it("refuses to re-point the slot that is serving; repeating the last switch does nothing", async () => {
     const web = routes[0]!;
     await expect(switchSlot(paths, "web", web.active!, 1234)).rejects.toThrow(/is the slot serving traffic/);
+    const again = await switchSlot(paths, "web", web.active!, web[web.active!]!);
+    expect(again).toMatchObject({ from: null, drained: true, readyMs: 0 });
+    expect(routesFromRuntime(await readRuntimeListens(paths), { web: web.bind })).toEqual(routes);
+    expect(await traffic.get(stablePort)).toBe("v6");
   });
 
   it("a reload from the rewritten config reproduces the runtime state and keeps routing to the new version", async () => {
