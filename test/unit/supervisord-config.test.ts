@@ -10,6 +10,7 @@ import {
   iniCommandLine,
   iniPath,
   iniShellWord,
+  LAUNCHER,
   programArgv,
   programConfPath,
   readAutostart,
@@ -171,13 +172,15 @@ describe("iniShellWord / iniPath", () => {
   });
 
   test("environment variable names with = are refused", () => {
-    expect(() => programArgv(spec({ env: { "A=B": "x" } }))).toThrow(/invalid environment variable name/);
+    expect(() => programArgv(spec({ env: { "A=B": "x" } }), "/usr/bin/python3")).toThrow(/invalid environment variable name/);
   });
 });
 
+const PY = "/usr/bin/python3";
+
 describe("renderProgramConf", () => {
   test("has the settings the SPEC and FIELD-NOTES ask for", () => {
-    const text = renderProgramConf(spec({ stopSignal: "SIGUSR1", stopTimeoutMs: 70_500 }), { autostart: true });
+    const text = renderProgramConf(spec({ stopSignal: "SIGUSR1", stopTimeoutMs: 70_500 }), { autostart: true, python: PY });
     expect(text).toContain("[program:web-k3x9qa]\n");
     for (const line of [
       "directory=/srv/home/deploy/web-k3x9qa",
@@ -191,19 +194,25 @@ describe("renderProgramConf", () => {
       "killasgroup=true",
       "redirect_stderr=true",
       "stdout_logfile=/srv/home/var/log/web-k3x9qa.log",
-      "stdout_logfile_maxbytes=10MB",
+      "stdout_logfile_maxbytes=10485760",
       "stdout_logfile_backups=5",
     ]) {
       expect(text.split("\n")).toContain(line);
     }
     expect(text).not.toMatch(/^environment=/m);
-    expect(text.split("\n")).toContain(
-      "command='/usr/bin/env' '-i' '--' 'PORT=5010' '/bin/sh' '-c' 'exec python app.py'",
-    );
+    const command = text.split("\n").find((l) => l.startsWith("command="))!;
+    expect(command.startsWith("command='/usr/bin/python3' '-I' '-S' '-c' 'import os,signal,sys;")).toBe(true);
+    expect(command.endsWith("' 'exec python app.py' 'PORT=5010'")).toBe(true);
+  });
+
+  test("log rotation from spec.logs", () => {
+    const text = renderProgramConf(spec({ logs: { maxBytes: 1000, keep: 2 } }), { autostart: true, python: PY });
+    expect(text).toMatch(/^stdout_logfile_maxbytes=1000$/m);
+    expect(text).toMatch(/^stdout_logfile_backups=2$/m);
   });
 
   test("defaults: SIGTERM, 10 s; autostart=false when not wanted", () => {
-    const text = renderProgramConf(spec(), { autostart: false, startRetries: 3 });
+    const text = renderProgramConf(spec(), { autostart: false, python: PY, startRetries: 3 });
     expect(text).toMatch(/^stopsignal=TERM$/m);
     expect(text).toMatch(/^stopwaitsecs=10$/m);
     expect(text).toMatch(/^autostart=false$/m);
@@ -211,9 +220,11 @@ describe("renderProgramConf", () => {
   });
 
   test("refuses bad names and signals before anything is written", () => {
-    expect(() => renderProgramConf(spec({ name: "web:1" }), { autostart: true })).toThrow(/invalid program name/);
-    expect(() => renderProgramConf(spec({ name: "a b" }), { autostart: true })).toThrow(/invalid program name/);
-    expect(() => renderProgramConf(spec({ stopSignal: "SIGNOPE" as NodeJS.Signals }), { autostart: true })).toThrow(
+    const o = { autostart: true, python: PY };
+    expect(() => renderProgramConf(spec({ name: "web:1" }), o)).toThrow(/invalid program name/);
+    expect(() => renderProgramConf(spec({ name: "a b" }), o)).toThrow(/invalid program name/);
+    expect(() => renderProgramConf(spec({ command: "a\rb" }), o)).toThrow(/carriage return/);
+    expect(() => renderProgramConf(spec({ stopSignal: "SIGNOPE" as NodeJS.Signals }), o)).toThrow(
       /invalid stop signal/,
     );
   });
@@ -255,28 +266,27 @@ describe.skipIf(python === null)("round trip through supervisor's own config par
       ),
     ];
     for (const s of specs) {
-      await writeFile(programConfPath(paths, s.name), renderProgramConf(s, { autostart: true }));
+      await writeFile(programConfPath(paths, s.name), renderProgramConf(s, { autostart: true, python: python! }));
     }
     const parsed = await parseWithSupervisor(supervisordConfPath(paths));
     for (const s of specs) {
       const p = parsed.programs[s.name]!;
       expect(p, s.name).toBeDefined();
       expect(p.group).toBe(s.name);
-      expect(p.argv).toEqual(programArgv(s));
-      expect(p.argv.slice(-3)).toEqual(["/bin/sh", "-c", s.command]);
+      expect(p.argv).toEqual(programArgv(s, python!));
+      expect(p.argv.slice(0, 6)).toEqual([python, "-I", "-S", "-c", LAUNCHER, s.command]);
       expect(p.directory).toBe(s.cwd);
       expect(p.stdout_logfile).toBe(s.logFile);
-      // supervisord's own environment= is not used: env -i gives exactly spec.env
+      // supervisord's own environment= is not used: the launcher gives exactly spec.env
       expect(p.environment).toEqual({});
     }
     const env = parsed.programs["env-values"]!.argv;
-    expect(env.slice(0, 3)).toEqual(["/usr/bin/env", "-i", "--"]);
-    expect(Object.fromEntries(env.slice(3, -3).map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]))).toEqual(NASTY);
+    expect(Object.fromEntries(env.slice(6).map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]))).toEqual(NASTY);
   });
 
   test("program settings as supervisord understands them", async () => {
     const s = spec({ name: "haproxy", stopSignal: "SIGUSR1", stopTimeoutMs: 65_000, logFile: join(paths.log, "haproxy.log") });
-    await writeFile(programConfPath(paths, s.name), renderProgramConf(s, { autostart: false }));
+    await writeFile(programConfPath(paths, s.name), renderProgramConf(s, { autostart: false, python: python! }));
     const p = (await parseWithSupervisor(supervisordConfPath(paths))).programs["haproxy"]!;
     expect(p).toMatchObject({
       autostart: false,
@@ -301,6 +311,37 @@ describe.skipIf(python === null)("round trip through supervisor's own config par
     const p = (await parseWithSupervisor(supervisordConfPath(paths))).programs["envtest"]!;
     expect(p.environment).toEqual({ A: "quoted", B: "it's" }); // A lost its quotes
     await rm(programConfPath(paths, "envtest"));
+  });
+});
+
+describe.skipIf(python === null)("LAUNCHER, started the way supervisord starts a child", () => {
+  test("exactly spec.env, own session, stdin /dev/null, default SIGPIPE, same pid through exec", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "sarge-launcher-"));
+    try {
+      const s = spec({ command: "echo pid=$$; env; readlink /proc/self/fd/0; grep SigIgn /proc/$$/status; cat /proc/$$/stat", env: NASTY, cwd: dir });
+      // supervisord's child: setpgrp(), a stdin pipe, SIGPIPE ignored (Python's default), then execve
+      const asSupervisordChild =
+        "import os,sys,signal;signal.signal(signal.SIGPIPE,signal.SIG_IGN);os.setpgrp();os.execv(sys.argv[1],sys.argv[1:])";
+      const child = execa(python!, ["-c", asSupervisordChild, ...programArgv(s, python!)], {
+        cwd: dir,
+        stdin: "pipe",
+        env: { SHOULD_NOT_LEAK: "1" },
+        extendEnv: true,
+      });
+      const out = (await child).stdout;
+      const pid = Number(/^pid=(\d+)$/m.exec(out)![1]);
+      expect(pid).toBe(child.pid); // execs all the way: supervisord watches the program itself
+      expect(out).toContain("\n/dev/null\n");
+      expect(out).toMatch(/^SigIgn:\s+0+$/m);
+      const stat = out.slice(out.lastIndexOf(")") + 2).split(" ");
+      expect(Number(stat[2])).toBe(pid); // pgrp
+      expect(Number(stat[3])).toBe(pid); // session
+      for (const [key, value] of Object.entries(NASTY)) expect(out).toContain(`${key}=${value}`);
+      expect(out).not.toContain("SHOULD_NOT_LEAK");
+      expect(out).not.toContain("SUPERVISOR_");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -351,7 +392,7 @@ describe("files", () => {
 
   test("setAutostart / readAutostart flip only the autostart line", async () => {
     const file = join(dir, "p.conf");
-    const text = renderProgramConf(spec({ command: "echo\nautostart=true" }), { autostart: true });
+    const text = renderProgramConf(spec({ command: "echo\nautostart=true" }), { autostart: true, python: PY });
     await writeFile(file, text);
     expect(await readAutostart(file)).toBe(true);
     expect(await setAutostart(file, false)).toBe(true);

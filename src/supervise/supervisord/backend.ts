@@ -20,12 +20,14 @@ import type { ProgramSpec, ProgramState, ProgramStatus, Supervisor } from "../su
 import { SupervisordClient, type ProcessInfo, type SupervisordStateName } from "./client.js";
 import {
   DEFAULT_STOP_TIMEOUT_MS,
+  findSupervisord,
   PROGRAM_NAME,
   programConfPath,
   readAutostart,
   renderProgramConf,
   restartCountsPath,
   setAutostart,
+  supervisordPython,
   validateProgramName,
   writeFileAtomic,
 } from "./config.js";
@@ -35,8 +37,8 @@ import { isFault, XmlRpcClient } from "./xmlrpc.js";
 export interface SupervisordBackendOptions {
   /** startretries in program files (quick exits retried before FATAL). */
   startRetries?: number;
-  /** Absolute path of env(1) used to give programs exactly their environment. */
-  envBin?: string;
+  /** Interpreter for the program launcher; supervisord's own (its #! line) unless set. */
+  python?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -84,12 +86,15 @@ function stopSignalName(signal: string): string {
 
 export class SupervisordSupervisor implements Supervisor {
   private closed = false;
+  private readonly python: string;
 
   constructor(
     readonly paths: HomePaths,
     readonly client: SupervisordClient,
     private readonly options: SupervisordBackendOptions = {},
-  ) {}
+  ) {
+    this.python = options.python ?? supervisordPython(findSupervisord());
+  }
 
   private check(): void {
     if (this.closed) throw new SargeError("supervisor connection already closed");
@@ -141,8 +146,8 @@ export class SupervisordSupervisor implements Supervisor {
     const name = spec.name;
     const conf = renderProgramConf(spec, {
       autostart: true,
+      python: this.python,
       ...(this.options.startRetries !== undefined ? { startRetries: this.options.startRetries } : {}),
-      ...(this.options.envBin !== undefined ? { envBin: this.options.envBin } : {}),
     });
     let current = await this.info(name);
     if (current?.statename === "STOPPING") current = await this.waitNotStopping(name);

@@ -15,12 +15,16 @@
  * newline becomes an indented continuation line, and % is doubled. A carriage
  * return cannot survive step 1 and is refused.
  *
- * The environment is NOT given through `environment=`: supervisord parses it
- * with a non-POSIX shlex and strips quote characters from both ends of every
- * value (`"quoted"` arrives as `quoted`), cannot carry a value holding both
- * quote kinds, and always adds its own environment plus SUPERVISOR_* variables.
- * The command is `env -i -- K=V... /bin/sh -c <command>` instead, which gives
- * the program exactly spec.env.
+ * What supervisord does to a child that sarge's contract does not want
+ * (measured): the environment is supervisord's own plus SUPERVISOR_* plus
+ * `environment=`, which it parses with a non-POSIX shlex that strips quote
+ * characters from both ends of every value (`"quoted"` arrives as `quoted`)
+ * and cannot carry a value holding both quote kinds; stdin is a pipe from
+ * supervisord; the child only calls setpgrp(), so it stays in supervisord's
+ * session; and SIGPIPE and SIGXFSZ stay ignored (inherited from Python).
+ * So a program's command is a short launcher run by supervisord's own Python
+ * (LAUNCHER below) that fixes all four and then execs `/bin/sh -c <command>`
+ * with exactly spec.env; the pid supervisord watches stays the program's.
  */
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { accessSync, constants as fsConstants, readFileSync } from "node:fs";
@@ -45,7 +49,8 @@ export const DEFAULT_STOP_TIMEOUT_MS = 10_000;
 export const DEFAULT_START_RETRIES = 60;
 /** How long sarge.restarter leaves a FATAL program before starting it again. */
 export const DEFAULT_FATAL_RETRY_SECONDS = 60;
-export const LOG_MAX_BYTES = "10MB";
+/** Log rotation when ProgramSpec.logs is not set (10 MB × 5, as the builtin). */
+export const LOG_MAX_BYTES = 10 * 1024 * 1024;
 export const LOG_BACKUPS = 5;
 
 // ---------------------------------------------------------------- paths
@@ -164,10 +169,24 @@ function template(name: TemplateName): Handlebars.TemplateDelegate {
 export interface ProgramRenderOptions {
   /** Whether sarge wants the program running (supervisord's autostart). */
   autostart: boolean;
+  /** Interpreter for LAUNCHER: supervisord's own (supervisordPython). */
+  python: string;
   startRetries?: number;
-  /** Absolute path of `env`; /usr/bin/env unless set. */
-  envBin?: string;
 }
+
+/**
+ * Runs as `python -I -S -c LAUNCHER <command> K=V...` with pid = the program's
+ * pid: default SIGPIPE/SIGXFSZ, a session of its own (a process group leader
+ * cannot setsid(), so it first joins supervisord's group for one syscall),
+ * stdin from /dev/null, then exec /bin/sh -c <command> with exactly K=V...
+ * One line so that the include file stays readable.
+ */
+export const LAUNCHER =
+  "import os,signal,sys;" +
+  "[signal.signal(s,signal.SIG_DFL) for s in (signal.SIGPIPE,signal.SIGXFSZ)];" +
+  "os.setpgid(0,os.getpgid(os.getppid()));os.setsid();" +
+  'f=os.open("/dev/null",os.O_RDONLY);os.dup2(f,0);os.close(f);' +
+  'os.execve("/bin/sh",["/bin/sh","-c",sys.argv[1]],dict(a.split("=",1) for a in sys.argv[2:]))';
 
 export function validateProgramName(name: string): void {
   if (!PROGRAM_NAME.test(name)) {
@@ -185,8 +204,8 @@ export function supervisordSignal(signal: string): string {
   return full.slice(3);
 }
 
-/** The argv supervisord runs for a program: exactly spec.env, then sh -c. */
-export function programArgv(spec: ProgramSpec, envBin = "/usr/bin/env"): string[] {
+/** The argv supervisord runs for a program: LAUNCHER, the command, then exactly spec.env. */
+export function programArgv(spec: ProgramSpec, python: string): string[] {
   const assignments = Object.entries(spec.env)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, value]) => {
@@ -195,25 +214,29 @@ export function programArgv(spec: ProgramSpec, envBin = "/usr/bin/env"): string[
       }
       return `${key}=${value}`;
     });
-  return [envBin, "-i", "--", ...assignments, "/bin/sh", "-c", spec.command];
+  return [python, "-I", "-S", "-c", LAUNCHER, spec.command, ...assignments];
 }
 
 export function renderProgramConf(spec: ProgramSpec, options: ProgramRenderOptions): string {
   validateProgramName(spec.name);
   const stopTimeoutMs = spec.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
   if (!Number.isFinite(stopTimeoutMs) || stopTimeoutMs < 0) throw new SargeError(`invalid stop timeout ${stopTimeoutMs} ms`);
-  const envArgs = programArgv(spec, options.envBin);
+  const maxBytes = spec.logs?.maxBytes ?? LOG_MAX_BYTES;
+  const backups = spec.logs?.keep ?? LOG_BACKUPS;
+  if (!Number.isInteger(maxBytes) || maxBytes < 0 || !Number.isInteger(backups) || backups < 0) {
+    throw new SargeError(`invalid log rotation for ${spec.name}: ${maxBytes} bytes × ${backups}`);
+  }
   return template("program.conf")({
     name: spec.name,
-    command: iniCommandLine(envArgs, `the command or environment of ${spec.name}`),
+    command: iniCommandLine(programArgv(spec, options.python), `the command or environment of ${spec.name}`),
     directory: iniPath(spec.cwd, `the folder of ${spec.name}`),
     autostart: options.autostart ? "true" : "false",
     startRetries: options.startRetries ?? DEFAULT_START_RETRIES,
     stopSignal: supervisordSignal(spec.stopSignal ?? "SIGTERM"),
     stopWaitSecs: Math.max(1, Math.ceil(stopTimeoutMs / 1000)),
     logFile: iniPath(spec.logFile, `the log file of ${spec.name}`, 2),
-    logMaxBytes: LOG_MAX_BYTES,
-    logBackups: LOG_BACKUPS,
+    logMaxBytes: maxBytes,
+    logBackups: backups,
   });
 }
 
