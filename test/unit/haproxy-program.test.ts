@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { homePaths } from "../../src/home/paths.js";
+import { resolveHaproxyBin } from "../../src/haproxy/binary.js";
 import { haproxyProgram } from "../../src/haproxy/program.js";
 import { HARD_STOP_AFTER_MS } from "../../src/haproxy/types.js";
 
@@ -9,7 +10,8 @@ describe("haproxyProgram", () => {
     const spec = haproxyProgram(paths, "haproxy");
     expect(spec.name).toBe("haproxy");
     expect(spec.command).toBe(
-      "exec '/usr/sbin/haproxy' '-W' '-db' '-f' '/srv/app/etc/haproxy/haproxy.cfg' '-p' '/srv/app/var/run/haproxy.pid'" +
+      `exec '${resolveHaproxyBin("haproxy")}' '-W' ` +
+        "'-db' '-f' '/srv/app/etc/haproxy/haproxy.cfg' '-p' '/srv/app/var/run/haproxy.pid'" +
         " '-S' '/srv/app/var/run/haproxy-master.sock,mode,600'",
     );
     expect(spec.cwd).toBe("/srv/app");
