@@ -86,12 +86,22 @@ export class Sarge {
     });
     this.child.stdin!.on("error", () => undefined);
     this.child.stdin!.end(options.input ?? "");
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), options.timeoutMs ?? 20_000);
+    const timer = setTimeout(() => {
+      this.child.kill("SIGKILL");
+      if (options.detached) killGroup(this.child.pid!);
+    }, options.timeoutMs ?? 20_000);
+    // sarge's exit ends the run; its output pipes may stay open longer when it
+    // leaves children running on purpose, so wait for them only briefly.
+    const closed = new Promise<void>((resolveClosed) => this.child.once("close", () => resolveClosed()));
     this.done = new Promise((resolveDone, reject) => {
       this.child.once("error", reject);
-      this.child.once("close", (code, signal) => {
+      this.child.once("exit", (code, signal) => {
         clearTimeout(timer);
-        resolveDone({ code, signal, stdout: this.stdout, stderr: this.stderr });
+        void Promise.race([closed, sleep(500)]).then(() => {
+          this.child.stdout!.destroy();
+          this.child.stderr!.destroy();
+          resolveDone({ code, signal, stdout: this.stdout, stderr: this.stderr });
+        });
       });
     });
   }

@@ -1,0 +1,107 @@
+/** HONCHO.md §6 (`sarge local run`), end to end. */
+import { execFileSync } from "node:child_process";
+import { describe, expect, it } from "vitest";
+import { alive, killGroup, project, Sarge, sarge, sleep } from "./local-support.js";
+
+const run = (cwd: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}) =>
+  sarge(["local", "run", ...args], { cwd, ...options });
+
+describe("sarge local run (HONCHO.md §6)", () => {
+  it("loads the env files over the OS env; sets no PORT and no HONCHO_PROCESS_NAME; needs no Procfile", async () => {
+    const cwd = project({ ".env": "FROM_DOTENV=1\nSHARED=dotenv\n" });
+    const result = await run(cwd, ["sh", "-c", 'echo "$FROM_DOTENV $SHARED ${PORT-none} ${HONCHO_PROCESS_NAME-none} $OS_ONLY"'], {
+      env: { SHARED: "os", OS_ONLY: "os" },
+    });
+    expect(result).toMatchObject({ code: 0, stdout: "1 dotenv none none os\n", stderr: "" });
+  });
+
+  it("an OS or .env PORT passes through", async () => {
+    const cwd = project({ ".env": "PORT=7000\n" });
+    const [fromDotenv, fromOs] = await Promise.all([
+      run(cwd, ["sh", "-c", "echo $PORT"], { env: { PORT: "8000" } }),
+      run(project(), ["sh", "-c", "echo $PORT"], { env: { PORT: "8000" } }),
+    ]);
+    expect(fromDotenv.stdout).toBe("7000\n");
+    expect(fromOs.stdout).toBe("8000\n");
+  });
+
+  it("-e and -d choose the env files, before the command", async () => {
+    const cwd = project({ "app/.env": "WHERE=app\n", "app/other.env": "WHERE=other\n" });
+    expect((await run(cwd, ["-d", "app", "printenv", "WHERE"])).stdout).toBe("app\n");
+    expect((await run(cwd, ["-d", "app", "-e", "other.env", "printenv", "WHERE"])).stdout).toBe("other\n");
+  });
+
+  it("arguments arrive verbatim: no globbing, no expansion, spaces and quotes kept", async () => {
+    const result = await run(project({ "a.txt": "" }), ["printf", "[%s]", "$HOME", "*", "a  b", "it's", "", "~", "a;b"]);
+    expect(result.stdout).toBe("[$HOME][*][a  b][it's][][~][a;b]");
+  });
+
+  it("options after the command are the command's; one leading -- is removed", async () => {
+    const cwd = project({ "f.env": "FROM_F=yes\n" });
+    expect((await run(cwd, ["printf", "%s ", "-e", "f.env"])).stdout).toBe("-e f.env ");
+    expect((await run(cwd, ["--", "printf", "%s ", "x"])).stdout).toBe("x ");
+    expect((await run(cwd, ["-e", "f.env", "--", "sh", "-c", "echo $FROM_F"])).stdout).toBe("yes\n");
+    expect((await run(cwd, ["printf", "%s ", "--", "x"])).stdout).toBe("-- x ");
+  });
+
+  it("`run 'echo hi'` looks for a program named `echo hi`: exit 127", async () => {
+    const result = await run(project(), ["echo hi"]);
+    expect(result.code).toBe(127);
+    expect(result.stderr).toBe("/bin/sh: 1: echo hi: not found\n");
+    expect(result.stdout).toBe("");
+  });
+
+  it("`run` with no command runs `sh -c ''` and exits 0", async () => {
+    expect(await run(project(), [])).toMatchObject({ code: 0, stdout: "", stderr: "" });
+  });
+
+  it("stdin, stdout and stderr are inherited, not captured or prefixed", async () => {
+    const result = await run(project(), ["sh", "-c", "cat; echo to-stderr >&2"], { input: "from stdin\n" });
+    expect(result).toMatchObject({ code: 0, stdout: "from stdin\n", stderr: "to-stderr\n" });
+  });
+
+  it("the exit status is the command's; a command killed by signal N gives 128+N (dash does not exec)", async () => {
+    const cwd = project();
+    const [seven, killed] = await Promise.all([run(cwd, ["sh", "-c", "exit 7"]), run(cwd, ["sh", "-c", "kill -9 $$"])]);
+    expect(seven.code).toBe(7);
+    expect(killed.code).toBe(137);
+  });
+
+  it("the child runs in sarge's process group", async () => {
+    const own = execFileSync("ps", ["-o", "pgid=", "-p", String(process.pid)]).toString().trim();
+    const child = await run(project(), ["sh", "-c", "ps -o pgid= -p $$"]);
+    expect(child.stdout.trim()).toBe(own);
+  });
+
+  it("SIGINT to sarge alone is ignored; a terminal Ctrl-C (SIGINT to the group) reaches the child", async () => {
+    const cwd = project();
+    const sargeRun = new Sarge(
+      ["local", "run", "sh", "-c", `trap 'echo child got INT; exit 3' INT; echo ready; while :; do sleep 0.05; done`],
+      { cwd, detached: true },
+    );
+    await sargeRun.waitFor(/ready/);
+    sargeRun.signal("SIGINT");
+    await sleep(300);
+    expect(sargeRun.child.exitCode).toBeNull();
+    expect(sargeRun.stdout).not.toContain("got INT");
+    process.kill(-sargeRun.pid, "SIGINT");
+    const result = await sargeRun.done;
+    expect(result.stdout).toContain("child got INT");
+    // the wrapper /bin/sh (dash) dies by SIGINT: like honcho, 256−2
+    expect(result.code).toBe(254);
+    killGroup(sargeRun.pid);
+  });
+
+  it("SIGTERM to sarge kills sarge and leaves the child running", async () => {
+    const sargeRun = new Sarge(["local", "run", "sh", "-c", 'echo "pid $$"; exec sleep 30'], {
+      cwd: project(),
+      detached: true,
+    });
+    const [, pid] = await sargeRun.waitFor(/pid (\d+)/);
+    sargeRun.signal("SIGTERM");
+    const result = await sargeRun.done;
+    expect(result.signal).toBe("SIGTERM");
+    expect(alive(Number(pid))).toBe(true);
+    killGroup(sargeRun.pid);
+  });
+});
