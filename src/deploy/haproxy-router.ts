@@ -26,9 +26,10 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
   async function ensureServing(state: State): Promise<void> {
     const routes = routesOf(state, config);
     const program = (await supervisor.status()).find((candidate) => candidate.name === HAPROXY_PROGRAM);
-    if (program?.state !== "running") {
+    // starting, running or backing off: it is ours and holds (or will hold) the stable ports
+    if (program === undefined || program.state === "stopped") {
       await applyHaproxyConfig(paths, config.haproxyBin, routes, null);
-      await supervisor.start(haproxyProgram(paths, config.haproxyBin));
+      await supervisor.start({ ...haproxyProgram(paths, config.haproxyBin), logs: config.logs });
     } else if (JSON.stringify(state.listeners ?? {}) !== JSON.stringify(listeners())) {
       await applyHaproxyConfig(paths, config.haproxyBin, routes, previousRoutes(state));
     }

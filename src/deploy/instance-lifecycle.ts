@@ -19,6 +19,7 @@ export function programSpec(ctx: HomeContext, instance: InstanceRecord): Program
     env: instanceEnvironment(ctx.paths, instance),
     logFile: instanceLogPath(ctx.paths, instance.id),
     stopTimeoutMs: 10_000,
+    logs: ctx.config.logs,
   };
 }
 

@@ -8,8 +8,8 @@ import type { State } from "./state.js";
  */
 export async function allocatePort(range: [number, number], state: State): Promise<number> {
   const taken = Object.values(state.instances).map((instance) => instance.port);
-  const port = await getPort({ port: portNumbers(range[0], range[1]), exclude: taken });
-  // get-port falls back to a random port outside the list when none is free
+  // get-port throws when every port is excluded, and falls back to a random port outside the list when none is free
+  const port = await getPort({ port: portNumbers(range[0], range[1]), exclude: taken }).catch(() => 0);
   if (port >= range[0] && port <= range[1]) return port;
   throw new SargeError(
     `port range ${range[0]}-${range[1]} is exhausted: ${taken.length} ports are held by instances and the rest are in use on this machine`,

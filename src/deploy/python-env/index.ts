@@ -6,14 +6,17 @@ import { mkdir, stat } from "node:fs/promises";
 import { delimiter, join, resolve } from "node:path";
 import type { HomePaths } from "../../home/paths.js";
 import { buildEnvironment } from "./build.js";
-import { findMissing, listDist } from "./dist.js";
-import { resolveInterpreter } from "./interpreter.js";
+import { findMissing, listDist, type DistListing } from "./dist.js";
+import { resolveInterpreter, type Interpreter } from "./interpreter.js";
 import { environmentKey } from "./key.js";
 import { missingItems, notInDistError, requirementsProblemError } from "./messages.js";
-import { readRequirements } from "./requirements.js";
+import { readRequirements, type ParsedRequirements } from "./requirements.js";
 import { endBuild, findEnvironment, linkEnvironment, publish, removeStale, startBuild } from "./store.js";
 
 export { collectEnvironments, environmentKeyOf } from "./store.js";
+
+/** Builds under way in this process, by envs folder + key: a second instance of the same deploy waits for the first. */
+const inFlight = new Map<string, Promise<string>>();
 
 export interface PrepareOptions {
   paths: HomePaths;
@@ -62,9 +65,41 @@ export async function prepareEnvironment(options: PrepareOptions): Promise<Prepa
     return { key, envDir: existing, reused: true };
   }
 
+  const id = `${paths.envs}\0${key}`;
+  const pending = inFlight.get(id);
+  if (pending) {
+    const envDir = await pending;
+    await linkEnvironment(appDir, envDir);
+    log(`python environment ${key}: reused (built for another instance of this deploy)`);
+    return { key, envDir, reused: true };
+  }
+
   const missing = findMissing(requirements.requirements, listing);
   if (missing.length > 0) throw notInDistError(missingItems(missing), dist);
 
+  const building = build({ paths, key, interpreter, requirementsFile, requirements, appDir, dist, listing, log });
+  inFlight.set(id, building);
+  try {
+    const envDir = await building;
+    await linkEnvironment(appDir, envDir);
+    return { key, envDir, reused: false };
+  } finally {
+    inFlight.delete(id);
+  }
+}
+
+async function build(options: {
+  paths: HomePaths;
+  key: string;
+  interpreter: Interpreter;
+  requirementsFile: string;
+  requirements: ParsedRequirements;
+  appDir: string;
+  dist: string;
+  listing: DistListing;
+  log: (line: string) => void;
+}): Promise<string> {
+  const { paths, key, interpreter, dist, log } = options;
   const removed = await removeStale(paths.envs);
   if (removed.length > 0) log(`python environment: removed unfinished builds ${removed.join(", ")}`);
   const dir = startBuild(paths.envs, key);
@@ -74,17 +109,16 @@ export async function prepareEnvironment(options: PrepareOptions): Promise<Prepa
       dir,
       key,
       interpreter,
-      requirementsFile,
-      requirementsFiles: requirements.files.map((file) => file.name),
-      appDir,
+      requirementsFile: options.requirementsFile,
+      requirementsFiles: options.requirements.files.map((file) => file.name),
+      appDir: options.appDir,
       dist,
-      listing,
+      listing: options.listing,
       log,
     });
     const envDir = await publish(paths.envs, key, dir);
-    await linkEnvironment(appDir, envDir);
     log(`python environment ${key}: built`);
-    return { key, envDir, reused: false };
+    return envDir;
   } finally {
     endBuild(dir);
   }

@@ -59,7 +59,7 @@ async function readInto(
   const bytes = await readFile(file);
   result.files.push({ name, bytes });
 
-  for (const { line, number } of logicalLines(bytes.toString("utf8"))) {
+  for (const { line, number } of logicalLines(bytes.toString("utf8").replace(/^\uFEFF/, ""))) {
     const where = `${name}:${number}`;
     if (line.startsWith("-")) {
       const option = splitOption(line);
