@@ -31,7 +31,7 @@ import {
   validateProgramName,
   writeFileAtomic,
 } from "./config.js";
-import { waitGroupGone } from "./process-group.js";
+import { waitGroupGone, waitLaunched } from "./process-group.js";
 import { isFault, XmlRpcClient } from "./xmlrpc.js";
 
 export interface SupervisordBackendOptions {
@@ -206,7 +206,10 @@ export class SupervisordSupervisor implements Supervisor {
       }
       if (!isFault(e, "ALREADY_STARTED")) throw e;
     }
-    return this.statusOf(await this.require(name));
+    let info = await this.require(name);
+    // Return once the launcher is done (own session, stdin, environment) and the program itself runs.
+    if (info.pid > 0 && (await waitLaunched(info.pid))) info = await this.require(name);
+    return this.statusOf(info);
   }
 
   async startExisting(name: string): Promise<ProgramStatus> {
@@ -227,18 +230,23 @@ export class SupervisordSupervisor implements Supervisor {
     const began = Date.now();
     const deadline = began + graceMs + 30_000;
     const groups = new Set<number>();
-    let exitedSince = 0;
-    for (;;) {
-      if (info.pid) groups.add(info.pid); // supervisord's children call setpgrp(): pgid = pid
+    let exitedSince: number | null = null;
+    for (let round = 0; ; round++) {
+      if (info.pid) groups.add(info.pid); // the launcher makes pgid = pid
       const s = info.statename;
+      // A process again after our stopProcess: either supervisord respawned an
+      // EXITED one (stop it too) or a concurrent startExisting won (leave it).
+      if (round > 0 && (s === "STARTING" || s === "RUNNING") && (await readAutostart(this.file(name))) === true) break;
       if (s === "STARTING" || s === "RUNNING" || s === "BACKOFF") {
         try {
           await this.client.stopProcess(name, true, graceMs + 30_000);
         } catch (e) {
           if (!isFault(e, "NOT_RUNNING")) throw e;
         }
-      } else if (s === "STOPPING" || (s === "EXITED" && (exitedSince ||= Date.now()) > Date.now() - 2_000)) {
-        await sleep(20); // EXITED: respawned on supervisord's next tick, then stopped above
+      } else if (s === "STOPPING") {
+        await sleep(20);
+      } else if (s === "EXITED" && Date.now() - (exitedSince ??= Date.now()) < 2_000) {
+        await sleep(20); // autorestart respawns it on supervisord's next tick; then it is stopped above
       } else {
         break; // STOPPED, FATAL, UNKNOWN, or EXITED for good (supervisord shutting down)
       }

@@ -64,3 +64,30 @@ export async function waitGroupGone(pgid: number, graceMs: number, killWaitMs = 
   }
   return members;
 }
+
+/** `pgrp` and `session` of a live process, or null when it is gone (or a zombie). */
+export async function procIds(pid: number): Promise<{ pgrp: number; session: number } | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return null;
+    return { pgrp: Number(fields[2]), session: Number(fields[3]) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Wait until the launcher in `pid` has made its own session (it then execs the
+ * program at once), the process is gone, or `timeoutMs` passed. True when launched.
+ */
+export async function waitLaunched(pid: number, timeoutMs = 5_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ids = await procIds(pid);
+    if (ids === null) return false;
+    if (ids.session === pid) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(3);
+  }
+}
