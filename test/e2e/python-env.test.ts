@@ -225,6 +225,17 @@ describe("prepareEnvironment", () => {
     expect(elapsed).toBeLessThan(1000); // a build takes > 1 s; reuse measures ~5 ms (see bench/)
   });
 
+  it("builds once when two instances of one deploy ask for the same environment at the same time", async () => {
+    const paths = await newHome();
+    const [web, worker] = await Promise.all([
+      prepare(paths, await newApp(paths, "web-pair01", "top-app\n")),
+      prepare(paths, await newApp(paths, "worker-pair1", "top-app\n")),
+    ]);
+    expect(web!.key).toBe(worker!.key);
+    expect([web!.reused, worker!.reused].sort()).toEqual([false, true]);
+    expect(await envEntries(paths)).toHaveLength(2); // one link, one folder
+  });
+
   it("builds a new environment for a changed requirements.txt; the running instance's one is untouched", async () => {
     const paths = await newHome();
     const oldApp = await newApp(paths, "web-old001", "top-app\n");
@@ -389,6 +400,13 @@ describe("sarge wheel", () => {
     execFileSync("tar", ["-czf", sdist, "-C", sdistRoot, "greet-0.3.0"]);
     const fromSdist = await addToDist([sdist], options);
     expect(fromSdist).toEqual([{ input: sdist, action: "built", files: ["greet-0.3.0-py3-none-any.whl"], missingDependencies: [] }]);
+
+    // a bare requirement is built from the sdist already in dist
+    await rm(join(paths.dist, "greet-0.3.0-py3-none-any.whl"));
+    await cp(sdist, join(paths.dist, "greet-0.3.0.tar.gz"));
+    expect(await addToDist(["greet==0.3.0"], options)).toEqual([
+      { input: "greet==0.3.0", action: "built", files: ["greet-0.3.0-py3-none-any.whl"], missingDependencies: [] },
+    ]);
   });
 
   it("refuses clearly what it cannot do offline", async () => {

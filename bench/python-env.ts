@@ -1,0 +1,191 @@
+/**
+ * Benchmark: Python environments (issue 4).
+ *
+ * A 15-wheel dist (hand-made, offline) and, in the same run, alternating:
+ *   fresh  sarge's prepareEnvironment for a new key (requirements.txt changed)
+ *   reuse  prepareEnvironment again for an unchanged redeploy (another instance folder)
+ *   floor  by hand: `python -m venv --without-pip` + host pip `--python` (same interpreter, same isolation)
+ *   naive  by hand: `python -m venv` (with pip) + that venv's own pip
+ * Prints medians and ratios, writes bench/results/python-env.json.
+ * Targets: reuse < 0.1 s; fresh <= 1.1 x floor; naive / fresh >= 2.
+ *
+ *   npm run build && node build/bench/python-env.js        (BENCH_RUNS=N, default 5)
+ */
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { childEnvironment } from "../src/deploy/python-env/child-env.js";
+import { prepareEnvironment } from "../src/deploy/python-env/index.js";
+import { resolveInterpreter } from "../src/deploy/python-env/interpreter.js";
+import { homePaths } from "../src/home/paths.js";
+import { packageRoot } from "../src/package-root.js";
+import { writeWheel } from "../test/support/wheels.js";
+
+const run = promisify(execFile);
+
+/** 15 projects: an app on top of a small tree, each with real-looking modules to byte-compile. */
+async function makeDist(dist: string): Promise<string[]> {
+  const names = Array.from({ length: 15 }, (_, i) => `benchpkg${String(i).padStart(2, "0")}`);
+  for (const [i, name] of names.entries()) {
+    // package i depends on 2i+1 and 2i+2 (a binary tree): everything hangs off benchpkg00
+    const requires = [2 * i + 1, 2 * i + 2].filter((j) => j < names.length).map((j) => `${names[j]}>=1.0`);
+    const files: Record<string, string> = { [`${name}/__init__.py`]: `__version__ = "1.${i}"\n` };
+    for (let m = 0; m < 44; m++) {
+      let body = `"""module ${m} of ${name}"""\nimport functools\n\n`;
+      for (let f = 0; f < 40; f++) {
+        body += `@functools.lru_cache(maxsize=None)\ndef f${f}(x, y=${f}):\n    total = 0\n    for i in range(x):\n        total += (i * y) % ${f + 7}\n    return {"name": "${name}.${m}.${f}", "total": total}\n\n`;
+      }
+      files[`${name}/mod${m}.py`] = body;
+    }
+    await writeWheel(dist, {
+      name,
+      version: `1.${i}`,
+      requires,
+      files,
+      entryPoints: i === 0 ? { [`${name}-cli`]: `${name}:__version__` } : {},
+    });
+  }
+  return names;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+async function timed(action: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await action();
+  return (performance.now() - started) / 1000;
+}
+
+async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath ?? entry.path, entry.name))).size;
+  }
+  return total;
+}
+
+export async function main(): Promise<void> {
+  const runs = Number(process.env.BENCH_RUNS ?? 5);
+  const work = await mkdtemp(join(tmpdir(), "sarge-bench-pyenv-"));
+  try {
+    const dist = join(work, "dist");
+    const started = performance.now();
+    await makeDist(dist);
+    const distMs = performance.now() - started;
+    const paths = homePaths(join(work, "home"));
+    await mkdir(paths.deploy, { recursive: true });
+    const interpreter = await resolveInterpreter("python3", paths);
+    const python = interpreter.executable;
+    const env = childEnvironment({ pip: true });
+    const pipArgs = (req: string) => ["install", "--isolated", "--no-index", "--find-links", dist, "--disable-pip-version-check", "--no-input", "--progress-bar", "off", "-r", req];
+
+    const samples = { fresh: [] as number[], reuse: [] as number[], floor: [] as number[], naive: [] as number[] };
+    let envBytes = 0;
+    for (let i = 0; i < runs; i++) {
+      const requirements = `# run ${i}\nbenchpkg00\n`;
+      const byHand = join(work, `byhand-${i}`);
+      await mkdir(byHand, { recursive: true });
+      const req = join(byHand, "requirements.txt");
+      await writeFile(req, requirements);
+
+      const sarge = async () => {
+        const app = join(paths.deploy, `web-fresh${i}`);
+        await mkdir(app, { recursive: true });
+        await writeFile(join(app, "requirements.txt"), requirements);
+        let built = "";
+        samples.fresh.push(
+          await timed(async () => {
+            const result = await prepareEnvironment({ paths, python: "python3", dist, appDir: app, log: () => undefined });
+            if (!result || result.reused) throw new Error("expected a fresh build");
+            built = result.envDir;
+          }),
+        );
+        if (i === 0) envBytes = await folderBytes(built);
+        const again = join(paths.deploy, `web-again${i}`);
+        await mkdir(again, { recursive: true });
+        await writeFile(join(again, "requirements.txt"), requirements);
+        samples.reuse.push(
+          await timed(async () => {
+            const result = await prepareEnvironment({ paths, python: "python3", dist, appDir: again, log: () => undefined });
+            if (!result?.reused) throw new Error("expected reuse");
+          }),
+        );
+      };
+      const floor = async () => {
+        const venv = join(byHand, "floor");
+        samples.floor.push(
+          await timed(async () => {
+            await run(python, ["-m", "venv", "--without-pip", venv], { env });
+            await run(python, ["-m", "pip", "--python", join(venv, "bin", "python"), ...pipArgs(req)], { env, cwd: byHand });
+          }),
+        );
+      };
+      const naive = async () => {
+        const venv = join(byHand, "naive");
+        samples.naive.push(
+          await timed(async () => {
+            await run(python, ["-m", "venv", venv], { env });
+            await run(join(venv, "bin", "python"), ["-m", "pip", ...pipArgs(req)], { env, cwd: byHand });
+          }),
+        );
+      };
+      // rotate the order so no route always runs first (cold caches) or last
+      const order = [sarge, floor, naive];
+      for (let k = 0; k < order.length; k++) await order[(k + i) % order.length]!();
+      await rm(byHand, { recursive: true, force: true });
+    }
+
+    const medians = {
+      fresh: median(samples.fresh),
+      reuse: median(samples.reuse),
+      floor: median(samples.floor),
+      naive: median(samples.naive),
+    };
+    const ratios = { freshOverFloor: medians.fresh / medians.floor, naiveOverFresh: medians.naive / medians.fresh };
+    const targets = {
+      reuseUnder100ms: medians.reuse < 0.1,
+      freshWithin110PercentOfFloor: ratios.freshOverFloor <= 1.1,
+      atLeast2xFasterThanNaive: ratios.naiveOverFresh >= 2,
+    };
+    const result = {
+      benchmark: "python-env",
+      date: new Date().toISOString(),
+      machine: { cpus: cpus().length, node: process.version, python: interpreter.full, pythonExecutable: python },
+      dist: { wheels: 15, writeMs: Math.round(distMs), envBytes },
+      runs,
+      seconds: { medians, samples },
+      ratios,
+      targets,
+    };
+
+    const f = (s: number) => `${s.toFixed(3)} s`;
+    console.log(`python-env benchmark: 15 hand-made wheels (written in ${Math.round(distMs)} ms), env ${(envBytes / 1e6).toFixed(1)} MB, ${runs} runs, medians`);
+    console.log(`  fresh build (sarge)                      ${f(medians.fresh)}`);
+    console.log(`  reuse (sarge, unchanged redeploy)        ${f(medians.reuse)}   target < 0.100 s: ${targets.reuseUnder100ms ? "met" : "MISSED"}`);
+    console.log(`  floor: venv --without-pip + host pip     ${f(medians.floor)}`);
+    console.log(`  naive: venv with pip + its pip           ${f(medians.naive)}`);
+    console.log(`  fresh / floor = ${ratios.freshOverFloor.toFixed(3)}   target <= 1.1: ${targets.freshWithin110PercentOfFloor ? "met" : "MISSED"}`);
+    console.log(`  naive / fresh = ${ratios.naiveOverFresh.toFixed(2)}    target >= 2: ${targets.atLeast2xFasterThanNaive ? "met" : "MISSED"}`);
+
+    const resultsDir = join(packageRoot, "bench", "results");
+    await mkdir(resultsDir, { recursive: true });
+    await writeFile(join(resultsDir, "python-env.json"), JSON.stringify(result, null, 2) + "\n");
+    console.log(`  written to bench/results/python-env.json`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
