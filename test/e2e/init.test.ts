@@ -1,0 +1,86 @@
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, describe, expect, it } from "vitest";
+import { packageRoot } from "../../src/package-root.js";
+import { runSarge } from "../support/cli.js";
+import { processesUsing } from "../support/processes.js";
+
+describe("sarge init and the home it creates", () => {
+  const work = mkdtempSync(join(tmpdir(), "sarge-init-"));
+  const home = join(work, "myapp");
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it("creates the SPEC home layout with a random port base", async () => {
+    const result = await runSarge(["init", home]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Created sarge home ${home}`);
+    expect(result.stdout).toContain(`nohup ${home}/bin/supervisord`);
+    expect(result.stdout).toContain(`sudo cp ${home}/etc/sarge-myapp.service /etc/systemd/system/sarge-myapp.service`);
+    for (const dir of ["bin", "dist", "etc", "etc/haproxy", "deploy", "var/envs", "var/log", "var/run"]) {
+      expect(statSync(join(home, dir)).isDirectory(), dir).toBe(true);
+    }
+    expect(statSync(join(home, "var/run")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(home, "etc/sarge.yaml")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(home, "bin/sarge")).mode & 0o111).toBe(0o111);
+    const config = readFileSync(join(home, "etc/sarge.yaml"), "utf8");
+    const [, base] = /web: 127\.0\.0\.1:(\d+)/.exec(config)!;
+    expect(config).toContain(`port_range: [${Number(base) + 10}, ${Number(base) + 99}]`);
+    expect(readFileSync(join(home, "etc/sarge-myapp.service"), "utf8")).toContain(`ExecStart=${home}/bin/supervisord`);
+  });
+
+  it("changes nothing the user edited when run again, and says so", async () => {
+    const config = join(home, "etc/sarge.yaml");
+    writeFileSync(config, readFileSync(config, "utf8") + "# mine\n");
+    const result = await runSarge(["init", home]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Checked sarge home ${home}`);
+    expect(result.stdout).toContain("kept    etc/sarge.yaml (already there; left as it is)");
+    expect(readFileSync(config, "utf8")).toMatch(/# mine\n$/);
+  });
+
+  it("says how to start the supervisor when it is not running", async () => {
+    for (const args of [["list"], ["status"], ["stop", "web-abcdef"], ["deploy", "-", "web"]]) {
+      const result = await runSarge(["--home", home, ...args], { input: "x" });
+      expect(result.stderr, args.join(" ")).toBe(`sarge: supervisor is not running; start it with ${home}/bin/supervisord\n`);
+      expect(result.code).toBe(3);
+    }
+  });
+
+  it("runs the supervisor from bin/supervisord; bin/sarge list --json prints JSON", async () => {
+    const supervisor = spawn(join(home, "bin/supervisord"), [], { stdio: "ignore" });
+    try {
+      for (let i = 0; i < 100 && !existsSync(join(home, "var/run/supervisor.sock")); i++) await sleep(50);
+      const list = await runWrapper(home, ["list", "--json"]);
+      expect(JSON.parse(list)).toEqual([]);
+    } finally {
+      supervisor.kill("SIGTERM");
+      await new Promise((resolve) => supervisor.once("exit", resolve));
+    }
+    expect(processesUsing(home)).toEqual([]);
+  });
+
+  it("refuses an unknown supervisor backend", async () => {
+    const result = await runSarge(["init", join(work, "other"), "--supervisor", "systemd"]);
+    expect(result.stderr).toBe('sarge: --supervisor: expected builtin or supervisord, got "systemd"\n');
+    expect(result.code).toBe(2);
+  });
+
+  it("install.ts does the same as sarge init", async () => {
+    const output = execFileSync(process.execPath, [join(packageRoot, "build", "install.js"), join(work, "installed")], { encoding: "utf8" });
+    expect(output).toContain(`Created sarge home ${join(work, "installed")}`);
+    expect(existsSync(join(work, "installed", "bin", "supervisord"))).toBe(true);
+  });
+});
+
+function runWrapper(home: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(join(home, "bin/sarge"), args, { cwd: "/", stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk));
+    child.once("error", reject);
+    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`bin/sarge ${args.join(" ")} exited ${code}`))));
+  });
+}
