@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { SargeError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
 import { check } from "../local/check.js";
-import { EXPORT_FORMATS, exportProcfile, type ExportFormat } from "../local/export.js";
+import { EXPORT_FORMATS, type ExportFormat } from "../local/export-formats.js";
 import { log } from "../local/log.js";
 import type { CommonOptions } from "../local/project.js";
 import { run } from "../local/run.js";
@@ -138,6 +138,8 @@ export function buildLocalProgram(): Command {
     .argument("<location>", "folder to export to")
     .action(async (format: ExportFormat, location: string, opts: Record<string, string | undefined>, sub: Command) => {
       if (versionRequested(sub)) return void process.stdout.write(version() + "\n");
+      // loaded on demand: handlebars is only needed here, and start's latency matters
+      const { exportProcfile } = await import("../local/export.js");
       await reported(() =>
         exportProcfile({
           ...commonOptions(sub),

@@ -3,13 +3,14 @@ import { basename, dirname, join, resolve } from "node:path";
 import Handlebars from "handlebars";
 import { templatesDir } from "../package-root.js";
 import { LocalError } from "./errors.js";
+import type { ExportFormat } from "./export-formats.js";
 import { choosePort, expandProcesses, parseConcurrency, type ProcessSpec } from "./expand.js";
 import { log } from "./log.js";
 import { procfilePath, readEnv, readProcfile, type CommonOptions } from "./project.js";
 import { pathJoin, shellQuote } from "./pyutil.js";
 
-export const EXPORT_FORMATS = ["supervisord", "systemd"] as const;
-export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+export { EXPORT_FORMATS, type ExportFormat } from "./export-formats.js";
 
 export interface ExportOptions extends CommonOptions {
   format: ExportFormat;
