@@ -255,12 +255,20 @@ describe("supervisord backend", () => {
   it("measures: median of one status call and one start+stop", async () => {
     const names = ["m-a", "m-b", "m-c", "m-d", "m-e"];
     for (const n of names) await sup.start(spec(n, "exec sleep 1000"));
-    const statusMs: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const t = performance.now();
-      await sup.status();
-      statusMs.push(performance.now() - t);
-    }
+    const timeStatus = async () => {
+      const ms: number[] = [];
+      for (let i = 0; i < 21; i++) {
+        const t = performance.now();
+        await sup.status();
+        ms.push(performance.now() - t);
+      }
+      return ms;
+    };
+    const statusRunningMs = await timeStatus(); // nothing exited yet: one XML-RPC call
+    // kept stopped instances, as after deploys: status also reads supervisord's log for lastExit
+    await sup.stop("m-d");
+    await sup.stop("m-e");
+    const statusMs = await timeStatus();
     const startMs: number[] = [];
     const stopMs: number[] = [];
     const s = spec("m-cycle", "exec sleep 1000");
@@ -275,7 +283,8 @@ describe("supervisord backend", () => {
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     console.log(
-      `supervisord backend, 6 programs: status median ${median(statusMs).toFixed(1)} ms; ` +
+      `supervisord backend: status median ${median(statusRunningMs).toFixed(1)} ms (5 running), ` +
+        `${median(statusMs).toFixed(1)} ms (4 running, 2 stopped); ` +
         `start median ${median(startMs).toFixed(1)} ms (first, with reloadConfig: ${startMs[0]!.toFixed(1)} ms); ` +
         `stop median ${median(stopMs).toFixed(1)} ms`,
     );
@@ -299,5 +308,26 @@ describe("supervisord backend", () => {
     await waitFor(async () => (await find(sup, "keeper"))?.state === "running", "keeper back");
     expect(await find(sup, "kept-stopped")).toMatchObject({ state: "stopped", wanted: false });
     expect(await sup.startExisting("kept-stopped")).toMatchObject({ wanted: true });
+  });
+
+  it("supervisord killed with SIGKILL leaves no orphans; a new one starts over the stale socket and brings the wanted back", async () => {
+    const s = spec("survivor", "sleep 1000 & exec sleep 1001");
+    const { pid } = await sup.start(s);
+    await waitFor(() => groupMembers(pid!).length === 2, "both sleeps");
+    daemon.child.kill("SIGKILL");
+    await daemon.exited;
+    // the main process got its stop signal from the kernel (PR_SET_PDEATHSIG)
+    await waitFor(() => !isRunning(pid!), "the program to go with supervisord");
+    expect(existsSync(paths.supervisorSocket)).toBe(true); // stale
+    await expect(connectSupervisord(paths)).rejects.toBeInstanceOf(SupervisorNotRunningError);
+    killProcessesUnder(s.cwd); // the background sleep: only the main process gets the death signal
+
+    daemon = await startSupervisord(paths, 1);
+    sup = await connectSupervisordBackend(paths);
+    const back = await waitFor(async () => {
+      const st = await find(sup, "survivor");
+      return st?.state === "running" ? st : undefined;
+    }, "survivor back");
+    expect(back.pid).not.toBe(pid);
   });
 });

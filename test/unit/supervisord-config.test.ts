@@ -201,8 +201,8 @@ describe("renderProgramConf", () => {
     }
     expect(text).not.toMatch(/^environment=/m);
     const command = text.split("\n").find((l) => l.startsWith("command="))!;
-    expect(command.startsWith("command='/usr/bin/python3' '-I' '-S' '-c' 'import os,signal,sys;")).toBe(true);
-    expect(command.endsWith("' 'exec python app.py' 'PORT=5010'")).toBe(true);
+    expect(command.startsWith("command='/usr/bin/python3' '-I' '-S' '-c' 'import ctypes,os,signal,sys;")).toBe(true);
+    expect(command.endsWith("' '10' 'exec python app.py' 'PORT=5010'")).toBe(true); // SIGUSR1 when supervisord dies
   });
 
   test("log rotation from spec.logs", () => {
@@ -274,14 +274,14 @@ describe.skipIf(python === null)("round trip through supervisor's own config par
       expect(p, s.name).toBeDefined();
       expect(p.group).toBe(s.name);
       expect(p.argv).toEqual(programArgv(s, python!));
-      expect(p.argv.slice(0, 6)).toEqual([python, "-I", "-S", "-c", LAUNCHER, s.command]);
+      expect(p.argv.slice(0, 7)).toEqual([python, "-I", "-S", "-c", LAUNCHER, "15", s.command]);
       expect(p.directory).toBe(s.cwd);
       expect(p.stdout_logfile).toBe(s.logFile);
       // supervisord's own environment= is not used: the launcher gives exactly spec.env
       expect(p.environment).toEqual({});
     }
     const env = parsed.programs["env-values"]!.argv;
-    expect(Object.fromEntries(env.slice(6).map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]))).toEqual(NASTY);
+    expect(Object.fromEntries(env.slice(7).map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]))).toEqual(NASTY);
   });
 
   test("program settings as supervisord understands them", async () => {
@@ -303,7 +303,7 @@ describe.skipIf(python === null)("round trip through supervisor's own config par
     });
   });
 
-  test("supervisord's environment= would lose quotes (why sarge uses env -i)", async () => {
+  test("supervisord's environment= would lose quotes (why the launcher sets the environment)", async () => {
     await writeFile(
       programConfPath(paths, "envtest"),
       `[program:envtest]\ncommand=/bin/true\nstdout_logfile=NONE\nenvironment=A='"quoted"',B="it's"\n`,
@@ -318,7 +318,11 @@ describe.skipIf(python === null)("LAUNCHER, started the way supervisord starts a
   test("exactly spec.env, own session, stdin /dev/null, default SIGPIPE, same pid through exec", async () => {
     const dir = await mkdtemp(join(tmpdir(), "sarge-launcher-"));
     try {
-      const s = spec({ command: "echo pid=$$; env; readlink /proc/self/fd/0; grep SigIgn /proc/$$/status; cat /proc/$$/stat", env: NASTY, cwd: dir });
+      const s = spec({
+        command: "echo pid=$$; env; readlink /proc/self/fd/0; grep SigIgn /proc/$$/status; cat /proc/$$/stat",
+        env: NASTY,
+        cwd: dir,
+      });
       // supervisord's child: setpgrp(), a stdin pipe, SIGPIPE ignored (Python's default), then execve
       const asSupervisordChild =
         "import os,sys,signal;signal.signal(signal.SIGPIPE,signal.SIG_IGN);os.setpgrp();os.execv(sys.argv[1],sys.argv[1:])";

@@ -175,18 +175,22 @@ export interface ProgramRenderOptions {
 }
 
 /**
- * Runs as `python -I -S -c LAUNCHER <command> K=V...` with pid = the program's
- * pid: default SIGPIPE/SIGXFSZ, a session of its own (a process group leader
- * cannot setsid(), so it first joins supervisord's group for one syscall),
- * stdin from /dev/null, then exec /bin/sh -c <command> with exactly K=V...
- * One line so that the include file stays readable.
+ * Runs as `python -I -S -c LAUNCHER <signal number> <command> K=V...` with
+ * pid = the program's pid: default SIGPIPE/SIGXFSZ; the program's stop signal
+ * when supervisord dies (PR_SET_PDEATHSIG survives exec: a SIGKILLed or crashed
+ * supervisord leaves no orphan holding the program's port when it is started
+ * again); a session of its own (a process group leader cannot setsid(), so it
+ * first joins supervisord's group for one syscall); stdin from /dev/null; then
+ * exec /bin/sh -c <command> with exactly K=V... One line so that the include
+ * file stays readable.
  */
 export const LAUNCHER =
-  "import os,signal,sys;" +
+  "import ctypes,os,signal,sys;" +
   "[signal.signal(s,signal.SIG_DFL) for s in (signal.SIGPIPE,signal.SIGXFSZ)];" +
+  "p=os.getppid();ctypes.CDLL(None).prctl(1,int(sys.argv[1]));os.getppid()==p or os._exit(1);" +
   "os.setpgid(0,os.getpgid(os.getppid()));os.setsid();" +
   'f=os.open("/dev/null",os.O_RDONLY);os.dup2(f,0);os.close(f);' +
-  'os.execve("/bin/sh",["/bin/sh","-c",sys.argv[1]],dict(a.split("=",1) for a in sys.argv[2:]))';
+  'os.execve("/bin/sh",["/bin/sh","-c",sys.argv[2]],dict(a.split("=",1) for a in sys.argv[3:]))';
 
 export function validateProgramName(name: string): void {
   if (!PROGRAM_NAME.test(name)) {
@@ -204,7 +208,7 @@ export function supervisordSignal(signal: string): string {
   return full.slice(3);
 }
 
-/** The argv supervisord runs for a program: LAUNCHER, the command, then exactly spec.env. */
+/** The argv supervisord runs for a program: LAUNCHER, its death signal, the command, then exactly spec.env. */
 export function programArgv(spec: ProgramSpec, python: string): string[] {
   const assignments = Object.entries(spec.env)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -214,7 +218,8 @@ export function programArgv(spec: ProgramSpec, python: string): string[] {
       }
       return `${key}=${value}`;
     });
-  return [python, "-I", "-S", "-c", LAUNCHER, spec.command, ...assignments];
+  const deathSignal = osConstants.signals[`SIG${supervisordSignal(spec.stopSignal ?? "SIGTERM")}` as NodeJS.Signals];
+  return [python, "-I", "-S", "-c", LAUNCHER, String(deathSignal), spec.command, ...assignments];
 }
 
 export function renderProgramConf(spec: ProgramSpec, options: ProgramRenderOptions): string {
