@@ -15,8 +15,8 @@ import { start } from "../local/start.js";
  *
  * honcho's command line is `honcho [common] COMMAND [common] [options]`: the
  * common options are accepted before or after the command, and the later one
- * wins. The sarge program recognises its own options anywhere and drops `--`,
- * so the `local` command takes its arguments verbatim from the raw argv and
+ * wins. The `local` command takes its arguments verbatim (from the raw argv, so
+ * that neither `--` nor anything else is lost to the main program's parse) and
  * parses them with a separate commander program whose options are positional:
  * the common options are defined on it and again on every subcommand, and
  * `run` passes everything after its first operand to the command.
@@ -166,9 +166,10 @@ export function buildLocalProgram(): Command {
 }
 
 /**
- * The arguments after `local` exactly as typed: commander's parse of the main
- * program drops `--` and takes the program's own options from anywhere, so
- * they are taken from the raw argv when `local` can be found there.
+ * The arguments after `local` exactly as typed. Taken from the raw argv when
+ * `local` can be found there (after the main program's own options), because a
+ * main program without positional options would drop `--` and take its own
+ * options from anywhere; else commander's view of them.
  */
 function rawLocalArgs(local: Command): string[] {
   const program = local.parent!;

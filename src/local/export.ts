@@ -9,7 +9,6 @@ import { log } from "./log.js";
 import { procfilePath, readEnv, readProcfile, type CommonOptions } from "./project.js";
 import { pathJoin, shellQuote } from "./pyutil.js";
 
-
 export { EXPORT_FORMATS, type ExportFormat } from "./export-formats.js";
 
 export interface ExportOptions extends CommonOptions {
