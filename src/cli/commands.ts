@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { registerConfig } from "./config.js";
 import { registerDeploy } from "./deploy.js";
 import { registerInit } from "./init.js";
 import { registerInstances } from "./instances.js";
@@ -7,7 +8,7 @@ import { registerRun } from "./run.js";
 import { registerSupervisord } from "./supervisord.js";
 
 /** One register function per command group (src/cli/<group>.ts), in --help order. */
-const groups: Array<(program: Command) => void> = [registerDeploy, registerInstances, registerRun, registerInit, registerSupervisord, registerLocal];
+const groups: Array<(program: Command) => void> = [registerDeploy, registerInstances, registerRun, registerConfig, registerInit, registerSupervisord, registerLocal];
 
 export function registerCommands(program: Command): void {
   for (const register of groups) register(program);

@@ -72,10 +72,13 @@ export function dirMode(mode: number | undefined): number {
 
 const MAX_LINK_HOPS = 40; // Linux MAXSYMLINKS
 
-type Resolved = { ok: true; parts: string[] } | { ok: false; problem: "nul" | "absolute" | "escape" } | { ok: false; problem: "through"; at: string };
+/** `prefixes[i]` is `parts.slice(0, i + 1).join("/")`. */
+type Resolved = { ok: true; parts: string[]; prefixes: string[] } | { ok: false; problem: "nul" | "absolute" | "escape" } | { ok: false; problem: "through"; at: string };
 
 export class EntryPolicy {
   private readonly tree = new Map<string, TreeNode>();
+  /** Symbolic links ever made; while 0, no name can go through one (the common case, checked for free). */
+  private symlinks = 0;
   private entryCount = 0;
   private byteCount = 0;
 
@@ -124,8 +127,8 @@ export class EntryPolicy {
 
     const resolved = this.resolve(name);
     if (!resolved.ok) throw new ArchiveError(this.nameProblem(q, resolved));
-    const parts = resolved.parts;
-    const path = parts.join("/");
+    const { parts, prefixes } = resolved;
+    const path = prefixes[prefixes.length - 1] ?? "";
 
     const plan: Plan = {
       kind: "none",
@@ -146,8 +149,8 @@ export class EntryPolicy {
     }
 
     // Every parent must be (or become) a real folder.
-    for (let i = 1; i < parts.length; i++) {
-      const prefix = parts.slice(0, i).join("/");
+    for (let i = 0; i < prefixes.length - 1; i++) {
+      const prefix = prefixes[i]!;
       const node = this.tree.get(prefix);
       if (node === undefined) {
         this.tree.set(prefix, { kind: "dir", mode: 0o755, target: "" });
@@ -211,6 +214,7 @@ export class EntryPolicy {
         }
         node.kind = "symlink";
         node.target = target;
+        this.symlinks += 1;
         this.tree.set(path, node); // before the check, so a link through itself is seen as the loop it is
         this.checkLink(path, target);
         plan.kind = "symlink";
@@ -233,7 +237,7 @@ export class EntryPolicy {
                 : `archive entry ${q} is a hard link to ${qt}, outside the deploy folder`,
           );
         }
-        const targetPath = target.parts.join("/");
+        const targetPath = target.prefixes[target.prefixes.length - 1] ?? "";
         if (targetPath === path) throw new ArchiveError(`archive entry ${q} is a hard link to itself`);
         const targetNode = this.tree.get(targetPath);
         if (targetNode?.kind !== "file") {
@@ -288,21 +292,24 @@ export class EntryPolicy {
   private resolve(raw: string): Resolved {
     if (raw.includes("\0")) return { ok: false, problem: "nul" };
     if (raw.startsWith("/")) return { ok: false, problem: "absolute" };
-    const stack: string[] = [];
+    const parts: string[] = [];
+    const prefixes: string[] = [];
     for (const piece of raw.split("/")) {
       if (piece === "" || piece === ".") continue;
-      if (stack.length > 0) {
-        const here = stack.join("/");
-        if (this.tree.get(here)?.kind === "symlink") return { ok: false, problem: "through", at: here };
+      const here = prefixes[prefixes.length - 1];
+      if (here !== undefined && this.symlinks > 0 && this.tree.get(here)?.kind === "symlink") {
+        return { ok: false, problem: "through", at: here };
       }
       if (piece === "..") {
-        if (stack.length === 0) return { ok: false, problem: "escape" };
-        stack.pop();
+        if (parts.length === 0) return { ok: false, problem: "escape" };
+        parts.pop();
+        prefixes.pop();
       } else {
-        stack.push(piece);
+        parts.push(piece);
+        prefixes.push(here === undefined ? piece : `${here}/${piece}`);
       }
     }
-    return { ok: true, parts: stack };
+    return { ok: true, parts, prefixes };
   }
 
   /** Throws unless the link at `path` resolves inside the folder, following the archive's other links like the kernel. */

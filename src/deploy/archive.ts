@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import { readdir, realpath, stat, statfs } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -6,8 +5,9 @@ import { createGunzip } from "node:zlib";
 import tar from "tar-stream";
 import type { Header } from "tar-stream";
 import { ArchiveError, quoteName } from "./archive-error.js";
-import { EntryPolicy, type Plan } from "./archive-entry-policy.js";
+import { EntryPolicy } from "./archive-entry-policy.js";
 import { TarTap, describeSource, isGzip, peek, toReadable } from "./archive-input.js";
+import { EntryWriteError, TreeWriter } from "./archive-writer.js";
 
 export { ArchiveError } from "./archive-error.js";
 
@@ -16,11 +16,12 @@ export { ArchiveError } from "./archive-error.js";
  * a stream into the (new, empty) instance folder, refusing anything that would
  * land outside it, and return the commit id `git archive` wrote into it.
  *
- * Streaming: nothing but the current entry is held in memory, and only small
- * files are (up to SMALL_FILE bytes); their writes run concurrently with the
- * parsing of the next entries (bounded by MAX_IN_FLIGHT and IN_FLIGHT_BYTES)
- * so the thread pool works while the parser reads. Larger files stream
- * straight to disk.
+ * Streaming: the archive is read chunk by chunk (gunzip, then tar-stream's
+ * parser); the file system work goes, in archive order, to one writer thread
+ * (archive-writer.ts) with at most a few MiB queued, so memory stays flat
+ * whatever the archive size. Policy (what may be unpacked, and where) is in
+ * archive-entry-policy.ts; the byte-level checks (empty, not a tar, commit id,
+ * end-of-archive marker) in archive-input.ts.
  */
 
 export interface UnpackOptions {
@@ -45,17 +46,19 @@ export interface UnpackResult {
   bytes: number;
 }
 
-/** One entry from tar-stream's extractor: a streamx Readable of the entry's data. */
-type Entry = AsyncIterable<unknown> & { header: Header; destroy(error?: Error | null): void };
+/** One entry's data from tar-stream's extractor (a streamx Readable). */
+interface Entry {
+  on(event: "data", listener: (chunk: Buffer) => void): unknown;
+  on(event: "end" | "close", listener: () => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
 
 export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024;
 const MIN_FREE_INODES = 1000;
-const SMALL_FILE = 1024 * 1024;
-const MAX_IN_FLIGHT = 32;
-const IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 const STREAM_HIGH_WATER = 1024 * 1024;
 const PROGRESS_INTERVAL_MS = 100;
-const CREATE_FLAGS = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
 
 export async function unpackArchive(
   input: NodeJS.ReadableStream | Readable,
@@ -63,81 +66,147 @@ export async function unpackArchive(
   options: UnpackOptions,
 ): Promise<UnpackResult> {
   const source = toReadable(input);
+  const sourceName = describeSource(input);
   let root: string;
+  let peeked: Awaited<ReturnType<typeof peek>>;
   try {
     checkCaps(options);
     root = await prepareDestination(dest, options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES);
+    peeked = await peek(source, 2).catch((error: unknown) => {
+      throw new ArchiveError(`reading the archive from ${sourceName} failed: ${(error as Error).message}`, { cause: error });
+    });
   } catch (error) {
     source.destroy();
     throw error;
   }
-  const sourceName = describeSource(input);
 
-  let peeked: Awaited<ReturnType<typeof peek>>;
-  try {
-    peeked = await peek(source, 2);
-  } catch (error) {
-    source.destroy();
-    throw new ArchiveError(`reading the archive from ${sourceName} failed: ${(error as Error).message}`, { cause: error });
-  }
   const gzip = isGzip(peeked.head);
   const tap = new TarTap(gzip, sourceName);
   const extract = tar.extract({ highWaterMark: STREAM_HIGH_WATER });
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [peeked.stream];
   if (gzip) stages.push(createGunzip({ chunkSize: 256 * 1024 }));
-  stages.push(tap, extract);
-  let feedError: unknown = null;
-  const feeding = (pipeline as (...streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream>) => Promise<void>)(
-    ...stages,
-  ).catch((error: unknown) => {
-    feedError = error;
-  });
+  stages.push(tap, extract as unknown as NodeJS.WritableStream);
 
   const policy = new EntryPolicy(options);
-  const writes = new WriteQueue();
-  const unpacker = new Unpacker(root, writes);
+  const writer = new TreeWriter(root);
   const progress = new Progress(options.onProgress);
-  let current: { name: string; complete: boolean } | null = null;
+  let current: Current | null = null;
   let lastEnd = 0;
-  let loopError: unknown = null;
+  let failure: unknown = null;
+  const fail = (error: unknown): void => {
+    if (failure === null) failure = error;
+    extract.destroy();
+  };
+  writer.onError = fail;
 
-  try {
-    for await (const entry of extract as AsyncIterable<Entry>) {
-      const header = entry.header;
-      current = { name: header.name, complete: false };
-      const plan = policy.admit(header);
-      await unpacker.apply(plan, entry, header.mtime);
-      current.complete = true;
+  extract.on("entry", (header, source, next) => {
+    const stream = source as unknown as Entry;
+    const entry: Current = { name: header.name, complete: false };
+    current = entry;
+    unpackEntry(policy, writer, header, stream).then(() => {
+      entry.complete = true;
       const dataStart = (header as { byteOffset?: unknown }).byteOffset;
       lastEnd =
-        typeof dataStart === "number"
-          ? dataStart + (header.type === "directory" ? 0 : roundUp(header.size ?? 0))
-          : Number.NaN;
-      if (writes.error) throw writes.error;
+        typeof dataStart === "number" ? dataStart + (header.type === "directory" ? 0 : roundUp(header.size ?? 0)) : Number.NaN;
+      writer.entryDone();
       progress.update(policy.bytes, policy.entries);
-    }
+      if (writer.congested) void writer.room().then(() => next());
+      else next();
+    }, fail);
+  });
+
+  let feedError: unknown = null;
+  await (pipeline as (...streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream>) => Promise<void>)(...stages).catch(
+    (error: unknown) => {
+      feedError = error;
+    },
+  );
+  try {
+    if (failure === null && feedError === null) await writer.finish();
   } catch (error) {
-    loopError = error;
+    failure ??= error;
+  } finally {
+    await writer.close();
   }
 
-  await writes.settle();
-  if (loopError !== null) source.destroy();
-  await feeding;
-
-  const failure = pickFailure(loopError, feedError, writes.error);
-  if (failure !== null) throw translate(failure, current, sourceName, dest);
-
+  const problem = pickFailure(failure, feedError);
+  if (problem !== null) {
+    source.destroy();
+    throw translate(problem, current, sourceName, dest);
+  }
   const end = Number.isNaN(lastEnd) ? "unknown" : tap.zeroBlockAt(lastEnd);
   if (end === false) {
+    const last = current as Current | null;
     throw new ArchiveError(
-      current
-        ? `archive is truncated: it ends after entry ${quoteName(current.name)} without the end-of-archive marker`
+      last
+        ? `archive is truncated: it ends after entry ${quoteName(last.name)} without the end-of-archive marker`
         : "archive is truncated: it ends without the end-of-archive marker",
     );
   }
   policy.verifyLinks();
   progress.finish(policy.bytes, policy.entries);
   return { commit: tap.commit, entries: policy.entries, bytes: policy.bytes };
+}
+
+interface Current {
+  name: string;
+  /** All of the entry's data was read. */
+  complete: boolean;
+}
+
+/** Decide one entry and queue what it takes to make it. Resolves once its data is read. */
+async function unpackEntry(policy: EntryPolicy, writer: TreeWriter, header: Header, stream: Entry): Promise<void> {
+  const plan = policy.admit(header);
+  const name = plan.name;
+  for (const parent of plan.parents) writer.mkdir(parent, 0o755, name);
+  if (plan.replace) writer.unlink(plan.path, name);
+  switch (plan.kind) {
+    case "none":
+      break;
+    case "dir":
+      if (plan.chmod) writer.chmod(plan.path, plan.mode, name);
+      else writer.mkdir(plan.path, plan.mode, name);
+      return; // tar-stream does not read folder data
+    case "symlink":
+      writer.symlink(plan.target, plan.path, name);
+      break;
+    case "hardlink":
+      writer.link(plan.target, plan.path, name);
+      break;
+    case "file": {
+      const sink = writer.file(plan.path, plan.mode, header.mtime, plan.size, name);
+      if (plan.size > 0) await consume(stream, (chunk) => sink.write(chunk), () => writer.room());
+      sink.end();
+      return;
+    }
+  }
+  // Links rarely carry data, but when they do the parser waits for it to be read.
+  if ((header.size ?? 0) > 0) await consume(stream, () => true, () => writer.room());
+}
+
+/** Read an entry's data; `onChunk` returning false pauses until `room` resolves. */
+function consume(stream: Entry, onChunk: (chunk: Buffer) => boolean, room: () => Promise<void>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let ended = false;
+    stream.on("data", (chunk: Buffer) => {
+      try {
+        if (!onChunk(chunk)) {
+          stream.pause();
+          room().then(() => stream.resume(), reject);
+        }
+      } catch (error) {
+        reject(error);
+      }
+    });
+    stream.on("end", () => {
+      ended = true;
+      resolve();
+    });
+    stream.on("error", reject);
+    stream.on("close", () => {
+      if (!ended) reject(Object.assign(new Error("entry stream closed before its end"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
+    });
+  });
 }
 
 function checkCaps(options: UnpackOptions): void {
@@ -170,135 +239,6 @@ async function prepareDestination(dest: string, minFreeBytes: number): Promise<s
   return root;
 }
 
-/** Writes to the deploy folder. Folders and links are made in order; file writes may be in flight (see WriteQueue). */
-class Unpacker {
-  constructor(
-    private readonly root: string,
-    private readonly writes: WriteQueue,
-  ) {}
-
-  async apply(plan: Plan, entry: Entry, mtime: Date | undefined): Promise<void> {
-    for (const parent of plan.parents) await mkdir(this.abs(parent), 0o755);
-    if (plan.kind !== "file") await drain(entry);
-    if (plan.waitFor.length > 0) await Promise.all(plan.waitFor);
-    if (this.writes.error) throw this.writes.error;
-    const path = this.abs(plan.path);
-    if (plan.replace) await unlink(path);
-    const name = plan.name;
-    switch (plan.kind) {
-      case "none":
-        return;
-      case "dir":
-        if (plan.chmod) await chmod(path, plan.mode);
-        else await mkdir(path, plan.mode);
-        return;
-      case "symlink":
-        await symlink(plan.target, path);
-        return;
-      case "hardlink":
-        await link(this.abs(plan.target), path);
-        return;
-      case "file":
-        if (plan.size <= SMALL_FILE) {
-          const chunks = await collect(entry);
-          const write = this.writes.add(plan.size, name, () => writeSmallFile(path, chunks, plan.mode, mtime));
-          plan.setPending(write);
-          await this.writes.room();
-        } else {
-          await writeLargeFile(path, entry, plan.mode, mtime).catch((error: unknown) => {
-            throw withEntry(error, name);
-          });
-        }
-        return;
-    }
-  }
-
-  private abs(rel: string): string {
-    return rel === "" ? this.root : `${this.root}/${rel}`;
-  }
-}
-
-/** Bounded set of file writes in flight; the first failure is kept and stops the unpack. */
-class WriteQueue {
-  error: unknown = null;
-  private readonly inFlight = new Set<Promise<void>>();
-  private bytes = 0;
-
-  add(size: number, name: string, task: () => Promise<void>): Promise<void> {
-    this.bytes += size;
-    const run = task()
-      .catch((error: unknown) => {
-        this.error ??= withEntry(error, name);
-      })
-      .finally(() => {
-        this.bytes -= size;
-        this.inFlight.delete(run);
-      });
-    this.inFlight.add(run);
-    return run;
-  }
-
-  /** Wait until another write may start. */
-  async room(): Promise<void> {
-    while (this.inFlight.size >= MAX_IN_FLIGHT || (this.bytes > IN_FLIGHT_BYTES && this.inFlight.size > 0)) {
-      await Promise.race(this.inFlight);
-    }
-  }
-
-  /** Wait for every write to finish (success or not), so nothing touches the folder after unpackArchive returns. */
-  async settle(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
-  }
-}
-
-/** An fs error while writing an entry, with the entry's name attached for the message. */
-class EntryWriteError extends Error {
-  constructor(
-    readonly entryName: string,
-    readonly original: unknown,
-  ) {
-    super((original as Error)?.message ?? String(original));
-  }
-}
-
-function withEntry(error: unknown, name: string): unknown {
-  return error instanceof ArchiveError || error instanceof EntryWriteError ? error : new EntryWriteError(name, error);
-}
-
-async function writeSmallFile(path: string, chunks: Buffer[], mode: number, mtime: Date | undefined): Promise<void> {
-  const fd = await open(path, mode);
-  try {
-    if (chunks.length === 1) await writeAll(fd, chunks[0]!);
-    else if (chunks.length > 1) await writeAll(fd, Buffer.concat(chunks));
-    if (validDate(mtime)) await futimes(fd, mtime);
-  } finally {
-    await close(fd);
-  }
-}
-
-async function writeLargeFile(path: string, entry: Entry, mode: number, mtime: Date | undefined): Promise<void> {
-  const fd = await open(path, mode);
-  try {
-    const out = fs.createWriteStream("", { fd, autoClose: false, highWaterMark: STREAM_HIGH_WATER });
-    await pipeline(entry as unknown as NodeJS.ReadableStream, out);
-    if (validDate(mtime)) await futimes(fd, mtime);
-  } finally {
-    await close(fd);
-  }
-}
-
-async function collect(entry: Entry): Promise<Buffer[]> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of entry) chunks.push(chunk as Buffer);
-  return chunks;
-}
-
-/** Link and folder entries rarely carry data, but when they do it must be read for the parser to go on. */
-async function drain(entry: Entry): Promise<void> {
-  if ((entry.header.size ?? 0) === 0) return;
-  for await (const chunk of entry) void chunk;
-}
-
 class Progress {
   private last = 0;
   constructor(private readonly report: ((bytes: number, entries: number) => void) | undefined) {}
@@ -316,13 +256,12 @@ class Progress {
   }
 }
 
-function pickFailure(loopError: unknown, feedError: unknown, writeError: unknown): unknown {
-  if (loopError instanceof ArchiveError) return loopError;
+/** The error to report: a refusal or write failure first, then what the streams reported (not the premature close a refusal causes). */
+function pickFailure(failure: unknown, feedError: unknown): unknown {
+  if (failure instanceof ArchiveError || failure instanceof EntryWriteError) return failure;
   if (feedError instanceof ArchiveError) return feedError;
-  if (writeError !== null) return writeError;
-  if (loopError !== null) return loopError;
   if (feedError !== null && (feedError as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE") return feedError;
-  return null;
+  return failure ?? feedError;
 }
 
 /** Any failure as an ArchiveError with one clear sentence. */
@@ -334,9 +273,9 @@ function translate(
 ): ArchiveError {
   if (error instanceof ArchiveError) return error;
   const entryName = error instanceof EntryWriteError ? error.entryName : current?.name;
-  const original = error instanceof EntryWriteError ? error.original : error;
-  const code = (original as NodeJS.ErrnoException | null)?.code;
-  const message = (original as Error | null)?.message ?? String(original);
+  const original = error;
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const message = (error as Error | null)?.message ?? String(error);
   const entryPart = entryName === undefined ? "" : ` entry ${quoteName(entryName)}`;
   if (code === "ENOSPC" || code === "EDQUOT") {
     return new ArchiveError(
@@ -367,7 +306,10 @@ function translate(
     );
   }
   if (error instanceof EntryWriteError) {
-    return new ArchiveError(`unpacking entry ${quoteName(error.entryName)} failed: ${message}`, { cause: original });
+    return new ArchiveError(
+      error.entryName === undefined ? `unpacking failed: ${message}` : `unpacking entry ${quoteName(error.entryName)} failed: ${message}`,
+      { cause: original },
+    );
   }
   if (code !== undefined && !code.startsWith("ERR_")) {
     return new ArchiveError(`reading the archive from ${sourceName} failed: ${message}`, { cause: original });
@@ -375,53 +317,6 @@ function translate(
   return new ArchiveError(`unpacking the archive failed${current ? ` at entry ${quoteName(current.name)}` : ""}: ${message}`, {
     cause: original,
   });
-}
-
-// --- small promise wrappers over the callback fs API (lighter than FileHandle for thousands of small files)
-
-function open(path: string, mode: number): Promise<number> {
-  return new Promise((resolve, reject) => fs.open(path, CREATE_FLAGS, mode, (error, fd) => (error ? reject(error) : resolve(fd))));
-}
-
-function close(fd: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.close(fd, (error) => (error ? reject(error) : resolve())));
-}
-
-async function writeAll(fd: number, buffer: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < buffer.length) {
-    offset += await new Promise<number>((resolve, reject) =>
-      fs.write(fd, buffer, offset, buffer.length - offset, null, (error, written) => (error ? reject(error) : resolve(written))),
-    );
-  }
-}
-
-function futimes(fd: number, mtime: Date): Promise<void> {
-  return new Promise((resolve, reject) => fs.futimes(fd, mtime, mtime, (error) => (error ? reject(error) : resolve())));
-}
-
-function mkdir(path: string, mode: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.mkdir(path, { mode }, (error) => (error ? reject(error) : resolve())));
-}
-
-function chmod(path: string, mode: number): Promise<void> {
-  return new Promise((resolve, reject) => fs.chmod(path, mode, (error) => (error ? reject(error) : resolve())));
-}
-
-function unlink(path: string): Promise<void> {
-  return new Promise((resolve, reject) => fs.unlink(path, (error) => (error ? reject(error) : resolve())));
-}
-
-function symlink(target: string, path: string): Promise<void> {
-  return new Promise((resolve, reject) => fs.symlink(target, path, (error) => (error ? reject(error) : resolve())));
-}
-
-function link(existing: string, path: string): Promise<void> {
-  return new Promise((resolve, reject) => fs.link(existing, path, (error) => (error ? reject(error) : resolve())));
-}
-
-function validDate(date: Date | undefined): date is Date {
-  return date instanceof Date && !Number.isNaN(date.getTime());
 }
 
 function roundUp(size: number): number {

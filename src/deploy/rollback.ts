@@ -1,11 +1,10 @@
 import { SargeError } from "../errors.js";
 import type { HomeContext } from "./context.js";
-import { appendHistory, whoAmI } from "./history.js";
+import { appendHistory } from "./history.js";
 import { withHomeLock } from "./home-lock.js";
 import { assertProcessType } from "./instance-id.js";
-import { startInstance, waitUntilInstanceReady } from "./instance-lifecycle.js";
-import { allocatePort, isPortFree } from "./ports.js";
 import { recoverInterrupted } from "./recovery.js";
+import { historyEntry, launch } from "./release-transaction.js";
 import { retire } from "./retire.js";
 import { activeInstance, instancesOf, readState, writeState, type InstanceRecord } from "./state.js";
 import { step } from "./steps.js";
@@ -21,8 +20,8 @@ export interface RollbackResult {
 }
 
 /**
- * Make a kept instance active again: start it from its folder and
- * environment as they are (nothing unpacked or installed), wait until it is
+ * Make a kept instance active again: start it from its folder, environment
+ * and config as they are (nothing unpacked or installed), wait until it is
  * ready, switch as a deploy does, and retire the instance it replaces.
  */
 export async function rollback(ctx: HomeContext, proc: string, to?: string): Promise<RollbackResult> {
@@ -38,30 +37,21 @@ export async function rollback(ctx: HomeContext, proc: string, to?: string): Pro
     const switched: Switched[] = [];
     const record = (outcome: "success" | "failed", error?: string) =>
       appendHistory(ctx.paths, {
-        release,
-        kind: "rollback",
-        procs: [proc],
-        instances: [target.id],
-        commit: target.commit,
-        ...whoAmI(),
-        startedAt: started.toISOString(),
-        finishedAt: new Date().toISOString(),
-        durationMs: Date.now() - started.getTime(),
-        outcome,
+        ...historyEntry("rollback", release, [proc], [target], started, outcome, error),
         detail: [`from ${current?.id ?? "nothing"}`, `to ${target.id} (release ${target.release})`],
-        ...(error ? { error } : {}),
       });
     try {
       ctx.reporter.line(`rolling ${proc} back to ${target.id} (release ${target.release})`);
-      if (!(await isPortFree(target.port))) {
-        target.port = await step("port", () => allocatePort(ctx.config.portRange, { ...state, instances: withoutInstance(state.instances, target.id) }));
-        writeState(ctx.paths, state);
-      }
-      await step("start", () => startInstance(ctx, target));
-      await step("readiness", () => waitUntilInstanceReady(ctx, target));
+      await launch(ctx, state, [target]);
       const switchMs = (await step("switch", () => switchAll(ctx, state, [target], switched)))[proc] ?? 0;
       await step("retire", () => retire(ctx, state, switched));
       record("success");
+      const differing = differingKeys(target.configEnv, ctx.config.env);
+      if (differing.length > 0) {
+        ctx.reporter.line(
+          `note: ${target.id} runs with the env it was started with; etc/sarge.yaml differs in ${differing.join(", ")} and the next deploy or config change uses etc/sarge.yaml`,
+        );
+      }
       return { release, proc, from: current?.id ?? null, to: target.id, switchMs, durationMs: Date.now() - started.getTime() };
     } catch (error) {
       await undoSwitches(ctx, state, switched);
@@ -89,6 +79,6 @@ function chooseTarget(instances: InstanceRecord[], proc: string, current: Instan
   return previous;
 }
 
-function withoutInstance(instances: Record<string, InstanceRecord>, id: string): Record<string, InstanceRecord> {
-  return Object.fromEntries(Object.entries(instances).filter(([key]) => key !== id));
+function differingKeys(a: Record<string, string>, b: Record<string, string>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((key) => a[key] !== b[key]).sort();
 }

@@ -1,0 +1,138 @@
+import type { HomeContext } from "./context.js";
+import { appendHistory, whoAmI, type HistoryEntry, type ReleaseKind } from "./history.js";
+import { withHomeLock } from "./home-lock.js";
+import { newInstanceId } from "./instance-id.js";
+import { startInstance, waitUntilInstanceReady } from "./instance-lifecycle.js";
+import { allocatePort, isPortFree } from "./ports.js";
+import { recoverInterrupted } from "./recovery.js";
+import { destroyInstances, retire } from "./retire.js";
+import { readState, writeState, type InstanceRecord, type State } from "./state.js";
+import { step } from "./steps.js";
+import { switchAll, undoSwitches, type Switched } from "./switch.js";
+
+export interface NewInstancesRelease {
+  kind: Exclude<ReleaseKind, "rollback">;
+  procs: string[];
+  /** Who holds the lock, as shown to a waiting command. */
+  command: string;
+  /** Key names (never values) or other facts for history. */
+  detail?: string[];
+  /** Fill each new instance's folder, command, commit and environment. Runs with the records in state. */
+  prepare(records: InstanceRecord[], state: State): Promise<void>;
+}
+
+export interface ReleaseResult {
+  release: number;
+  commit: string | null;
+  instances: Array<{ id: string; proc: string; port: number }>;
+  durationMs: number;
+  switchMs: Record<string, number>;
+}
+
+/**
+ * The transaction every release that creates instances goes through (a deploy,
+ * a config change): under the home lock, new instances are prepared, given
+ * ports, started and found ready, then switched in and the replaced ones
+ * retired. A failure before the switch completes removes only the new
+ * instances and routes back, so the running version keeps serving.
+ */
+export async function releaseNewInstances(ctx: HomeContext, spec: NewInstancesRelease): Promise<ReleaseResult> {
+  const started = new Date();
+  return withHomeLock(ctx, spec.command, async () => {
+    await recoverInterrupted(ctx);
+    const state = readState(ctx.paths);
+    const release = ++state.lastRelease;
+    const records = spec.procs.map((proc) => newRecord(ctx, proc, release));
+    for (const record of records) state.instances[record.id] = record;
+    writeState(ctx.paths, state);
+    const switched: Switched[] = [];
+    const record = (outcome: HistoryEntry["outcome"], error?: string) =>
+      appendHistory(ctx.paths, {
+        ...historyEntry(spec.kind, release, spec.procs, records, started, outcome, error),
+        ...(spec.detail ? { detail: spec.detail } : {}),
+      });
+    try {
+      await spec.prepare(records, state);
+      await launch(ctx, state, records);
+      const switchMs = await step("switch", () => switchAll(ctx, state, records, switched));
+      await step("retire", () => retire(ctx, state, switched));
+      record("success");
+      return {
+        release,
+        commit: records[0]?.commit ?? null,
+        instances: records.map(({ id, proc, port }) => ({ id, proc, port })),
+        durationMs: Date.now() - started.getTime(),
+        switchMs,
+      };
+    } catch (error) {
+      await undoSwitches(ctx, state, switched);
+      await destroyInstances(ctx, state, records);
+      record("failed", (error as Error).message);
+      throw error;
+    }
+  });
+}
+
+/**
+ * Give each instance a port (a kept instance keeps its own while it is free),
+ * start them all, and wait until every one is ready.
+ */
+export async function launch(ctx: HomeContext, state: State, records: InstanceRecord[]): Promise<void> {
+  await step("port", async () => {
+    for (const record of records) {
+      if (record.port !== 0 && (await isPortFree(record.port))) continue;
+      record.port = await allocatePort(ctx.config.portRange, state);
+      writeState(ctx.paths, state);
+    }
+  });
+  await step("start", () => Promise.all(records.map((record) => startInstance(ctx, record))));
+  await step("readiness", () =>
+    Promise.all(
+      records.map(async (record) => {
+        const { readyMs } = await waitUntilInstanceReady(ctx, record);
+        ctx.reporter.line(`${record.id}: ready on port ${record.port} after ${(readyMs / 1000).toFixed(1)}s`);
+      }),
+    ),
+  );
+}
+
+export function historyEntry(
+  kind: ReleaseKind,
+  release: number,
+  procs: string[],
+  instances: InstanceRecord[],
+  started: Date,
+  outcome: HistoryEntry["outcome"],
+  error?: string,
+): HistoryEntry {
+  return {
+    release,
+    kind,
+    procs,
+    instances: instances.map((instance) => instance.id),
+    commit: instances[0]?.commit ?? null,
+    ...whoAmI(),
+    startedAt: started.toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationMs: Date.now() - started.getTime(),
+    outcome,
+    ...(error ? { error } : {}),
+  };
+}
+
+function newRecord(ctx: HomeContext, proc: string, release: number): InstanceRecord {
+  return {
+    id: newInstanceId(proc),
+    proc,
+    release,
+    state: "deploying",
+    port: 0,
+    commit: null,
+    command: "",
+    envKey: null,
+    configEnv: { ...ctx.config.env },
+    createdAt: new Date().toISOString(),
+    activatedAt: null,
+    retiredAt: null,
+  };
+}

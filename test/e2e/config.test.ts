@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { helloVersion } from "../support/apps.js";
+import { createTestHome, type TestHome } from "../support/home.js";
+import { startLoad } from "../support/load.js";
+
+async function get(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/`)).text();
+}
+
+describe("sarge config: env changes as zero-downtime releases", () => {
+  let home: TestHome;
+  beforeAll(async () => {
+    home = await createTestHome();
+    await home.startSupervisor();
+    expect((await home.sarge(["deploy", "-", "web"], { input: helloVersion("v1") })).code).toBe(0);
+  });
+  afterAll(async () => {
+    expect(await home.destroy()).toEqual([]);
+  });
+
+  it("lists names only, unless values are asked for", async () => {
+    expect((await home.sarge(["config", "list"])).stdout).toBe("MESSAGE\n");
+    expect((await home.sarge(["config", "list", "--show-values"])).stdout).toBe("MESSAGE=hello sarge!\n");
+    expect(JSON.parse((await home.sarge(["config", "list", "--json"])).stdout)).toEqual({ MESSAGE: null });
+    expect((await home.sarge(["config", "get", "MESSAGE"])).stdout).toBe("hello sarge!\n");
+    const missing = await home.sarge(["config", "get", "NOPE"]);
+    expect([missing.code, missing.stderr]).toEqual([1, "sarge: NOPE is not set\n"]);
+  });
+
+  it("set under load: 0 failed requests, the new value answers, history has the key name only", async () => {
+    const load = startLoad(home.webPort, { workers: 4 });
+    const result = await home.sarge(["config", "set", "MESSAGE=bonjour"]);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const samples = await load.stop();
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^set MESSAGE in .*sarge\.yaml\napplied as release 2: web-[a-z0-9]{6}\n$/);
+    expect(samples.filter((sample) => sample.error !== null)).toEqual([]);
+    expect(samples.length).toBeGreaterThan(50);
+    expect(await get(home.webPort)).toMatch(/^bonjour -- greetings from sarge \(v1, web-/);
+    const history = JSON.parse((await home.sarge(["history", "--json"])).stdout);
+    expect(history.at(-1)).toMatchObject({ kind: "config", outcome: "success", detail: ["MESSAGE"] });
+    expect(JSON.stringify(history)).not.toContain("bonjour");
+  });
+
+  it("rollback restores the old value, and says etc/sarge.yaml differs", async () => {
+    const result = await home.sarge(["rollback", "web"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("etc/sarge.yaml differs in MESSAGE");
+    expect(await get(home.webPort)).toMatch(/^hello sarge! -- greetings from sarge/);
+  });
+
+  it("unset removes the variable from the running processes", async () => {
+    const result = await home.sarge(["config", "unset", "MESSAGE"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(await get(home.webPort)).toMatch(/^hello -- greetings from sarge/);
+  });
+
+  it("--no-restart only edits the file", async () => {
+    const before = await get(home.webPort);
+    const result = await home.sarge(["config", "set", "--no-restart", "MESSAGE=later"]);
+    expect(result.stdout).toMatch(/^set MESSAGE in .*\n$/);
+    expect(await get(home.webPort)).toBe(before);
+    expect((await home.sarge(["config", "get", "MESSAGE"])).stdout).toBe("later\n");
+  });
+});

@@ -1,0 +1,61 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { helloVersion } from "../support/apps.js";
+import { sargeBin } from "../support/cli.js";
+import { createTestHome, type TestHome } from "../support/home.js";
+
+describe("sarge logs", () => {
+  let home: TestHome;
+  beforeAll(async () => {
+    home = await createTestHome({ extraConfig: "logs:\n  max_bytes: 2000\n  keep: 2" });
+    await home.startSupervisor();
+    expect((await home.sarge(["deploy", "-", "web"], { input: helloVersion("v1") })).code).toBe(0);
+  });
+  afterAll(async () => {
+    expect(await home.destroy()).toEqual([]);
+  });
+
+  it("prints the last lines of the active instance's output", async () => {
+    await fetch(`http://127.0.0.1:${home.webPort}/first`).then((r) => r.text());
+    const result = await home.sarge(["logs", "web", "-n", "1"]);
+    expect(result.stdout).toMatch(/^127\.0\.0\.1 "GET \/first HTTP\/1\.1" 200 -\n$/);
+  });
+
+  it("refuses an unknown target", async () => {
+    const result = await home.sarge(["logs", "nope-abcdef"]);
+    expect([result.code, result.stderr]).toEqual([1, 'sarge: no instance "nope-abcdef" in this home (see `sarge list`)\n']);
+  });
+
+  it("-f follows across rotation and across a deploy", async () => {
+    const follower = spawn(process.execPath, [sargeBin, "--home", home.root, "logs", "web", "-f", "-n", "0"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    follower.stdout.on("data", (chunk: Buffer) => (out += chunk));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      for (let i = 0; i < 40; i++) await fetch(`http://127.0.0.1:${home.webPort}/before-${i}`).then((r) => r.text());
+      await waitFor(() => out.includes("/before-39"), "the 40th request before the deploy");
+      const active = JSON.parse((await home.sarge(["status", "--json"])).stdout)[0].active as string;
+      await waitFor(() => existsSync(join(home.paths.log, `${active}.log.1`)), "the log to be rotated (2000 bytes)");
+      for (let i = 0; i < 5; i++) await fetch(`http://127.0.0.1:${home.webPort}/rotated-${i}`).then((r) => r.text());
+      await waitFor(() => out.includes("/rotated-4"), "requests logged after the rotation");
+      const deployed = await home.sarge(["deploy", "-", "web", "--json"], { input: helloVersion("v2") });
+      const newId = JSON.parse(deployed.stdout).instances[0].id as string;
+      await fetch(`http://127.0.0.1:${home.webPort}/after`).then((r) => r.text());
+      await waitFor(() => out.includes("/after"), "a request after the deploy");
+      expect(out).toContain(`--- web is now ${newId} ---`);
+      for (let i = 0; i < 40; i++) expect(out).toContain(`/before-${i} `);
+    } finally {
+      follower.kill("SIGINT");
+    }
+  });
+});
+
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
