@@ -243,6 +243,21 @@ describe("supervisord backend", () => {
     expect(readdirSync(join(paths.supervisorEtc, "programs"))).toEqual([]);
   });
 
+  it("restart counts: kept by stop + startExisting, started over by a new start(spec) (as the builtin)", async () => {
+    const s = spec("counted", "echo run; sleep 1.2; exit 2");
+    await sup.start(s);
+    await waitFor(async () => ((await find(sup, "counted"))?.restarts ?? 0) >= 1, "a restart");
+    await sup.stop("counted");
+    const kept = (await find(sup, "counted"))!.restarts;
+    expect(kept).toBeGreaterThanOrEqual(1);
+    await sup.startExisting("counted");
+    expect((await find(sup, "counted"))!.restarts).toBeGreaterThanOrEqual(kept);
+    await sup.stop("counted");
+    const fresh = await sup.start(s);
+    expect(fresh.lastExit).toBeNull();
+    await waitFor(async () => (await find(sup, "counted"))?.restarts === 0, "the count started over");
+  });
+
   it("a start replacing a stopped program with a changed spec runs the new command", async () => {
     await sup.start(spec("swap", "echo first; exec sleep 1000"));
     await sup.stop("swap");

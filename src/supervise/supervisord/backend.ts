@@ -167,12 +167,10 @@ export class SupervisordSupervisor implements Supervisor {
       else await writeFileAtomic(file, previous);
       throw e;
     }
-    if (reload.changed.includes(name)) {
-      await this.removeGroup(name);
-      await this.addGroup(name);
-    } else if (reload.added.includes(name) || !current) {
-      await this.addGroup(name);
-    }
+    // A new registration, as in the builtin: a stopped program of the same name is
+    // dropped and added again (fresh restart count and last exit), changed or not.
+    if (current && !reload.added.includes(name)) await this.removeGroup(name);
+    await this.addGroup(name);
     return this.startLoaded(name);
   }
 

@@ -228,7 +228,7 @@ export function renderProgramConf(spec: ProgramSpec, options: ProgramRenderOptio
   if (!Number.isFinite(stopTimeoutMs) || stopTimeoutMs < 0) throw new SargeError(`invalid stop timeout ${stopTimeoutMs} ms`);
   const maxBytes = spec.logs?.maxBytes ?? LOG_MAX_BYTES;
   const backups = spec.logs?.keep ?? LOG_BACKUPS;
-  if (!Number.isInteger(maxBytes) || maxBytes < 0 || !Number.isInteger(backups) || backups < 0) {
+  if (!Number.isInteger(maxBytes) || maxBytes < 1 || !Number.isInteger(backups) || backups < 0) {
     throw new SargeError(`invalid log rotation for ${spec.name}: ${maxBytes} bytes × ${backups}`);
   }
   return template("program.conf")({
