@@ -51,7 +51,6 @@ export interface FileSink {
 interface Reply {
   id: number;
   data: ArrayBuffer | null;
-  nums: Float64Array | null;
   error?: { message: string; code: string | undefined; index: number };
 }
 
@@ -377,10 +376,9 @@ const WORKER_SOURCE = `"use strict";
     fs.closeSync(f);
   };
   parentPort.on("message", (msg) => {
-    const transfer = [msg.nums.buffer];
-    if (msg.data !== null) transfer.push(msg.data);
+    const transfer = msg.data === null ? [] : [msg.data];
     if (failed) {
-      parentPort.postMessage({ id: msg.id, data: msg.data, nums: msg.nums }, transfer);
+      parentPort.postMessage({ id: msg.id, data: msg.data }, transfer);
       return;
     }
     const data = msg.data === null ? null : Buffer.from(msg.data);
@@ -408,7 +406,7 @@ const WORKER_SOURCE = `"use strict";
           default: throw new Error("unknown writer operation " + kinds[i]);
         }
       }
-      parentPort.postMessage({ id: msg.id, data: msg.data, nums: msg.nums }, transfer);
+      parentPort.postMessage({ id: msg.id, data: msg.data }, transfer);
     } catch (error) {
       failed = true;
       if (fd >= 0) {
@@ -418,7 +416,6 @@ const WORKER_SOURCE = `"use strict";
       parentPort.postMessage({
         id: msg.id,
         data: null,
-        nums: null,
         error: { message: String(error && error.message), code: error && error.code, index: i },
       });
     }

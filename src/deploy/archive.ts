@@ -158,23 +158,22 @@ interface Current {
 async function unpackEntry(policy: EntryPolicy, writer: TreeWriter, header: Header, stream: Entry): Promise<void> {
   const plan = policy.admit(header);
   const name = plan.name;
-  for (const parent of plan.parents) writer.mkdir(parent, 0o755, name);
-  if (plan.replace) writer.unlink(plan.path, name);
+  for (const parent of plan.parents) await writer.mkdir(parent, 0o755, name, false);
   switch (plan.kind) {
     case "none":
-      break;
-    case "dir":
-      if (plan.chmod) writer.chmod(plan.path, plan.mode, name);
-      else writer.mkdir(plan.path, plan.mode, name);
       return; // tar-stream does not read folder data
+    case "dir":
+      if (plan.chmod) await writer.chmod(plan.path, plan.mode, name);
+      else await writer.mkdir(plan.path, plan.mode, name, plan.replace);
+      return;
     case "symlink":
-      writer.symlink(plan.target, plan.path, name);
+      writer.symlink(plan.target, plan.path, name, plan.replace);
       break;
     case "hardlink":
-      writer.link(plan.target, plan.path, name);
+      await writer.link(plan.target, plan.path, name, plan.replace);
       break;
     case "file": {
-      const sink = writer.file(plan.path, plan.mode, header.mtime, plan.size, name);
+      const sink = writer.file(plan.path, plan.mode, header.mtime, plan.size, name, plan.replace);
       if (plan.size > 0) await consume(stream, (chunk) => sink.write(chunk), () => writer.room());
       sink.end();
       return;

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import type { SargeConfig } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
 import {
@@ -5,10 +6,14 @@ import {
   HAPROXY_PROGRAM,
   haproxyProgram,
   idleSlot,
+  readRuntimeListens,
+  renderHaproxyConfig,
+  SLOTS,
   switchSlot,
   waitForHaproxy,
   type ListenRoute,
 } from "../haproxy/index.js";
+import type { SargeLog } from "../sarge-log.js";
 import type { Supervisor } from "../supervise/supervisor.js";
 import { tcpProbe } from "./readiness.js";
 import type { Router } from "./router.js";
@@ -20,14 +25,18 @@ import type { State } from "./state.js";
  * was destroyed renders empty. HAProxy is started on first use and reloaded
  * only when the set of stable addresses changed since it was last applied.
  */
-export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor: Supervisor): Router {
+export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor: Supervisor, log: SargeLog): Router {
   const listeners = () => Object.fromEntries(Object.entries(config.portMap).map(([proc, bind]) => [proc, `${bind.host}:${bind.port}`]));
+
+  /** Starting, running or backing off: HAProxy is ours and holds (or will hold) the stable ports. */
+  async function isServing(): Promise<boolean> {
+    const program = (await supervisor.status()).find((candidate) => candidate.name === HAPROXY_PROGRAM);
+    return program !== undefined && program.state !== "stopped";
+  }
 
   async function ensureServing(state: State): Promise<void> {
     const routes = routesOf(state, config);
-    const program = (await supervisor.status()).find((candidate) => candidate.name === HAPROXY_PROGRAM);
-    // starting, running or backing off: it is ours and holds (or will hold) the stable ports
-    if (program === undefined || program.state === "stopped") {
+    if (!(await isServing())) {
       await applyHaproxyConfig(paths, config.haproxyBin, routes, null);
       await supervisor.start({ ...haproxyProgram(paths, config.haproxyBin), logs: config.logs });
     } else if (JSON.stringify(state.listeners ?? {}) !== JSON.stringify(listeners())) {
@@ -45,10 +54,31 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       const route = routesOf(state, config).find((candidate) => candidate.proc === proc)!;
       const slot = route.active !== null && state.routes[proc]?.[route.active] === instanceId ? route.active : idleSlot(route);
       const result = await switchSlot(paths, proc, slot, port);
+      if (!result.drained) log.warn({ proc, slot: result.from }, "the old slot still had requests after the drain bound; they were left to finish");
       state.routes[proc] = { blue: null, green: null, ...state.routes[proc], active: slot, [slot]: instanceId };
       const next = routesOf(state, config);
       await applyHaproxyConfig(paths, config.haproxyBin, next, next);
       return { switchMs: Math.round(result.totalMs) };
+    },
+
+    async reconcile(state) {
+      if (!(await isServing())) return [];
+      const runtime = await readRuntimeListens(paths);
+      const wanted = routesOf(state, config);
+      const routedBack: string[] = [];
+      for (const route of wanted) {
+        const live = runtime.find((listen) => listen.proc === route.proc);
+        if (!live || route.active === null) continue;
+        const serving = SLOTS.filter((slot) => live[slot].state === "ready");
+        const port = route[route.active]!;
+        if (serving.length === 1 && serving[0] === route.active && live[route.active].port === port) continue;
+        await switchSlot(paths, route.proc, route.active, port);
+        routedBack.push(route.proc);
+      }
+      // a deploy killed between its switch and its config rewrite leaves the file behind the runtime
+      const current = existsSync(paths.haproxyCfg) ? readFileSync(paths.haproxyCfg, "utf8") : "";
+      if (current !== renderHaproxyConfig({ paths, routes: wanted })) await applyHaproxyConfig(paths, config.haproxyBin, wanted, wanted);
+      return routedBack;
     },
 
     probe(proc) {

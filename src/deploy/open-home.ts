@@ -26,7 +26,7 @@ export async function openContext(paths: HomePaths, command: string): Promise<Ho
   return {
     ...home,
     supervisor,
-    router: haproxyRouter(paths, home.config, supervisor),
+    router: haproxyRouter(paths, home.config, supervisor, home.log),
     reporter: terminalReporter(home.log),
   };
 }

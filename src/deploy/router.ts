@@ -10,6 +10,12 @@ export interface Router {
    * post-switch state. Starts HAProxy first if it is not running.
    */
   activate(state: State, proc: string, instanceId: string, port: number): Promise<{ switchMs: number }>;
+  /**
+   * Make HAProxy serve exactly what state says is active (after a killed
+   * deploy it may still route to a half-made instance). Returns the process
+   * types it had to route back. Does nothing when HAProxy is not running.
+   */
+  reconcile(state: State): Promise<string[]>;
   /** Whether the stable address of `proc` answers through HAProxy (for `sarge status`). */
   probe(proc: string): Promise<boolean>;
 }

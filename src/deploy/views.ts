@@ -2,6 +2,7 @@ import type { ProgramStatus } from "../supervise/supervisor.js";
 import type { HomeContext } from "./context.js";
 import { tailFile } from "./log-tail.js";
 import { instanceLogPath } from "../home/paths.js";
+import { recoverIfIdle } from "./recovery.js";
 import { readState, type InstanceRecord, type InstanceState } from "./state.js";
 
 /** One row of `sarge list` (also its --json form: keep the field names stable). */
@@ -35,6 +36,7 @@ export interface ProcStatusView {
 }
 
 export async function listInstances(ctx: HomeContext): Promise<InstanceView[]> {
+  await recoverIfIdle(ctx, "sarge list");
   const state = readState(ctx.paths);
   const programs = new Map((await ctx.supervisor.status()).map((program) => [program.name, program]));
   return Object.values(state.instances)
