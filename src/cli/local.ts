@@ -194,7 +194,7 @@ export function register(program: Command): void {
     .helpOption(false)
     .allowUnknownOption()
     .allowExcessArguments()
-    .argument("[args...]")
+    .argument("[command...]")
     .action(async (_args: string[], _opts: unknown, self: Command) => {
       try {
         await inner.parseAsync(rawLocalArgs(self), { from: "user" });

@@ -117,16 +117,21 @@ describe("sarge local: .env grammar (HONCHO.md §3)", () => {
 
   it("duplicate keys: the last one wins, within a file and across -e files (later files override)", async () => {
     const cwd = project({ ".env": "DUP=first\nDUP=second\n", "a.env": "A=a\nBOTH=a\n", "b.env": "B=b\nBOTH=b\n" });
-    expect((await envOf(cwd)).DUP).toBe("second");
-    const env = await envOf(cwd, ["-e", "a.env, b.env"]);
+    const [plain, env, reversed] = await Promise.all([
+      envOf(cwd),
+      envOf(cwd, ["-e", "a.env, b.env"]),
+      envOf(cwd, ["-e", "b.env,a.env"]),
+    ]);
+    expect(plain.DUP).toBe("second");
     expect([env.A, env.B, env.BOTH, env.DUP]).toEqual(["a", "b", "b", undefined]);
-    expect((await envOf(cwd, ["-e", "b.env,a.env"])).BOTH).toBe("a");
+    expect(reversed.BOTH).toBe("a");
   });
 
   it("missing or unreadable env files are skipped silently; the default is .env in the app root", async () => {
     const cwd = project({ "app/.env": "IN_APP=1\n", "dir.env/x": "" });
-    expect((await envOf(cwd, ["-e", "missing.env,dir.env,.env"])).IN_APP).toBeUndefined();
-    expect((await envOf(cwd, ["-d", "app"])).IN_APP).toBe("1");
+    const [skipped, inApp] = await Promise.all([envOf(cwd, ["-e", "missing.env,dir.env,.env"]), envOf(cwd, ["-d", "app"])]);
+    expect(skipped.IN_APP).toBeUndefined();
+    expect(inApp.IN_APP).toBe("1");
   });
 
   it(".env values override the OS environment", async () => {

@@ -27,8 +27,11 @@ describe("sarge local run (HONCHO.md §6)", () => {
 
   it("-e and -d choose the env files, before the command", async () => {
     const cwd = project({ "app/.env": "WHERE=app\n", "app/other.env": "WHERE=other\n" });
-    expect((await run(cwd, ["-d", "app", "printenv", "WHERE"])).stdout).toBe("app\n");
-    expect((await run(cwd, ["-d", "app", "-e", "other.env", "printenv", "WHERE"])).stdout).toBe("other\n");
+    const results = await Promise.all([
+      run(cwd, ["-d", "app", "printenv", "WHERE"]),
+      run(cwd, ["-d", "app", "-e", "other.env", "printenv", "WHERE"]),
+    ]);
+    expect(results.map((r) => r.stdout)).toEqual(["app\n", "other\n"]);
   });
 
   it("arguments arrive verbatim: no globbing, no expansion, spaces and quotes kept", async () => {
@@ -38,10 +41,14 @@ describe("sarge local run (HONCHO.md §6)", () => {
 
   it("options after the command are the command's; one leading -- is removed", async () => {
     const cwd = project({ "f.env": "FROM_F=yes\n" });
-    expect((await run(cwd, ["printf", "%s ", "-e", "f.env"])).stdout).toBe("-e f.env ");
-    expect((await run(cwd, ["--", "printf", "%s ", "x"])).stdout).toBe("x ");
-    expect((await run(cwd, ["-e", "f.env", "--", "sh", "-c", "echo $FROM_F"])).stdout).toBe("yes\n");
-    expect((await run(cwd, ["printf", "%s ", "--", "x"])).stdout).toBe("-- x ");
+    const results = await Promise.all([
+      run(cwd, ["printf", "%s ", "-e", "f.env"]),
+      run(cwd, ["--", "printf", "%s ", "x"]),
+      run(cwd, ["-e", "f.env", "--", "sh", "-c", "echo $FROM_F"]),
+      run(cwd, ["printf", "%s ", "--", "x"]),
+      run(cwd, ["printf", "%s ", "--help", "--home", "-v"]),
+    ]);
+    expect(results.map((r) => r.stdout)).toEqual(["-e f.env ", "x ", "yes\n", "-- x ", "--help --home -v "]);
   });
 
   it("`run 'echo hi'` looks for a program named `echo hi`: exit 127", async () => {
