@@ -122,7 +122,7 @@ export class Manager {
   }
 
   /** SIGTERM to every process group still running, once. */
-  private terminate(): void {
+  terminate(): void {
     if (this.terminating) return;
     this.terminating = true;
     this.killAll("SIGTERM");

@@ -24,13 +24,29 @@ export async function start(options: StartOptions): Promise<number> {
   const types = selectProcesses(procfile, options.processes);
   const specs = expandProcesses(types, { concurrency, dotenv, quiet, port });
 
+  // When stdout goes away (`sarge local start | head`), stop printing and shut
+  // the processes down rather than crash and leave them running in their sessions.
+  let stdoutGone = false;
+  const onStdoutError = (): void => {
+    if (stdoutGone) return;
+    stdoutGone = true;
+    manager.terminate();
+  };
   const printer = new Printer({
-    write: (text) => process.stdout.write(text),
+    write: (text) => {
+      if (stdoutGone) return;
+      try {
+        process.stdout.write(text);
+      } catch {
+        onStdoutError();
+      }
+    },
     prefix: options.prefix,
     colour: options.colour && process.stdout.isTTY === true,
     width: Math.max(SYSTEM.length, ...specs.map((s) => s.name.length)),
   });
   const manager = new Manager(printer);
+  process.stdout.on("error", onStdoutError);
   return manager.run(
     specs.map((spec, index) => ({
       name: spec.name,

@@ -1,4 +1,6 @@
 /** HONCHO.md §5 (shutdown, exit codes, signals to sarge), end to end with real signals. */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { alive, killGroup, linesOf, localStart, normalize, project, Sarge, sleep } from "./local-support.js";
 
@@ -149,15 +151,30 @@ describe("sarge local start: signals to sarge (HONCHO.md §5)", () => {
     15_000,
   );
 
-  it("SIGHUP is not handled: sarge dies by it and the children keep running", async () => {
-    const cwd = project({ Procfile: `web: echo ready; exec sleep 30\n` });
+  for (const signal of ["SIGHUP", "SIGQUIT"] as const) {
+    it(`${signal} is not handled: sarge dies by it and the children keep running`, async () => {
+      const cwd = project({ Procfile: `web: echo ready; exec sleep 30\n` });
+      const run = new Sarge(["local", "start"], { cwd });
+      await run.waitFor(/ready/);
+      const child = pidOf(run.stdout, "web.1");
+      run.signal(signal);
+      const result = await run.done;
+      expect(result.signal).toBe(signal);
+      expect(alive(child)).toBe(true);
+      killGroup(child);
+    });
+  }
+
+  it("when stdout goes away (| head), sarge stops printing and shuts the processes down", async () => {
+    const cwd = project({ Procfile: `web: while :; do echo tick; sleep 0.02; done\nworker: echo $$ > worker.pid; exec sleep 30\n` });
     const run = new Sarge(["local", "start"], { cwd });
-    await run.waitFor(/ready/);
-    const child = pidOf(run.stdout, "web.1");
-    run.signal("SIGHUP");
+    await run.waitFor(/tick/);
+    while (!existsSync(join(cwd, "worker.pid"))) await sleep(20);
+    run.child.stdout!.destroy();
     const result = await run.done;
-    expect(result.signal).toBe("SIGHUP");
-    expect(alive(child)).toBe(true);
-    killGroup(child);
+    expect(result.code).toBe(143);
+    expect(result.stderr).toBe("");
+    const worker = Number(readFileSync(join(cwd, "worker.pid"), "utf8"));
+    expect(alive(worker)).toBe(false);
   });
 });
