@@ -1,12 +1,14 @@
 import type { Command } from "commander";
-import { runDaemon } from "../supervise/builtin/daemon.js";
+import { loadConfig } from "../home/config.js";
+import { runSupervisorForeground } from "../supervise/foreground.js";
 import { resolveHome } from "./context.js";
 
 export function registerSupervisord(program: Command): void {
   program
     .command("supervisord")
-    .description("run the builtin supervisor daemon for the home in the foreground (what bin/supervisord runs)")
+    .description("run the home's supervisor in the foreground, the backend etc/sarge.yaml names (what bin/supervisord runs)")
     .action(async (_options: unknown, command: Command) => {
-      await runDaemon(resolveHome(command));
+      const paths = resolveHome(command);
+      process.exitCode = await runSupervisorForeground(paths, loadConfig(paths).supervisor);
     });
 }

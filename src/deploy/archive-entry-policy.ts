@@ -97,14 +97,14 @@ export class EntryPolicy {
   /** Decide one entry; throws ArchiveError naming it when it is refused. Updates the model. */
   admit(header: EntryHeader): Plan {
     const name = header.name;
-    const q = quoteName(name);
+    const q = (): string => quoteName(name); // only built for a message
     this.entryCount += 1;
     if (this.entryCount > this.caps.maxEntries) {
       throw new ArchiveError(
-        `archive has more than ${this.caps.maxEntries} entries, the cap set by archive.max_entries; refused at entry ${q}`,
+        `archive has more than ${this.caps.maxEntries} entries, the cap set by archive.max_entries; refused at entry ${q()}`,
       );
     }
-    this.checkLength(name, `archive entry ${q} has a name of`);
+    this.checkLength(name, () => `archive entry ${q()} has a name of`);
 
     const type = header.type;
     switch (type) {
@@ -116,17 +116,17 @@ export class EntryPolicy {
         break;
       case "character-device":
       case "block-device":
-        throw new ArchiveError(`archive entry ${q} is a ${type.replace("-", " ")}; device files are not allowed in a deployment`);
+        throw new ArchiveError(`archive entry ${q()} is a ${type.replace("-", " ")}; device files are not allowed in a deployment`);
       case "fifo":
-        throw new ArchiveError(`archive entry ${q} is a named pipe (fifo); fifos are not allowed in a deployment`);
+        throw new ArchiveError(`archive entry ${q()} is a named pipe (fifo); fifos are not allowed in a deployment`);
       default:
         throw new ArchiveError(
-          `archive entry ${q} has an unsupported entry type${type ? ` (${type})` : ""}; only files, folders and links can be unpacked`,
+          `archive entry ${q()} has an unsupported entry type${type ? ` (${type})` : ""}; only files, folders and links can be unpacked`,
         );
     }
 
     const resolved = this.resolve(name);
-    if (!resolved.ok) throw new ArchiveError(this.nameProblem(q, resolved));
+    if (!resolved.ok) throw new ArchiveError(this.nameProblem(q(), resolved));
     const { parts, prefixes } = resolved;
     const path = prefixes[prefixes.length - 1] ?? "";
 
@@ -145,7 +145,7 @@ export class EntryPolicy {
     if (parts.length === 0) {
       // "./" or "." — the deploy folder itself. Its mode is the caller's business.
       if (type === "directory") return plan;
-      throw new ArchiveError(`archive entry ${q} has no file name`);
+      throw new ArchiveError(`archive entry ${q()} has no file name`);
     }
 
     // Every parent must be (or become) a real folder.
@@ -156,16 +156,16 @@ export class EntryPolicy {
         this.tree.set(prefix, { kind: "dir", mode: 0o755, target: "" });
         plan.parents.push(prefix);
       } else if (node.kind === "file") {
-        throw new ArchiveError(`archive entry ${q} needs ${quoteName(prefix)} to be a folder, but an earlier entry made it a file`);
+        throw new ArchiveError(`archive entry ${q()} needs ${quoteName(prefix)} to be a folder, but an earlier entry made it a file`);
       } else if (node.kind === "symlink") {
-        throw new ArchiveError(throughMessage(q, prefix)); // resolve() already refuses this; kept as a second lock
+        throw new ArchiveError(throughMessage(q(), prefix)); // resolve() already refuses this; kept as a second lock
       }
     }
 
     const existing = this.tree.get(path);
     if (existing?.kind === "dir") {
       if (type !== "directory") {
-        throw new ArchiveError(`archive entry ${q} would replace the folder ${quoteName(path)} made by an earlier entry`);
+        throw new ArchiveError(`archive entry ${q()} would replace the folder ${quoteName(path)} made by an earlier entry`);
       }
       const mode = dirMode(header.mode);
       if (existing.mode !== mode) {
@@ -192,7 +192,7 @@ export class EntryPolicy {
         const size = header.size ?? 0;
         if (this.byteCount + size > this.caps.maxBytes) {
           throw new ArchiveError(
-            `archive unpacks to more than ${this.caps.maxBytes} bytes, the cap set by archive.max_bytes; refused at entry ${q} (${size} bytes, ${this.byteCount} unpacked before it)`,
+            `archive unpacks to more than ${this.caps.maxBytes} bytes, the cap set by archive.max_bytes; refused at entry ${q()} (${size} bytes, ${this.byteCount} unpacked before it)`,
           );
         }
         this.byteCount += size;
@@ -204,12 +204,12 @@ export class EntryPolicy {
 
       case "symlink": {
         const target = header.linkname ?? "";
-        if (target === "") throw new ArchiveError(`archive entry ${q} is a symbolic link with an empty target`);
-        this.checkLength(target, `archive entry ${q} is a symbolic link whose target has`);
-        if (target.includes("\0")) throw new ArchiveError(`archive entry ${q} is a symbolic link whose target contains a NUL byte`);
+        if (target === "") throw new ArchiveError(`archive entry ${q()} is a symbolic link with an empty target`);
+        this.checkLength(target, () => `archive entry ${q()} is a symbolic link whose target has`);
+        if (target.includes("\0")) throw new ArchiveError(`archive entry ${q()} is a symbolic link whose target contains a NUL byte`);
         if (target.startsWith("/")) {
           throw new ArchiveError(
-            `archive entry ${q} is a symbolic link to the absolute path ${quoteName(target)}, outside the deploy folder; links must be relative`,
+            `archive entry ${q()} is a symbolic link to the absolute path ${quoteName(target)}, outside the deploy folder; links must be relative`,
           );
         }
         node.kind = "symlink";
@@ -225,23 +225,23 @@ export class EntryPolicy {
       case "link": {
         const raw = header.linkname ?? "";
         const qt = quoteName(raw);
-        if (raw === "") throw new ArchiveError(`archive entry ${q} is a hard link with an empty target`);
-        this.checkLength(raw, `archive entry ${q} is a hard link whose target has`);
+        if (raw === "") throw new ArchiveError(`archive entry ${q()} is a hard link with an empty target`);
+        this.checkLength(raw, () => `archive entry ${q()} is a hard link whose target has`);
         const target = this.resolve(raw);
         if (!target.ok) {
           throw new ArchiveError(
             target.problem === "through"
-              ? `archive entry ${q} is a hard link to ${qt}, which goes through ${quoteName(target.at)}, a symbolic link made by an earlier entry`
+              ? `archive entry ${q()} is a hard link to ${qt}, which goes through ${quoteName(target.at)}, a symbolic link made by an earlier entry`
               : target.problem === "nul"
-                ? `archive entry ${q} is a hard link whose target contains a NUL byte`
-                : `archive entry ${q} is a hard link to ${qt}, outside the deploy folder`,
+                ? `archive entry ${q()} is a hard link whose target contains a NUL byte`
+                : `archive entry ${q()} is a hard link to ${qt}, outside the deploy folder`,
           );
         }
         const targetPath = target.prefixes[target.prefixes.length - 1] ?? "";
-        if (targetPath === path) throw new ArchiveError(`archive entry ${q} is a hard link to itself`);
+        if (targetPath === path) throw new ArchiveError(`archive entry ${q()} is a hard link to itself`);
         const targetNode = this.tree.get(targetPath);
         if (targetNode?.kind !== "file") {
-          throw new ArchiveError(`archive entry ${q} is a hard link to ${qt}, which is not an earlier regular file in the archive`);
+          throw new ArchiveError(`archive entry ${q()} is a hard link to ${qt}, which is not an earlier regular file in the archive`);
         }
         plan.kind = "hardlink";
         plan.target = targetPath;
@@ -264,10 +264,11 @@ export class EntryPolicy {
     }
   }
 
-  private checkLength(value: string, what: string): void {
+  private checkLength(value: string, what: () => string): void {
+    if (value.length * 3 <= this.caps.maxNameLength) return; // UTF-8 needs at most 3 bytes per UTF-16 unit
     const length = Buffer.byteLength(value);
     if (length > this.caps.maxNameLength) {
-      throw new ArchiveError(`${what} ${length} bytes, over the cap of ${this.caps.maxNameLength} set by archive.max_name_length`);
+      throw new ArchiveError(`${what()} ${length} bytes, over the cap of ${this.caps.maxNameLength} set by archive.max_name_length`);
     }
   }
 

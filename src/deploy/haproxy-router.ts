@@ -62,9 +62,13 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
     },
 
     async reconcile(state) {
-      if (!(await isServing())) return [];
-      const runtime = await readRuntimeListens(paths);
       const wanted = routesOf(state, config);
+      const started = !(await isServing());
+      if (started) {
+        if (!wanted.some((route) => route.active !== null)) return { started: false, routedBack: [] };
+        await ensureServing(state);
+      }
+      const runtime = await readRuntimeListens(paths);
       const routedBack: string[] = [];
       for (const route of wanted) {
         const live = runtime.find((listen) => listen.proc === route.proc);
@@ -78,7 +82,7 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       // a deploy killed between its switch and its config rewrite leaves the file behind the runtime
       const current = existsSync(paths.haproxyCfg) ? readFileSync(paths.haproxyCfg, "utf8") : "";
       if (current !== renderHaproxyConfig({ paths, routes: wanted })) await applyHaproxyConfig(paths, config.haproxyBin, wanted, wanted);
-      return routedBack;
+      return { started, routedBack };
     },
 
     probe(proc) {

@@ -1,6 +1,8 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { HAPROXY_PROGRAM } from "../haproxy/index.js";
 import type { HomeContext } from "./context.js";
+import { startInstance } from "./instance-lifecycle.js";
 import { acquireHomeLock } from "./lock.js";
 import { destroyInstances, strayDeployFolders } from "./retire.js";
 import { readState, writeState } from "./state.js";
@@ -14,9 +16,15 @@ import { readState, writeState } from "./state.js";
  */
 export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
   const state = readState(ctx.paths);
-  for (const proc of await ctx.router.reconcile(state)) {
-    ctx.reporter.line(`${proc}: routed back to its active instance after an interrupted deploy`);
+  const known = new Set((await ctx.supervisor.status()).map((program) => program.name));
+  for (const instance of Object.values(state.instances)) {
+    if (instance.state !== "active" || known.has(instance.id)) continue;
+    ctx.reporter.line(`starting ${instance.id}: it is active but its supervisor does not know it (a new or switched supervisor)`);
+    await startInstance(ctx, instance);
   }
+  const { started, routedBack } = await ctx.router.reconcile(state);
+  if (started) ctx.reporter.line("started HAProxy with the routes of the active instances");
+  for (const proc of routedBack) ctx.reporter.line(`${proc}: routed back to its active instance after an interrupted deploy`);
   const leftovers = Object.values(state.instances).filter((instance) => instance.state === "deploying");
   for (const instance of leftovers) ctx.reporter.line(`cleaning up ${instance.id}, left half-made by an interrupted deploy`);
   await destroyInstances(ctx, state, leftovers);
@@ -40,8 +48,7 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
  * deploy.
  */
 export async function recoverIfIdle(ctx: HomeContext, command: string): Promise<void> {
-  const state = readState(ctx.paths);
-  if (!Object.values(state.instances).some((instance) => instance.state === "deploying")) return;
+  if (!(await needsRecovery(ctx))) return;
   const quiet = { waiting: () => undefined, takeover: () => undefined };
   const lock = await acquireHomeLock(ctx.paths, command, quiet, { timeoutMs: 0 }).catch(() => null);
   if (!lock) return;
@@ -50,4 +57,13 @@ export async function recoverIfIdle(ctx: HomeContext, command: string): Promise<
   } finally {
     lock.release();
   }
+}
+
+/** A dead deploy's leftovers, or active instances (or HAProxy) the supervisor does not run. */
+async function needsRecovery(ctx: HomeContext): Promise<boolean> {
+  const instances = Object.values(readState(ctx.paths).instances);
+  if (instances.some((instance) => instance.state === "deploying")) return true;
+  const known = new Set((await ctx.supervisor.status()).map((program) => program.name));
+  const active = instances.filter((instance) => instance.state === "active");
+  return active.some((instance) => !known.has(instance.id)) || (active.some((instance) => ctx.router.routes(instance.proc)) && !known.has(HAPROXY_PROGRAM));
 }

@@ -11,11 +11,11 @@ export interface Router {
    */
   activate(state: State, proc: string, instanceId: string, port: number): Promise<{ switchMs: number }>;
   /**
-   * Make HAProxy serve exactly what state says is active (after a killed
-   * deploy it may still route to a half-made instance). Returns the process
-   * types it had to route back. Does nothing when HAProxy is not running.
+   * Make HAProxy serve exactly what state says is active: start it when it
+   * should run and does not (a new supervisor), and route back process types
+   * a killed deploy left pointing at a half-made instance.
    */
-  reconcile(state: State): Promise<string[]>;
+  reconcile(state: State): Promise<{ started: boolean; routedBack: string[] }>;
   /** Whether the stable address of `proc` answers through HAProxy (for `sarge status`). */
   probe(proc: string): Promise<boolean>;
 }

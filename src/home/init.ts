@@ -4,6 +4,7 @@ import { userInfo } from "node:os";
 import { basename, join, relative } from "node:path";
 import getPort from "get-port";
 import { sargeBin } from "../package-root.js";
+import { writeSupervisordConfig } from "../supervise/supervisord/index.js";
 import { renderTemplate } from "../templates.js";
 import type { SupervisorKind } from "./config-types.js";
 import type { HomePaths } from "./paths.js";
@@ -44,6 +45,10 @@ export async function initHome(paths: HomePaths, options: InitOptions): Promise<
   await place(join(paths.bin, "sarge"), () => renderTemplate("bin-sarge", wrapperData), 0o755);
   await place(join(paths.bin, "supervisord"), () => renderTemplate("bin-supervisord", wrapperData), 0o755);
   await place(unitFile, () => renderTemplate("sarge.service", { home: paths.root, user: userInfo().username, unitFile, unitName }), 0o644);
+  if (options.supervisor === "supervisord") {
+    const conf = await writeSupervisordConfig(paths);
+    files.push({ path: relative(paths.root, conf), outcome: "created" });
+  }
   return { home: paths.root, files, unitFile, unitName };
 }
 

@@ -13,10 +13,10 @@ async function get(port: number): Promise<string> {
   return response.text();
 }
 
-describe("sarge deploy, redeploy and rollback with real HAProxy and Python", () => {
+describe.each(["builtin", "supervisord"] as const)("sarge deploy, redeploy and rollback with real HAProxy and Python (%s supervisor)", (supervisor) => {
   let home: TestHome;
   beforeAll(async () => {
-    home = await createTestHome();
+    home = await createTestHome({ supervisor });
     await home.startSupervisor();
   });
   afterAll(async () => {

@@ -1,0 +1,27 @@
+import { SargeError } from "../errors.js";
+import type { SupervisorKind } from "../home/config-types.js";
+import type { HomePaths } from "../home/paths.js";
+import { builtinFiles } from "./builtin/daemon.js";
+import { groupAlive } from "./builtin/process-group.js";
+import { loadRecords } from "./builtin/store.js";
+import { runningPrograms } from "./supervisord/index.js";
+
+/**
+ * Refuse to start one backend while programs of the other still run: two
+ * supervisors would fight over the same instances and stable ports.
+ */
+export async function assertOtherBackendIdle(paths: HomePaths, starting: SupervisorKind): Promise<void> {
+  const other: SupervisorKind = starting === "builtin" ? "supervisord" : "builtin";
+  const running =
+    other === "builtin"
+      ? loadRecords(builtinFiles(paths).programs)
+          .filter((record) => record.pid !== null && groupAlive(record.pid))
+          .map((record) => record.spec.name)
+      : await runningPrograms(paths);
+  if (running.length === 0) return;
+  throw new SargeError(`cannot start the ${starting} supervisor: programs still run under the ${other} supervisor (${running.join(", ")})`, {
+    detail:
+      `etc/sarge.yaml says \`supervisor: ${starting}\`. To switch, stop the ${other} supervisor first (SIGTERM to it, or stop its systemd unit): ` +
+      `it stops its programs. Then start ${paths.root}/bin/supervisord again; the next sarge command (e.g. \`sarge status\`) starts the active instances and HAProxy under the ${starting} supervisor.`,
+  });
+}

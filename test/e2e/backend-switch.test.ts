@@ -1,0 +1,43 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { helloVersion } from "../support/apps.js";
+import { createTestHome, type TestHome } from "../support/home.js";
+
+describe("switching a home between the builtin supervisor and supervisord", () => {
+  let home: TestHome;
+  beforeAll(async () => {
+    home = await createTestHome({ supervisor: "builtin" });
+    await home.startSupervisor();
+    expect((await home.sarge(["deploy", "-", "web"], { input: helloVersion("v1") })).code).toBe(0);
+  });
+  afterAll(async () => {
+    expect(await home.destroy()).toEqual([]);
+  });
+
+  const useBackend = (kind: string) =>
+    writeFileSync(home.paths.config, readFileSync(home.paths.config, "utf8").replace(/^supervisor: \w+$/m, `supervisor: ${kind}`));
+
+  it("is refused while the other backend's programs run, saying how to do it", async () => {
+    useBackend("supervisord");
+    const result = await home.sarge(["supervisord"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^sarge: cannot start the supervisord supervisor: programs still run under the builtin supervisor \((haproxy, web-\w+|web-\w+, haproxy)\)\n/);
+    expect(result.stderr).toContain("stop the builtin supervisor first");
+    expect(await (await fetch(`http://127.0.0.1:${home.webPort}/`)).text()).toContain("(v1, ");
+  });
+
+  it("works once the old supervisor is stopped: the next command brings the active version back", async () => {
+    useBackend("builtin");
+    await home.stopSupervisor();
+    useBackend("supervisord");
+    await home.startSupervisor();
+    const status = await home.sarge(["status"]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stderr).toMatch(/starting web-\w+: it is active but its supervisor does not know it/);
+    expect(status.stderr).toContain("started HAProxy with the routes of the active instances");
+    expect(await (await fetch(`http://127.0.0.1:${home.webPort}/`)).text()).toContain("(v1, ");
+    const deployed = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v2") });
+    expect(deployed.code, deployed.stderr).toBe(0);
+    expect(await (await fetch(`http://127.0.0.1:${home.webPort}/`)).text()).toContain("(v2, ");
+  });
+});
