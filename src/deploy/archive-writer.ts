@@ -1,27 +1,24 @@
-import { chmod, mkdir } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
 /**
- * The write side of unpacking.
+ * The write side of unpacking. Every file system change (folders, files,
+ * links, removals) is an operation queued, in archive order, to one writer
+ * thread that performs it with plain synchronous calls. Order is kept by
+ * construction: a folder exists before anything in it, a hard link follows
+ * its target, a replacement follows what it replaces.
  *
- * Folders are made by the main thread (async, awaited, so they exist before
- * anything is queued into them). Files, symbolic links, hard links and
- * removals are operations queued to a few writer threads that perform them
- * with plain synchronous calls; all operations in one folder go to the same
- * thread, in archive order, so a replacement always follows what it replaces.
- *
- * Why threads: with one libuv thread-pool round trip per open/write/close, a
+ * Why a thread: with one libuv thread-pool round trip per open/write/close, a
  * 10,000-file archive spent most of its time in hand-offs (about 5x slower
  * than `tar -x` on tmpfs); synchronous calls on the main thread would stall
- * the event loop (progress, signals, the deploy lock). Writer threads keep the
- * event loop free, overlap parsing with writing, and run folders in parallel.
+ * the event loop (progress, signals, the deploy lock). The writer thread keeps
+ * the event loop free and overlaps parsing with writing. (Two writer threads,
+ * split by folder, measured slower on the 2-core test machine, so one it is.)
  * Operations travel in batches, compactly encoded (kinds in a string, names
  * NUL-joined, numbers in a Float64Array) with the file data copied once into
  * a transferred buffer; buffers come back with the reply and are reused.
  *
- * Memory: at most MAX_QUEUED_BYTES of batches per thread are queued; past
- * that, `congested` is true and the caller waits on `room()`.
+ * Memory: at most MAX_QUEUED_BYTES of batches are queued; past that,
+ * `congested` is true and the caller waits on `room()`.
  */
 
 const BATCH_BYTES = 1024 * 1024;
@@ -29,7 +26,6 @@ const MAX_BATCH_OPS = 1024;
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** Files up to this size travel whole in one batch; larger ones are streamed through in pieces. */
 const WHOLE_FILE_BYTES = 256 * 1024;
-const THREADS = Math.max(1, Math.min(2, availableParallelism()));
 
 /** A failed file system operation, with the archive entry it was for. */
 export class EntryWriteError extends Error {
@@ -54,140 +50,13 @@ interface Reply {
   error?: { message: string; code: string | undefined; index: number };
 }
 
-/** The writers for one deploy folder. Paths are relative to it, "/"-separated. */
+/** The writer for one deploy folder. Paths are relative to it, "/"-separated. */
 export class TreeWriter {
   /** The first failure (thread error or failed operation); nothing more is queued after it. */
   error: Error | null = null;
   /** Called once, with the first failure. */
   onError: (error: Error) => void = () => undefined;
 
-  private readonly threads: WriterThread[] = [];
-  private readonly folderThread = new Map<string, WriterThread>();
-  private nextThread = 0;
-  private waiters: Array<() => void> = [];
-
-  constructor(
-    private readonly root: string,
-    threads = THREADS,
-  ) {
-    for (let i = 0; i < threads; i++) this.threads.push(new WriterThread(root, (error) => this.fail(error), () => this.wake()));
-  }
-
-  get congested(): boolean {
-    return this.error === null && this.threads.some((thread) => thread.congested);
-  }
-
-  /** Resolves when more may be queued (or the writer failed: check `error`). */
-  async room(): Promise<void> {
-    while (this.congested) await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-
-  /** Make a folder now (its parent exists). `replace`: a non-folder is there, remove it first. */
-  async mkdir(path: string, mode: number, name: string, replace: boolean): Promise<void> {
-    if (replace) await this.removeNow(path, name);
-    await this.now(() => mkdir(this.abs(path), { mode }), name);
-  }
-
-  /** Set an existing folder's mode now. */
-  async chmod(path: string, mode: number, name: string): Promise<void> {
-    await this.now(() => chmod(this.abs(path), mode), name);
-  }
-
-  /** A new regular file of `size` bytes (replacing what is at `path` when `replace`); its data goes through the sink. */
-  file(path: string, mode: number, mtime: Date | undefined, size: number, name: string, replace: boolean): FileSink {
-    const thread = this.threadFor(path);
-    if (replace) thread.op("u", path, null, name);
-    const t = mtime instanceof Date && !Number.isNaN(mtime.getTime()) ? mtime.getTime() / 1000 : -1;
-    return thread.file(path, mode, t, size, name);
-  }
-
-  symlink(target: string, path: string, name: string, replace: boolean): void {
-    const thread = this.threadFor(path);
-    if (replace) thread.op("u", path, null, name);
-    thread.op("s", path, target, name);
-  }
-
-  /** Hard link `path` to the earlier regular file `existing`. */
-  async link(existing: string, path: string, name: string, replace: boolean): Promise<void> {
-    const source = this.threadFor(existing);
-    const thread = this.threadFor(path);
-    if (source !== thread) await this.settle(source); // the target is made by another thread: wait until it is
-    if (replace) thread.op("u", path, null, name);
-    thread.op("l", path, existing, name);
-  }
-
-  /** Between entries: hand batches over to idle threads (keeps them busy) or when they are big. */
-  entryDone(): void {
-    for (const thread of this.threads) thread.maybeFlush();
-  }
-
-  /** Send everything queued and wait until it is done. Throws the first failure. */
-  async finish(): Promise<void> {
-    await Promise.all(this.threads.map((thread) => this.settle(thread)));
-    if (this.error) throw this.error;
-  }
-
-  /** Stop the threads. Once this resolves nothing more is written (an operation in progress completes first). */
-  async close(): Promise<void> {
-    await Promise.all(this.threads.map((thread) => thread.close()));
-    this.wake();
-  }
-
-  private threadFor(path: string): WriterThread {
-    const slash = path.lastIndexOf("/");
-    const folder = slash < 0 ? "" : path.slice(0, slash);
-    let thread = this.folderThread.get(folder);
-    if (thread === undefined) {
-      thread = this.threads[this.nextThread++ % this.threads.length]!;
-      this.folderThread.set(folder, thread);
-    }
-    return thread;
-  }
-
-  private async removeNow(path: string, name: string): Promise<void> {
-    const thread = this.threadFor(path);
-    thread.op("u", path, null, name);
-    await this.settle(thread);
-    if (this.error) throw this.error;
-  }
-
-  private async settle(thread: WriterThread): Promise<void> {
-    thread.flush();
-    while (thread.busy && this.error === null) await new Promise<void>((resolve) => this.waiters.push(resolve));
-  }
-
-  private async now(action: () => Promise<unknown>, name: string): Promise<void> {
-    if (this.error) throw this.error;
-    try {
-      await action();
-    } catch (error) {
-      const failure = new EntryWriteError(name, (error as Error).message, (error as NodeJS.ErrnoException).code);
-      this.fail(failure);
-      throw failure;
-    }
-  }
-
-  private abs(path: string): string {
-    return path === "" ? this.root : `${this.root}/${path}`;
-  }
-
-  private fail(error: Error): void {
-    if (this.error !== null) return;
-    this.error = error;
-    for (const thread of this.threads) thread.stopQueueing();
-    this.onError(error);
-    this.wake();
-  }
-
-  private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const resolve of waiters) resolve();
-  }
-}
-
-/** One writer thread and the batch being filled for it. */
-class WriterThread {
   private readonly worker: Worker;
   private kinds = "";
   private strings: string[] = [];
@@ -199,41 +68,56 @@ class WriterThread {
   private readonly inFlight = new Map<number, { names: string[]; bytes: number }>();
   private queuedBytes = 0;
   private readonly spare: ArrayBuffer[] = [];
-  private stopped = false;
+  private waiters: Array<() => void> = [];
   private closing = false;
 
-  constructor(
-    root: string,
-    private readonly fail: (error: Error) => void,
-    private readonly progressed: () => void,
-  ) {
+  constructor(root: string) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { root } });
     this.worker.on("message", (reply: Reply) => this.received(reply));
-    this.worker.on("error", (error) => this.fail(new EntryWriteError(undefined, `a writer thread failed: ${error.message}`, undefined)));
+    this.worker.on("error", (error) => this.fail(new EntryWriteError(undefined, `the writer thread failed: ${error.message}`, undefined)));
     this.worker.on("exit", (code) => {
-      if (!this.closing) this.fail(new EntryWriteError(undefined, `a writer thread exited early (code ${code})`, undefined));
+      if (!this.closing) this.fail(new EntryWriteError(undefined, `the writer thread exited early (code ${code})`, undefined));
       this.inFlight.clear();
-      this.progressed();
+      this.wake();
     });
   }
 
+  /** Too much is queued: wait for `room()` before queueing more. */
   get congested(): boolean {
-    return this.queuedBytes >= MAX_QUEUED_BYTES;
+    return this.queuedBytes >= MAX_QUEUED_BYTES && this.error === null;
   }
 
-  get busy(): boolean {
-    return this.inFlight.size > 0;
+  /** Resolves when more may be queued (or the writer failed: check `error`). */
+  async room(): Promise<void> {
+    while (this.congested) await this.progress();
   }
 
-  /** u (remove), s (symlink path -> other), l (hard link path -> other). */
-  op(kind: "u" | "s" | "l", path: string, other: string | null, name: string): void {
-    this.kinds += kind;
-    this.strings.push(path);
-    if (other !== null) this.strings.push(other);
-    this.names.push(name);
+  mkdir(path: string, mode: number, name: string): void {
+    this.push("d", name, path);
+    this.nums.push(mode);
   }
 
-  file(path: string, mode: number, t: number, size: number, name: string): FileSink {
+  chmod(path: string, mode: number, name: string): void {
+    this.push("c", name, path);
+    this.nums.push(mode);
+  }
+
+  unlink(path: string, name: string): void {
+    this.push("u", name, path);
+  }
+
+  symlink(target: string, path: string, name: string): void {
+    this.push("s", name, path, target);
+  }
+
+  /** Hard link `path` to the earlier regular file `existing`. */
+  link(existing: string, path: string, name: string): void {
+    this.push("l", name, path, existing);
+  }
+
+  /** A new regular file of `size` bytes; its data goes through the returned sink. */
+  file(path: string, mode: number, mtime: Date | undefined, size: number, name: string): FileSink {
+    const t = mtime instanceof Date && !Number.isNaN(mtime.getTime()) ? mtime.getTime() / 1000 : -1;
     if (size <= WHOLE_FILE_BYTES) {
       if (this.buffer === null || this.buffer.length - this.used < size) {
         this.flush();
@@ -251,17 +135,13 @@ class WriterThread {
           return true;
         },
         end: () => {
-          this.kinds += "f";
-          this.strings.push(path);
+          this.push("f", name, path);
           this.nums.push(mode, t, start, offset - start);
-          this.names.push(name);
         },
       };
     }
-    this.kinds += "o";
-    this.strings.push(path);
+    this.push("o", name, path);
     this.nums.push(mode);
-    this.names.push(name);
     return {
       write: (chunk) => {
         let from = 0;
@@ -272,34 +152,59 @@ class WriterThread {
           }
           const length = Math.min(chunk.length - from, this.buffer.length - this.used);
           chunk.copy(this.buffer, this.used, from, from + length);
-          this.kinds += "w";
+          this.push("w", name);
           this.nums.push(this.used, length);
-          this.names.push(name);
           this.used += length;
           from += length;
         }
         return !this.congested;
       },
       end: () => {
-        this.kinds += "z";
+        this.push("z", name);
         this.nums.push(t);
-        this.names.push(name);
       },
     };
   }
 
-  maybeFlush(): void {
+  /** Between entries: hand the batch over when the thread is idle (keeps it busy) or the batch is big. */
+  entryDone(): void {
     if (this.kinds.length === 0) return;
     if (this.inFlight.size === 0 || this.kinds.length >= MAX_BATCH_OPS || (this.buffer !== null && this.used === this.buffer.length)) {
       this.flush();
     }
   }
 
-  flush(): void {
+  /** Send everything queued and wait until the thread has done it. Throws the first failure. */
+  async finish(): Promise<void> {
+    this.flush();
+    while (this.inFlight.size > 0 && this.error === null) await this.progress();
+    if (this.error) throw this.error;
+  }
+
+  /** Stop the thread. Once this resolves nothing more is written (an operation in progress completes first). */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.worker.terminate();
+    this.wake();
+  }
+
+  private push(kind: string, name: string, path?: string, other?: string): void {
+    this.kinds += kind;
+    this.names.push(name);
+    if (path !== undefined) this.strings.push(path);
+    if (other !== undefined) this.strings.push(other);
+  }
+
+  private newBuffer(): Buffer {
+    const spare = this.spare.pop();
+    return spare ? Buffer.from(spare) : Buffer.allocUnsafeSlow(BATCH_BYTES);
+  }
+
+  private flush(): void {
     if (this.kinds.length === 0) return;
     const data = this.buffer === null ? null : (this.buffer.buffer as ArrayBuffer);
     const bytes = this.buffer?.length ?? 0;
-    if (!this.stopped) {
+    if (this.error === null && !this.closing) {
       const id = this.nextId++;
       const nums = new Float64Array(this.nums);
       const transfer: ArrayBuffer[] = [nums.buffer as ArrayBuffer];
@@ -316,22 +221,6 @@ class WriterThread {
     this.used = 0;
   }
 
-  /** After a failure: queue nothing more (the thread itself also stops at its first error). */
-  stopQueueing(): void {
-    this.stopped = true;
-  }
-
-  async close(): Promise<void> {
-    this.closing = true;
-    this.stopped = true;
-    await this.worker.terminate();
-  }
-
-  private newBuffer(): Buffer {
-    const spare = this.spare.pop();
-    return spare ? Buffer.from(spare) : Buffer.allocUnsafeSlow(BATCH_BYTES);
-  }
-
   private received(reply: Reply): void {
     const batch = this.inFlight.get(reply.id);
     this.inFlight.delete(reply.id);
@@ -341,7 +230,24 @@ class WriterThread {
       const { message, code, index } = reply.error;
       this.fail(new EntryWriteError(batch?.names[index], message, code));
     }
-    this.progressed();
+    this.wake();
+  }
+
+  private fail(error: Error): void {
+    if (this.error !== null) return;
+    this.error = error;
+    this.onError(error);
+    this.wake();
+  }
+
+  private progress(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const resolve of waiters) resolve();
   }
 }
 
@@ -350,6 +256,8 @@ class WriterThread {
  * same from src/ (vitest) and from build/; it imports only Node builtins.
  * Files are created with O_EXCL | O_NOFOLLOW: a name that exists (or is a
  * symbolic link) is never written through; replacements are removed first.
+ * Operations: f whole file, o/w/z open/write/close a streamed file, d mkdir,
+ * c chmod, u unlink, s symlink, l hard link.
  * After its first error it performs nothing more.
  */
 const WORKER_SOURCE = `"use strict";
@@ -400,6 +308,8 @@ const WORKER_SOURCE = `"use strict";
           case "o": fd = fs.openSync(at(strings[s++]), FLAGS, nums[n++]); break;
           case "w": writeAll(data, nums[n], nums[n + 1]); n += 2; break;
           case "z": closeFile(nums[n++]); break;
+          case "d": fs.mkdirSync(at(strings[s++]), nums[n++]); break;
+          case "c": fs.chmodSync(at(strings[s++]), nums[n++]); break;
           case "u": fs.unlinkSync(at(strings[s++])); break;
           case "s": fs.symlinkSync(strings[s + 1], at(strings[s])); s += 2; break;
           case "l": fs.linkSync(at(strings[s + 1]), at(strings[s])); s += 2; break;

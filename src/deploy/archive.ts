@@ -88,45 +88,44 @@ export async function unpackArchive(
   stages.push(tap, extract as unknown as NodeJS.WritableStream);
 
   const policy = new EntryPolicy(options);
-  const writer = new TreeWriter(root);
   const progress = new Progress(options.onProgress);
+  const writer = new TreeWriter(root);
   let current: Current | null = null;
   let lastEnd = 0;
   let failure: unknown = null;
-  const fail = (error: unknown): void => {
-    if (failure === null) failure = error;
-    extract.destroy();
-  };
-  writer.onError = fail;
-
-  extract.on("entry", (header, source, next) => {
-    const stream = source as unknown as Entry;
-    const entry: Current = { name: header.name, complete: false };
-    current = entry;
-    unpackEntry(policy, writer, header, stream).then(() => {
-      entry.complete = true;
-      const dataStart = (header as { byteOffset?: unknown }).byteOffset;
-      lastEnd =
-        typeof dataStart === "number" ? dataStart + (header.type === "directory" ? 0 : roundUp(header.size ?? 0)) : Number.NaN;
-      writer.entryDone();
-      progress.update(policy.bytes, policy.entries);
-      if (writer.congested) void writer.room().then(() => next());
-      else next();
-    }, fail);
-  });
-
   let feedError: unknown = null;
-  await (pipeline as (...streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream>) => Promise<void>)(...stages).catch(
-    (error: unknown) => {
-      feedError = error;
-    },
-  );
   try {
+    const fail = (error: unknown): void => {
+      if (failure === null) failure = error;
+      extract.destroy();
+    };
+    writer.onError = fail;
+
+    extract.on("entry", (header, source, next) => {
+      const entry: Current = { name: header.name, complete: false };
+      current = entry;
+      unpackEntry(policy, writer, header, source as unknown as Entry).then(() => {
+        entry.complete = true;
+        const dataStart = (header as { byteOffset?: unknown }).byteOffset;
+        lastEnd =
+          typeof dataStart === "number" ? dataStart + (header.type === "directory" ? 0 : roundUp(header.size ?? 0)) : Number.NaN;
+        writer.entryDone();
+        progress.update(policy.bytes, policy.entries);
+        if (writer.congested) void writer.room().then(() => next());
+        else next();
+      }, fail);
+    });
+
+    await (pipeline as (...streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream>) => Promise<void>)(...stages).catch(
+      (error: unknown) => {
+        feedError = error;
+      },
+    );
     if (failure === null && feedError === null) await writer.finish();
   } catch (error) {
     failure ??= error;
   } finally {
-    await writer.close();
+    await writer.close(); // nothing is written into dest after this
   }
 
   const problem = pickFailure(failure, feedError);
@@ -158,22 +157,23 @@ interface Current {
 async function unpackEntry(policy: EntryPolicy, writer: TreeWriter, header: Header, stream: Entry): Promise<void> {
   const plan = policy.admit(header);
   const name = plan.name;
-  for (const parent of plan.parents) await writer.mkdir(parent, 0o755, name, false);
+  for (const parent of plan.parents) writer.mkdir(parent, 0o755, name);
+  if (plan.replace) writer.unlink(plan.path, name);
   switch (plan.kind) {
     case "none":
       return; // tar-stream does not read folder data
     case "dir":
-      if (plan.chmod) await writer.chmod(plan.path, plan.mode, name);
-      else await writer.mkdir(plan.path, plan.mode, name, plan.replace);
+      if (plan.chmod) writer.chmod(plan.path, plan.mode, name);
+      else writer.mkdir(plan.path, plan.mode, name);
       return;
     case "symlink":
-      writer.symlink(plan.target, plan.path, name, plan.replace);
+      writer.symlink(plan.target, plan.path, name);
       break;
     case "hardlink":
-      await writer.link(plan.target, plan.path, name, plan.replace);
+      writer.link(plan.target, plan.path, name);
       break;
     case "file": {
-      const sink = writer.file(plan.path, plan.mode, header.mtime, plan.size, name, plan.replace);
+      const sink = writer.file(plan.path, plan.mode, header.mtime, plan.size, name);
       if (plan.size > 0) await consume(stream, (chunk) => sink.write(chunk), () => writer.room());
       sink.end();
       return;
