@@ -1,10 +1,7 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import Handlebars from "handlebars";
 import type { HostPort } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
 import { SargeError } from "../errors.js";
-import { templatesDir } from "../package-root.js";
+import { renderTemplate } from "../templates.js";
 import type { ListenRoute, Slot } from "./types.js";
 import { BACKEND_HOST, HARD_STOP_AFTER_MS, PLACEHOLDER_PORT, SLOTS } from "./types.js";
 
@@ -19,16 +16,6 @@ export const MAX_UNIX_SOCKET_PATH = 107;
 
 const PROC_NAME = /^[A-Za-z0-9_-]+$/;
 const HOST = /^[A-Za-z0-9.:_-]+$/;
-
-let compiled: Handlebars.TemplateDelegate | undefined;
-
-function template(): Handlebars.TemplateDelegate {
-  compiled ??= Handlebars.compile(readFileSync(join(templatesDir, "haproxy.cfg.hbs"), "utf8"), {
-    noEscape: true,
-    strict: true,
-  });
-  return compiled;
-}
 
 function isPort(value: unknown): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 65535;
@@ -102,7 +89,7 @@ export function renderHaproxyConfig(input: HaproxyConfigInput): string {
     }
     binds.set(bind, route.proc);
   }
-  return template()({
+  return renderTemplate("haproxy.cfg", {
     adminSocket: input.paths.haproxyAdminSocket,
     hardStopAfter: `${HARD_STOP_AFTER_MS / 1000}s`,
     listens: input.routes.map((route) => ({

@@ -1,5 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
+import { writeFileAtomic } from "../../atomic-file.js";
 import { SargeError } from "../../errors.js";
 import type { ProgramSpec } from "../supervisor.js";
 import { parseSpec } from "./protocol.js";
@@ -44,20 +44,6 @@ export function loadRecords(file: string): ProgramRecord[] {
 
 /** Atomic and durable: a daemon killed at any moment leaves the old or the new list, never half of one. */
 export function saveRecords(file: string, records: ProgramRecord[]): void {
-  const temp = `${file}.tmp`;
   const stored: StoreFile = { version: 1, programs: records };
-  const fd = openSync(temp, "w", 0o600);
-  try {
-    writeSync(fd, JSON.stringify(stored, null, 2) + "\n");
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temp, file);
-  const dir = openSync(dirname(file), "r");
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
-  }
+  writeFileAtomic(file, JSON.stringify(stored, null, 2) + "\n", 0o600);
 }

@@ -29,8 +29,8 @@ import {
   setAutostart,
   supervisordPython,
   validateProgramName,
-  writeFileAtomic,
 } from "./config.js";
+import { writeFileAtomic } from "../../atomic-file.js";
 import { waitGroupGone, waitLaunched } from "./process-group.js";
 import { isFault, XmlRpcClient } from "./xmlrpc.js";
 
@@ -157,14 +157,14 @@ export class SupervisordSupervisor implements Supervisor {
 
     const file = this.file(name);
     const previous = await readFile(file, "utf8").catch(() => null);
-    await writeFileAtomic(file, conf);
+    writeFileAtomic(file, conf);
     let reload;
     try {
       reload = await this.client.reloadConfig();
     } catch (e) {
       // never leave a file behind that breaks every later reloadConfig
       if (previous === null) await rm(file, { force: true });
-      else await writeFileAtomic(file, previous);
+      else writeFileAtomic(file, previous);
       throw e;
     }
     // A new registration, as in the builtin: a stopped program of the same name is

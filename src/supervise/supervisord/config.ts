@@ -26,15 +26,15 @@
  * (LAUNCHER below) that fixes all four and then execs `/bin/sh -c <command>`
  * with exactly spec.env; the pid supervisord watches stays the program's.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile } from "node:fs/promises";
 import { accessSync, constants as fsConstants, readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { basename, delimiter, dirname, join } from "node:path";
-import Handlebars from "handlebars";
+import { delimiter, join } from "node:path";
+import { writeFileAtomic } from "../../atomic-file.js";
 
 import { SargeError } from "../../errors.js";
 import type { HomePaths } from "../../home/paths.js";
-import { templatesDir } from "../../package-root.js";
+import { renderTemplate } from "../../templates.js";
 import type { ProgramSpec } from "../supervisor.js";
 
 /** supervisord group/process name of the event listener; a dot never occurs in program names. */
@@ -154,16 +154,9 @@ export function iniPath(value: string, what: string, expansions: 1 | 2 = 1): str
 // ---------------------------------------------------------------- rendering
 
 type TemplateName = "supervisord.conf" | "program.conf" | "restarter.py";
-const compiled = new Map<TemplateName, Handlebars.TemplateDelegate>();
 
-function template(name: TemplateName): Handlebars.TemplateDelegate {
-  let t = compiled.get(name);
-  if (!t) {
-    const source = readFileSync(join(templatesDir, "supervisord", `${name}.hbs`), "utf8");
-    t = Handlebars.compile(source, { noEscape: true, strict: true });
-    compiled.set(name, t);
-  }
-  return t;
+function template(name: TemplateName): (data: object) => string {
+  return (data) => renderTemplate(`supervisord/${name}`, data);
 }
 
 export interface ProgramRenderOptions {
@@ -277,16 +270,6 @@ export function renderRestarter(paths: HomePaths, options: SupervisordConfigOpti
 
 // ---------------------------------------------------------------- files
 
-/** Write a file so that a reader sees the old or the new content, never half. Mode 0600. */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const dir = dirname(path);
-  const base = basename(path);
-  // a leading dot and a .tmp suffix keep it out of supervisord's `programs/*.conf` glob
-  const tmp = join(dir, `.${base}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  await writeFile(tmp, content, { mode: 0o600 });
-  await rename(tmp, path);
-}
-
 const AUTOSTART_LINE = /^autostart=(true|false)$/m;
 
 /** Record in a program's include file whether sarge wants it running. False if the file is missing. */
@@ -299,7 +282,7 @@ export async function setAutostart(path: string, wanted: boolean): Promise<boole
     throw e;
   }
   const next = text.replace(AUTOSTART_LINE, `autostart=${wanted}`);
-  if (next !== text) await writeFileAtomic(path, next);
+  if (next !== text) writeFileAtomic(path, next);
   return true;
 }
 
@@ -371,8 +354,8 @@ export async function writeSupervisordConfig(paths: HomePaths, options: Supervis
   await mkdir(paths.run, { recursive: true, mode: 0o700 });
   await chmod(paths.run, 0o700);
   await mkdir(paths.log, { recursive: true });
-  await writeFileAtomic(restarterScriptPath(paths), renderRestarter(paths, options));
+  writeFileAtomic(restarterScriptPath(paths), renderRestarter(paths, options));
   const conf = supervisordConfPath(paths);
-  await writeFileAtomic(conf, renderSupervisordConf(paths, python, options));
+  writeFileAtomic(conf, renderSupervisordConf(paths, python, options));
   return conf;
 }
