@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { lstat, mkdir, mkdtemp, readdir, readlink, rm, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readlink, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -92,9 +92,12 @@ describe("var/envs store", () => {
     const published = await fakeBuild(keyA, DEAD_PID, { publish: true });
     const killed = await fakeBuild(keyB, DEAD_PID, { publish: false });
     const running = await fakeBuild(keyC, process.ppid, { publish: false }); // a live pid: someone else building
+    const abandoned = await fakeBuild("e".repeat(20), process.ppid, { publish: false }); // live pid, but 7 hours old
+    const old = new Date(Date.now() - 7 * 3600_000);
+    await utimes(abandoned, old, old);
     await symlink("gone.b1-x", join(paths.envs, "d".repeat(20))); // dangling
     const removed = await removeStale(paths.envs);
-    expect(removed.sort()).toEqual(["d".repeat(20), killed.split("/").pop()].sort());
+    expect(removed.sort()).toEqual(["d".repeat(20), killed.split("/").pop(), abandoned.split("/").pop()].sort());
     expect(await lstat(published)).toBeTruthy();
     expect(await lstat(running)).toBeTruthy();
     expect(await findEnvironment(paths.envs, keyA)).not.toBeNull();

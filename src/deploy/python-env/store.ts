@@ -17,7 +17,7 @@
  * they were built in is where they stay.
  */
 import { lstatSync, readlinkSync } from "node:fs";
-import { readFile, readdir, readlink, rename, rm, symlink, unlink } from "node:fs/promises";
+import { readFile, readdir, readlink, rename, rm, stat, symlink, unlink } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import type { HomePaths } from "../../home/paths.js";
@@ -72,6 +72,14 @@ export async function publish(envs: string, key: string, buildDir: string): Prom
   return link;
 }
 
+/** No build takes this long: an unpublished folder this old is garbage whatever its pid says. */
+const ABANDONED_AFTER_MS = 6 * 3600_000;
+
+async function olderThan(path: string, ms: number): Promise<boolean> {
+  const info = await stat(path).catch(() => null);
+  return info !== null && Date.now() - info.mtimeMs > ms;
+}
+
 function pidAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
@@ -120,7 +128,9 @@ export async function removeStale(envs: string): Promise<string[]> {
     }
     const m = buildDirPattern.exec(name);
     if (!m || published.has(name) || activeBuilds.has(path)) continue;
-    if (Number(m[2]) !== process.pid && pidAlive(Number(m[2]))) continue; // another process is building it
+    if (Number(m[2]) !== process.pid && pidAlive(Number(m[2])) && !(await olderThan(path, ABANDONED_AFTER_MS))) {
+      continue; // another process is building it (a pid reused after a reboot is caught by the age limit)
+    }
     await rm(path, { recursive: true, force: true });
     removed.push(name);
   }
