@@ -430,7 +430,8 @@ describe("sarge wheel", () => {
     const paths = await newHome();
     await mkdir(paths.etc, { recursive: true });
     await writeFile(paths.config, "port_range: [5010, 5099]\nport_map:\n  web: 127.0.0.1:5000\npython: python3\ndist: wheels\n");
-    const wheel = await writeWheel(join(work, "incoming-cli"), { name: "clitool", version: "2.0", requires: ["absent-dep"] });
+    const wheel = await writeWheel(join(work, "incoming-cli"), { name: "clitool", version: "2.0", requires: ["absent-dep", "helper>=1"] });
+    const helper = await writeWheel(join(work, "incoming-cli"), { name: "helper", version: "1.0" });
     const program = new Command("sarge").option("--home <dir>").exitOverride();
     registerWheel(program);
     const written: string[] = [];
@@ -439,12 +440,16 @@ describe("sarge wheel", () => {
       return true;
     });
     try {
-      await program.parseAsync(["node", "sarge", "--home", paths.root, "wheel", "--json", wheel]);
+      await program.parseAsync(["node", "sarge", "--home", paths.root, "wheel", "--json", wheel, helper]);
     } finally {
       spy.mockRestore();
     }
     const report = JSON.parse(written.join("")) as { dist: string; results: Array<{ action: string; files: string[]; missingDependencies: string[] }> };
     expect(report.dist).toBe(join(paths.root, "wheels"));
-    expect(report.results).toEqual([{ input: wheel, action: "copied", files: ["clitool-2.0-py3-none-any.whl"], missingDependencies: ["absent-dep"] }]);
+    // helper arrives in the same call, so only absent-dep is reported
+    expect(report.results).toEqual([
+      { input: wheel, action: "copied", files: ["clitool-2.0-py3-none-any.whl"], missingDependencies: ["absent-dep"] },
+      { input: helper, action: "copied", files: ["helper-1.0-py3-none-any.whl"], missingDependencies: [] },
+    ]);
   });
 });

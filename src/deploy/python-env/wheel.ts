@@ -51,9 +51,10 @@ export async function addToDist(inputs: string[], options: AddToDistOptions): Pr
     else if (info?.isDirectory() || (info?.isFile() && sdistPattern.test(input))) result = await build(input, path, dist, options);
     else if (info) throw new SargeError(`${input} is neither a wheel, an sdist nor a project folder`);
     else result = await fromRequirement(input, dist, options);
-    result.missingDependencies = await missingDependencies(result.files, dist, options);
     results.push(result);
   }
+  // after all of them: a wheel's dependency may be one of the other inputs
+  for (const result of results) result.missingDependencies = await missingDependencies(result.files, dist, options);
   return results;
 }
 
