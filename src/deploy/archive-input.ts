@@ -37,41 +37,42 @@ export async function peek(stream: Readable, count: number): Promise<{ head: Buf
   const chunks: Buffer[] = [];
   let length = 0;
   let ended = false;
+  let failure: Error | null = null;
+  // Listen for errors the whole time: read() can destroy the stream, which emits 'error' a tick later.
+  // On failure the listener stays, so that late event is not an uncaught exception.
+  const onError = (error: Error): void => {
+    failure ??= error;
+  };
+  stream.on("error", onError);
   while (length < count) {
     const chunk: unknown = stream.read();
+    if (failure !== null || stream.errored) throw failure ?? stream.errored;
     if (chunk !== null) {
       const buffer = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
       chunks.push(buffer);
       length += buffer.length;
       continue;
     }
-    if (stream.readableEnded) {
+    if (stream.readableEnded || stream.destroyed) {
       ended = true;
       break;
     }
-    if (stream.errored) throw stream.errored;
-    if (stream.destroyed) {
-      ended = true;
-      break;
-    }
-    await new Promise<void>((resolve, reject) => {
+    await new Promise<void>((resolve) => {
       const done = (): void => {
         stream.off("readable", done);
         stream.off("end", done);
         stream.off("close", done);
-        stream.off("error", failed);
+        stream.off("error", done);
         resolve();
-      };
-      const failed = (error: Error): void => {
-        done();
-        reject(error);
       };
       stream.on("readable", done);
       stream.on("end", done);
       stream.on("close", done);
-      stream.on("error", failed);
+      stream.on("error", done);
     });
   }
+  if (failure !== null || stream.errored) throw failure ?? stream.errored;
+  stream.off("error", onError);
   const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
   if (ended) return { head, stream: Readable.from(head.length > 0 ? [head] : []) };
   if (head.length > 0) stream.unshift(head);
