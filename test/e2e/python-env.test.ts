@@ -131,6 +131,8 @@ describe("prepareEnvironment", () => {
     expect((await readdir(join(site, "top_app", "__pycache__"))).some((f) => f.endsWith(".pyc"))).toBe(true);
     // no pip inside: the host pip installed it
     expect(installed.some((name) => name.startsWith("pip-"))).toBe(false);
+    const manifest = JSON.parse(await readFile(join(envDir, ".sarge-env.json"), "utf8")) as { key: string; pip: string };
+    expect(manifest).toMatchObject({ key, pip: "host pip via its runner (as --python runs it)" });
 
     // the script's #! names the folder it was built in, which still exists and never moves
     const script = join(envDir, "bin", "top-hello");
@@ -312,34 +314,56 @@ describe("prepareEnvironment", () => {
     expect(runJson(join(result.envDir, "bin", "top-hello")).leaf).toBe("2.0");
   });
 
-  it("falls back to a virtualenv with its own pip when the host pip lacks --python, and says so once", async () => {
+  /**
+   * A stand-in interpreter: the real one, except that it reports no pip runner file (as with pip
+   * < 22.3) and, with `pipLacksPython`, its pip refuses --python like pip < 22.3 does.
+   */
+  async function fakeInterpreter(name: string, pipLacksPython: boolean): Promise<string> {
     const real = execFileSync("python3", ["-I", "-S", "-c", "import os, sys; print(os.path.realpath(sys.executable))"], { encoding: "utf8" }).trim();
-    const fake = join(work, "oldpip", "python3");
+    const fake = join(work, name, "python3");
     await mkdir(dirname(fake), { recursive: true });
     await writeFile(
       fake,
       [
         "#!/bin/sh",
-        "# an interpreter whose pip predates --python (pip < 22.3)",
-        'if [ "$1" = "-I" ] && [ "$2" = "-S" ] && [ "$3" = "-c" ]; then',
-        `  ${real} "$@" | sed "s#${real}#$0#"; exit 0`,
+        'if [ "$1" = "-I" ] && [ "$2" = "-c" ]; then',
+        `  ${real} "$@" | sed -e "s#${real}#$0#" -e 's#"pipRunner": "[^"]*"#"pipRunner": null#'; exit 0`,
         "fi",
-        'if [ "$1" = "-I" ] && [ "$2" = "-m" ] && [ "$3" = "pip" ] && [ "$4" = "--python" ]; then',
-        '  echo "Usage: python -m pip <command> [options]" >&2; echo "" >&2; echo "no such option: --python" >&2; exit 2',
-        "fi",
+        ...(pipLacksPython
+          ? [
+              'if [ "$1" = "-I" ] && [ "$2" = "-m" ] && [ "$3" = "pip" ] && [ "$4" = "--python" ]; then',
+              '  echo "Usage: python -m pip <command> [options]" >&2; echo "" >&2; echo "no such option: --python" >&2; exit 2',
+              "fi",
+            ]
+          : []),
         `exec ${real} "$@"`,
         "",
       ].join("\n"),
     );
     await chmod(fake, 0o755);
+    return fake;
+  }
+
+  async function buildWith(python: string): Promise<{ lines: string[]; envDir: string; route: string }> {
     const paths = await newHome();
-    const app = await newApp(paths, "web-oldpip", "top-app\n");
+    const app = await newApp(paths, "web-route1", "top-app\n");
     const lines: string[] = [];
-    const result = (await prepareEnvironment({ paths, python: fake, dist, appDir: app, log: (line) => lines.push(line) }))!;
-    expect(lines.filter((line) => line.includes("needs pip 22.3+ for --python"))).toHaveLength(1);
+    const result = (await prepareEnvironment({ paths, python, dist, appDir: app, log: (line) => lines.push(line) }))!;
     expect(runJson(join(result.envDir, "bin", "top-hello")).leaf).toBe("2.0");
     const manifest = JSON.parse(await readFile(join(result.envDir, ".sarge-env.json"), "utf8")) as { pip: string };
-    expect(manifest.pip).toBe("venv pip");
+    return { lines, envDir: result.envDir, route: manifest.pip };
+  }
+
+  it("uses `pip --python` when the host pip has no runner file to call directly", async () => {
+    const { lines, route } = await buildWith(await fakeInterpreter("norunner", false));
+    expect(route).toBe("host pip --python");
+    expect(lines.some((line) => line.includes("needs pip 22.3+"))).toBe(false);
+  });
+
+  it("falls back to a virtualenv with its own pip when the host pip lacks --python, and says so once", async () => {
+    const { lines, route } = await buildWith(await fakeInterpreter("oldpip", true));
+    expect(lines.filter((line) => line.includes("needs pip 22.3+ for --python"))).toHaveLength(1);
+    expect(route).toBe("venv pip");
   });
 });
 

@@ -23,10 +23,21 @@ export interface Interpreter {
   version: string;
   /** sys.version, whole (includes the build date and compiler) */
   full: string;
+  /** pip's `__pip-runner__.py` in this interpreter's site-packages, or null (no pip, or pip < 22.3). */
+  pipRunner: string | null;
 }
 
-const PROBE =
-  "import json,os,sys;print(json.dumps({'executable':os.path.realpath(sys.executable),'version':'%d.%d.%d'%sys.version_info[:3],'full':sys.version}))";
+/** Also finds the interpreter's own pip and the runner file `pip --python` uses (pip >= 22.3). */
+const PROBE = [
+  "import json, os, sys",
+  "from importlib.util import find_spec",
+  "spec = find_spec('pip')",
+  "runner = os.path.join(os.path.dirname(spec.origin), '__pip-runner__.py') if spec and spec.origin else None",
+  "print(json.dumps({'executable': os.path.realpath(sys.executable), 'version': '%d.%d.%d' % sys.version_info[:3],",
+  "                  'full': sys.version, 'pipRunner': runner if runner and os.path.isfile(runner) else None}))",
+].join("\n");
+
+const CACHE_FORMAT = 2;
 
 interface CacheEntry {
   fingerprint: string;
@@ -44,7 +55,7 @@ export async function resolveInterpreter(python: string, paths: HomePaths): Prom
     if ((await statSignature(cached.interpreter.executable)) === cached.executableStat) return cached.interpreter;
   }
 
-  const result = await execa(located, ["-I", "-S", "-c", PROBE], {
+  const result = await execa(located, ["-I", "-c", PROBE], {
     cwd: paths.root,
     env: childEnvironment({ keepPyenv: true }),
     extendEnv: false,
@@ -56,6 +67,7 @@ export async function resolveInterpreter(python: string, paths: HomePaths): Prom
     if (result.exitCode !== 0) throw new Error(String(result.stderr || result.stdout).trim());
     interpreter = JSON.parse(String(result.stdout).trim().split("\n").pop()!) as Interpreter;
     if (!interpreter.executable || !interpreter.version) throw new Error("no executable reported");
+    interpreter.pipRunner ??= null;
   } catch (error) {
     throw new SargeError(`the python interpreter "${python}" (${located}) does not run`, {
       detail: error instanceof Error ? error.message : String(error),
@@ -108,7 +120,7 @@ async function fingerprintOf(located: string, home: string): Promise<string | nu
   const real = await realpath(located);
   const head = await readHead(real);
   if (head.subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
-    return JSON.stringify(["binary", real, await statSignature(real)]);
+    return JSON.stringify([CACHE_FORMAT, "binary", real, await statSignature(real)]);
   }
   const text = head.toString("latin1");
   if (basename(dirname(located)) === "shims" && text.startsWith("#!") && text.includes("pyenv")) {
@@ -122,7 +134,7 @@ async function fingerprintOf(located: string, home: string): Promise<string | nu
       if (dirname(dir) === dir) break;
     }
     const signatures = await Promise.all(versionFiles.map(async (file) => [file, await statSignature(file)]));
-    return JSON.stringify(["pyenv", located, await statSignature(located), pyenvEnv, signatures]);
+    return JSON.stringify([CACHE_FORMAT, "pyenv", located, await statSignature(located), pyenvEnv, signatures]);
   }
   return null;
 }
