@@ -15,7 +15,8 @@ export interface Reporter {
 export function terminalReporter(log: SargeLog, stream: NodeJS.WriteStream = process.stderr): Reporter {
   const tty = stream.isTTY === true;
   let transient = false;
-  let lastPlainProgress = 0;
+  // plain progress only for steps that last: the first line comes after one interval
+  let lastPlainProgress = Date.now();
   const clear = () => {
     if (transient) stream.write("\r\x1b[2K");
     transient = false;
