@@ -72,7 +72,9 @@ export class TreeWriter {
   private closing = false;
 
   constructor(root: string) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { root } });
+    // trackUnmanagedFds (Node's default, stated here because we rely on it): a file the thread has
+    // open when it is terminated mid-write is closed by Node, not leaked.
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { root }, trackUnmanagedFds: true });
     this.worker.on("message", (reply: Reply) => this.received(reply));
     this.worker.on("error", (error) => this.fail(new EntryWriteError(undefined, `the writer thread failed: ${error.message}`, undefined)));
     this.worker.on("exit", (code) => {

@@ -104,16 +104,18 @@ export async function unpackArchive(
     extract.on("entry", (header, source, next) => {
       const entry: Current = { name: header.name, complete: false };
       current = entry;
-      unpackEntry(policy, writer, header, source as unknown as Entry).then(() => {
-        entry.complete = true;
-        const dataStart = (header as { byteOffset?: unknown }).byteOffset;
-        lastEnd =
-          typeof dataStart === "number" ? dataStart + (header.type === "directory" ? 0 : roundUp(header.size ?? 0)) : Number.NaN;
-        writer.entryDone();
-        progress.update(policy.bytes, policy.entries);
-        if (writer.congested) void writer.room().then(() => next());
-        else next();
-      }, fail);
+      unpackEntry(policy, writer, header, source as unknown as Entry)
+        .then(() => {
+          entry.complete = true;
+          const dataStart = (header as { byteOffset?: unknown }).byteOffset;
+          lastEnd =
+            typeof dataStart === "number" ? dataStart + (header.type === "directory" ? 0 : roundUp(header.size ?? 0)) : Number.NaN;
+          writer.entryDone();
+          progress.update(policy.bytes, policy.entries);
+          if (writer.congested) void writer.room().then(() => next());
+          else next();
+        })
+        .catch(fail);
     });
 
     await (pipeline as (...streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream>) => Promise<void>)(...stages).catch(

@@ -3,7 +3,7 @@
  * Every refusal asserts the exact message, that it is an ArchiveError, and that
  * nothing was written outside the deploy folder.
  */
-import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync, createReadStream } from "node:fs";
+import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
@@ -346,10 +346,16 @@ describe("broken input", () => {
     expect(error.message).toBe('archive is truncated: it ends inside entry "big.bin"');
   });
 
-  it("refuses an archive cut in the middle of a large (streamed) file", async () => {
+  it("refuses an archive cut in the middle of a large (streamed) file, leaving no file descriptor open", async () => {
     const whole = await buildTar([{ name: "big.bin", content: randomBytes(3 * 1024 * 1024) }]);
-    const error = await refusal(whole.subarray(0, 2 * 1024 * 1024), box);
+    const before = readdirSync("/proc/self/fd").length;
+    // The first 2 MiB, then a pause (so the writer thread has the file open), then the end.
+    const input = new Readable({ read() {} });
+    input.push(whole.subarray(0, 2 * 1024 * 1024));
+    setTimeout(() => input.push(null), 500);
+    const error = await refusalOf(unpackArchive(input, box.dest, CAPS));
     expect(error.message).toBe('archive is truncated: it ends inside entry "big.bin"');
+    expect(readdirSync("/proc/self/fd").length).toBe(before);
   });
 
   it("refuses an archive cut inside a header", async () => {
