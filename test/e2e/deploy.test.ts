@@ -91,6 +91,18 @@ describe.each(["builtin", "supervisord"] as const)("sarge deploy, redeploy and r
     });
     expect(late.length, JSON.stringify({ activations, firstLate: late[0], lastLate: late.at(-1) })).toBe(0);
   });
+
+  it("keeps keep_releases (3) stopped instances and destroys older ones: folder, port and log", async () => {
+    const state = readState(home.paths);
+    const instances = Object.values(state.instances);
+    expect(instances.filter((i) => i.state === "active")).toHaveLength(1);
+    expect(instances.filter((i) => i.state === "kept")).toHaveLength(3);
+    expect(readdirSync(home.paths.deploy).sort()).toEqual(instances.map((i) => i.id).sort());
+    const logs = readdirSync(home.paths.log).filter((name) => /^web-[a-z0-9]{6}\.log$/.test(name));
+    expect(logs.sort()).toEqual(instances.map((i) => `${i.id}.log`).sort());
+    const deployed = JSON.parse((await home.sarge(["history", "--json"])).stdout).flatMap((entry: { instances: string[] }) => entry.instances);
+    expect(new Set(deployed).size).toBeGreaterThan(instances.length);
+  });
 });
 
 describe("bad input never harms the running version", () => {
@@ -215,17 +227,19 @@ describe("two deploys at once", () => {
   });
 
   it("both finish, one after the other, and history shows both", async () => {
+    const overSsh = { SSH_CLIENT: "192.0.2.7 50000 22", USER: "ann", SUDO_USER: "" };
     const [a, b] = await Promise.all([
-      home.sarge(["deploy", "-", "web"], { input: helloVersion("a") }),
-      home.sarge(["deploy", "-", "web"], { input: helloVersion("b") }),
+      home.sarge(["deploy", "-", "web"], { input: helloVersion("a"), env: overSsh }),
+      home.sarge(["deploy", "-", "web"], { input: helloVersion("b"), env: overSsh }),
     ]);
     expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
     expect(a.stderr + b.stderr).toMatch(/waiting for the deploy lock held by pid \d+ \(\w+: sarge deploy web, since /);
     const history = JSON.parse((await home.sarge(["history", "--json"])).stdout);
-    expect(history.map((entry: { release: number; outcome: string }) => [entry.release, entry.outcome])).toEqual([
-      [1, "success"],
-      [2, "success"],
+    expect(history.map((entry: { release: number; outcome: string; user: string; from: string }) => [entry.release, entry.outcome, entry.user, entry.from])).toEqual([
+      [1, "success", "ann", "192.0.2.7"],
+      [2, "success", "ann", "192.0.2.7"],
     ]);
+    expect((await home.sarge(["history"])).stdout).toMatch(/\n1 +deploy +web +- +ann@192\.0\.2\.7 /);
     expect(await get(home.webPort)).toMatch(/\((a|b), web-/);
   });
 });
