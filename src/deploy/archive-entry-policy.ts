@@ -65,9 +65,13 @@ export function fileMode(mode: number | undefined): number {
   return (mode ?? 0o644) & 0o777;
 }
 
-/** Folders: 0755-ish. Owner always has rwx (so unpacking into them and removing them works), nobody else may write. */
+/**
+ * Folders: 0755-ish. The owner always has rwx (so unpacking into them and removing them works), nobody
+ * else may write, and whoever may list a folder may also enter it (r implies x, like chmod a+X).
+ */
 export function dirMode(mode: number | undefined): number {
-  return ((mode ?? 0o755) & 0o755) | 0o700;
+  const bits = (mode ?? 0o755) & 0o755;
+  return bits | ((bits & 0o444) >> 2) | 0o700;
 }
 
 const MAX_LINK_HOPS = 40; // Linux MAXSYMLINKS

@@ -69,12 +69,18 @@ export async function unpackArchive(
   const sourceName = describeSource(input);
   let root: string;
   let peeked: Awaited<ReturnType<typeof peek>>;
+  let writer: TreeWriter;
   try {
     checkCaps(options);
     root = await prepareDestination(dest, options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES);
     peeked = await peek(source, 2).catch((error: unknown) => {
       throw new ArchiveError(`reading the archive from ${sourceName} failed: ${(error as Error).message}`, { cause: error });
     });
+    try {
+      writer = new TreeWriter(root);
+    } catch (error) {
+      throw new ArchiveError(`cannot start the thread that writes the archive: ${(error as Error).message}`, { cause: error });
+    }
   } catch (error) {
     source.destroy();
     throw error;
@@ -89,7 +95,6 @@ export async function unpackArchive(
 
   const policy = new EntryPolicy(options);
   const progress = new Progress(options.onProgress);
-  const writer = new TreeWriter(root);
   let current: Current | null = null;
   let lastEnd = 0;
   let failure: unknown = null;

@@ -178,12 +178,14 @@ describe("modes", () => {
     expect(fileMode(undefined)).toBe(0o644);
   });
 
-  it("folders are 0755-ish: owner rwx always, no write for others, no special bits", () => {
+  it("folders are 0755-ish: owner rwx always, no write for others, r implies x, no special bits", () => {
     expect(dirMode(0o775)).toBe(0o755);
     expect(dirMode(0o3777)).toBe(0o755);
     expect(dirMode(0o555)).toBe(0o755);
     expect(dirMode(0o700)).toBe(0o700);
     expect(dirMode(0o750)).toBe(0o750);
+    expect(dirMode(0o644)).toBe(0o755);
+    expect(dirMode(0o740)).toBe(0o750);
     expect(dirMode(undefined)).toBe(0o755);
   });
 });
