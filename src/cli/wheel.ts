@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { relative } from "node:path";
+import { SargeError } from "../errors.js";
 import { addToDist } from "../deploy/python-env/wheel.js";
 import { loadConfig } from "../home/config.js";
 import { resolveHome } from "./context.js";
@@ -21,17 +22,29 @@ export function registerWheel(program: Command): void {
         dist: config.dist,
         log: options.verbose ? (line) => process.stderr.write(line + "\n") : () => undefined,
       });
+      const failed = results.filter((result) => result.action === "failed");
       if (options.json) {
         printJson({ dist: config.dist, results });
-        return;
-      }
-      const where = relative(process.cwd(), config.dist) || ".";
-      for (const result of results) {
-        const verb = result.action === "present" ? "already in" : result.action === "copied" ? "copied into" : "built into";
-        process.stdout.write(`${result.input}: ${verb} ${where}: ${result.files.join(", ")}\n`);
-        if (result.missingDependencies.length > 0) {
-          process.stdout.write(`  needs, not in dist yet: ${result.missingDependencies.join(", ")}\n`);
+      } else {
+        const where = relative(process.cwd(), config.dist) || ".";
+        for (const result of results) {
+          if (result.action === "failed") continue;
+          const verb = result.action === "present" ? "already in" : result.action === "copied" ? "copied into" : "built into";
+          process.stdout.write(`${result.input}: ${verb} ${where}: ${result.files.join(", ")}\n`);
+          if (result.missingDependencies.length > 0) {
+            process.stdout.write(`  needs, not in dist yet: ${result.missingDependencies.join(", ")}\n`);
+          }
         }
+      }
+      if (failed.length > 0) {
+        const [first, ...rest] = failed;
+        const detail = [first!.detail, ...rest.map((result) => `${result.error}${result.detail ? "\n" + result.detail : ""}`)]
+          .filter(Boolean)
+          .join("\n");
+        throw new SargeError(
+          failed.length === 1 && results.length === 1 ? first!.error! : `${failed.length} of ${results.length} not added: ${first!.error}`,
+          detail ? { detail } : {},
+        );
       }
     });
 }

@@ -433,21 +433,24 @@ describe("sarge wheel", () => {
     ]);
   });
 
-  it("refuses clearly what it cannot do offline", async () => {
+  it("refuses clearly what it cannot do offline, one input at a time", async () => {
     const paths = await newHome();
     const options = { paths, python: "python3", dist: paths.dist, cwd: work };
-    const unknown = await failure(addToDist(["flask==3.1"], options));
-    expect(unknown.message).toBe(
-      `flask==3.1 is not in ${paths.dist}, and sarge wheel works offline — copy its wheel or sdist there, or give a local file or project folder`,
-    );
     const broken = await project(
       join(work, "broken-project"),
       '[build-system]\nrequires = ["no-such-backend>=1"]\nbuild-backend = "no_such_backend"\n',
     );
-    const error = await failure(addToDist([broken], options));
-    expect(error.message).toMatch(/^cannot build a wheel from .*broken-project offline: its build backend must be installed for /);
-    expect(error.detail).toContain("with the build backend from dist");
-    expect(await readdir(paths.dist)).toEqual([]); // no temp folder or partial file left in dist
+    const good = await writeWheel(join(work, "incoming-ok"), { name: "fine", version: "1.0" });
+    const [unknown, cannotBuild, fine] = await addToDist(["flask==3.1", broken, good], options);
+    expect(unknown).toMatchObject({
+      action: "failed",
+      error: `flask==3.1 is not in ${paths.dist}, and sarge wheel works offline — copy its wheel or sdist there, or give a local file or project folder`,
+    });
+    expect(cannotBuild!.action).toBe("failed");
+    expect(cannotBuild!.error).toMatch(/^cannot build a wheel from .*broken-project offline: its build backend must be installed for /);
+    expect(cannotBuild!.detail).toContain("with the build backend from dist");
+    expect(fine!.action).toBe("copied"); // the failures did not stop it
+    expect(await readdir(paths.dist)).toEqual(["fine-1.0-py3-none-any.whl"]); // no temp folder or partial file left
   });
 
   it("is a CLI command that reads python and dist from the home's config", async () => {
@@ -475,5 +478,16 @@ describe("sarge wheel", () => {
       { input: wheel, action: "copied", files: ["clitool-2.0-py3-none-any.whl"], missingDependencies: ["absent-dep"] },
       { input: helper, action: "copied", files: ["helper-1.0-py3-none-any.whl"], missingDependencies: [] },
     ]);
+
+    // a failed input makes the command fail, after the others were added
+    const again = new Command("sarge").option("--home <dir>").exitOverride();
+    registerWheel(again);
+    const quiet = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    try {
+      const error = await failure(again.parseAsync(["node", "sarge", "--home", paths.root, "wheel", "no-such-thing", wheel]));
+      expect(error.message).toBe(`1 of 2 not added: no-such-thing is not in ${join(paths.root, "wheels")}, and sarge wheel works offline — copy its wheel or sdist there, or give a local file or project folder`);
+    } finally {
+      quiet.mockRestore();
+    }
   });
 });

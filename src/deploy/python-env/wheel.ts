@@ -21,10 +21,13 @@ import { satisfies } from "./versions.js";
 
 export interface WheelResult {
   input: string;
-  action: "copied" | "built" | "present";
+  action: "copied" | "built" | "present" | "failed";
   files: string[];
   /** Requires-Dist entries of these wheels that dist cannot satisfy. */
   missingDependencies: string[];
+  /** Why it failed (action "failed"): one sentence, and pip's words. */
+  error?: string;
+  detail?: string;
 }
 
 export interface AddToDistOptions {
@@ -44,18 +47,26 @@ export async function addToDist(inputs: string[], options: AddToDistOptions): Pr
   await mkdir(dist, { recursive: true });
   const results: WheelResult[] = [];
   for (const input of inputs) {
-    const path = resolve(options.cwd ?? process.cwd(), input);
-    const info = await stat(path).catch(() => null);
-    let result: WheelResult;
-    if (info?.isFile() && input.toLowerCase().endsWith(".whl")) result = await copyWheel(input, path, dist);
-    else if (info?.isDirectory() || (info?.isFile() && sdistPattern.test(input))) result = await build(input, path, dist, options);
-    else if (info) throw new SargeError(`${input} is neither a wheel, an sdist nor a project folder`);
-    else result = await fromRequirement(input, dist, options);
-    results.push(result);
+    try {
+      results.push(await addOne(input, dist, options));
+    } catch (error) {
+      if (!(error instanceof SargeError)) throw error;
+      results.push({ input, action: "failed", files: [], missingDependencies: [], error: error.message, ...(error.detail ? { detail: error.detail } : {}) });
+    }
   }
   // after all of them: a wheel's dependency may be one of the other inputs
   for (const result of results) result.missingDependencies = await missingDependencies(result.files, dist, options);
   return results;
+}
+
+/** Each input on its own: one that cannot be added does not stop the others. */
+async function addOne(input: string, dist: string, options: AddToDistOptions): Promise<WheelResult> {
+  const path = resolve(options.cwd ?? process.cwd(), input);
+  const info = await stat(path).catch(() => null);
+  if (info?.isFile() && input.toLowerCase().endsWith(".whl")) return copyWheel(input, path, dist);
+  if (info?.isDirectory() || (info?.isFile() && sdistPattern.test(input))) return build(input, path, dist, options);
+  if (info) throw new SargeError(`${input} is neither a wheel, an sdist nor a project folder`);
+  return fromRequirement(input, dist, options);
 }
 
 async function copyWheel(input: string, path: string, dist: string): Promise<WheelResult> {
