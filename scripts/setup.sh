@@ -11,6 +11,9 @@ command -v supervisord >/dev/null || missing+=(supervisor)
 python3 -c 'import venv' 2>/dev/null || missing+=(python3 python3-venv python3-pip)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 command -v curl >/dev/null || missing+=(curl)
+# for sarge push's end-to-end test (a private sshd on loopback) and examples/fabfile.py
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v fab >/dev/null || missing+=(fabric)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -4,11 +4,12 @@ import { registerDeploy } from "./deploy.js";
 import { registerInit } from "./init.js";
 import { registerInstances } from "./instances.js";
 import { register as registerLocal } from "./local.js";
+import { registerPush } from "./push.js";
 import { registerRun } from "./run.js";
 import { registerSupervisord } from "./supervisord.js";
 
 /** One register function per command group (src/cli/<group>.ts), in --help order. */
-const groups: Array<(program: Command) => void> = [registerDeploy, registerInstances, registerRun, registerConfig, registerInit, registerSupervisord, registerLocal];
+const groups: Array<(program: Command) => void> = [registerDeploy, registerInstances, registerRun, registerConfig, registerInit, registerSupervisord, registerLocal, registerPush];
 
 export function registerCommands(program: Command): void {
   for (const register of groups) register(program);

@@ -1,5 +1,6 @@
 import type { HomeContext } from "./context.js";
-import { appendHistory, whoAmI, type HistoryEntry, type ReleaseKind } from "./history.js";
+import { announceOutcome, announceStart } from "./announce.js";
+import { whoAmI, type HistoryEntry, type ReleaseKind } from "./history.js";
 import { withHomeLock } from "./home-lock.js";
 import { newInstanceId } from "./instance-id.js";
 import { startInstance, waitUntilInstanceReady } from "./instance-lifecycle.js";
@@ -46,17 +47,19 @@ export async function releaseNewInstances(ctx: HomeContext, spec: NewInstancesRe
     for (const record of records) state.instances[record.id] = record;
     writeState(ctx.paths, state);
     const switched: Switched[] = [];
+    const startNotice = announceStart(ctx, spec.kind, release, spec.procs);
     const record = (outcome: HistoryEntry["outcome"], error?: string) =>
-      appendHistory(ctx.paths, {
-        ...historyEntry(spec.kind, release, spec.procs, records, started, outcome, error),
-        ...(spec.detail ? { detail: spec.detail } : {}),
-      });
+      announceOutcome(
+        ctx,
+        { ...historyEntry(spec.kind, release, spec.procs, records, started, outcome, error), ...(spec.detail ? { detail: spec.detail } : {}) },
+        startNotice,
+      );
     try {
       await spec.prepare(records, state);
       await launch(ctx, state, records);
       const switchMs = await step("switch", () => switchAll(ctx, state, records, switched));
       await step("retire", () => retire(ctx, state, switched));
-      record("success");
+      await record("success");
       return {
         release,
         commit: records[0]?.commit ?? null,
@@ -66,8 +69,14 @@ export async function releaseNewInstances(ctx: HomeContext, spec: NewInstancesRe
       };
     } catch (error) {
       await undoSwitches(ctx, state, switched);
-      await destroyInstances(ctx, state, records);
-      record("failed", (error as Error).message);
+      // A cleanup that fails too (the supervisor is gone) must not hide why the deploy failed: the
+      // instances stay "deploying" in state, and the next command removes them (recovery).
+      await destroyInstances(ctx, state, records).catch((cleanup: unknown) => {
+        ctx.log.error({ err: cleanup }, "could not remove the new instances after a failed release");
+        const left = records.filter((record) => state.instances[record.id]).map((record) => record.id);
+        ctx.reporter.line(`could not remove ${left.join(", ")} now (${(cleanup as Error).message}); the next sarge command will`);
+      });
+      await record("failed", (error as Error).message);
       throw error;
     }
   });

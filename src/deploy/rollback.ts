@@ -1,6 +1,6 @@
 import { SargeError } from "../errors.js";
 import type { HomeContext } from "./context.js";
-import { appendHistory } from "./history.js";
+import { announceOutcome } from "./announce.js";
 import { withHomeLock } from "./home-lock.js";
 import { assertProcessType } from "./instance-id.js";
 import { recoverInterrupted } from "./recovery.js";
@@ -36,16 +36,20 @@ export async function rollback(ctx: HomeContext, proc: string, to?: string): Pro
     writeState(ctx.paths, state);
     const switched: Switched[] = [];
     const record = (outcome: "success" | "failed", error?: string) =>
-      appendHistory(ctx.paths, {
-        ...historyEntry("rollback", release, [proc], [target], started, outcome, error),
-        detail: [`from ${current?.id ?? "nothing"}`, `to ${target.id} (release ${target.release})`],
-      });
+      announceOutcome(
+        ctx,
+        {
+          ...historyEntry("rollback", release, [proc], [target], started, outcome, error),
+          detail: [`from ${current?.id ?? "nothing"}`, `to ${target.id} (release ${target.release})`],
+        },
+        Promise.resolve(),
+      );
     try {
       ctx.reporter.line(`rolling ${proc} back to ${target.id} (release ${target.release})`);
       await launch(ctx, state, [target]);
       const switchMs = (await step("switch", () => switchAll(ctx, state, [target], switched)))[proc] ?? 0;
       await step("retire", () => retire(ctx, state, switched));
-      record("success");
+      await record("success");
       const differing = differingKeys(target.configEnv, ctx.config.env);
       if (differing.length > 0) {
         ctx.reporter.line(
@@ -56,7 +60,7 @@ export async function rollback(ctx: HomeContext, proc: string, to?: string): Pro
     } catch (error) {
       await undoSwitches(ctx, state, switched);
       if (target.state !== "active") await ctx.supervisor.stop(target.id).catch(() => undefined);
-      record("failed", (error as Error).message);
+      await record("failed", (error as Error).message);
       throw error;
     }
   });
