@@ -83,6 +83,8 @@ export class EntryPolicy {
   private readonly tree = new Map<string, TreeNode>();
   /** Symbolic links ever made; while 0, no name can go through one (the common case, checked for free). */
   private symlinks = 0;
+  /** Parent folder of the last admitted entry, known to be a real folder ("" is the deploy folder). */
+  private lastParent = "";
   private entryCount = 0;
   private byteCount = 0;
 
@@ -152,8 +154,10 @@ export class EntryPolicy {
       throw new ArchiveError(`archive entry ${q()} has no file name`);
     }
 
-    // Every parent must be (or become) a real folder.
-    for (let i = 0; i < prefixes.length - 1; i++) {
+    // Every parent must be (or become) a real folder. A folder in the model stays one (nothing may
+    // replace it), so the last entry's checked parent needs no second look: entries come folder by folder.
+    const parent = prefixes.length > 1 ? prefixes[prefixes.length - 2]! : "";
+    for (let i = parent === this.lastParent ? prefixes.length - 1 : 0; i < prefixes.length - 1; i++) {
       const prefix = prefixes[i]!;
       const node = this.tree.get(prefix);
       if (node === undefined) {
@@ -165,6 +169,8 @@ export class EntryPolicy {
         throw new ArchiveError(throughMessage(q(), prefix)); // resolve() already refuses this; kept as a second lock
       }
     }
+
+    this.lastParent = parent;
 
     const existing = this.tree.get(path);
     if (existing?.kind === "dir") {
