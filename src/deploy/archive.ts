@@ -7,7 +7,7 @@ import type { Header } from "tar-stream";
 import { ArchiveError, quoteName } from "./archive-error.js";
 import { EntryPolicy } from "./archive-entry-policy.js";
 import { TarTap, describeSource, isGzip, peek, toReadable } from "./archive-input.js";
-import { EntryWriteError, TreeWriter } from "./archive-writer.js";
+import { EntryWriteError, TreeWriter, type FileSink } from "./archive-writer.js";
 
 export { ArchiveError } from "./archive-error.js";
 
@@ -107,20 +107,26 @@ export async function unpackArchive(
     writer.onError = fail;
 
     extract.on("entry", (header, source, next) => {
+      // Callbacks rather than promises here: this runs once per entry, tens of thousands of times.
       const entry: Current = { name: header.name, complete: false };
       current = entry;
-      unpackEntry(policy, writer, header, source as unknown as Entry)
-        .then(() => {
-          entry.complete = true;
-          const dataStart = (header as { byteOffset?: unknown }).byteOffset;
-          lastEnd =
-            typeof dataStart === "number" ? dataStart + (header.type === "directory" ? 0 : roundUp(header.size ?? 0)) : Number.NaN;
-          writer.entryDone();
-          progress.update(policy.bytes, policy.entries);
-          if (writer.congested) void writer.room().then(() => next());
-          else next();
-        })
-        .catch(fail);
+      const done = (): void => {
+        entry.complete = true;
+        const dataStart = (header as { byteOffset?: unknown }).byteOffset;
+        lastEnd =
+          typeof dataStart === "number" ? dataStart + (header.type === "directory" ? 0 : roundUp(header.size ?? 0)) : Number.NaN;
+        writer.entryDone();
+        progress.update(policy.bytes, policy.entries);
+        if (writer.congested) void writer.room().then(() => next());
+        else next();
+      };
+      try {
+        const data = queueEntry(policy, writer, header);
+        if (data === null) done();
+        else readEntry(source as unknown as Entry, data, writer, done, fail);
+      } catch (error) {
+        fail(error);
+      }
     });
 
     await (pipeline as (...streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream>) => Promise<void>)(...stages).catch(
@@ -160,19 +166,23 @@ interface Current {
   complete: boolean;
 }
 
-/** Decide one entry and queue what it takes to make it. Resolves once its data is read. */
-async function unpackEntry(policy: EntryPolicy, writer: TreeWriter, header: Header, stream: Entry): Promise<void> {
+/**
+ * Decide one entry and queue what it takes to make it. Returns where its data
+ * goes (a file's sink, or "discard" for the rare link that carries data), or
+ * null when there is no data to read.
+ */
+function queueEntry(policy: EntryPolicy, writer: TreeWriter, header: Header): FileSink | "discard" | null {
   const plan = policy.admit(header);
   const name = plan.name;
   for (const parent of plan.parents) writer.mkdir(parent, 0o755, name);
   if (plan.replace) writer.unlink(plan.path, name);
   switch (plan.kind) {
     case "none":
-      return; // tar-stream does not read folder data
+      return null; // tar-stream does not read folder data
     case "dir":
       if (plan.chmod) writer.chmod(plan.path, plan.mode, name);
       else writer.mkdir(plan.path, plan.mode, name);
-      return;
+      return null;
     case "symlink":
       writer.symlink(plan.target, plan.path, name);
       break;
@@ -181,37 +191,41 @@ async function unpackEntry(policy: EntryPolicy, writer: TreeWriter, header: Head
       break;
     case "file": {
       const sink = writer.file(plan.path, plan.mode, header.mtime, plan.size, name);
-      if (plan.size > 0) await consume(stream, (chunk) => sink.write(chunk), () => writer.room());
+      if (plan.size > 0) return sink;
       sink.end();
-      return;
+      return null;
     }
   }
   // Links rarely carry data, but when they do the parser waits for it to be read.
-  if ((header.size ?? 0) > 0) await consume(stream, () => true, () => writer.room());
+  return (header.size ?? 0) > 0 ? "discard" : null;
 }
 
-/** Read an entry's data; `onChunk` returning false pauses until `room` resolves. */
-function consume(stream: Entry, onChunk: (chunk: Buffer) => boolean, room: () => Promise<void>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let ended = false;
-    stream.on("data", (chunk: Buffer) => {
-      try {
-        if (!onChunk(chunk)) {
-          stream.pause();
-          room().then(() => stream.resume(), reject);
-        }
-      } catch (error) {
-        reject(error);
+/** Read an entry's data into its sink, pausing while the writer is congested; then `done`, or `fail`. */
+function readEntry(stream: Entry, sink: FileSink | "discard", writer: TreeWriter, done: () => void, fail: (error: unknown) => void): void {
+  let ended = false;
+  const resume = (): void => void stream.resume();
+  stream.on("data", (chunk: Buffer) => {
+    try {
+      if (sink !== "discard" && !sink.write(chunk)) {
+        stream.pause();
+        void writer.room().then(resume);
       }
-    });
-    stream.on("end", () => {
-      ended = true;
-      resolve();
-    });
-    stream.on("error", reject);
-    stream.on("close", () => {
-      if (!ended) reject(Object.assign(new Error("entry stream closed before its end"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
-    });
+    } catch (error) {
+      fail(error);
+    }
+  });
+  stream.on("end", () => {
+    ended = true;
+    try {
+      if (sink !== "discard") sink.end();
+      done();
+    } catch (error) {
+      fail(error);
+    }
+  });
+  stream.on("error", fail);
+  stream.on("close", () => {
+    if (!ended) fail(Object.assign(new Error("entry stream closed before its end"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
   });
 }
 
