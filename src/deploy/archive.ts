@@ -146,7 +146,8 @@ export async function unpackArchive(
     source.destroy();
     throw translate(problem, current, sourceName, dest);
   }
-  const end = Number.isNaN(lastEnd) ? "unknown" : tap.zeroBlockAt(lastEnd);
+  // Without entries there is no "after the last entry" to look at (an empty tar, or git's global header alone).
+  const end = current === null || Number.isNaN(lastEnd) ? "unknown" : tap.zeroBlockAt(lastEnd);
   if (end === false) {
     const last = current as Current | null;
     throw new ArchiveError(

@@ -564,6 +564,14 @@ describe("what is unpacked", () => {
     expect(result.commit).toBe(sha);
   });
 
+  it("accepts an archive with no entries (what tar writes for an empty list, and git's header alone)", async () => {
+    const empty = Buffer.alloc(10240);
+    expect(await unpackBytes(empty, box)).toEqual({ commit: null, entries: 0, bytes: 0 });
+    const sha = "89abcdef0123456789abcdef0123456789abcdef";
+    const other = sandboxAgain();
+    expect(await unpackBytes(await buildTar([], { globalHeader: sha }), other)).toEqual({ commit: sha, entries: 0, bytes: 0 });
+  });
+
   it("ignores a global comment that is not a commit id", async () => {
     const result = await unpackBytes(await buildTar([procfile], { globalHeader: "made by hand" }), box);
     expect(result.commit).toBeNull();
