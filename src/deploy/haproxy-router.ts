@@ -18,6 +18,7 @@ import type { Supervisor } from "../supervise/supervisor.js";
 import { tcpProbe } from "./readiness.js";
 import type { Router } from "./router.js";
 import type { State } from "./state.js";
+import { pauseIfAsked } from "./steps.js";
 
 /**
  * The Router over HAProxy (SPEC "Routing"): state.routes says which instance
@@ -53,7 +54,7 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       await ensureServing(state);
       const route = routesOf(state, config).find((candidate) => candidate.proc === proc)!;
       const slot = route.active !== null && state.routes[proc]?.[route.active] === instanceId ? route.active : idleSlot(route);
-      const result = await switchSlot(paths, proc, slot, port);
+      const result = await switchSlot(paths, proc, slot, port, { beforeDrain: () => pauseIfAsked("switch-drain") });
       if (!result.drained) log.warn({ proc, slot: result.from }, "the old slot still had requests after the drain bound; they were left to finish");
       state.routes[proc] = { blue: null, green: null, ...state.routes[proc], active: slot, [slot]: instanceId };
       const next = routesOf(state, config);

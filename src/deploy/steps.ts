@@ -14,14 +14,29 @@ export type DeployStep =
   | "retire"
   | "record";
 
+/** Where SARGE_PAUSE_AT can stop: before each step, and inside the switch once the new slot takes requests but before the old one drains. */
+export type PausePoint = DeployStep | "switch-drain";
+
+const pausedAlready = new Set<PausePoint>();
+
 /**
- * For the crash tests: with SARGE_PAUSE_AT=<step>, sarge stops just before that
- * step begins, says so on stderr, and waits to be killed.
+ * For the crash tests: with SARGE_PAUSE_AT=<point>, sarge stops there (the
+ * first time it gets there), says so on stderr, and waits to be killed; a
+ * SIGUSR2 lets it go on, for tests that change something under a running
+ * deploy (kill its supervisor, start another deploy).
  */
-async function pauseIfAsked(name: DeployStep): Promise<void> {
-  if (process.env.SARGE_PAUSE_AT !== name) return;
+export async function pauseIfAsked(name: PausePoint): Promise<void> {
+  if (process.env.SARGE_PAUSE_AT !== name || pausedAlready.has(name)) return;
+  pausedAlready.add(name);
   process.stderr.write(`sarge: paused before step ${name} (SARGE_PAUSE_AT)\n`);
-  await new Promise(() => setInterval(() => undefined, 60_000));
+  await new Promise<void>((resolve) => {
+    const keepAlive = setInterval(() => undefined, 60_000);
+    process.once("SIGUSR2", () => {
+      clearInterval(keepAlive);
+      process.stderr.write(`sarge: resumed at step ${name}\n`);
+      resolve();
+    });
+  });
 }
 
 /** Run one step; any failure becomes "deploy failed at <step>: <reason>". */

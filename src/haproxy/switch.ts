@@ -14,6 +14,8 @@ export interface SwitchOptions {
   drainTimeoutMs?: number;
   /** Longest pause between two reads of the old slot's load while draining (it starts at 2 ms). Default 20 ms. */
   pollMs?: number;
+  /** Called once the new slot takes requests, before the old one is drained (both serve meanwhile); for crash tests. */
+  beforeDrain?: () => Promise<void>;
 }
 
 export interface SwitchResult {
@@ -100,6 +102,7 @@ export async function switchSlot(
   if (before[from].state === "maint") {
     return { proc, to, port, from: null, readyMs, drainedMs: 0, totalMs: performance.now() - started, drained: true };
   }
+  await options.beforeDrain?.();
   const drainStarted = performance.now();
   // The drain order and the first look at the old slot's load go in one exchange.
   const drainCommand = `set server ${proc}/${from} state drain`;
