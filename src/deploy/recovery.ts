@@ -1,11 +1,13 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { HAPROXY_PROGRAM } from "../haproxy/index.js";
+import { isSameProcessAlive } from "../process-alive.js";
 import type { HomeContext } from "./context.js";
 import { startInstance } from "./instance-lifecycle.js";
-import { acquireHomeLock } from "./lock.js";
+import { acquireHomeLock, readHolder } from "./lock.js";
 import { destroyInstances, strayDeployFolders } from "./retire.js";
 import { readState, writeState } from "./state.js";
+import { stopStrayProcesses, strayProcesses } from "./stray-processes.js";
 
 /**
  * Called with the home lock held, before any change. Whatever a killed deploy
@@ -26,10 +28,15 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
   if (started) ctx.reporter.line("started HAProxy with the routes of the active instances");
   for (const proc of routedBack) ctx.reporter.line(`${proc}: routed back to its active instance after an interrupted deploy`);
   const leftovers = Object.values(state.instances).filter((instance) => instance.state === "deploying");
-  for (const instance of leftovers) ctx.reporter.line(`cleaning up ${instance.id}, left half-made by an interrupted deploy`);
+  for (const instance of leftovers) {
+    ctx.reporter.line(`cleaning up ${instance.id}, left half-made by an interrupted deploy`);
+    await ctx.supervisor.remove(instance.id);
+    await stopStrays(ctx, instance.id);
+  }
   await destroyInstances(ctx, state, leftovers);
   for (const name of strayDeployFolders(ctx, state)) {
     ctx.reporter.line(`removing deploy/${name}, which no instance owns`);
+    await stopStrays(ctx, name);
     rmSync(join(ctx.paths.deploy, name), { recursive: true, force: true });
   }
   const running = new Set((await ctx.supervisor.status()).filter((program) => program.wanted).map((program) => program.name));
@@ -40,6 +47,13 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
     }
   }
   writeState(ctx.paths, state);
+}
+
+/** The release hook or pip build a killed deploy started for instance `id` (not supervised: they outlive sarge). */
+async function stopStrays(ctx: HomeContext, id: string): Promise<void> {
+  const strays = strayProcesses(join(ctx.paths.deploy, id), id);
+  for (const stray of strays) ctx.reporter.line(`stopping pid ${stray.pid} (${stray.command}), left running for ${id} by an interrupted deploy`);
+  await stopStrayProcesses(strays);
 }
 
 /**
@@ -59,8 +73,11 @@ export async function recoverIfIdle(ctx: HomeContext, command: string): Promise<
   }
 }
 
-/** A dead deploy's leftovers, or active instances (or HAProxy) the supervisor does not run. */
+/** A dead deploy's leftovers or its lock, or active instances (or HAProxy) the supervisor does not run. */
 async function needsRecovery(ctx: HomeContext): Promise<boolean> {
+  // A command killed while it held the lock may have stopped anywhere (even between its switch and retiring the old instance).
+  const holder = readHolder(ctx.paths.deployLock);
+  if (holder && !isSameProcessAlive(holder.pid, holder.startTime)) return true;
   const instances = Object.values(readState(ctx.paths).instances);
   if (instances.some((instance) => instance.state === "deploying")) return true;
   const known = new Set((await ctx.supervisor.status()).map((program) => program.name));
