@@ -8,19 +8,41 @@ import type { Method, Requests, Response } from "./protocol.js";
 interface Pending {
   resolve(result: unknown): void;
   reject(error: Error): void;
+  /** The connection the request went out on: only its closing fails the request. */
+  socket: Socket;
 }
 
-/** A Supervisor backed by the builtin daemon's socket. One connection, requests pipelined by id. */
+/**
+ * A Supervisor backed by the builtin daemon's socket. One connection,
+ * requests pipelined by id. When the daemon dies and is started again (it
+ * takes back every program), the next request reconnects: a command running
+ * across a supervisor restart, like a deploy, goes on. Requests that were
+ * waiting when the connection closed fail.
+ */
 export class BuiltinClient implements Supervisor {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  private socket!: Socket;
+  private closed = false;
+  private reconnecting: Promise<void> | null = null;
 
-  constructor(private readonly socket: Socket) {
+  constructor(
+    socket: Socket,
+    private readonly reconnect?: () => Promise<Socket>,
+  ) {
+    this.attach(socket);
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
     createInterface({ input: socket, crlfDelay: Infinity }).on("line", (line) => this.answer(line));
     socket.on("error", () => undefined); // 'close' follows and rejects what is pending
     socket.on("close", () => {
-      for (const { reject } of this.pending.values()) reject(new SargeError("the supervisor closed the connection before answering"));
-      this.pending.clear();
+      for (const [id, pending] of this.pending) {
+        if (pending.socket !== socket) continue;
+        this.pending.delete(id);
+        pending.reject(new SargeError("the supervisor closed the connection before answering"));
+      }
     });
     // An idle connection must not keep a CLI command alive.
     socket.unref();
@@ -57,18 +79,25 @@ export class BuiltinClient implements Supervisor {
 
   /** Immediate: every answer awaited has arrived, or is abandoned (a hung daemon must not hang the caller). */
   async close(): Promise<void> {
+    this.closed = true;
     this.socket.destroy();
   }
 
-  private call<M extends Method>(method: M, params: Requests[M]["params"]): Promise<Requests[M]["result"]> {
+  private async call<M extends Method>(method: M, params: Requests[M]["params"]): Promise<Requests[M]["result"]> {
     if (this.socket.destroyed || this.socket.writableEnded) {
-      return Promise.reject(new SargeError("the connection to the supervisor is closed"));
+      if (this.closed || !this.reconnect) throw new SargeError("the connection to the supervisor is closed");
+      const reconnect = this.reconnect;
+      this.reconnecting ??= reconnect()
+        .then((socket) => this.attach(socket))
+        .finally(() => (this.reconnecting = null));
+      await this.reconnecting;
     }
     const id = this.nextId++;
+    const socket = this.socket;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (result: unknown) => void, reject });
-      this.socket.ref();
-      this.socket.write(JSON.stringify({ id, method, params }) + "\n");
+      this.pending.set(id, { resolve: resolve as (result: unknown) => void, reject, socket });
+      socket.ref();
+      socket.write(JSON.stringify({ id, method, params }) + "\n");
     });
   }
 
@@ -77,7 +106,7 @@ export class BuiltinClient implements Supervisor {
     const pending = this.pending.get(response.id);
     if (!pending) return;
     this.pending.delete(response.id);
-    if (this.pending.size === 0) this.socket.unref();
+    if (![...this.pending.values()].some((other) => other.socket === pending.socket)) pending.socket.unref();
     if ("error" in response) pending.reject(new SargeError(response.error));
     else pending.resolve(response.result);
   }
@@ -85,6 +114,10 @@ export class BuiltinClient implements Supervisor {
 
 /** Connects to the home's builtin supervisor; SupervisorNotRunningError when nothing listens there. */
 export async function connectBuiltin(paths: HomePaths): Promise<BuiltinClient> {
+  return new BuiltinClient(await connectSocket(paths), () => connectSocket(paths));
+}
+
+async function connectSocket(paths: HomePaths): Promise<Socket> {
   const socket = connect(paths.supervisorSocket);
   try {
     await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
@@ -93,5 +126,5 @@ export async function connectBuiltin(paths: HomePaths): Promise<BuiltinClient> {
     if (code === "ENOENT" || code === "ECONNREFUSED") throw new SupervisorNotRunningError(paths.root);
     throw new SargeError(`cannot reach the supervisor at ${paths.supervisorSocket}: ${code ?? (error as Error).message}`, { cause: error });
   }
-  return new BuiltinClient(socket);
+  return socket;
 }
