@@ -18,7 +18,7 @@ export async function waitUntilReady(check: ReadinessCheck): Promise<ReadinessRe
   const started = Date.now();
   let lastProblem = "nothing is listening";
   for (let attempt = 0; ; attempt++) {
-    const problem = check.httpPath === null ? await tcpProbe(check.port) : await httpProbe(check.port, check.httpPath);
+    const problem = await probeInstance(check.port, check.httpPath);
     if (problem === null) return { ready: true, elapsedMs: Date.now() - started };
     lastProblem = problem;
     const exit = await check.exited();
@@ -28,6 +28,11 @@ export async function waitUntilReady(check: ReadinessCheck): Promise<ReadinessRe
     }
     await sleep(Math.min(25 * 2 ** Math.min(attempt, 3), 200));
   }
+}
+
+/** The readiness check once: null when the instance on `port` answers (TCP connect, or `httpPath` with 2xx/3xx), else what went wrong. */
+export function probeInstance(port: number, httpPath: string | null): Promise<string | null> {
+  return httpPath === null ? tcpProbe(port) : httpProbe(port, httpPath);
 }
 
 /** null when something accepts a TCP connection on host:port, else what went wrong. */

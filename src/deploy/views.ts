@@ -2,6 +2,7 @@ import type { ProgramStatus } from "../supervise/supervisor.js";
 import type { HomeContext } from "./context.js";
 import { tailFile } from "./log-tail.js";
 import { instanceLogPath } from "../home/paths.js";
+import { probeInstance } from "./readiness.js";
 import { recoverIfIdle } from "./recovery.js";
 import { readState, type InstanceRecord, type InstanceState } from "./state.js";
 
@@ -68,7 +69,11 @@ export async function procStatus(ctx: HomeContext): Promise<ProcStatusView[]> {
       const active = instances.find((instance) => instance.proc === proc && instance.state === "active");
       const address = ctx.config.portMap[proc];
       const running = active?.process === "running";
-      const healthy = address ? active !== undefined && (await ctx.router.probe(proc)) : running;
+      const up = running || active?.process === "starting";
+      // A stable address answers even with nothing behind it (HAProxy accepts the connection): the instance itself must answer too.
+      const healthy = address
+        ? up && (await probeInstance(active!.port, ctx.config.health.httpPath)) === null && (await ctx.router.probe(proc))
+        : running;
       return {
         proc,
         active: active?.id ?? null,
