@@ -14,9 +14,14 @@ export async function changeInstance(ctx: HomeContext, action: LifecycleAction, 
     const state = readState(ctx.paths);
     const instance = resolveTarget(state, id, { allowProc: false });
     switch (action) {
-      case "start":
-        await ctx.supervisor.start(programSpec(ctx, instance));
+      case "start": {
+        const program = (await ctx.supervisor.status()).find((candidate) => candidate.name === instance.id);
+        if (program?.wanted && program.state !== "backoff") return `${instance.id}: already ${program.state} on port ${instance.port}`;
+        // One crash-looping (waiting in backoff) is started at once; a new spec is given only to a stopped one.
+        if (program?.wanted) await ctx.supervisor.startExisting(instance.id);
+        else await ctx.supervisor.start(programSpec(ctx, instance));
         return `${instance.id}: started on port ${instance.port}${instance.state === "active" ? "" : " (not routed: use `sarge rollback` to route to it)"}`;
+      }
       case "stop":
         await ctx.supervisor.stop(instance.id);
         return `${instance.id}: stopped${instance.state === "active" && ctx.router.routes(instance.proc) ? ` — ${instance.proc} has no running instance behind its stable address now` : ""}`;
