@@ -50,5 +50,5 @@ export async function destroyInstances(ctx: HomeContext, state: State, instances
 /** Folders under deploy/ that no instance in state owns (a deploy killed between mkdir and its state write). */
 export function strayDeployFolders(ctx: HomeContext, state: State): string[] {
   if (!existsSync(ctx.paths.deploy)) return [];
-  return readdirSync(ctx.paths.deploy).filter((name) => !state.instances[name]);
+  return readdirSync(ctx.paths.deploy).filter((name) => !Object.hasOwn(state.instances, name));
 }

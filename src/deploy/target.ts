@@ -5,7 +5,8 @@ import { activeInstance, instancesOf, type InstanceRecord, type State } from "./
 
 /** An instance id, or a process type meaning its active instance (for run and logs). */
 export function resolveTarget(state: State, target: string, options: { allowProc: boolean }): InstanceRecord {
-  const instance = state.instances[target];
+  // own keys only: "constructor" or "__proto__" are names a user may type, not instances
+  const instance = Object.hasOwn(state.instances, target) ? state.instances[target] : undefined;
   if (instance) return instance;
   if (!processTypePattern.test(target)) throw new SargeError(`"${target}" is not an instance id or a process type`, { exitCode: 2 });
   if (isInstanceId(target) || !options.allowProc) throw new SargeError(`no instance "${target}" in this home (see \`sarge list\`)`);
