@@ -52,27 +52,47 @@ export function emptyState(): State {
 
 export function readState(paths: HomePaths): State {
   if (!existsSync(paths.state)) return emptyState();
-  const text = readFileSync(paths.state, "utf8");
   try {
-    const state = JSON.parse(text) as State;
-    if (state.version !== 1 || typeof state.instances !== "object" || typeof state.routes !== "object") {
-      throw new Error("not a sarge state file (version 1)");
-    }
-    return state;
+    return parseState(readFileSync(paths.state, "utf8"));
   } catch (error) {
+    const backup = `${paths.state}.bak`;
     throw new SargeError(`${paths.state} is corrupted: ${(error as Error).message}`, {
-      detail:
-        `sarge will not guess what is deployed. The previous good copy is ${paths.state}.bak: ` +
-        `inspect it and restore it with \`cp ${paths.state}.bak ${paths.state}\`, or move the broken file away to start from an empty state ` +
-        `(running instances are then unknown to sarge and must be stopped by hand).`,
+      detail: `sarge will not guess what is deployed, and changed nothing. ${backupAdvice(backup, paths.state)}`,
     });
   }
 }
 
-/** Persist state atomically, keeping the previous version as state.json.bak. */
+function parseState(text: string): State {
+  const state = JSON.parse(text) as State;
+  if (state?.version !== 1 || typeof state.instances !== "object" || typeof state.routes !== "object") {
+    throw new Error("not a sarge state file (version 1)");
+  }
+  return state;
+}
+
+/** What to do about a broken state file, depending on whether its copy is usable. */
+function backupAdvice(backup: string, file: string): string {
+  const lastResort =
+    "move the broken file away to start from an empty state (running instances are then unknown to sarge and must be stopped by hand)";
+  try {
+    parseState(readFileSync(backup, "utf8"));
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `is not usable either (${(error as Error).message})`;
+    return `Its copy ${backup} ${why}: repair the file by hand, or ${lastResort}.`;
+  }
+  return `${backup} is a copy of the last state sarge wrote, written after it: restore it with \`cp ${backup} ${file}\`, or ${lastResort}.`;
+}
+
+/**
+ * Persist state atomically, then the same content to state.json.bak: a copy
+ * to restore if state.json is damaged from outside (a hand edit, the disk).
+ * A copy of the previous version would not do: restoring it would make sarge
+ * route to an instance one step behind what runs.
+ */
 export function writeState(paths: HomePaths, state: State): void {
-  if (existsSync(paths.state)) writeFileAtomic(`${paths.state}.bak`, readFileSync(paths.state, "utf8"));
-  writeFileAtomic(paths.state, JSON.stringify(state, null, 2) + "\n");
+  const text = JSON.stringify(state, null, 2) + "\n";
+  writeFileAtomic(paths.state, text);
+  writeFileAtomic(`${paths.state}.bak`, text);
 }
 
 /** Read, change and write back. Callers hold the home lock, so there is no lost update. */

@@ -20,13 +20,24 @@ describe("var/state.json", () => {
     expect(readState(paths)).toEqual(state);
   });
 
-  it("keeps the previous version as state.json.bak", () => {
+  it("keeps a copy of the last state written as state.json.bak", () => {
     writeState(paths, { ...emptyState(), lastRelease: 1 });
     writeState(paths, { ...emptyState(), lastRelease: 2 });
-    expect(JSON.parse(readFileSync(`${paths.state}.bak`, "utf8")).lastRelease).toBe(1);
+    expect(readFileSync(`${paths.state}.bak`, "utf8")).toBe(readFileSync(paths.state, "utf8"));
+    expect(JSON.parse(readFileSync(`${paths.state}.bak`, "utf8")).lastRelease).toBe(2);
+  });
+
+  it("says when the copy is missing or broken too", () => {
+    writeFileSync(paths.state, "{");
+    expect(() => readState(paths)).toThrow(expect.objectContaining({ detail: expect.stringContaining(`Its copy ${paths.state}.bak does not exist`) }));
+    writeFileSync(`${paths.state}.bak`, "[]");
+    expect(() => readState(paths)).toThrow(
+      expect.objectContaining({ detail: expect.stringContaining(`Its copy ${paths.state}.bak is not usable either (not a sarge state file (version 1))`) }),
+    );
   });
 
   it("reports a corrupted file with the way to recover, never resetting it", () => {
+    writeState(paths, emptyState());
     writeFileSync(paths.state, '{"version": 1, "instan');
     expect(() => readState(paths)).toThrow(`${paths.state} is corrupted: `);
     try {
