@@ -1,15 +1,24 @@
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import Handlebars from "handlebars";
+import type { TemplateDelegate } from "handlebars";
 import { templatesDir } from "./package-root.js";
 
-const compiled = new Map<string, Handlebars.TemplateDelegate>();
+const require = createRequire(import.meta.url);
+const compiled = new Map<string, TemplateDelegate>();
+
+/** Handlebars, loaded with the first template: commands that render nothing (sarge list) skip its start-up. */
+function handlebars(): typeof import("handlebars") {
+  const instance = require("handlebars") as typeof import("handlebars");
+  if (!instance.helpers.sh) instance.registerHelper("sh", (value: unknown) => shellQuote(String(value)));
+  return instance;
+}
 
 /** Render templates/<name>.hbs. Output is config and shell text, so nothing is HTML-escaped. */
 export function renderTemplate(name: string, data: object): string {
   let template = compiled.get(name);
   if (!template) {
-    template = Handlebars.compile(readFileSync(join(templatesDir, `${name}.hbs`), "utf8"), { noEscape: true, strict: true });
+    template = handlebars().compile(readFileSync(join(templatesDir, `${name}.hbs`), "utf8"), { noEscape: true, strict: true });
     compiled.set(name, template);
   }
   return template(data);
@@ -19,4 +28,3 @@ export function renderTemplate(name: string, data: object): string {
 export function shellQuote(value: string): string {
   return /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
-Handlebars.registerHelper("sh", (value: unknown) => shellQuote(String(value)));

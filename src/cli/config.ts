@@ -1,7 +1,4 @@
 import type { Command } from "commander";
-import { applyConfigRelease } from "../deploy/config-release.js";
-import { loadConfig } from "../home/config.js";
-import { assertEnvKey, editEnv, parseAssignments } from "../home/config-edit.js";
 import { SargeError } from "../errors.js";
 import { resolveHome, withContext } from "./context.js";
 import { printJson } from "./output.js";
@@ -14,8 +11,8 @@ export function registerConfig(program: Command): void {
     .description("variable names (values only with --show-values)")
     .option("--show-values", "print the values too (they may be secrets)")
     .option("--json", "print JSON: an object of name -> value (values null unless --show-values)")
-    .action((options: { showValues?: boolean; json?: boolean }, command: Command) => {
-      const env = loadConfig(resolveHome(command)).env;
+    .action(async (options: { showValues?: boolean; json?: boolean }, command: Command) => {
+      const env = await configuredEnv(command);
       if (options.json) return printJson(Object.fromEntries(Object.entries(env).map(([key, value]) => [key, options.showValues ? value : null])));
       for (const [key, value] of Object.entries(env)) process.stdout.write(options.showValues ? `${key}=${value}\n` : `${key}\n`);
     });
@@ -24,9 +21,10 @@ export function registerConfig(program: Command): void {
     .command("get")
     .description("print one variable's value")
     .argument("<key>")
-    .action((key: string, _options: object, command: Command) => {
+    .action(async (key: string, _options: object, command: Command) => {
+      const { assertEnvKey } = await import("../home/config-edit.js");
       assertEnvKey(key);
-      const env = loadConfig(resolveHome(command)).env;
+      const env = await configuredEnv(command);
       if (!(key in env)) throw new SargeError(`${key} is not set`);
       process.stdout.write(`${env[key]}\n`);
     });
@@ -41,15 +39,22 @@ export function registerConfig(program: Command): void {
       .argument(argument, name === "set" ? "KEY=VALUE ..." : "KEY ...")
       .option("--no-restart", "only edit etc/sarge.yaml; the next deploy or config change applies it")
       .action(async (words: string[], options: { restart: boolean }, command: Command) => {
+        const { editEnv, parseAssignments } = await import("../home/config-edit.js");
         const paths = resolveHome(command);
         const change = name === "set" ? { set: parseAssignments(words) } : { unset: words };
         const { changed } = editEnv(paths, change);
         if (changed.length === 0) return void process.stdout.write("nothing changed\n");
         process.stdout.write(`${name === "set" ? "set" : "unset"} ${changed.join(", ")} in ${paths.config}\n`);
         if (!options.restart) return;
+        const { applyConfigRelease } = await import("../deploy/config-release.js");
         const result = await withContext(command, "config", (ctx) => applyConfigRelease(ctx, changed));
         const started = result.instances.map((instance) => instance.id).join(", ");
         process.stdout.write(`applied as release ${result.release}: ${started || "nothing is running to restart"}\n`);
       });
   }
+}
+
+async function configuredEnv(command: Command): Promise<Record<string, string>> {
+  const { loadConfig } = await import("../home/config.js");
+  return loadConfig(resolveHome(command)).env;
 }

@@ -3,7 +3,6 @@ import { dirname, resolve } from "node:path";
 import { realpathSync } from "node:fs";
 import { homePaths, type HomePaths } from "../home/paths.js";
 import type { HomeContext } from "../deploy/context.js";
-import { openContext } from "../deploy/open-home.js";
 
 /**
  * The home a server-side command runs against: --home, else $SARGE_HOME, else
@@ -18,6 +17,7 @@ export function resolveHome(command: Command): HomePaths {
 
 /** Open the home's context for one command, and close the supervisor connection however the command ends. */
 export async function withContext<T>(command: Command, name: string, work: (ctx: HomeContext) => Promise<T>): Promise<T> {
+  const { openContext } = await import("../deploy/open-home.js");
   const ctx = await openContext(resolveHome(command), name);
   try {
     return await work(ctx);

@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { initHome, type InitReport } from "../home/init.js";
+import type { InitReport } from "../home/init.js";
 import { homePaths } from "../home/paths.js";
 import { ConfigError } from "../errors.js";
 import { printJson } from "./output.js";
@@ -16,6 +16,7 @@ export function registerInit(program: Command): void {
       if (options.supervisor !== "builtin" && options.supervisor !== "supervisord") {
         throw new ConfigError(`--supervisor: expected builtin or supervisord, got "${options.supervisor}"`);
       }
+      const { initHome } = await import("../home/init.js");
       const report = await initHome(homePaths(resolve(home)), { supervisor: options.supervisor });
       if (options.json) printJson(report);
       else process.stdout.write(describeInit(report));

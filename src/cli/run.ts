@@ -1,7 +1,4 @@
 import type { Command } from "commander";
-import { followLog, readLogTail } from "../deploy/logs.js";
-import { openHome } from "../deploy/open-home.js";
-import { runInInstance } from "../deploy/run-in-instance.js";
 import { resolveHome } from "./context.js";
 
 export function registerRun(program: Command): void {
@@ -12,6 +9,8 @@ export function registerRun(program: Command): void {
     .argument("[command...]", "one argument: a shell command line; several: words passed verbatim")
     .passThroughOptions()
     .action(async (target: string, words: string[], _options: object, command: Command) => {
+      const { openHome } = await import("../deploy/open-home.js");
+      const { runInInstance } = await import("../deploy/run-in-instance.js");
       process.exitCode = await runInInstance(openHome(resolveHome(command), "run"), target, words);
     });
 
@@ -22,6 +21,7 @@ export function registerRun(program: Command): void {
     .option("-f, --follow", "keep printing what is appended (across rotation and deploys)")
     .option("-n, --lines <count>", "how many lines to show first", (value) => Number.parseInt(value, 10), 100)
     .action(async (target: string, options: { follow?: boolean; lines: number }, command: Command) => {
+      const { followLog, readLogTail } = await import("../deploy/logs.js");
       const paths = resolveHome(command);
       if (!options.follow) {
         const { text } = readLogTail(paths, target, options.lines);

@@ -1,4 +1,4 @@
-import { execa } from "execa";
+import { loadExeca } from "../load-execa.js";
 import type { HomeContext } from "./context.js";
 import { instanceDir, instanceEnvironment } from "./instance-env.js";
 import type { InstanceRecord } from "./state.js";
@@ -9,7 +9,7 @@ import type { InstanceRecord } from "./state.js";
  */
 export async function runReleaseHook(ctx: HomeContext, instance: InstanceRecord, command: string): Promise<void> {
   ctx.reporter.line(`release: ${command}`);
-  const result = await execa("/bin/sh", ["-c", command], {
+  const result = await (await loadExeca())("/bin/sh", ["-c", command], {
     cwd: instanceDir(ctx.paths, instance.id),
     env: instanceEnvironment(ctx.paths, instance),
     extendEnv: false,

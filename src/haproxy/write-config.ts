@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { execa } from "execa";
+import { loadExeca } from "../load-execa.js";
 import type { HomePaths } from "../home/paths.js";
 import { SargeError } from "../errors.js";
 import { resolveHaproxyBin } from "./binary.js";
@@ -26,7 +26,7 @@ function linesTagged(output: string, tag: string): string[] {
  */
 export async function checkHaproxyConfig(file: string, haproxyBin: string): Promise<ConfigCheck> {
   const bin = resolveHaproxyBin(haproxyBin);
-  const result = await execa(bin, ["-c", "-f", file], { reject: false, all: true, timeout: 30_000, stdin: "ignore" });
+  const result = await (await loadExeca())(bin, ["-c", "-f", file], { reject: false, all: true, timeout: 30_000, stdin: "ignore" });
   const output = result.all ?? "";
   if (result.exitCode === 0) return { warnings: linesTagged(output, "[WARNING]") };
   const alerts = linesTagged(output, "[ALERT]");

@@ -1,6 +1,9 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { isAbsolute, join } from "node:path";
-import { parseDocument } from "yaml";
+import { fileURLToPath } from "node:url";
+import { writeFileAtomic } from "../atomic-file.js";
 import { ConfigError } from "../errors.js";
 import { processTypePattern } from "../deploy/procfile.js";
 import { parseDuration, parseSize } from "./duration.js";
@@ -8,6 +11,12 @@ import type { HostPort, SargeConfig, SupervisorKind } from "./config-types.js";
 import type { HomePaths } from "./paths.js";
 
 const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const require = createRequire(import.meta.url);
+
+/** yaml costs ~80 ms of start-up; a command whose config is cached (below) never loads it. */
+function yaml(): typeof import("yaml") {
+  return require("yaml") as typeof import("yaml");
+}
 
 type Reader<T> = (value: unknown, key: string) => T;
 
@@ -85,11 +94,44 @@ export function loadConfig(paths: HomePaths): SargeConfig {
     }
     throw new ConfigError(`${paths.config} cannot be read: ${(error as Error).message}`);
   }
-  return parseConfig(text, paths.config, paths.root);
+  return cachedParse(paths, text);
+}
+
+/**
+ * The validated config, cached in var/run keyed by a hash of the file's bytes,
+ * the home and this parser's own source, so the cache can never be stale:
+ * any edit, or a new sarge, parses again.
+ */
+function cachedParse(paths: HomePaths, text: string): SargeConfig {
+  const key = createHash("sha256").update(parserIdentity()).update(paths.root).update("\0").update(text).digest("hex");
+  const cacheFile = join(paths.run, "config-cache.json");
+  try {
+    const cached = JSON.parse(readFileSync(cacheFile, "utf8")) as { key: string; config: SargeConfig };
+    if (cached.key === key) return cached.config;
+  } catch {
+    // no cache yet, or an unreadable one: parse
+  }
+  const config = parseConfig(text, paths.config, paths.root);
+  try {
+    writeFileAtomic(cacheFile, JSON.stringify({ key, config }), 0o600);
+  } catch {
+    // a read-only or missing var/run only costs the next command a parse
+  }
+  return config;
+}
+
+let identity: string | undefined;
+/** The code that turns YAML into SargeConfig: this module and the duration/size parsers it calls. */
+function parserIdentity(): string {
+  identity ??= createHash("sha256")
+    .update(readFileSync(fileURLToPath(import.meta.url)))
+    .update(parseDuration.toString() + parseSize.toString())
+    .digest("hex");
+  return identity;
 }
 
 export function parseConfig(text: string, file: string, home: string): SargeConfig {
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const document = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
     const first = document.errors[0]!;
     const line = first.linePos?.[0]?.line;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -113,8 +113,19 @@ describe("etc/sarge.yaml", () => {
 
     it("loads the file", () => {
       mkdirSync(join(home, "etc"));
+      mkdirSync(join(home, "var", "run"), { recursive: true });
       writeFileSync(join(home, "etc", "sarge.yaml"), minimal);
       expect(loadConfig(homePaths(home)).portRange).toEqual([5010, 5099]);
+    });
+
+    it("caches the parsed file by its content, never serving a stale copy", () => {
+      const cacheFile = join(home, "var", "run", "config-cache.json");
+      const cached = JSON.parse(readFileSync(cacheFile, "utf8"));
+      expect(statSync(cacheFile).mode & 0o777).toBe(0o600);
+      writeFileSync(cacheFile, JSON.stringify({ ...cached, config: { ...cached.config, keepReleases: 42 } }));
+      expect(loadConfig(homePaths(home)).keepReleases).toBe(42);
+      writeFileSync(join(home, "etc", "sarge.yaml"), minimal + "keep_releases: 7\n");
+      expect(loadConfig(homePaths(home)).keepReleases).toBe(7);
     });
   });
 });

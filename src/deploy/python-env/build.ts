@@ -4,7 +4,7 @@
  * when the host pip is too old for --python (< 22.3) or absent, and says so.
  */
 import { spawn } from "node:child_process";
-import { execa } from "execa";
+import { loadExeca } from "../../load-execa.js";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { SargeError } from "../../errors.js";
@@ -96,7 +96,7 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
 
 async function createVenv(executable: string, dir: string, withPip: boolean): Promise<void> {
   const args = ["-I", "-m", "venv", ...(withPip ? [] : ["--without-pip"]), dir];
-  const result = await execa(executable, args, { env: childEnvironment(), extendEnv: false, reject: false, all: true });
+  const result = await (await loadExeca())(executable, args, { env: childEnvironment(), extendEnv: false, reject: false, all: true });
   if (result.exitCode !== 0) {
     throw new SargeError(`cannot create a virtualenv with ${executable}${withPip ? " (with pip)" : ""}`, {
       detail: String(result.all ?? "").trim(),
@@ -110,7 +110,7 @@ async function createVenv(executable: string, dir: string, withPip: boolean): Pr
  * machine without it only loses that guarantee.
  */
 async function flushToDisk(dir: string): Promise<void> {
-  await execa("sync", ["-f", dir], { reject: false }).catch(() => undefined);
+  await (await loadExeca())("sync", ["-f", dir], { reject: false }).catch(() => undefined);
 }
 
 /** Runs a command, sending every output line to `log` as it comes, and returns the whole output. */

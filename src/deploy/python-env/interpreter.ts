@@ -8,7 +8,7 @@
  * pyenv reads to pick a version (.python-version from the home up to /, $PYENV_ROOT/version).
  * Any other wrapper script is asked every time.
  */
-import { execa } from "execa";
+import { loadExeca } from "../../load-execa.js";
 import { constants } from "node:fs";
 import { access, open, readFile, realpath, rename, stat, writeFile } from "node:fs/promises";
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from "node:path";
@@ -55,7 +55,7 @@ export async function resolveInterpreter(python: string, paths: HomePaths): Prom
     if ((await statSignature(cached.interpreter.executable)) === cached.executableStat) return cached.interpreter;
   }
 
-  const result = await execa(located, ["-I", "-c", PROBE], {
+  const result = await (await loadExeca())(located, ["-I", "-c", PROBE], {
     cwd: paths.root,
     env: childEnvironment({ keepPyenv: true }),
     extendEnv: false,

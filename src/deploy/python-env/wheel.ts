@@ -8,7 +8,7 @@
  * setuptools + wheel), then with isolation, which takes the backend from dist only. New files
  * appear in dist by rename, so a deploy never sees half a wheel.
  */
-import { execa } from "execa";
+import { loadExeca } from "../../load-execa.js";
 import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { SargeError } from "../../errors.js";
@@ -115,7 +115,7 @@ async function build(input: string, target: string, dist: string, options: AddTo
         ...(isolation ? [] : ["--no-build-isolation"]),
         target,
       ];
-      const result = await execa(interpreter.executable, args, {
+      const result = await (await loadExeca())(interpreter.executable, args, {
         cwd: options.cwd ?? process.cwd(),
         env: childEnvironment({ pip: true }),
         extendEnv: false,
@@ -157,7 +157,7 @@ async function missingDependencies(files: string[], dist: string, options: AddTo
     "  m=[n for n in z.namelist() if n.count('/')==1 and n.endswith('.dist-info/METADATA')]\n" +
     "  for line in (z.read(m[0]).decode('utf-8','replace').split('\\n\\n')[0].splitlines() if m else []):\n" +
     "    if line.startswith('Requires-Dist:'): print(line.split(':',1)[1].strip())\n";
-  const result = await execa(interpreter.executable, ["-I", "-c", script, ...files.map((file) => join(dist, file))], {
+  const result = await (await loadExeca())(interpreter.executable, ["-I", "-c", script, ...files.map((file) => join(dist, file))], {
     env: childEnvironment(),
     extendEnv: false,
     reject: false,
