@@ -7,7 +7,12 @@ import type { ProgramRecord } from "./store.js";
 
 /** Up this long after a start counts as running (supervisord's startsecs). */
 const START_MS = 1_000;
-/** Restart delays: 1 s, doubling, capped at a minute; never given up. */
+/**
+ * Restart delays: none after a run that had been up for STABLE_MS (like
+ * supervisord's autorestart: HAProxy or an app that dies after running for a
+ * while is back at once); after short runs 1 s, doubling, capped at a
+ * minute; never given up.
+ */
 const BACKOFF_FIRST_MS = 1_000;
 const BACKOFF_MAX_MS = 60_000;
 /** A process that ran this long before exiting starts the backoff over. */
@@ -220,21 +225,22 @@ export class Program {
     this.lastExit = how;
     clearTimeout(this.timer);
     if (this.state === "stopping") return this.hooks.changed(); // halt() is waiting for this
-    if (Date.now() - Date.parse(run.startedAt) >= STABLE_MS) this.failures = 0;
+    const stable = Date.now() - Date.parse(run.startedAt) >= STABLE_MS;
+    if (stable) this.failures = 0;
     this.state = "backoff";
     this.hooks.changed();
     this.hooks.warn(`${this.spec.name} exited (${how})`);
     this.exclusive(async () => {
       // Children it left behind may hold its port: the next start needs it free.
       await this.killGroup();
-      this.scheduleRestart();
+      this.scheduleRestart(stable);
     }).catch((error: unknown) => this.hooks.warn(`cleaning up after ${this.spec.name} failed: ${message(error)}`));
   }
 
-  private scheduleRestart(): void {
+  private scheduleRestart(afterStableRun = false): void {
     if (this.state !== "backoff" || this.closed) return;
-    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.failures);
-    this.failures++;
+    const delay = afterStableRun ? 0 : Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.failures);
+    if (!afterStableRun) this.failures++;
     this.hooks.log(`restarting ${this.spec.name} in ${delay / 1000}s`);
     this.timer = setTimeout(() => {
       this.exclusive(async () => {
