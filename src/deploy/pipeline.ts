@@ -1,4 +1,5 @@
-import { cpSync, mkdirSync } from "node:fs";
+import { chmodSync, cpSync, lstatSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { formatBytes } from "../format.js";
 import { unpackArchive } from "./archive.js";
@@ -31,12 +32,14 @@ async function prepareFromArchive(ctx: HomeContext, state: State, records: Insta
   const first = records[0]!;
   const firstDir = instanceDir(ctx.paths, first.id);
   ctx.reporter.line(`release ${first.release}: unpacking into deploy/${first.id}`);
-  const unpacked = await step("unpack", () => {
+  const unpacked = await step("unpack", async () => {
     mkdirSync(firstDir);
-    return unpackArchive(input, firstDir, {
+    const result = await unpackArchive(input, firstDir, {
       ...ctx.config.archive,
       onProgress: (bytes, entries) => ctx.reporter.progress(`unpacking: ${formatBytes(bytes)}, ${entries} entries`),
     });
+    protectEnvFile(firstDir);
+    return result;
   });
   ctx.reporter.line(`unpacked ${unpacked.entries} entries (${formatBytes(unpacked.bytes)})${unpacked.commit ? `, commit ${unpacked.commit}` : ""}`);
 
@@ -67,6 +70,12 @@ async function prepareFromArchive(ctx: HomeContext, state: State, records: Insta
 
   const releaseEntry = procfile.find((entry) => entry.name === "release");
   if (releaseEntry) await step("release", () => runReleaseHook(ctx, first, releaseEntry.command));
+}
+
+/** The app's .env holds values (often secrets) and comes with the archive's mode: only the owner may read it. */
+function protectEnvFile(dir: string): void {
+  const file = join(dir, ".env");
+  if (lstatSync(file, { throwIfNoEntry: false })?.isFile()) chmodSync(file, 0o600);
 }
 
 /** A copy of an instance's folder for another instance; `.venv` stays a link to the same immutable environment. */
