@@ -1,8 +1,6 @@
 import type { Command } from "commander";
 import { relative } from "node:path";
 import { SargeError } from "../errors.js";
-import { addToDist } from "../deploy/python-env/wheel.js";
-import { loadConfig } from "../home/config.js";
 import { resolveHome } from "./context.js";
 import { printJson } from "./output.js";
 
@@ -15,6 +13,8 @@ export function registerWheel(program: Command): void {
     .option("--json", "print what was done as JSON")
     .action(async (inputs: string[], options: { verbose?: boolean; json?: boolean }, command: Command) => {
       const paths = resolveHome(command);
+      const { loadConfig } = await import("../home/config.js");
+      const { addToDist } = await import("../deploy/python-env/wheel.js");
       const config = loadConfig(paths);
       const results = await addToDist(inputs, {
         paths,
