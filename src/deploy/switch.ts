@@ -48,8 +48,9 @@ export async function undoSwitches(ctx: HomeContext, state: State, switched: Swi
       await activate(ctx, state, previous);
       ctx.reporter.line(`${previous.proc}: routed back to ${previous.id}`);
     } catch (error) {
+      // The switch may not have begun (this is tried for every switch attempted): say what is known, not that it points elsewhere.
       ctx.log.error({ err: error }, `could not route ${previous.proc} back to ${previous.id}`);
-      ctx.reporter.line(`${previous.proc}: could not route back to ${previous.id}: ${(error as Error).message}`);
+      ctx.reporter.line(`${previous.proc}: could not make sure it routes to ${previous.id} (${(error as Error).message}); the next sarge command will`);
     }
   }
 }
