@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readState } from "../../src/deploy/state.js";
+import { helloVersion } from "../support/apps.js";
+import { expectNoLeftovers, killDeployAt } from "../support/crash.js";
+import { createTestHome, type TestHome } from "../support/home.js";
+
+async function get(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/`)).text();
+}
+
+/**
+ * SIGKILL of `sarge deploy` once the new instance exists: before it gets a
+ * port, before it starts, while it starts, before the switch, in the middle
+ * of the switch (new slot ready, old one not drained yet), and after the
+ * switch before the old instance is stopped. Load runs on the stable port
+ * through each case: not one request may fail.
+ */
+describe("SIGKILL of sarge deploy while it launches and switches the new instance", () => {
+  let home: TestHome;
+  beforeAll(async () => {
+    home = await createTestHome();
+    await home.startSupervisor();
+    const first = await home.sarge(["deploy", "-", "web"], { input: helloVersion("stable") });
+    expect(first.code, first.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    expect(await home.destroy()).toEqual([]);
+  });
+
+  async function expectStillServing(active: string) {
+    expect(await get(home.webPort)).toMatch(new RegExp(`\\(stable, ${active}\\)\\n$`));
+    const state = readState(home.paths);
+    expect(Object.values(state.instances).map((instance) => [instance.id, instance.state])).toEqual([[active, "active"]]);
+  }
+
+  it.each(["port", "start", "readiness", "switch"])("before %s: the half-made instance is removed, its port freed", async (step) => {
+    const result = await killDeployAt(home, step, helloVersion("killed"));
+    expect(result.halfMade).toHaveLength(1);
+    expect(result.recovery).toBe(`cleaning up ${result.halfMade[0]}, left half-made by an interrupted deploy\n`);
+    expect(result.failures).toEqual([]);
+    expect(result.samples).toBeGreaterThan(20);
+    expect([...result.servedBy]).toEqual([result.active]);
+    await expectNoLeftovers(home, result.ports);
+    await expectStillServing(result.active);
+  });
+
+  it("in the switch, both slots serving: routed back to the old instance, then the new one removed", async () => {
+    const result = await killDeployAt(home, "switch-drain", helloVersion("killed"));
+    expect(result.halfMade).toHaveLength(1);
+    expect(result.recovery).toBe(
+      `web: routed back to its active instance after an interrupted deploy\ncleaning up ${result.halfMade[0]}, left half-made by an interrupted deploy\n`,
+    );
+    expect(result.failures).toEqual([]);
+    // while the deploy was stopped both slots took requests: the half-made instance answered some
+    expect([...result.servedBy].sort()).toEqual([result.active, ...result.halfMade].sort());
+    await expectNoLeftovers(home, result.ports);
+    await expectStillServing(result.active);
+  });
+
+  it("after the switch, before retire: the new version serves, the next command stops the old one and keeps it", async () => {
+    const result = await killDeployAt(home, "retire", helloVersion("new"));
+    const state = readState(home.paths);
+    const next = Object.values(state.instances).find((instance) => instance.state === "active")!;
+    expect(result.halfMade).toEqual([]);
+    expect(result.recovery).toBe(`stopping ${result.active}, replaced by an interrupted deploy but still running\n`);
+    expect(result.failures).toEqual([]);
+    expect([...result.servedBy].sort()).toEqual([result.active, next.id].sort());
+    expect(state.instances[result.active]!.state).toBe("kept");
+    const list = JSON.parse((await home.sarge(["list", "--json"])).stdout) as Array<{ id: string; state: string; process: string }>;
+    expect(list.map(({ id, state, process }) => [id, state, process]).sort()).toEqual(
+      [
+        [next.id, "active", expect.stringMatching(/^(starting|running)$/)],
+        [result.active, "kept", "stopped"],
+      ].sort(),
+    );
+    await expectNoLeftovers(home);
+    expect(await get(home.webPort)).toMatch(new RegExp(`\\(new, ${next.id}\\)\\n$`));
+    // and a rollback to the replaced instance works as after any deploy
+    const rollback = await home.sarge(["rollback", "web"]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await get(home.webPort)).toMatch(new RegExp(`\\(stable, ${result.active}\\)\\n$`));
+  });
+});
