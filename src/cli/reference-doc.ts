@@ -8,6 +8,7 @@ import type { RollbackResult } from "../deploy/rollback.js";
 import type { InstanceView, ProcStatusView } from "../deploy/views.js";
 import { ConfigError, SargeError, SupervisorNotRunningError } from "../errors.js";
 import type { InitReport } from "../home/init.js";
+import type { WheelReport } from "../deploy/python-env/wheel.js";
 import { buildLocalProgram } from "./local.js";
 
 /**
@@ -132,6 +133,25 @@ export const JSON_OUTPUTS: Record<string, JsonOutputDoc> = {
         files: [
           ["files[].path", "absolute path"],
           ["files[].outcome", "`created`, or `kept` (it was there and is left exactly as it is)"],
+        ],
+      },
+    ),
+  },
+  wheel: {
+    shape: "an object",
+    fields: fields<WheelReport>(
+      {
+        dist: "absolute path of the home's dist folder",
+        results: "one entry per input, in order",
+      },
+      {
+        results: [
+          ["results[].input", "the argument as given"],
+          ["results[].action", "`copied`, `built`, `present` (already in dist) or `failed`"],
+          ["results[].files", "wheel file names now in dist for it"],
+          ["results[].missingDependencies", "Requires-Dist entries of those wheels that dist cannot satisfy yet"],
+          ["results[].error", "for `failed`: one sentence"],
+          ["results[].detail", "for `failed`: pip's own words, when it ran"],
         ],
       },
     ),

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { WheelReport } from "../deploy/python-env/wheel.js";
 import { relative } from "node:path";
 import { SargeError } from "../errors.js";
 import { resolveHome } from "./context.js";
@@ -10,7 +11,7 @@ export function registerWheel(program: Command): void {
     .description("copy wheels into the home's dist folder, or build them from a project folder or sdist, offline (like `pip wheel -w dist`)")
     .argument("<requirement-or-path...>", "a .whl file, an sdist, a project folder, or a requirement whose sdist is already in dist")
     .option("-v, --verbose", "show pip's output")
-    .option("--json", "print what was done as JSON")
+    .option("--json", "print what was done as JSON (fields: dist, results[{input, action, files, missingDependencies, error, detail}])")
     .action(async (inputs: string[], options: { verbose?: boolean; json?: boolean }, command: Command) => {
       const paths = resolveHome(command);
       const { loadConfig } = await import("../home/config.js");
@@ -24,7 +25,8 @@ export function registerWheel(program: Command): void {
       });
       const failed = results.filter((result) => result.action === "failed");
       if (options.json) {
-        printJson({ dist: config.dist, results });
+        const report: WheelReport = { dist: config.dist, results };
+        printJson(report);
       } else {
         const where = relative(process.cwd(), config.dist) || ".";
         for (const result of results) {

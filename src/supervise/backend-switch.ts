@@ -1,10 +1,12 @@
+import { readFileSync } from "node:fs";
 import { SargeError } from "../errors.js";
+import { isSameProcessAlive } from "../process-alive.js";
 import type { SupervisorKind } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
 import { builtinFiles } from "./builtin/daemon.js";
 import { groupAlive } from "./builtin/process-group.js";
 import { loadRecords } from "./builtin/store.js";
-import { runningPrograms } from "./supervisord/index.js";
+import { runningPrograms, supervisordPidPath } from "./supervisord/index.js";
 
 /**
  * Refuse to start one backend while programs of the other still run: two
@@ -17,11 +19,23 @@ export async function assertOtherBackendIdle(paths: HomePaths, starting: Supervi
       ? loadRecords(builtinFiles(paths).programs)
           .filter((record) => record.pid !== null && groupAlive(record.pid))
           .map((record) => record.spec.name)
-      : await runningPrograms(paths);
+      : supervisordAlive(paths)
+        ? await runningPrograms(paths)
+        : [];
   if (running.length === 0) return;
   throw new SargeError(`cannot start the ${starting} supervisor: programs still run under the ${other} supervisor (${running.join(", ")})`, {
     detail:
       `etc/sarge.yaml says \`supervisor: ${starting}\`. To switch, stop the ${other} supervisor first (SIGTERM to it, or stop its systemd unit): ` +
       `it stops its programs. Then start ${paths.root}/bin/supervisord again; the next sarge command (e.g. \`sarge status\`) starts the active instances and HAProxy under the ${starting} supervisor.`,
   });
+}
+
+/** Both backends listen on the same socket path: ask supervisord only when its own pid file names a live process. */
+function supervisordAlive(paths: HomePaths): boolean {
+  try {
+    const pid = Number(readFileSync(supervisordPidPath(paths), "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 && isSameProcessAlive(pid, null);
+  } catch {
+    return false;
+  }
 }

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,10 +45,14 @@ const homes: string[] = [];
 const daemons: Daemon[] = [];
 const clients: BuiltinClient[] = [];
 
+/** A home as far as `sarge supervisord` needs one: a config that names the builtin backend. */
 function newHome(): HomePaths {
   const home = mkdtempSync(join(tmpdir(), "sarge-builtin-"));
   homes.push(home);
-  return homePaths(home);
+  const paths = homePaths(home);
+  mkdirSync(paths.etc, { recursive: true });
+  writeFileSync(paths.config, "port_range: [5010, 5099]\nsupervisor: builtin\n");
+  return paths;
 }
 
 async function startDaemon(paths: HomePaths): Promise<Daemon> {

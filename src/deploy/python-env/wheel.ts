@@ -30,6 +30,12 @@ export interface WheelResult {
   detail?: string;
 }
 
+/** What `sarge wheel --json` prints. */
+export interface WheelReport {
+  dist: string;
+  results: WheelResult[];
+}
+
 export interface AddToDistOptions {
   paths: HomePaths;
   python: string;

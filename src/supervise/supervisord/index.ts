@@ -14,6 +14,7 @@ export {
   supervisordCommand,
   supervisordConfPath,
   supervisordLogPath,
+  supervisordPidPath,
   writeSupervisordConfig,
   type SupervisordConfigOptions,
 } from "./config.js";
