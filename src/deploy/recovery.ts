@@ -6,7 +6,9 @@ import type { HomeContext } from "./context.js";
 import { startInstance } from "./instance-lifecycle.js";
 import { acquireHomeLock, readHolder } from "./lock.js";
 import { destroyInstances, strayDeployFolders } from "./retire.js";
-import { readState, writeState } from "./state.js";
+import { appendHistory, readHistory } from "./history.js";
+import { historyEntry } from "./release-transaction.js";
+import { readState, writeState, type InstanceRecord, type State } from "./state.js";
 import { stopStrayProcesses, strayProcesses } from "./stray-processes.js";
 
 /**
@@ -40,13 +42,37 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
     rmSync(join(ctx.paths.deploy, name), { recursive: true, force: true });
   }
   const running = new Set((await ctx.supervisor.status()).filter((program) => program.wanted).map((program) => program.name));
-  for (const instance of Object.values(state.instances)) {
-    if (instance.state === "kept" && running.has(instance.id)) {
-      ctx.reporter.line(`stopping ${instance.id}, replaced by an interrupted deploy but still running`);
-      await ctx.supervisor.stop(instance.id);
-    }
+  const replacedButRunning = Object.values(state.instances).filter((instance) => instance.state === "kept" && running.has(instance.id));
+  for (const instance of replacedButRunning) {
+    ctx.reporter.line(`stopping ${instance.id}, replaced by an interrupted deploy but still running`);
+    await ctx.supervisor.stop(instance.id);
   }
   writeState(ctx.paths, state);
+  if (leftovers.length > 0 || replacedButRunning.length > 0) recordInterruptedReleases(ctx, state, leftovers);
+}
+
+/**
+ * A killed release never wrote its history line: say now how it ended. Its
+ * half-made instances were removed (failed), or it had switched before it
+ * died, so what it made is active or kept (it succeeded).
+ */
+function recordInterruptedReleases(ctx: HomeContext, state: State, removed: InstanceRecord[]): void {
+  const recorded = new Set(readHistory(ctx.paths).map((entry) => entry.release));
+  const byRelease = new Map<number, { records: InstanceRecord[]; finished: boolean }>();
+  for (const instance of removed) byRelease.set(instance.release, { records: [...(byRelease.get(instance.release)?.records ?? []), instance], finished: false });
+  for (const instance of Object.values(state.instances)) {
+    if (recorded.has(instance.release) || !instance.releaseKind || instance.activatedAt === null) continue;
+    byRelease.set(instance.release, { records: [...(byRelease.get(instance.release)?.records ?? []), instance], finished: true });
+  }
+  for (const [release, { records, finished }] of byRelease) {
+    if (recorded.has(release)) continue;
+    const first = records[0]!;
+    const started = new Date(first.createdAt);
+    const outcome = finished ? "success" : "failed";
+    const error = finished ? undefined : "interrupted: sarge was stopped before the release finished; recovery removed what it had made";
+    const entry = historyEntry(first.releaseKind ?? "deploy", release, records.map((record) => record.proc), records, started, outcome, error);
+    appendHistory(ctx.paths, { ...entry, detail: [finished ? "finished by recovery after sarge was stopped during retire" : "cleaned up by recovery"] });
+  }
 }
 
 /** The release hook or pip build a killed deploy started for instance `id` (not supervised: they outlive sarge). */

@@ -43,7 +43,7 @@ export async function releaseNewInstances(ctx: HomeContext, spec: NewInstancesRe
     await recoverInterrupted(ctx);
     const state = readState(ctx.paths);
     const release = ++state.lastRelease;
-    const records = spec.procs.map((proc) => newRecord(ctx, proc, release));
+    const records = spec.procs.map((proc) => ({ ...newRecord(ctx, proc, release), releaseKind: spec.kind }));
     for (const record of records) state.instances[record.id] = record;
     writeState(ctx.paths, state);
     const switched: Switched[] = [];

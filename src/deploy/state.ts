@@ -14,6 +14,8 @@ export interface InstanceRecord {
   id: string;
   proc: string;
   release: number;
+  /** What made it: a deploy or a config change (absent in state written before sarge recorded it). */
+  releaseKind?: "deploy" | "config";
   state: InstanceState;
   port: number;
   commit: string | null;

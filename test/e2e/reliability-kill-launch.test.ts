@@ -75,6 +75,12 @@ describe("SIGKILL of sarge deploy while it launches and switches the new instanc
     );
     await expectNoLeftovers(home);
     expect(await get(home.webPort)).toMatch(new RegExp(`\\(new, ${next.id}\\)\\n$`));
+    const history = JSON.parse((await home.sarge(["history", "--json"])).stdout) as Array<{ release: number; outcome: string; instances: string[]; detail?: string[] }>;
+    expect(history.find((entry) => entry.release === next.release)).toMatchObject({
+      outcome: "success",
+      instances: [next.id],
+      detail: ["finished by recovery after sarge was stopped during retire"],
+    });
     // and a rollback to the replaced instance works as after any deploy
     const rollback = await home.sarge(["rollback", "web"]);
     expect(rollback.code, rollback.stderr).toBe(0);

@@ -97,19 +97,21 @@ describe("SIGKILL of sarge deploy while it prepares the new instance", () => {
     await expectServingUntouched(active);
   });
 
-  it("the next deploy after all these kills succeeds; history lists only releases that finished", async () => {
+  it("the next deploy after all these kills succeeds; history shows each killed release as interrupted", async () => {
     const result = await home.sarge(["deploy", "-", "web", "--json"], { input: helloVersion("after") });
     expect(result.code, result.stderr).toBe(0);
     expect(plainLines(result.stderr)).not.toContain("cleaning up");
     expect(await (await fetch(`http://127.0.0.1:${home.webPort}/`)).text()).toMatch(/\(after, web-/);
     expect(readdirSync(home.paths.deploy)).toHaveLength(2);
-    // each killed deploy used up a release number; none of them shows in history
+    // each killed deploy used up a release number; recovery recorded it as interrupted
     const { release } = JSON.parse(result.stdout) as { release: number };
     expect(release).toBe(readState(home.paths).lastRelease);
-    const history = JSON.parse((await home.sarge(["history", "--json"])).stdout) as Array<{ release: number; outcome: string }>;
-    expect(history.map((entry) => [entry.release, entry.outcome])).toEqual([
-      [1, "success"],
-      [release, "success"],
-    ]);
+    const history = JSON.parse((await home.sarge(["history", "--json"])).stdout) as Array<{ release: number; outcome: string; error?: string }>;
+    expect(history.map((entry) => entry.release)).toEqual(Array.from({ length: release }, (_, index) => index + 1));
+    expect(history[0]!.outcome).toBe("success");
+    expect(history.at(-1)!.outcome).toBe("success");
+    for (const entry of history.slice(1, -1)) {
+      expect(entry).toMatchObject({ outcome: "failed", error: expect.stringMatching(/^interrupted: sarge was stopped before the release finished/) });
+    }
   });
 });
