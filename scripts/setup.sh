@@ -22,5 +22,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-npm ci --no-audit --no-fund
+# Not `npm ci`: npm 11.19 here writes lock files that its own `npm ci` then refuses
+# ("Missing: @rollup/rollup-android-arm-eabi@ from lock file": optional packages of
+# other platforms). `npm install` installs the locked versions all the same.
+npm install --no-audit --no-fund
 npm run build

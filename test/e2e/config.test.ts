@@ -1,11 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { helloVersion } from "../support/apps.js";
 import { createTestHome, type TestHome } from "../support/home.js";
-import { startLoad } from "../support/load.js";
-
-async function get(port: number): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${port}/`)).text();
-}
+import { get, startLoad } from "../support/load.js";
 
 describe("sarge config: env changes as zero-downtime releases", () => {
   let home: TestHome;

@@ -4,14 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/deploy/state.js";
 import { helloArchive, helloVersion } from "../support/apps.js";
 import { createTestHome, type TestHome } from "../support/home.js";
-import { instanceOf, startLoad } from "../support/load.js";
+import { get, instanceOf, startLoad } from "../support/load.js";
 import { processesUsing } from "../support/processes.js";
 import { appWith, buildTar } from "../support/tars.js";
-
-async function get(port: number): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${port}/`);
-  return response.text();
-}
 
 describe.each(["builtin", "supervisord"] as const)("sarge deploy, redeploy and rollback with real HAProxy and Python (%s supervisor)", (supervisor) => {
   let home: TestHome;

@@ -13,13 +13,10 @@ import { packageRoot } from "../../src/package-root.js";
 import { helloDir } from "../support/apps.js";
 import { runSarge } from "../support/cli.js";
 import { createTestHome, type TestHome } from "../support/home.js";
+import { get } from "../support/load.js";
 
 const SSHD = "/usr/sbin/sshd";
 const FAB = "/usr/bin/fab";
-
-async function get(port: number): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${port}/`)).text();
-}
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main", ...args], { cwd, encoding: "utf8" });

@@ -5,12 +5,8 @@ import { readState } from "../../src/deploy/state.js";
 import { helloArchive, helloVersion } from "../support/apps.js";
 import { expectNoLeftovers, failuresOf, plainLines } from "../support/crash.js";
 import { createTestHome, type TestHome } from "../support/home.js";
-import { startLoad } from "../support/load.js";
+import { get, startLoad } from "../support/load.js";
 import { processesUsing } from "../support/processes.js";
-
-async function get(port: number): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${port}/`)).text();
-}
 
 /**
  * Hostile or broken input: archives over the configured caps, process type

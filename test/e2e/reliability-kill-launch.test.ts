@@ -3,10 +3,7 @@ import { readState } from "../../src/deploy/state.js";
 import { helloVersion } from "../support/apps.js";
 import { expectNoLeftovers, killDeployAt } from "../support/crash.js";
 import { createTestHome, type TestHome } from "../support/home.js";
-
-async function get(port: number): Promise<string> {
-  return (await fetch(`http://127.0.0.1:${port}/`)).text();
-}
+import { get } from "../support/load.js";
 
 /**
  * SIGKILL of `sarge deploy` once the new instance exists: before it gets a

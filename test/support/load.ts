@@ -69,3 +69,8 @@ export function startLoad(port: number, options: { workers?: number; maxMs?: num
 export function instanceOf(body: string | null): string | null {
   return body ? (/\(([^,]+), ([A-Za-z0-9_-]+)\)\s*$/.exec(body)?.[2] ?? null) : null;
 }
+
+/** One GET of http://127.0.0.1:<port>/, its body as text (a fresh connection each time). */
+export async function get(port: number, path = "/"): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}${path}`)).text();
+}

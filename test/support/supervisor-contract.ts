@@ -3,6 +3,7 @@
  * interface only. A backend's e2e file calls supervisorContract() with a setup
  * that starts its daemon on a fresh home.
  */
+import { readProcStat } from "../../src/process-alive.js";
 import { mkdirSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -61,7 +62,7 @@ export function supervisorContract(name: string, setup: () => Promise<ContractHo
       expect(["starting", "running"]).toContain(status.state);
       const pid = status.pid!;
       expect(pid).toBeGreaterThan(0);
-      const stat = procStat(pid)!;
+      const stat = readProcStat(pid)!;
       expect(stat.pgrp).toBe(pid);
       expect(stat.session).toBe(pid);
 
@@ -119,7 +120,7 @@ export function supervisorContract(name: string, setup: () => Promise<ContractHo
       }, "a restart");
       expect(restarted.wanted).toBe(true);
       expect(restarted.lastExit).toBe("exit 3");
-      expect(procStat(first!)?.state ?? "gone").toMatch(/gone|Z/);
+      expect(readProcStat(first!)?.state ?? "gone").toMatch(/gone|Z/);
       await waitFor(() => readText(crashing.logFile).split("run\n").length - 1 >= 2, "two runs in the log");
     });
 
@@ -165,26 +166,9 @@ export function supervisorContract(name: string, setup: () => Promise<ContractHo
 
 // ---- helpers shared with the backends' own e2e tests ----
 
-export interface ProcStat {
-  state: string;
-  pgrp: number;
-  session: number;
-}
-
-export function procStat(pid: number): ProcStat | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0]!, pgrp: Number(fields[2]), session: Number(fields[3]) };
-}
-
 /** Alive and not a zombie waiting to be reaped. */
 export function isRunning(pid: number): boolean {
-  const stat = procStat(pid);
+  const stat = readProcStat(pid);
   return stat !== null && stat.state !== "Z" && stat.state !== "X";
 }
 
@@ -196,7 +180,7 @@ function livePids(): number[] {
 }
 
 export function groupMembers(pgid: number): number[] {
-  return livePids().filter((pid) => procStat(pid)?.pgrp === pgid);
+  return livePids().filter((pid) => readProcStat(pid)?.pgrp === pgid);
 }
 
 /** Live processes whose working directory is `dir` or below: a test's programs and anything they left. */

@@ -4,71 +4,10 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { pack } from "tar-stream";
+export { buildTar, paxGlobalHeader, rawHeader, type TarEntry } from "../support/tars.js";
 import { ArchiveError, unpackArchive, type UnpackOptions, type UnpackResult } from "../../src/deploy/archive.js";
 
-export interface TarEntry {
-  name: string;
-  type?: "file" | "link" | "symlink" | "directory" | "character-device" | "block-device" | "fifo";
-  content?: string | Buffer;
-  linkname?: string;
-  mode?: number;
-  mtime?: Date;
-  devmajor?: number;
-  devminor?: number;
-}
-
 export const CAPS = { maxBytes: 1024 ** 3, maxEntries: 100_000, maxNameLength: 1024 } as const;
-
-/** A tar written by tar-stream's packer, entry by entry, ending with the end-of-archive blocks. */
-export async function buildTar(entries: TarEntry[], options: { globalHeader?: string } = {}): Promise<Buffer> {
-  const archive = pack();
-  const chunks: Buffer[] = [];
-  archive.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const finished = new Promise((resolve) => archive.on("end", resolve));
-  for (const { content, ...header } of entries) {
-    const hasData = header.type === undefined || header.type === "file";
-    await new Promise<void>((resolve, reject) => {
-      const done = (error?: Error | null): void => (error ? reject(error) : resolve());
-      if (hasData) archive.entry({ mode: 0o644, ...header }, content ?? "", done);
-      else archive.entry({ mode: header.type === "directory" ? 0o755 : 0o644, ...header }, done);
-    });
-  }
-  archive.finalize();
-  await finished;
-  const body = Buffer.concat(chunks);
-  return options.globalHeader === undefined ? body : Buffer.concat([paxGlobalHeader(options.globalHeader), body]);
-}
-
-/** A pax global header ('g') holding one `comment` record, as `git archive` writes it first. */
-export function paxGlobalHeader(comment: string): Buffer {
-  const line = (length: number): string => `${length} comment=${comment}\n`;
-  let length = line(0).length;
-  while (line(length).length !== length) length = line(length).length;
-  const payload = Buffer.from(line(length));
-  const header = rawHeader({ name: "pax_global_header", size: payload.length, typeflag: "g" });
-  const padded = Buffer.alloc(Math.ceil(payload.length / 512) * 512);
-  payload.copy(padded);
-  return Buffer.concat([header, padded]);
-}
-
-/** One ustar header block with a correct checksum. */
-export function rawHeader(options: { name: string; size: number; typeflag: string; mode?: number }): Buffer {
-  const block = Buffer.alloc(512);
-  block.write(options.name, 0, 100, "utf8");
-  block.write((options.mode ?? 0o644).toString(8).padStart(7, "0") + "\0", 100, "latin1");
-  block.write("0000000\0", 108, "latin1");
-  block.write("0000000\0", 116, "latin1");
-  block.write(options.size.toString(8).padStart(11, "0") + "\0", 124, "latin1");
-  block.write("00000000000\0", 136, "latin1");
-  block.write(options.typeflag, 156, "latin1");
-  block.write("ustar\0" + "00", 257, "latin1");
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, "latin1");
-  return block;
-}
 
 export interface Sandbox {
   /** Parent of dest: nothing but dest may ever appear in it. */

@@ -47,7 +47,7 @@ const keyB = "b".repeat(20);
 const keyC = "c".repeat(20);
 
 describe("environment key", () => {
-  const interpreter = { executable: "/usr/bin/python3.11", version: "3.11.7", full: "3.11.7 (main)" };
+  const interpreter = { executable: "/usr/bin/python3.11", version: "3.11.7", full: "3.11.7 (main)", pipRunner: null };
   const base = {
     interpreter,
     requirements: [{ name: "requirements.txt", bytes: Buffer.from("flask\n") }],

@@ -1,30 +1,11 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { SargeError } from "../../errors.js";
+import { readProcStat, type ProcStat } from "../../process-alive.js";
 
 /** How often a stop re-checks whether the group is empty. */
 const POLL_MS = 25;
 
-interface ProcStat {
-  state: string;
-  pgrp: number;
-  startTime: string;
-}
-
-/** /proc/<pid>/stat, or null when there is no such process. */
-function readProcStat(pid: number): ProcStat | null {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  // The command name (field 2) may contain spaces and ')': the fields start after the last ')'.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0] ?? "", pgrp: Number(fields[2]), startTime: fields[19] ?? "" };
-}
-
-/** Zombies and dead tasks are listed in /proc until reaped, but run nothing. */
 function running(stat: ProcStat): boolean {
   return stat.state !== "Z" && stat.state !== "X";
 }
