@@ -1,0 +1,98 @@
+/**
+ * `npm run bench`: every benchmark of issue 8 in one run, then one table of
+ * every figure next to its floor or peer measured in the same run.
+ *
+ *   1 deploy-latency   2 zero-downtime   3 routing-overhead
+ *   4 archive-ingest (bench/archive-ingest.ts's main())   5 cli-latency   6 supervisor
+ *
+ * BENCH_ONLY=1,4 runs a subset. Each benchmark also runs alone: node build/bench/<name>.js.
+ * Results: bench/results/<name>.json and bench/results/summary.json. A benchmark that crashes is
+ * reported and the others still run (exit code 1 at the end); no benchmark fails on time.
+ */
+import { main as archiveIngest } from "./archive-ingest.js";
+import { main as cliLatency } from "./cli-latency.js";
+import { main as deployLatency } from "./deploy-latency.js";
+import { main as routingOverhead } from "./routing-overhead.js";
+import { runAllCleanups } from "./support/cleanup.js";
+import { fmt, isMain, machine, summaryTable, writeResult, type BenchOutcome, type SummaryRow } from "./support/report.js";
+import { main as supervisorBench } from "./supervisor.js";
+import { main as zeroDowntime } from "./zero-downtime.js";
+
+async function ingest(): Promise<BenchOutcome> {
+  console.log("\n== 4. archive ingest: sarge's unpack vs tar -x (bench/archive-ingest.ts) ==");
+  const result = await archiveIngest();
+  const mb = (result.archive.contentBytes / 1e6).toFixed(0);
+  // newer versions of archive-ingest.ts also report the fastest runs
+  const fastest = result as { ratioOfMin?: number };
+  const ofMin = fastest.ratioOfMin !== undefined ? ` (fastest runs ${fmt.ratio(fastest.ratioOfMin)})` : "";
+  return {
+    name: "archive-ingest",
+    resultFile: "bench/results/archive-ingest.json",
+    rows: [
+      {
+        bench: "4",
+        measure: `archive ingest, ${mb} MB in ${fmt.int(result.archive.files)} files, median of ${result.runs}`,
+        sarge: `${result.unpackArchive.mbPerSecond} MB/s, ${fmt.int(result.unpackArchive.filesPerSecond)} entries/s`,
+        reference: `tar -x ${result.tarX.mbPerSecond} MB/s, ${fmt.int(result.tarX.filesPerSecond)} entries/s`,
+        ratio: `${fmt.ratio(result.ratio)}${ofMin}`,
+        target: "≥ 0.8× tar",
+      },
+    ],
+  };
+}
+
+const benchmarks: Array<[number, string, () => Promise<BenchOutcome>]> = [
+  [1, "deploy-latency", deployLatency],
+  [2, "zero-downtime", zeroDowntime],
+  [3, "routing-overhead", routingOverhead],
+  [4, "archive-ingest", ingest],
+  [5, "cli-latency", cliLatency],
+  [6, "supervisor", supervisorBench],
+];
+
+async function runAll(): Promise<number> {
+  const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map(Number)) : null;
+  const info = machine();
+  const started = performance.now();
+  console.log(`sarge benchmarks on ${info.nproc} × ${info.cpuModel}, ${info.memoryGiB} GiB, ${info.os}, load average ${info.loadAverage.join(" ")}`);
+  const rows: SummaryRow[] = [];
+  const crashed: Array<{ name: string; error: string }> = [];
+  const durations: Record<string, number> = {};
+  for (const [number, name, bench] of benchmarks) {
+    if (only && !only.has(number)) continue;
+    const t0 = performance.now();
+    try {
+      rows.push(...(await bench()).rows);
+    } catch (error) {
+      const message = (error as Error).stack ?? String(error);
+      process.stderr.write(`\nbenchmark ${name} failed: ${message}\n`);
+      crashed.push({ name, error: (error as Error).message });
+      rows.push({ bench: String(number), measure: `${name}: FAILED TO RUN (see stderr)`, sarge: "-", reference: "-", ratio: "-", target: "-" });
+    } finally {
+      await runAllCleanups();
+      durations[name] = Math.round((performance.now() - t0) / 1000);
+    }
+  }
+  const totalSeconds = Math.round((performance.now() - started) / 1000);
+  const table = summaryTable(rows);
+  console.log(`\n== summary: ${new Date().toISOString()}, ${totalSeconds} s, load average at start ${info.loadAverage.join(" ")} ==\n`);
+  console.log(table);
+  console.log(`machine: ${info.nproc} CPUs (${info.cpuModel}), ${info.memoryGiB} GiB, ${info.kernel}, node ${info.node}, ${info.python}, ${info.haproxy}, supervisord ${info.supervisord}`);
+  console.log(`durations (s): ${Object.entries(durations).map(([name, seconds]) => `${name} ${seconds}`).join(", ")}`);
+  const file = writeResult("summary", { machine: info, totalSeconds, durations, rows, table, crashed });
+  console.log(`results: bench/results/*.json (summary: ${file})`);
+  return crashed.length === 0 ? 0 : 1;
+}
+
+if (isMain(import.meta.url)) {
+  runAll()
+    .then((code) => (process.exitCode = code))
+    .catch((error: unknown) => {
+      process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    })
+    .finally(async () => {
+      await runAllCleanups();
+      setTimeout(() => process.exit(), 200).unref();
+    });
+}

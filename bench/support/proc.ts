@@ -1,0 +1,128 @@
+/** /proc readings, TCP probes and free ports (127.0.0.1 only). */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** Processes (other than this one) whose command line or working folder mentions `path`. */
+export function processesUsing(path: string): Array<{ pid: number; cmdline: string }> {
+  const found: Array<{ pid: number; cmdline: string }> = [];
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+      let cwd = "";
+      try {
+        cwd = readlinkSync(`/proc/${pid}/cwd`);
+      } catch {
+        // exited, or not ours
+      }
+      if (cmdline.includes(path) || cwd.startsWith(path)) found.push({ pid, cmdline });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+/** SIGKILL every process still mentioning `path`; returns how many there were. */
+export function killProcessesUsing(path: string): number {
+  const leftovers = processesUsing(path);
+  for (const { pid } of leftovers) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  return leftovers.length;
+}
+
+/** Resident and peak resident memory of a process, in bytes. */
+export function memoryOf(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) * 1024;
+  return { rss: field("VmRSS"), hwm: field("VmHWM") };
+}
+
+let clockTicks: number | undefined;
+
+/** CPU time (user + system) a process used so far, in seconds. */
+export function cpuSecondsOf(pid: number): number {
+  clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // fields after the ")" that closes the command name: state is field 3, utime 14, stime 15
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/**
+ * CPU time (user + system, seconds) of this process's children that have been waited for: a
+ * whole command tree (sarge deploy with its pip, venv and release command) lands here when it
+ * exits. Processes it handed to a supervisor are not its descendants and do not count.
+ */
+export function reapedChildrenCpuSeconds(): number {
+  clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  const stat = readFileSync("/proc/self/stat", "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[13]) + Number(fields[14])) / clockTicks;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether something accepts a TCP connection on 127.0.0.1:port right now. */
+export function accepts(port: number, host = "127.0.0.1"): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host });
+    socket.setTimeout(1000);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Poll every `intervalMs` until the port accepts; resolves with the time it took (ms), throws after timeoutMs. */
+export async function waitForPort(port: number, timeoutMs: number, intervalMs = 5): Promise<number> {
+  const started = performance.now();
+  for (;;) {
+    if (await accepts(port)) return performance.now() - started;
+    if (performance.now() - started > timeoutMs) throw new Error(`nothing accepted connections on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    await sleep(intervalMs);
+  }
+}
+
+export function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A base port B (a multiple of 100 in 20000-31999, below Linux's ephemeral
+ * range) with B .. B+size-1 all free now.
+ */
+export async function freePortBlock(size: number): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const base = 20_000 + 100 * Math.floor(Math.random() * (12_000 - size) / 100);
+    let free = true;
+    for (let port = base; port < base + size && free; port++) free = await isPortFree(port);
+    if (free) return base;
+  }
+  throw new Error(`no block of ${size} free ports found in 20000-31999`);
+}
