@@ -2,6 +2,7 @@ import type { HomeContext } from "./context.js";
 import { copyInstanceFolder } from "./pipeline.js";
 import { releaseNewInstances, type ReleaseResult } from "./release-transaction.js";
 import { readState, writeState } from "./state.js";
+import { step } from "./steps.js";
 
 /**
  * Apply etc/sarge.yaml's `env` as a release: every active process type gets a
@@ -17,14 +18,16 @@ export async function applyConfigRelease(ctx: HomeContext, changedKeys: string[]
     procs: active.map((instance) => instance.proc),
     command: `sarge config (${changedKeys.join(", ")})`,
     detail: changedKeys,
-    async prepare(records, state) {
-      for (const record of records) {
-        const source = Object.values(state.instances).find((instance) => instance.proc === record.proc && instance.state === "active")!;
-        ctx.reporter.line(`${record.proc}: ${record.id} from ${source.id} with the new configuration`);
-        copyInstanceFolder(ctx, source, record);
-        Object.assign(record, { command: source.command, commit: source.commit, envKey: source.envKey });
-      }
-      writeState(ctx.paths, state);
-    },
+    prepare: (records, state) =>
+      step("prepare", () => {
+        for (const record of records) {
+          const source = Object.values(state.instances).find((instance) => instance.proc === record.proc && instance.state === "active");
+          if (!source) throw new Error(`${record.proc} has no active instance any more to copy`);
+          ctx.reporter.line(`${record.proc}: ${record.id} from ${source.id} with the new configuration`);
+          copyInstanceFolder(ctx, source, record);
+          Object.assign(record, { command: source.command, commit: source.commit, envKey: source.envKey });
+        }
+        writeState(ctx.paths, state);
+      }),
   });
 }

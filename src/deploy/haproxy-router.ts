@@ -6,6 +6,7 @@ import {
   HAPROXY_PROGRAM,
   haproxyProgram,
   idleSlot,
+  otherSlot,
   readRuntimeListens,
   renderHaproxyConfig,
   SLOTS,
@@ -53,7 +54,9 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
     async activate(state, proc, instanceId, port) {
       await ensureServing(state);
       const route = routesOf(state, config).find((candidate) => candidate.proc === proc)!;
-      const slot = route.active !== null && state.routes[proc]?.[route.active] === instanceId ? route.active : idleSlot(route);
+      // the slot state says is serving, even when its instance was destroyed since (HAProxy still has it ready)
+      const serving = state.routes[proc]?.active ?? route.active;
+      const slot = serving && state.routes[proc]?.[serving] === instanceId ? serving : serving ? otherSlot(serving) : idleSlot(route);
       const result = await switchSlot(paths, proc, slot, port, { beforeDrain: () => pauseIfAsked("switch-drain") });
       if (!result.drained) log.warn({ proc, slot: result.from }, "the old slot still had requests after the drain bound; they were left to finish");
       state.routes[proc] = { blue: null, green: null, ...state.routes[proc], active: slot, [slot]: instanceId };

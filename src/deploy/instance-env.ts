@@ -25,7 +25,8 @@ export function instanceEnvironment(paths: HomePaths, instance: InstanceRecord):
   }
   env.PATH ??= "/usr/local/bin:/usr/bin:/bin";
   Object.assign(env, Object.fromEntries(readDotenvFiles([join(dir, ".env")])), instance.configEnv);
-  env.PORT = String(instance.port);
+  // no port yet (the release hook runs before one is allocated): no PORT rather than PORT=0
+  if (instance.port !== 0) env.PORT = String(instance.port);
   env.SARGE_INSTANCE = instance.id;
   env.SARGE_RELEASE = String(instance.release);
   if (instance.envKey !== null) Object.assign(env, environmentVariables(join(dir, ".venv"), env.PATH));

@@ -112,7 +112,12 @@ function takeOver(lockPath: string, dead: LockHolder): boolean {
   const moved = readHolder(aside);
   if (moved?.token !== dead.token) {
     // another contender took over first and holds the lock now: put its file back
-    linkSync(aside, lockPath);
+    try {
+      linkSync(aside, lockPath);
+    } catch (error) {
+      // a third contender created the lock meanwhile; the holder we moved aside keeps running without its file
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
     unlinkSync(aside);
     return false;
   }

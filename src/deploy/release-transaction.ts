@@ -1,3 +1,4 @@
+import { loadConfig } from "../home/config.js";
 import type { HomeContext } from "./context.js";
 import { announceOutcome, announceStart } from "./announce.js";
 import { whoAmI, type HistoryEntry, type ReleaseKind } from "./history.js";
@@ -43,7 +44,9 @@ export async function releaseNewInstances(ctx: HomeContext, spec: NewInstancesRe
     await recoverInterrupted(ctx);
     const state = readState(ctx.paths);
     const release = ++state.lastRelease;
-    const records = spec.procs.map((proc) => ({ ...newRecord(ctx, proc, release), releaseKind: spec.kind }));
+    // env as etc/sarge.yaml says now, under the lock: a config change applied while we waited counts
+    const env = loadConfig(ctx.paths).env;
+    const records = spec.procs.map((proc) => ({ ...newRecord(proc, release, env), releaseKind: spec.kind }));
     for (const record of records) state.instances[record.id] = record;
     writeState(ctx.paths, state);
     const switched: Switched[] = [];
@@ -54,24 +57,17 @@ export async function releaseNewInstances(ctx: HomeContext, spec: NewInstancesRe
         { ...historyEntry(spec.kind, release, spec.procs, records, started, outcome, error), ...(spec.detail ? { detail: spec.detail } : {}) },
         startNotice,
       );
+    let switchMs: Record<string, number>;
     try {
       await spec.prepare(records, state);
       await launch(ctx, state, records);
-      const switchMs = await step("switch", () => switchAll(ctx, state, records, switched));
-      await step("retire", () => retire(ctx, state, switched));
-      await record("success");
-      return {
-        release,
-        commit: records[0]?.commit ?? null,
-        instances: records.map(({ id, proc, port }) => ({ id, proc, port })),
-        durationMs: Date.now() - started.getTime(),
-        switchMs,
-      };
+      switchMs = await step("switch", () => switchAll(ctx, state, records, switched));
     } catch (error) {
-      await undoSwitches(ctx, state, switched);
+      const leftForRecovery = await undoSwitches(ctx, state, switched);
       // A cleanup that fails too (the supervisor is gone) must not hide why the deploy failed: the
       // instances stay "deploying" in state, and the next command removes them (recovery).
-      await destroyInstances(ctx, state, records).catch((cleanup: unknown) => {
+      const removable = records.filter((record) => !leftForRecovery.includes(record));
+      await destroyInstances(ctx, state, removable).catch((cleanup: unknown) => {
         ctx.log.error({ err: cleanup }, "could not remove the new instances after a failed release");
         const left = records.filter((record) => state.instances[record.id]).map((record) => record.id);
         ctx.reporter.line(`could not remove ${left.join(", ")} now (${(cleanup as Error).message}); the next sarge command will`);
@@ -79,7 +75,28 @@ export async function releaseNewInstances(ctx: HomeContext, spec: NewInstancesRe
       await record("failed", (error as Error).message);
       throw error;
     }
+    // Every switch is done: the release has succeeded. Stopping what it replaced may still fail;
+    // that never routes back onto instances already stopped.
+    await retireAfterSwitch(ctx, state, switched);
+    await record("success");
+    return {
+      release,
+      commit: records[0]?.commit ?? null,
+      instances: records.map(({ id, proc, port }) => ({ id, proc, port })),
+      durationMs: Date.now() - started.getTime(),
+      switchMs,
+    };
   });
+}
+
+/** Retire after a completed switch; a failure is reported, and the next command's recovery stops what is left running. */
+export async function retireAfterSwitch(ctx: HomeContext, state: State, switched: Switched[]): Promise<void> {
+  try {
+    await step("retire", () => retire(ctx, state, switched));
+  } catch (error) {
+    ctx.log.error({ err: error }, "retire failed after a completed switch");
+    ctx.reporter.line(`warning: switched, but ${(error as Error).message}; the next sarge command finishes retiring`);
+  }
 }
 
 /**
@@ -129,7 +146,7 @@ export function historyEntry(
   };
 }
 
-function newRecord(ctx: HomeContext, proc: string, release: number): InstanceRecord {
+function newRecord(proc: string, release: number, env: Record<string, string>): InstanceRecord {
   return {
     id: newInstanceId(proc),
     proc,
@@ -139,7 +156,7 @@ function newRecord(ctx: HomeContext, proc: string, release: number): InstanceRec
     commit: null,
     command: "",
     envKey: null,
-    configEnv: { ...ctx.config.env },
+    configEnv: { ...env },
     createdAt: new Date().toISOString(),
     activatedAt: null,
     retiredAt: null,

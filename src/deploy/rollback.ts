@@ -4,8 +4,7 @@ import { announceOutcome } from "./announce.js";
 import { withHomeLock } from "./home-lock.js";
 import { assertProcessType } from "./instance-id.js";
 import { recoverInterrupted } from "./recovery.js";
-import { historyEntry, launch } from "./release-transaction.js";
-import { retire } from "./retire.js";
+import { historyEntry, launch, retireAfterSwitch } from "./release-transaction.js";
 import { activeInstance, instancesOf, readState, writeState, type InstanceRecord } from "./state.js";
 import { step } from "./steps.js";
 import { switchAll, undoSwitches, type Switched } from "./switch.js";
@@ -44,25 +43,29 @@ export async function rollback(ctx: HomeContext, proc: string, to?: string): Pro
         },
         Promise.resolve(),
       );
+    let switchMs: number;
     try {
       ctx.reporter.line(`rolling ${proc} back to ${target.id} (release ${target.release})`);
       await launch(ctx, state, [target]);
-      const switchMs = (await step("switch", () => switchAll(ctx, state, [target], switched)))[proc] ?? 0;
-      await step("retire", () => retire(ctx, state, switched));
-      await record("success");
-      const differing = differingKeys(target.configEnv, ctx.config.env);
-      if (differing.length > 0) {
-        ctx.reporter.line(
-          `note: ${target.id} runs with the env it was started with; etc/sarge.yaml differs in ${differing.join(", ")} and the next deploy or config change uses etc/sarge.yaml`,
-        );
-      }
-      return { release, proc, from: current?.id ?? null, to: target.id, switchMs, durationMs: Date.now() - started.getTime() };
+      switchMs = (await step("switch", () => switchAll(ctx, state, [target], switched)))[proc] ?? 0;
     } catch (error) {
-      await undoSwitches(ctx, state, switched);
-      if (target.state !== "active") await ctx.supervisor.stop(target.id).catch(() => undefined);
+      const leftForRecovery = await undoSwitches(ctx, state, switched);
+      // the target was a kept instance: it goes back to being kept (stopped), unless recovery must route back first
+      if (target.state !== "active" && !leftForRecovery.includes(target)) await ctx.supervisor.stop(target.id).catch(() => undefined);
+      if (leftForRecovery.includes(target)) Object.assign(target, { state: "kept" });
+      writeState(ctx.paths, state);
       await record("failed", (error as Error).message);
       throw error;
     }
+    await retireAfterSwitch(ctx, state, switched);
+    await record("success");
+    const differing = differingKeys(target.configEnv, ctx.config.env);
+    if (differing.length > 0) {
+      ctx.reporter.line(
+        `note: ${target.id} runs with the env it was started with; etc/sarge.yaml differs in ${differing.join(", ")} and the next deploy or config change uses etc/sarge.yaml`,
+      );
+    }
+    return { release, proc, from: current?.id ?? null, to: target.id, switchMs, durationMs: Date.now() - started.getTime() };
   });
 }
 

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../atomic-file.js";
 import { SargeError } from "../errors.js";
 import type { HomePaths } from "../home/paths.js";
@@ -53,7 +53,16 @@ export function emptyState(): State {
 }
 
 export function readState(paths: HomePaths): State {
-  if (!existsSync(paths.state)) return emptyState();
+  if (!existsSync(paths.state)) {
+    // a new home has neither; starting empty next to deployed folders would treat live instances as strays
+    const deployed = existsSync(paths.deploy) ? readdirSync(paths.deploy) : [];
+    if (deployed.length > 0 || existsSync(`${paths.state}.bak`)) {
+      throw new SargeError(`${paths.state} is missing, but this home has deployed instances (${deployed.slice(0, 5).join(", ") || "a state.json.bak"})`, {
+        detail: `sarge will not guess what runs. Restore it with \`cp ${paths.state}.bak ${paths.state}\` if that copy exists, or stop the supervisor, move deploy/ away and deploy again.`,
+      });
+    }
+    return emptyState();
+  }
   try {
     return parseState(readFileSync(paths.state, "utf8"));
   } catch (error) {

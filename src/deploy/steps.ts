@@ -3,6 +3,7 @@ import { DeployError } from "../errors.js";
 /** The named steps of a deploy, in order; failure messages and the journal use these names. */
 export type DeployStep =
   | "lock"
+  | "prepare"
   | "unpack"
   | "procfile"
   | "environment"

@@ -5,6 +5,8 @@ export interface Switched {
   proc: string;
   next: InstanceRecord;
   previous: InstanceRecord | undefined;
+  /** state.routes[proc] before the switch, to put back if routing back fails. */
+  routeBefore: State["routes"][string] | undefined;
 }
 
 /**
@@ -33,16 +35,23 @@ export async function switchAll(ctx: HomeContext, state: State, records: Instanc
   const switchMs: Record<string, number> = {};
   for (const record of records) {
     const previous = instancesOf(state, record.proc).find((instance) => instance.state === "active");
-    switched.push({ proc: record.proc, next: record, previous });
+    switched.push({ proc: record.proc, next: record, previous, routeBefore: state.routes[record.proc] && { ...state.routes[record.proc]! } });
     switchMs[record.proc] = await activate(ctx, state, record);
     ctx.reporter.line(describeSwitch(ctx, record, switchMs[record.proc]!));
   }
   return switchMs;
 }
 
-/** Route every switched process type back to the instance it had (still running: nothing was retired yet). */
-export async function undoSwitches(ctx: HomeContext, state: State, switched: Switched[]): Promise<void> {
-  for (const { previous } of [...switched].reverse()) {
+/**
+ * Route every switched process type back to the instance it had (still
+ * running: nothing was retired yet). Where that fails, state is put back to
+ * say the previous instance is active and the new one half-made, so the next
+ * command routes back first and only then removes it. Returns the new
+ * instances that must be left for that.
+ */
+export async function undoSwitches(ctx: HomeContext, state: State, switched: Switched[]): Promise<InstanceRecord[]> {
+  const leftForRecovery: InstanceRecord[] = [];
+  for (const { proc, next, previous, routeBefore } of [...switched].reverse()) {
     if (!previous) continue;
     try {
       await activate(ctx, state, previous);
@@ -51,8 +60,14 @@ export async function undoSwitches(ctx: HomeContext, state: State, switched: Swi
       // The switch may not have begun (this is tried for every switch attempted): say what is known, not that it points elsewhere.
       ctx.log.error({ err: error }, `could not route ${previous.proc} back to ${previous.id}`);
       ctx.reporter.line(`${previous.proc}: could not make sure it routes to ${previous.id} (${(error as Error).message}); the next sarge command will`);
+      Object.assign(previous, { state: "active", retiredAt: null });
+      Object.assign(next, { state: "deploying", activatedAt: null });
+      if (routeBefore) state.routes[proc] = routeBefore;
+      leftForRecovery.push(next);
+      writeState(ctx.paths, state);
     }
   }
+  return leftForRecovery;
 }
 
 export function describeSwitch(ctx: HomeContext, instance: InstanceRecord, switchMs: number): string {

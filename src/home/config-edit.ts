@@ -42,7 +42,7 @@ export function editEnv(paths: HomePaths, change: { set?: Array<[string, string]
   }
   for (const key of change.unset ?? []) {
     assertEnvKey(key);
-    if (!(key in before.env)) throw new ConfigError(`${key} is not set in ${paths.config}`);
+    if (!Object.hasOwn(before.env, key)) throw new ConfigError(`${key} is not set in ${paths.config}`);
     changed.push(key);
     document.deleteIn(["env", key]);
   }

@@ -214,7 +214,8 @@ function readPortMap(read: ConfigReader, value: unknown): Record<string, HostPor
 function parseHostPort(value: unknown): HostPort | null {
   if (typeof value === "number") return Number.isInteger(value) && value > 0 && value < 65536 ? { host: "127.0.0.1", port: value } : null;
   if (typeof value !== "string") return null;
-  const match = /^([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\]|\*):(\d{1,5})$/.exec(value.trim());
+  // a host name or IPv4 address: sarge connects to the stable address to check it, which `*` and IPv6 forms break
+  const match = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(value.trim());
   if (!match) return null;
   const port = Number(match[2]);
   return port > 0 && port < 65536 ? { host: match[1]!, port } : null;
@@ -226,7 +227,8 @@ function readEnv(read: ConfigReader, value: unknown): Record<string, string> {
   for (const [key, raw] of Object.entries(read.mapping(value, "env"))) {
     if (!envKeyPattern.test(key)) read.fail(`env.${key}`, "a variable name of letters, digits and _ not starting with a digit", key);
     if (typeof raw === "string" || typeof raw === "number" || typeof raw === "boolean") env[key] = String(raw);
-    else read.fail(`env.${key}`, "a string, number or boolean", raw);
+    // the value itself is never echoed: env holds secrets
+    else throw new ConfigError(`${read.file}: env.${key}: expected a string, number or boolean, got ${Array.isArray(raw) ? "a list" : "a mapping"}`);
   }
   return env;
 }

@@ -98,7 +98,6 @@ describe("the supervisor, HAProxy or the app die", () => {
       [
         "sarge: resumed at step switch",
         `web: could not make sure it routes to ${active} (${down}); the next sarge command will`,
-        `could not remove ${halfMade} now (${down}); the next sarge command will`,
         `sarge: deploy failed at switch: ${down}`,
         "",
       ].join("\n"),
