@@ -55,9 +55,10 @@ export function emptyState(): State {
 export function readState(paths: HomePaths): State {
   if (!existsSync(paths.state)) {
     // a new home has neither; starting empty next to deployed folders would treat live instances as strays
-    const deployed = existsSync(paths.deploy) ? readdirSync(paths.deploy) : [];
-    if (deployed.length > 0 || existsSync(`${paths.state}.bak`)) {
-      throw new SargeError(`${paths.state} is missing, but this home has deployed instances (${deployed.slice(0, 5).join(", ") || "a state.json.bak"})`, {
+    const deployed = existsSync(paths.deploy) ? readdirSync(paths.deploy).map((name) => `deploy/${name}`) : [];
+    const evidence = [...deployed.slice(0, 3), ...(existsSync(`${paths.state}.bak`) ? [`${paths.state}.bak`] : [])];
+    if (evidence.length > 0) {
+      throw new SargeError(`${paths.state} is missing, but this home has been deployed to (found ${evidence.join(", ")})`, {
         detail: `sarge will not guess what runs. Restore it with \`cp ${paths.state}.bak ${paths.state}\` if that copy exists, or stop the supervisor, move deploy/ away and deploy again.`,
       });
     }

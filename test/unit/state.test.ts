@@ -52,4 +52,15 @@ describe("var/state.json", () => {
     writeFileSync(paths.state, "[1, 2]");
     expect(() => readState(paths)).toThrow(`${paths.state} is corrupted: not a sarge state file (version 1)`);
   });
+
+  it("refuses to start empty when it is missing but the home has been deployed to", () => {
+    mkdirSync(join(paths.deploy, "web-abc123"), { recursive: true });
+    const wayOut = expect.objectContaining({ detail: expect.stringContaining("sarge will not guess what runs") });
+    expect(() => readState(paths)).toThrow(`${paths.state} is missing, but this home has been deployed to (found deploy/web-abc123)`);
+    expect(() => readState(paths)).toThrow(wayOut);
+    rmSync(paths.deploy, { recursive: true });
+    writeFileSync(`${paths.state}.bak`, JSON.stringify(emptyState()));
+    expect(() => readState(paths)).toThrow(`${paths.state} is missing, but this home has been deployed to (found ${paths.state}.bak)`);
+    expect(() => readState(paths)).toThrow(expect.objectContaining({ detail: expect.stringContaining(`cp ${paths.state}.bak ${paths.state}`) }));
+  });
 });
