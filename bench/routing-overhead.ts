@@ -15,7 +15,7 @@
  * Writes bench/results/routing-overhead.json. No pass/fail.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadTestApp } from "./support/apps.js";
+import { helloVersion } from "./support/apps.js";
 import { check } from "./support/cli.js";
 import { createBenchHome } from "./support/home.js";
 import { cpuSecondsOf, processesUsing } from "./support/proc.js";
@@ -86,7 +86,7 @@ export async function main(): Promise<BenchOutcome> {
   const home = await createBenchHome({ rangeSize: 20 });
   try {
     await home.startSupervisor();
-    const deployed = JSON.parse(check(await home.sarge(["deploy", "-", "web", "--json"], { input: loadTestApp("v1") }), "deploy").stdout);
+    const deployed = JSON.parse(check(await home.sarge(["deploy", "-", "web", "--json"], { input: helloVersion("v1") }), "deploy").stdout);
     const instancePort: number = deployed.instances[0].port;
     const pids = processesOf(home.root);
     if (pids.haproxy.length === 0 || pids.app.length === 0) throw new Error(`cannot find HAProxy or the app among ${JSON.stringify(processesUsing(home.root))}`);

@@ -19,7 +19,7 @@
  * Writes bench/results/zero-downtime.json. No pass/fail.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { loadTestApp } from "./support/apps.js";
+import { helloVersion } from "./support/apps.js";
 import { check, lineTime, type RunResult } from "./support/cli.js";
 import { createBenchHome } from "./support/home.js";
 import { startLoad, type LoadMode, type Sample } from "./support/load.js";
@@ -144,7 +144,7 @@ export async function main(): Promise<BenchOutcome> {
   let load: ReturnType<typeof startLoad> | null = null;
   try {
     await home.startSupervisor();
-    const first = JSON.parse(check(await home.sarge(["deploy", "-", "web", "--json"], { input: loadTestApp("v1") }), "first deploy").stdout);
+    const first = JSON.parse(check(await home.sarge(["deploy", "-", "web", "--json"], { input: helloVersion("v1") }), "first deploy").stdout);
     let active: string = first.instances[0].id;
 
     load = startLoad({ port: home.webPort, workers: modes, instances: true });
@@ -168,7 +168,7 @@ export async function main(): Promise<BenchOutcome> {
     for (const kind of plan) {
       const label = kind === "deploy" ? `deploy v${++version}` : `rollback ${++rolledBack}`;
       const args = kind === "deploy" ? ["deploy", "-", "web", "--json"] : ["rollback", "web", "--json"];
-      const result = check(await home.sarge(args, kind === "deploy" ? { input: loadTestApp(`v${version}`) } : {}), label);
+      const result = check(await home.sarge(args, kind === "deploy" ? { input: helloVersion(`v${version}`) } : {}), label);
       const op = operation(kind, label, result, active);
       active = op.to;
       operations.push(op);

@@ -30,26 +30,6 @@ export function helloVersion(version: string, edits: Record<string, Edit> = {}):
   return helloArchive({ "app.py": (old) => old.replace(/VERSION = "v1"/, `VERSION = "${version}"`), ...edits });
 }
 
-/**
- * examples/hello as the load benchmarks deploy it: VERSION = version and, unless
- * BENCH_HELLO_AS_SHIPPED=1, TCP_NODELAY on its sockets (`disable_nagle_algorithm = True`).
- * As shipped, http.server sends the headers and the body of an answer in two writes; on a
- * keep-alive connection Nagle's algorithm holds the body back until the client's delayed ACK,
- * ~40 ms per request (measured: 21 req/s vs 1,020 req/s on one keep-alive connection), which
- * would hide everything HAProxy and sarge do behind the app's own stall.
- */
-export function loadTestApp(version: string): Buffer {
-  const asShipped = process.env.BENCH_HELLO_AS_SHIPPED === "1";
-  return helloArchive({
-    "app.py": (old) => {
-      let text = old.replace(/VERSION = "v1"/, `VERSION = "${version}"`);
-      if (!asShipped) text = text.replace(/^( +)protocol_version = "HTTP\/1\.1".*$/m, (line, indent: string) => `${line}\n${indent}disable_nagle_algorithm = True  # benchmark: no Nagle stall on keep-alive`);
-      if (!asShipped && !text.includes("disable_nagle_algorithm")) throw new Error("examples/hello/app.py changed: cannot turn Nagle off for the load benchmarks");
-      return text;
-    },
-  });
-}
-
 /** The instance id in an examples/hello answer: "... (v2, web-k3x9qa)". */
 export function instanceOf(body: string | null): string | null {
   return body ? (/\(([^,]+), ([A-Za-z0-9_-]+)\)\s*$/.exec(body)?.[2] ?? null) : null;
