@@ -3,12 +3,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SargeError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
-import { check } from "../local/check.js";
 import { EXPORT_FORMATS, type ExportFormat } from "../local/export-formats.js";
 import { log } from "../local/log.js";
 import type { CommonOptions } from "../local/project.js";
-import { run } from "../local/run.js";
-import { start } from "../local/start.js";
 
 /**
  * `sarge local`: honcho-compatible runs of a Procfile (docs/local.md).
@@ -77,7 +74,10 @@ async function reported(action: () => Promise<number> | number | void): Promise<
   }
 }
 
-/** The `local` command group as its own commander program (exported for tests and help). */
+/**
+ * The `local` command group as its own commander program (exported for tests and help).
+ * Each action imports its runner: registering this must not cost the other commands a load.
+ */
 export function buildLocalProgram(): Command {
   const local = addCommonOptions(new Command("sarge local"))
     .description("run a Procfile app locally, as honcho does (docs/local.md)")
@@ -104,6 +104,7 @@ export function buildLocalProgram(): Command {
     .argument("[processes...]", "process(es) to start (default: all processes)")
     .action(async (processes: string[], opts: { port?: string; concurrency?: string; quiet?: string }, sub: Command) => {
       if (versionRequested(sub)) return void process.stdout.write(version() + "\n");
+      const { start } = await import("../local/start.js");
       await reported(() =>
         start({ ...commonOptions(sub), port: opts.port, concurrency: opts.concurrency, quiet: opts.quiet, processes }),
       );
@@ -115,6 +116,7 @@ export function buildLocalProgram(): Command {
     .argument("[command...]", "command to run")
     .action(async (argv: string[], _opts: unknown, sub: Command) => {
       if (versionRequested(sub)) return void process.stdout.write(version() + "\n");
+      const { run } = await import("../local/run.js");
       await reported(() => run(commonOptions(sub), argv));
     });
 
@@ -122,6 +124,7 @@ export function buildLocalProgram(): Command {
     .description("validate a Procfile")
     .action(async (_opts: unknown, sub: Command) => {
       if (versionRequested(sub)) return void process.stdout.write(version() + "\n");
+      const { check } = await import("../local/check.js");
       await reported(() => check(commonOptions(sub)));
     });
 
@@ -138,7 +141,6 @@ export function buildLocalProgram(): Command {
     .argument("<location>", "folder to export to")
     .action(async (format: ExportFormat, location: string, opts: Record<string, string | undefined>, sub: Command) => {
       if (versionRequested(sub)) return void process.stdout.write(version() + "\n");
-      // loaded on demand: handlebars is only needed here, and start's latency matters
       const { exportProcfile } = await import("../local/export.js");
       await reported(() =>
         exportProcfile({

@@ -1,25 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { SargeConfig } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
-import {
-  applyHaproxyConfig,
-  HAPROXY_PROGRAM,
-  haproxyProgram,
-  idleSlot,
-  otherSlot,
-  readRuntimeListens,
-  renderHaproxyConfig,
-  SLOTS,
-  switchSlot,
-  waitForHaproxy,
-  type ListenRoute,
-} from "../haproxy/index.js";
+import { idleSlot, otherSlot } from "../haproxy/routes.js";
+import { HAPROXY_PROGRAM, SLOTS, type ListenRoute } from "../haproxy/types.js";
 import type { SargeLog } from "../sarge-log.js";
 import type { Supervisor } from "../supervise/supervisor.js";
 import { tcpProbe } from "./readiness.js";
 import type { Router } from "./router.js";
 import type { State } from "./state.js";
 import { pauseIfAsked } from "./steps.js";
+
+/** The HAProxy modules, loaded when routing changes: commands that only look must not pay for them. */
+const haproxy = () => import("../haproxy/index.js");
 
 /**
  * The Router over HAProxy (SPEC "Routing"): state.routes says which instance
@@ -37,6 +29,7 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
   }
 
   async function ensureServing(state: State): Promise<void> {
+    const { applyHaproxyConfig, haproxyProgram, waitForHaproxy } = await haproxy();
     const routes = routesOf(state, config);
     if (!(await isServing())) {
       await applyHaproxyConfig(paths, config.haproxyBin, routes, null);
@@ -52,6 +45,7 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
     routes: (proc) => config.portMap[proc] !== undefined,
 
     async activate(state, proc, instanceId, port) {
+      const { applyHaproxyConfig, switchSlot } = await haproxy();
       await ensureServing(state);
       const route = routesOf(state, config).find((candidate) => candidate.proc === proc)!;
       // the slot state says is serving, even when its instance was destroyed since (HAProxy still has it ready)
@@ -66,6 +60,7 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
     },
 
     async reconcile(state) {
+      const { applyHaproxyConfig, readRuntimeListens, renderHaproxyConfig, switchSlot } = await haproxy();
       const wanted = routesOf(state, config);
       const started = !(await isServing());
       if (started) {

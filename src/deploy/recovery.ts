@@ -1,10 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { HAPROXY_PROGRAM } from "../haproxy/index.js";
-import { isSameProcessAlive } from "../process-alive.js";
 import type { HomeContext } from "./context.js";
 import { startInstance } from "./instance-lifecycle.js";
-import { acquireHomeLock, readHolder } from "./lock.js";
 import { destroyInstances, strayDeployFolders } from "./retire.js";
 import { appendHistory, readHistory } from "./history.js";
 import { historyEntry } from "./release-transaction.js";
@@ -80,33 +77,4 @@ async function stopStrays(ctx: HomeContext, id: string): Promise<void> {
   const strays = strayProcesses(join(ctx.paths.deploy, id), id);
   for (const stray of strays) ctx.reporter.line(`stopping pid ${stray.pid} (${stray.command}), left running for ${id} by an interrupted deploy`);
   await stopStrayProcesses(strays);
-}
-
-/**
- * For commands that only look (list, status): if a dead deploy left its mark
- * and nobody holds the lock, clean up now and say so; never wait for a live
- * deploy.
- */
-export async function recoverIfIdle(ctx: HomeContext, command: string): Promise<void> {
-  if (!(await needsRecovery(ctx))) return;
-  const quiet = { waiting: () => undefined, takeover: () => undefined };
-  const lock = await acquireHomeLock(ctx.paths, command, quiet, { timeoutMs: 0 }).catch(() => null);
-  if (!lock) return;
-  try {
-    await recoverInterrupted(ctx);
-  } finally {
-    lock.release();
-  }
-}
-
-/** A dead deploy's leftovers or its lock, or active instances (or HAProxy) the supervisor does not run. */
-async function needsRecovery(ctx: HomeContext): Promise<boolean> {
-  // A command killed while it held the lock may have stopped anywhere (even between its switch and retiring the old instance).
-  const holder = readHolder(ctx.paths.deployLock);
-  if (holder && !isSameProcessAlive(holder.pid, holder.startTime)) return true;
-  const instances = Object.values(readState(ctx.paths).instances);
-  if (instances.some((instance) => instance.state === "deploying")) return true;
-  const known = new Set((await ctx.supervisor.status()).map((program) => program.name));
-  const active = instances.filter((instance) => instance.state === "active");
-  return active.some((instance) => !known.has(instance.id)) || (active.some((instance) => ctx.router.routes(instance.proc)) && !known.has(HAPROXY_PROGRAM));
 }

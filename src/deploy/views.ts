@@ -3,7 +3,7 @@ import type { HomeContext } from "./context.js";
 import { tailFile } from "./log-tail.js";
 import { instanceLogPath } from "../home/paths.js";
 import { probeInstance } from "./readiness.js";
-import { recoverIfIdle } from "./recovery.js";
+import { recoverIfIdle } from "./recovery-check.js";
 import { readState, type InstanceRecord, type InstanceState } from "./state.js";
 
 /** One row of `sarge list` (also its --json form: keep the field names stable). */
@@ -37,9 +37,8 @@ export interface ProcStatusView {
 }
 
 export async function listInstances(ctx: HomeContext): Promise<InstanceView[]> {
-  await recoverIfIdle(ctx, "sarge list");
+  const programs = new Map((await recoverIfIdle(ctx, "sarge list")).map((program) => [program.name, program]));
   const state = readState(ctx.paths);
-  const programs = new Map((await ctx.supervisor.status()).map((program) => [program.name, program]));
   return Object.values(state.instances)
     .sort((a, b) => a.proc.localeCompare(b.proc) || b.release - a.release)
     .map((instance) => instanceView(instance, programs.get(instance.id)));

@@ -3,10 +3,7 @@ import { instanceLogPath } from "../home/paths.js";
 import type { ProgramSpec } from "../supervise/supervisor.js";
 import { resolveHaproxyBin } from "./binary.js";
 import { assertSocketPath } from "./render.js";
-import { HARD_STOP_AFTER_MS } from "./types.js";
-
-/** Name of the HAProxy program under the supervisor. */
-export const HAPROXY_PROGRAM = "haproxy";
+import { HAPROXY_PROGRAM, HARD_STOP_AFTER_MS } from "./types.js";
 
 /** Grace between SIGUSR1 (soft stop) and SIGKILL: longer than hard-stop-after. */
 export const HAPROXY_STOP_TIMEOUT_MS = HARD_STOP_AFTER_MS + 5_000;

@@ -1,5 +1,8 @@
 import type { HostPort } from "../home/config-types.js";
 
+/** Name of the HAProxy program under the supervisor. */
+export const HAPROXY_PROGRAM = "haproxy";
+
 /** The two server slots of every listen block. */
 export type Slot = "blue" | "green";
 

@@ -5,6 +5,7 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { readDotenvFiles } from "../deploy/dotenv.js";
 import { processTypePattern } from "../deploy/procfile.js";
 import { SargeError } from "../errors.js";
+import { TARGET_FORMAT } from "./target-format.js";
 
 /**
  * `sarge push`: `git archive HEAD | ssh <host> <home>/bin/sarge deploy - <procs>`
@@ -53,7 +54,6 @@ export interface PushPlan {
   remote: string;
 }
 
-export const TARGET_FORMAT = "[user@]host[:port]:/path/to/home";
 const targetPattern = /^(?:([^@\s:/]+)@)?([A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?:((?:\/|~\/).*)$/;
 
 /** Parse `[user@]host[:port]:/path/to/home`; `source` names where it came from, for the error. */

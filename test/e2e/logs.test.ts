@@ -34,8 +34,9 @@ describe("sarge logs", () => {
     follower.stdout.on("data", (chunk: Buffer) => (out += chunk));
     try {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      for (let i = 0; i < 40; i++) await fetch(`http://127.0.0.1:${home.webPort}/before-${i}`).then((r) => r.text());
-      await waitFor(() => out.includes("/before-39"), "the 40th request before the deploy");
+      // 60 lines of ~42 bytes: past max_bytes (2000) whatever else the instance logged
+      for (let i = 0; i < 60; i++) await fetch(`http://127.0.0.1:${home.webPort}/before-${i}`).then((r) => r.text());
+      await waitFor(() => out.includes("/before-59"), "the 60th request before the deploy");
       const active = JSON.parse((await home.sarge(["status", "--json"])).stdout)[0].active as string;
       await waitFor(() => existsSync(join(home.paths.log, `${active}.log.1`)), "the log to be rotated (2000 bytes)");
       for (let i = 0; i < 5; i++) await fetch(`http://127.0.0.1:${home.webPort}/rotated-${i}`).then((r) => r.text());
@@ -45,7 +46,7 @@ describe("sarge logs", () => {
       await fetch(`http://127.0.0.1:${home.webPort}/after`).then((r) => r.text());
       await waitFor(() => out.includes("/after"), "a request after the deploy");
       expect(out).toContain(`--- web is now ${newId} ---`);
-      for (let i = 0; i < 40; i++) expect(out).toContain(`/before-${i} `);
+      for (let i = 0; i < 60; i++) expect(out).toContain(`/before-${i} `);
     } finally {
       follower.kill("SIGINT");
     }
