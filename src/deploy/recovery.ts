@@ -5,7 +5,8 @@ import { startInstance } from "./instance-lifecycle.js";
 import { destroyInstances, strayDeployFolders } from "./retire.js";
 import { appendHistory, readHistory } from "./history.js";
 import { historyEntry } from "./release-transaction.js";
-import { readState, writeState, type InstanceRecord, type State } from "./state.js";
+import { SLOTS } from "../haproxy/types.js";
+import { instancesOf, readState, writeState, type InstanceRecord, type State } from "./state.js";
 import { stopStrayProcesses, strayProcesses } from "./stray-processes.js";
 
 /**
@@ -17,6 +18,7 @@ import { stopStrayProcesses, strayProcesses } from "./stray-processes.js";
  */
 export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
   const state = readState(ctx.paths);
+  undoPartialReleases(ctx, state);
   const known = new Set((await ctx.supervisor.status()).map((program) => program.name));
   for (const instance of Object.values(state.instances)) {
     if (instance.state !== "active" || known.has(instance.id)) continue;
@@ -46,6 +48,29 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
   }
   writeState(ctx.paths, state);
   if (leftovers.length > 0 || replacedButRunning.length > 0) recordInterruptedReleases(ctx, state, leftovers);
+}
+
+/**
+ * A release of several process types killed between their switches left some
+ * on the new version and some not. It did not happen: each switched type goes
+ * back to the instance it replaced (still running, retire had not begun), and
+ * its new instance is left half-made like the rest of the release.
+ */
+function undoPartialReleases(ctx: HomeContext, state: State): void {
+  const unfinished = new Set(Object.values(state.instances).filter((instance) => instance.state === "deploying").map((instance) => instance.release));
+  const switched = Object.values(state.instances).filter((instance) => instance.state === "active" && instance.releaseKind && unfinished.has(instance.release));
+  for (const instance of switched) {
+    // activate() marks the replaced instance retired at the moment it activates the new one
+    const previous = instancesOf(state, instance.proc).find((other) => other.state === "kept" && other.retiredAt === instance.activatedAt);
+    if (!previous) continue;
+    ctx.reporter.line(`${instance.proc}: back to ${previous.id}; release ${instance.release} was interrupted before every process type switched`);
+    Object.assign(previous, { state: "active", retiredAt: null });
+    Object.assign(instance, { state: "deploying", activatedAt: null });
+    const route = state.routes[instance.proc];
+    const slot = route && SLOTS.find((candidate) => route[candidate] === previous.id);
+    if (route && slot) route.active = slot;
+  }
+  if (switched.length > 0) writeState(ctx.paths, state);
 }
 
 /**

@@ -18,17 +18,21 @@ export type DeployStep =
 /** Where SARGE_PAUSE_AT can stop: before each step, and inside the switch once the new slot takes requests but before the old one drains. */
 export type PausePoint = DeployStep | "switch-drain";
 
-const pausedAlready = new Set<PausePoint>();
+const arrivals = new Map<PausePoint, number>();
 
 /**
- * For the crash tests: with SARGE_PAUSE_AT=<point>, sarge stops there (the
- * first time it gets there), says so on stderr, and waits to be killed; a
- * SIGUSR2 lets it go on, for tests that change something under a running
- * deploy (kill its supervisor, start another deploy).
+ * For the crash tests: with SARGE_PAUSE_AT=<point> (or <point>#<n>: the n-th
+ * time it gets there, as the second process type's switch), sarge stops
+ * there once, says so on stderr, and waits to be killed; a SIGUSR2 lets it go
+ * on, for tests that change something under a running deploy (kill its
+ * supervisor, start another deploy).
  */
 export async function pauseIfAsked(name: PausePoint): Promise<void> {
-  if (process.env.SARGE_PAUSE_AT !== name || pausedAlready.has(name)) return;
-  pausedAlready.add(name);
+  const [point, nth = "1"] = (process.env.SARGE_PAUSE_AT ?? "").split("#");
+  if (point !== name) return;
+  const arrival = (arrivals.get(name) ?? 0) + 1;
+  arrivals.set(name, arrival);
+  if (arrival !== Number(nth)) return;
   process.stderr.write(`sarge: paused before step ${name} (SARGE_PAUSE_AT)\n`);
   await new Promise<void>((resolve) => {
     const keepAlive = setInterval(() => undefined, 60_000);

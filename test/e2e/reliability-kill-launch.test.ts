@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/deploy/state.js";
 import { helloVersion } from "../support/apps.js";
-import { expectNoLeftovers, killDeployAt } from "../support/crash.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { deployPausedAt, expectNoLeftovers, failuresOf, killDeployAt, plainLines } from "../support/crash.js";
 import { createTestHome, type TestHome } from "../support/home.js";
-import { get } from "../support/load.js";
+import { get, startLoad } from "../support/load.js";
 
 /**
  * SIGKILL of `sarge deploy` once the new instance exists: before it gets a
@@ -82,5 +83,54 @@ describe("SIGKILL of sarge deploy while it launches and switches the new instanc
     const rollback = await home.sarge(["rollback", "web"]);
     expect(rollback.code, rollback.stderr).toBe(0);
     expect(await get(home.webPort)).toMatch(new RegExp(`\\(stable, ${result.active}\\)\\n$`));
+  });
+});
+
+describe("SIGKILL of a two-type deploy between its switches", () => {
+  let home: TestHome;
+  const withApi = (version: string) => helloVersion(version, { Procfile: (old) => `${old}api: python app.py\n` });
+  beforeAll(async () => {
+    home = await createTestHome({ moreRoutes: ["api"] });
+    await home.startSupervisor();
+    const first = await home.sarge(["deploy", "-", "web", "api"], { input: withApi("stable") });
+    expect(first.code, first.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    expect(await home.destroy()).toEqual([]);
+  });
+
+  it("api switched, web in its switch: both are routed back and the whole release is removed", async () => {
+    const apiPort = home.webPort + 1;
+    const before = readState(home.paths);
+    const stable = Object.fromEntries(Object.values(before.instances).map((instance) => [instance.proc, instance.id]));
+    const loads = [startLoad(home.webPort, { workers: 2 }), startLoad(apiPort, { workers: 2 })];
+    const deploy = await deployPausedAt(home, "switch-drain#2", withApi("killed"), ["api", "web"]);
+    const switched = readState(home.paths);
+    const made = Object.values(switched.instances).filter((instance) => instance.release === 2);
+    const newApi = made.find((instance) => instance.proc === "api")!;
+    expect(newApi.state).toBe("active");
+    expect(await get(apiPort)).toMatch(new RegExp(`\\(killed, ${newApi.id}\\)\\n$`));
+    await deploy.kill();
+    const list = await home.sarge(["list"]);
+    await sleep(200);
+    const samples = await Promise.all(loads.map((load) => load.stop()));
+    expect(list.code, list.stderr).toBe(0);
+    expect(plainLines(list.stderr).split("\n").filter(Boolean).sort()).toEqual(
+      [
+        `api: back to ${stable.api}; release 2 was interrupted before every process type switched`,
+        "web: routed back to its active instance after an interrupted deploy",
+        "api: routed back to its active instance after an interrupted deploy",
+        ...made.map((instance) => `cleaning up ${instance.id}, left half-made by an interrupted deploy`),
+      ].sort(),
+    );
+    for (const load of samples) expect(failuresOf(load)).toEqual([]);
+    expect(await get(home.webPort)).toMatch(new RegExp(`\\(stable, ${stable.web}\\)\\n$`));
+    expect(await get(apiPort)).toMatch(new RegExp(`\\(stable, ${stable.api}\\)\\n$`));
+    expect(Object.values(readState(home.paths).instances).map((instance) => [instance.id, instance.state]).sort()).toEqual(
+      [[stable.web, "active"], [stable.api, "active"]].sort(),
+    );
+    const history = JSON.parse((await home.sarge(["history", "--json"])).stdout) as Array<{ release: number; outcome: string }>;
+    expect(history.at(-1)).toMatchObject({ release: 2, outcome: "failed" });
+    await expectNoLeftovers(home);
   });
 });

@@ -71,7 +71,7 @@ export function spawnSarge(home: TestHome, args: string[], options: { input?: Bu
 
 /** The line SARGE_PAUSE_AT prints once sarge waits at that step. */
 export function pausedLine(step: string): string {
-  return `sarge: paused before step ${step} (SARGE_PAUSE_AT)\n`;
+  return `sarge: paused before step ${step.split("#")[0]} (SARGE_PAUSE_AT)\n`;
 }
 
 /** Start `sarge deploy - <procs>` that stops before `step`; resolves once it waits there. */

@@ -27,6 +27,8 @@ export interface TestHomeOptions {
   supervisor?: "builtin" | "supervisord";
   /** Extra YAML appended to etc/sarge.yaml. */
   extraConfig?: string;
+  /** More routed process types, on the ports after web's (webPort + 1, + 2, ...). */
+  moreRoutes?: string[];
   /** How many instance ports (default 20). */
   rangeSize?: number;
   withGreetingWheel?: boolean;
@@ -46,6 +48,7 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
       `port_range: [${portRange[0]}, ${portRange[1]}]`,
       "port_map:",
       `  web: 127.0.0.1:${webPort}`,
+      ...(options.moreRoutes ?? []).map((proc, i) => `  ${proc}: 127.0.0.1:${webPort + 1 + i}`),
       "env:",
       '  MESSAGE: "hello sarge!"',
       `supervisor: ${options.supervisor ?? "builtin"}`,
