@@ -3,7 +3,7 @@ import type { HomeContext } from "./context.js";
 import { withHomeLock } from "./home-lock.js";
 import { programSpec } from "./instance-lifecycle.js";
 import { destroyInstances } from "./retire.js";
-import { readState } from "./state.js";
+import { readState, writeState, type InstanceRecord, type State } from "./state.js";
 import { resolveTarget } from "./target.js";
 
 /** `sarge start|stop|restart|destroy <instance>`: one instance's lifecycle, under the home lock. */
@@ -20,14 +20,17 @@ export async function changeInstance(ctx: HomeContext, action: LifecycleAction, 
         // One crash-looping (waiting in backoff) is started at once; a new spec is given only to a stopped one.
         if (program?.wanted) await ctx.supervisor.startExisting(instance.id);
         else await ctx.supervisor.start(programSpec(ctx, instance));
+        markStartedByHand(ctx, state, instance, true);
         return `${instance.id}: started on port ${instance.port}${instance.state === "active" ? "" : " (not routed: use `sarge rollback` to route to it)"}`;
       }
       case "stop":
         await ctx.supervisor.stop(instance.id);
+        markStartedByHand(ctx, state, instance, false);
         return `${instance.id}: stopped${instance.state === "active" && ctx.router.routes(instance.proc) ? ` — ${instance.proc} has no running instance behind its stable address now` : ""}`;
       case "restart":
         await ctx.supervisor.stop(instance.id);
         await ctx.supervisor.start(programSpec(ctx, instance));
+        markStartedByHand(ctx, state, instance, true);
         return `${instance.id}: restarted`;
       case "destroy":
         if (instance.state === "active" && !options.force) {
@@ -37,4 +40,12 @@ export async function changeInstance(ctx: HomeContext, action: LifecycleAction, 
         return `${instance.id}: destroyed (program, folder and logs)`;
     }
   });
+}
+
+/** A kept instance the operator runs is theirs: recovery must not take it for one an interrupted deploy left running. */
+function markStartedByHand(ctx: HomeContext, state: State, instance: InstanceRecord, running: boolean): void {
+  if (running && instance.state === "kept") instance.startedByHand = true;
+  else if (instance.startedByHand) delete instance.startedByHand;
+  else return;
+  writeState(ctx.paths, state);
 }

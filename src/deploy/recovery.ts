@@ -41,7 +41,7 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
     rmSync(join(ctx.paths.deploy, name), { recursive: true, force: true });
   }
   const running = new Set((await ctx.supervisor.status()).filter((program) => program.wanted).map((program) => program.name));
-  const replacedButRunning = Object.values(state.instances).filter((instance) => instance.state === "kept" && running.has(instance.id));
+  const replacedButRunning = Object.values(state.instances).filter((instance) => instance.state === "kept" && running.has(instance.id) && !instance.startedByHand);
   for (const instance of replacedButRunning) {
     ctx.reporter.line(`stopping ${instance.id}, replaced by an interrupted deploy but still running`);
     await ctx.supervisor.stop(instance.id);

@@ -28,6 +28,8 @@ export interface InstanceRecord {
   createdAt: string;
   activatedAt: string | null;
   retiredAt: string | null;
+  /** Kept, and started by `sarge start` or `restart`: recovery leaves it running. */
+  startedByHand?: boolean;
 }
 
 export type Slot = "blue" | "green";

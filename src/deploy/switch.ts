@@ -26,6 +26,7 @@ export async function activate(ctx: HomeContext, state: State, instance: Instanc
   instance.state = "active";
   instance.activatedAt = now;
   instance.retiredAt = null;
+  delete instance.startedByHand;
   writeState(ctx.paths, state);
   return switchMs;
 }

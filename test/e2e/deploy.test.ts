@@ -53,6 +53,21 @@ describe.each(["builtin", "supervisord"] as const)("sarge deploy, redeploy and r
     ]);
   });
 
+  it("leaves a kept instance started by hand running through the next deploy, until it is stopped", async () => {
+    const kept = Object.values(readState(home.paths).instances).find((instance) => instance.state === "kept")!;
+    const start = await home.sarge(["start", kept.id]);
+    expect([start.code, start.stdout]).toEqual([0, `${kept.id}: started on port ${kept.port} (not routed: use \`sarge rollback\` to route to it)\n`]);
+    const deploy = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v3") });
+    expect(deploy.code, deploy.stderr).toBe(0);
+    expect(deploy.stderr).not.toContain(`stopping ${kept.id}`);
+    const processOf = async () => JSON.parse((await home.sarge(["list", "--json"])).stdout).find((i: { id: string }) => i.id === kept.id)?.process;
+    expect(await processOf()).toMatch(/^(starting|running)$/);
+    expect(await get(kept.port)).toContain(`(v2, ${kept.id})`);
+    const stop = await home.sarge(["stop", kept.id]);
+    expect([stop.code, stop.stdout]).toEqual([0, `${kept.id}: stopped\n`]);
+    expect(await processOf()).toBe("stopped");
+  });
+
   it("keeps serving every request across 5 deploys and a rollback under load", async () => {
     expect((await home.sarge(["deploy", "-", "web"], { input: helloVersion("v3") })).code).toBe(0);
     const load = startLoad(home.webPort, { workers: 4 });
