@@ -23,6 +23,18 @@ export interface HistoryEntry {
   detail?: string[];
 }
 
+/** A release under way, in state from its start until its history line is written: recovery writes the line of one that was killed. */
+export type PendingRelease = Omit<HistoryEntry, "finishedAt" | "durationMs" | "outcome" | "error">;
+
+export function pendingRelease(kind: ReleaseKind, release: number, procs: string[], instances: string[], started: Date, detail?: string[]): PendingRelease {
+  return { release, kind, procs, instances, commit: null, ...whoAmI(), startedAt: started.toISOString(), ...(detail ? { detail } : {}) };
+}
+
+export function finishedRelease(pending: PendingRelease, outcome: HistoryEntry["outcome"], error?: string): HistoryEntry {
+  const finished = new Date();
+  return { ...pending, finishedAt: finished.toISOString(), durationMs: finished.getTime() - Date.parse(pending.startedAt), outcome, ...(error ? { error } : {}) };
+}
+
 export function whoAmI(): { user: string; from: string | null } {
   return { user: currentUser(), from: process.env.SSH_CLIENT?.split(" ")[0] ?? null };
 }

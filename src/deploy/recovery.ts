@@ -3,10 +3,9 @@ import { join } from "node:path";
 import type { HomeContext } from "./context.js";
 import { startInstance } from "./instance-lifecycle.js";
 import { destroyInstances, strayDeployFolders } from "./retire.js";
-import { appendHistory, readHistory } from "./history.js";
-import { historyEntry } from "./release-transaction.js";
+import { appendHistory, finishedRelease, readHistory } from "./history.js";
 import { SLOTS } from "../haproxy/types.js";
-import { instancesOf, readState, writeState, type InstanceRecord, type State } from "./state.js";
+import { instancesOf, readState, writeState, type State } from "./state.js";
 import { stopStrayProcesses, strayProcesses } from "./stray-processes.js";
 
 /**
@@ -18,6 +17,8 @@ import { stopStrayProcesses, strayProcesses } from "./stray-processes.js";
  */
 export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
   const state = readState(ctx.paths);
+  // read before the instances that know it are removed
+  const pendingCommit = state.pendingRelease?.commit ?? state.pendingRelease?.instances.map((id) => state.instances[id]?.commit).find(Boolean) ?? null;
   undoPartialReleases(ctx, state);
   const known = new Set((await ctx.supervisor.status()).map((program) => program.name));
   for (const instance of Object.values(state.instances)) {
@@ -46,8 +47,8 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
     ctx.reporter.line(`stopping ${instance.id}, replaced by an interrupted deploy but still running`);
     await ctx.supervisor.stop(instance.id);
   }
+  recordInterruptedRelease(ctx, state, pendingCommit);
   writeState(ctx.paths, state);
-  if (leftovers.length > 0 || replacedButRunning.length > 0) recordInterruptedReleases(ctx, state, leftovers);
 }
 
 /**
@@ -74,27 +75,21 @@ function undoPartialReleases(ctx: HomeContext, state: State): void {
 }
 
 /**
- * A killed release never wrote its history line: say now how it ended. Its
- * half-made instances were removed (failed), or it had switched before it
- * died, so what it made is active or kept (it succeeded).
+ * A killed release never wrote its history line: say now how it ended. It
+ * succeeded if every instance it was switching to is active now (it died
+ * after its switch, while retiring), else recovery removed or stopped what it
+ * had made and it failed.
  */
-function recordInterruptedReleases(ctx: HomeContext, state: State, removed: InstanceRecord[]): void {
-  const recorded = new Set(readHistory(ctx.paths).map((entry) => entry.release));
-  const byRelease = new Map<number, { records: InstanceRecord[]; finished: boolean }>();
-  for (const instance of removed) byRelease.set(instance.release, { records: [...(byRelease.get(instance.release)?.records ?? []), instance], finished: false });
-  for (const instance of Object.values(state.instances)) {
-    if (recorded.has(instance.release) || !instance.releaseKind || instance.activatedAt === null) continue;
-    byRelease.set(instance.release, { records: [...(byRelease.get(instance.release)?.records ?? []), instance], finished: true });
-  }
-  for (const [release, { records, finished }] of byRelease) {
-    if (recorded.has(release)) continue;
-    const first = records[0]!;
-    const started = new Date(first.createdAt);
-    const outcome = finished ? "success" : "failed";
-    const error = finished ? undefined : "interrupted: sarge was stopped before the release finished; recovery removed what it had made";
-    const entry = historyEntry(first.releaseKind ?? "deploy", release, records.map((record) => record.proc), records, started, outcome, error);
-    appendHistory(ctx.paths, { ...entry, detail: [finished ? "finished by recovery after sarge was stopped during retire" : "cleaned up by recovery"] });
-  }
+function recordInterruptedRelease(ctx: HomeContext, state: State, commit: string | null): void {
+  const pending = state.pendingRelease;
+  if (!pending) return;
+  delete state.pendingRelease;
+  if (readHistory(ctx.paths).some((entry) => entry.release === pending.release)) return;
+  const finished = pending.instances.every((id) => state.instances[id]?.state === "active");
+  const entry = finished
+    ? finishedRelease({ ...pending, commit }, "success")
+    : finishedRelease({ ...pending, commit }, "failed", "interrupted: sarge was stopped before the release finished");
+  appendHistory(ctx.paths, { ...entry, detail: [...(pending.detail ?? []), finished ? "finished by recovery after sarge was stopped during retire" : "undone by recovery"] });
 }
 
 /** The release hook or pip build a killed deploy started for instance `id` (not supervised: they outlive sarge). */

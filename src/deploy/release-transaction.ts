@@ -1,7 +1,7 @@
 import { loadConfig } from "../home/config.js";
 import type { HomeContext } from "./context.js";
 import { announceOutcome, announceStart } from "./announce.js";
-import { whoAmI, type HistoryEntry, type ReleaseKind } from "./history.js";
+import { finishedRelease, pendingRelease, type HistoryEntry, type ReleaseKind } from "./history.js";
 import { withHomeLock } from "./home-lock.js";
 import { newInstanceId } from "./instance-id.js";
 import { startInstance, waitUntilInstanceReady } from "./instance-lifecycle.js";
@@ -48,15 +48,14 @@ export async function releaseNewInstances(ctx: HomeContext, spec: NewInstancesRe
     const env = loadConfig(ctx.paths).env;
     const records = spec.procs.map((proc) => ({ ...newRecord(proc, release, env), releaseKind: spec.kind }));
     for (const record of records) state.instances[record.id] = record;
+    const pending = pendingRelease(spec.kind, release, spec.procs, records.map((record) => record.id), started, spec.detail);
+    state.pendingRelease = pending;
     writeState(ctx.paths, state);
     const switched: Switched[] = [];
     const startNotice = announceStart(ctx, spec.kind, release, spec.procs);
+    // the commit is known once the archive is unpacked
     const record = (outcome: HistoryEntry["outcome"], error?: string) =>
-      announceOutcome(
-        ctx,
-        { ...historyEntry(spec.kind, release, spec.procs, records, started, outcome, error), ...(spec.detail ? { detail: spec.detail } : {}) },
-        startNotice,
-      );
+      announceOutcome(ctx, state, finishedRelease({ ...pending, commit: records[0]?.commit ?? null }, outcome, error), startNotice);
     let switchMs: Record<string, number>;
     try {
       await spec.prepare(records, state);
@@ -120,30 +119,6 @@ export async function launch(ctx: HomeContext, state: State, records: InstanceRe
       }),
     ),
   );
-}
-
-export function historyEntry(
-  kind: ReleaseKind,
-  release: number,
-  procs: string[],
-  instances: InstanceRecord[],
-  started: Date,
-  outcome: HistoryEntry["outcome"],
-  error?: string,
-): HistoryEntry {
-  return {
-    release,
-    kind,
-    procs,
-    instances: instances.map((instance) => instance.id),
-    commit: instances[0]?.commit ?? null,
-    ...whoAmI(),
-    startedAt: started.toISOString(),
-    finishedAt: new Date().toISOString(),
-    durationMs: Date.now() - started.getTime(),
-    outcome,
-    ...(error ? { error } : {}),
-  };
 }
 
 function newRecord(proc: string, release: number, env: Record<string, string>): InstanceRecord {

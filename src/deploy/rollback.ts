@@ -4,7 +4,8 @@ import { announceOutcome } from "./announce.js";
 import { withHomeLock } from "./home-lock.js";
 import { assertProcessType } from "./instance-id.js";
 import { recoverInterrupted } from "./recovery.js";
-import { historyEntry, launch, retireAfterSwitch } from "./release-transaction.js";
+import { finishedRelease, pendingRelease } from "./history.js";
+import { launch, retireAfterSwitch } from "./release-transaction.js";
 import { activeInstance, instancesOf, readState, writeState, type InstanceRecord } from "./state.js";
 import { step } from "./steps.js";
 import { switchAll, undoSwitches, type Switched } from "./switch.js";
@@ -32,17 +33,13 @@ export async function rollback(ctx: HomeContext, proc: string, to?: string): Pro
     const current = activeInstance(state, proc);
     const target = chooseTarget(instancesOf(state, proc), proc, current, to);
     const release = ++state.lastRelease;
+    const detail = [`from ${current?.id ?? "nothing"}`, `to ${target.id} (release ${target.release})`];
+    const pending = { ...pendingRelease("rollback", release, [proc], [target.id], started, detail), commit: target.commit };
+    state.pendingRelease = pending;
     writeState(ctx.paths, state);
     const switched: Switched[] = [];
     const record = (outcome: "success" | "failed", error?: string) =>
-      announceOutcome(
-        ctx,
-        {
-          ...historyEntry("rollback", release, [proc], [target], started, outcome, error),
-          detail: [`from ${current?.id ?? "nothing"}`, `to ${target.id} (release ${target.release})`],
-        },
-        Promise.resolve(),
-      );
+      announceOutcome(ctx, state, finishedRelease(pending, outcome, error), Promise.resolve());
     let switchMs: number;
     try {
       ctx.reporter.line(`rolling ${proc} back to ${target.id} (release ${target.release})`);

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../atomic-file.js";
 import { SargeError } from "../errors.js";
 import type { HomePaths } from "../home/paths.js";
+import type { PendingRelease } from "./history.js";
 
 /**
  * - deploying: being built by a deploy that has not finished (or was killed)
@@ -48,6 +49,8 @@ export interface State {
   routes: Record<string, Route>;
   /** Stable addresses ("host:port" per process type) HAProxy was last configured with; a change needs a reload. */
   listeners?: Record<string, string>;
+  /** The release under way (see PendingRelease). */
+  pendingRelease?: PendingRelease;
 }
 
 export function emptyState(): State {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/deploy/state.js";
 import { helloVersion } from "../support/apps.js";
 import { setTimeout as sleep } from "node:timers/promises";
-import { deployPausedAt, expectNoLeftovers, failuresOf, killDeployAt, plainLines } from "../support/crash.js";
+import { deployPausedAt, expectNoLeftovers, failuresOf, killDeployAt, pausedLine, plainLines, spawnSarge } from "../support/crash.js";
 import { createTestHome, type TestHome } from "../support/home.js";
 import { get, startLoad } from "../support/load.js";
 
@@ -83,6 +83,25 @@ describe("SIGKILL of sarge deploy while it launches and switches the new instanc
     const rollback = await home.sarge(["rollback", "web"]);
     expect(rollback.code, rollback.stderr).toBe(0);
     expect(await get(home.webPort)).toMatch(new RegExp(`\\(stable, ${result.active}\\)\\n$`));
+  });
+
+  it.each([
+    ["switch", "failed", "undone by recovery"],
+    ["retire", "success", "finished by recovery after sarge was stopped during retire"],
+  ])("a rollback killed before %s: the next command records it as %s", async (step, outcome, how) => {
+    const before = readState(home.paths);
+    const rollback = spawnSarge(home, ["rollback", "web"], { env: { SARGE_PAUSE_AT: step } });
+    await rollback.waitFor(pausedLine(step));
+    await rollback.kill();
+    const list = await home.sarge(["list"]);
+    expect(list.code, list.stderr).toBe(0);
+    const history = JSON.parse((await home.sarge(["history", "--json"])).stdout) as Array<{ release: number; kind: string; outcome: string; detail: string[] }>;
+    expect(history.map((entry) => entry.release)).toEqual(Array.from({ length: before.lastRelease + 1 }, (_, index) => index + 1));
+    expect(history.at(-1)).toMatchObject({ release: before.lastRelease + 1, kind: "rollback", outcome });
+    expect(history.at(-1)!.detail.at(-1)).toBe(how);
+    const active = Object.values(readState(home.paths).instances).find((instance) => instance.state === "active")!;
+    expect(await get(home.webPort)).toContain(`, ${active.id})`);
+    await expectNoLeftovers(home);
   });
 });
 
