@@ -159,7 +159,10 @@ export function parseConfig(text: string, file: string, home: string): SargeConf
   return {
     portRange,
     portMap,
-    env: readEnv(read, top.env),
+    env: readEnv(read, top.env, (key) => {
+      const node = document.getIn(["env", key], true);
+      return yaml().isScalar(node) ? node.source : undefined;
+    }),
     haproxyBin: top.haproxy_bin === undefined ? "haproxy" : read.string(top.haproxy_bin, "haproxy_bin"),
     python: top.python === undefined ? "python3" : read.string(top.python, "python"),
     dist: isAbsolute(dist) ? dist : join(home, dist),
@@ -221,12 +224,16 @@ function parseHostPort(value: unknown): HostPort | null {
   return port > 0 && port < 65536 ? { host: match[1]!, port } : null;
 }
 
-function readEnv(read: ConfigReader, value: unknown): Record<string, string> {
+/** `written(key)`: a scalar's text as written in the file, for values YAML would turn into numbers or booleans. */
+function readEnv(read: ConfigReader, value: unknown, written: (key: string) => string | undefined): Record<string, string> {
   if (value === undefined || value === null) return {};
   const env: Record<string, string> = {};
   for (const [key, raw] of Object.entries(read.mapping(value, "env"))) {
     if (!envKeyPattern.test(key)) read.fail(`env.${key}`, "a variable name of letters, digits and _ not starting with a digit", key);
-    if (typeof raw === "string" || typeof raw === "number" || typeof raw === "boolean") env[key] = String(raw);
+    if (typeof raw === "string") env[key] = raw;
+    // as written: 1.10 stays "1.10" (not "1.1"), 0x1F stays "0x1F" (not "31")
+    else if (typeof raw === "number" || typeof raw === "boolean") env[key] = written(key) ?? String(raw);
+    else if (raw === null) throw new ConfigError(`${read.file}: env.${key}: no value; write ${key}: "" for an empty one`);
     // the value itself is never echoed: env holds secrets
     else throw new ConfigError(`${read.file}: env.${key}: expected a string, number or boolean, got ${Array.isArray(raw) ? "a list" : "a mapping"}`);
   }
