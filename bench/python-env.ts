@@ -23,40 +23,10 @@ import { prepareEnvironment } from "../src/deploy/python-env/index.js";
 import { resolveInterpreter } from "../src/deploy/python-env/interpreter.js";
 import { homePaths } from "../src/home/paths.js";
 import { packageRoot } from "../src/package-root.js";
-import { writeWheel } from "../test/support/wheels.js";
+import { writeBenchWheels } from "./support/dist.js";
+import { median } from "./support/stats.js";
 
 const run = promisify(execFile);
-
-/** 15 projects: an app on top of a small tree, each with real-looking modules to byte-compile. */
-async function makeDist(dist: string): Promise<string[]> {
-  const names = Array.from({ length: 15 }, (_, i) => `benchpkg${String(i).padStart(2, "0")}`);
-  for (const [i, name] of names.entries()) {
-    // package i depends on 2i+1 and 2i+2 (a binary tree): everything hangs off benchpkg00
-    const requires = [2 * i + 1, 2 * i + 2].filter((j) => j < names.length).map((j) => `${names[j]}>=1.0`);
-    const files: Record<string, string> = { [`${name}/__init__.py`]: `__version__ = "1.${i}"\n` };
-    for (let m = 0; m < 44; m++) {
-      let body = `"""module ${m} of ${name}"""\nimport functools\n\n`;
-      for (let f = 0; f < 40; f++) {
-        body += `@functools.lru_cache(maxsize=None)\ndef f${f}(x, y=${f}):\n    total = 0\n    for i in range(x):\n        total += (i * y) % ${f + 7}\n    return {"name": "${name}.${m}.${f}", "total": total}\n\n`;
-      }
-      files[`${name}/mod${m}.py`] = body;
-    }
-    await writeWheel(dist, {
-      name,
-      version: `1.${i}`,
-      requires,
-      files,
-      entryPoints: i === 0 ? { [`${name}-cli`]: `${name}:__version__` } : {},
-    });
-  }
-  return names;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 /**
  * CPU seconds used so far by this process and its waited-for children (and theirs): utime, stime,
@@ -104,7 +74,8 @@ export async function main(): Promise<void> {
   try {
     const dist = join(work, "dist");
     const started = performance.now();
-    await makeDist(dist);
+    // 15 projects: an app on top of a small tree
+    await writeBenchWheels(dist, 15);
     const distMs = performance.now() - started;
     const paths = homePaths(join(work, "home"));
     await mkdir(paths.deploy, { recursive: true });

@@ -1,30 +1,9 @@
 /** /proc readings, TCP probes and free ports (127.0.0.1 only). */
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { processesUsing } from "../../test/support/processes.js";
+import { readFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-
-/** Processes (other than this one) whose command line or working folder mentions `path`. */
-export function processesUsing(path: string): Array<{ pid: number; cmdline: string }> {
-  const found: Array<{ pid: number; cmdline: string }> = [];
-  for (const entry of readdirSync("/proc")) {
-    const pid = Number(entry);
-    if (!Number.isInteger(pid) || pid === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-      let cwd = "";
-      try {
-        cwd = readlinkSync(`/proc/${pid}/cwd`);
-      } catch {
-        // exited, or not ours
-      }
-      if (cmdline.includes(path) || cwd.startsWith(path)) found.push({ pid, cmdline });
-    } catch {
-      // exited while we looked
-    }
-  }
-  return found;
-}
 
 /** SIGKILL every process still mentioning `path`; returns how many there were. */
 export function killProcessesUsing(path: string): number {
