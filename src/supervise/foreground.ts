@@ -6,18 +6,30 @@ import { runDaemon } from "./builtin/daemon.js";
 import { supervisordCommand, writeSupervisordConfig } from "./supervisord/index.js";
 
 /**
- * What bin/supervisord runs: the builtin daemon in this process, or the real
- * supervisord (config regenerated first) as a child that gets our signals, so
- * systemd or a terminal controls either the same way. Resolves to the exit code.
+ * Check that the other backend runs nothing, and for supervisord write its
+ * config: returns the command that runs supervisord in the foreground, or
+ * null for the builtin daemon (which runs in this process).
+ */
+export async function prepareSupervisor(paths: HomePaths, kind: SupervisorKind): Promise<string[] | null> {
+  await assertOtherBackendIdle(paths, kind);
+  if (kind === "builtin") return null;
+  await writeSupervisordConfig(paths);
+  return supervisordCommand(paths);
+}
+
+/**
+ * What `sarge supervisord` runs: the builtin daemon in this process, or the
+ * real supervisord as a child that gets our signals (bin/supervisord execs
+ * supervisord itself instead, see --exec-command), so systemd or a terminal
+ * controls either the same way. Resolves to the exit code.
  */
 export async function runSupervisorForeground(paths: HomePaths, kind: SupervisorKind): Promise<number> {
-  await assertOtherBackendIdle(paths, kind);
-  if (kind === "builtin") {
+  const command = await prepareSupervisor(paths, kind);
+  if (command === null) {
     await runDaemon(paths);
     return 0;
   }
-  await writeSupervisordConfig(paths);
-  const [bin, ...args] = supervisordCommand(paths);
+  const [bin, ...args] = command;
   const child = spawn(bin!, args, { stdio: "inherit" });
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR2"] as const) process.on(signal, () => child.kill(signal));
   return new Promise((resolve, reject) => {
