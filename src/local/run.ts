@@ -8,7 +8,7 @@ import { shellQuote } from "./pyutil.js";
  * leading `--`): the env files are loaded over the
  * OS environment (no PORT, no HONCHO_PROCESS_NAME), the arguments are
  * shell-quoted and joined and run by `/bin/sh -c` in sarge's process group with
- * stdio inherited. SIGINT is ignored while waiting so a terminal Ctrl-C reaches
+ * stdio inherited. SIGINT is ignored from then on so a terminal Ctrl-C reaches
  * only the child. Resolves with the shell's exit status; like honcho, a shell
  * killed by signal N gives 256−N.
  */
@@ -20,15 +20,10 @@ export function run(options: CommonOptions, argv: string[]): Promise<number> {
       env: { ...process.env, ...Object.fromEntries(dotenv) },
       stdio: "inherit",
     });
-    const ignore = (): void => {};
-    process.on("SIGINT", ignore);
-    child.on("error", (error) => {
-      process.off("SIGINT", ignore);
-      reject(error);
-    });
-    child.on("exit", (code, signal) => {
-      process.off("SIGINT", ignore);
-      resolve(signal ? 256 - (constants.signals[signal] ?? 0) : (code ?? 0));
-    });
+    // Ignored until sarge exits, not just until the child does: a Ctrl-C to the group reaches both,
+    // and sarge may see the child's exit first; it must still live to report the child's status.
+    process.on("SIGINT", () => undefined);
+    child.on("error", reject);
+    child.on("exit", (code, signal) => resolve(signal ? 256 - (constants.signals[signal] ?? 0) : (code ?? 0)));
   });
 }

@@ -1,6 +1,7 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import getPort from "get-port";
@@ -71,8 +72,9 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
     async startSupervisor() {
       const out = openSync(join(paths.log, "supervisord.out"), "a");
       supervisor = spawn(join(root, "bin", "supervisord"), [], { stdio: ["ignore", out, out] });
-      for (let i = 0; i < 200 && !existsSync(paths.supervisorSocket); i++) await sleep(50);
-      if (!existsSync(paths.supervisorSocket)) throw new Error(`the supervisor did not start: ${readFileSync(join(paths.log, "supervisord.out"), "utf8")}`);
+      // a daemon killed with SIGKILL leaves its socket file behind: wait until one answers
+      for (let i = 0; i < 200 && !(await socketAccepts(paths.supervisorSocket)); i++) await sleep(50);
+      if (!(await socketAccepts(paths.supervisorSocket))) throw new Error(`the supervisor did not start: ${readFileSync(join(paths.log, "supervisord.out"), "utf8")}`);
     },
     async stopSupervisor() {
       const child = supervisor;
@@ -100,6 +102,17 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
 }
 
 /** A base port B with B free and B+10.. likely free: random in 20000-31900 by steps of 100. */
+function socketAccepts(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(path);
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
 async function freeBase(): Promise<number> {
   for (;;) {
     const base = 20_000 + 100 * Math.floor(Math.random() * 120);
