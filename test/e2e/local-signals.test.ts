@@ -99,9 +99,11 @@ describe("sarge local start: signals to sarge (HONCHO.md §5)", () => {
 
   it("a signal overrides the exit code already recorded, and a later signal overrides again; SIGTERM is sent once", async () => {
     const cwd = project({
-      Procfile: `web: exit 3\nworker: trap 'sleep 0.6; echo done; exit 0' TERM; echo ready; while :; do sleep 0.05; done\n`,
+      // web exits once the worker has its trap set (else the SIGTERM finds a plain shell)
+      Procfile: `web: sleep 1; exit 3\nworker: trap 'sleep 0.6; echo done; exit 0' TERM; echo ready; while :; do sleep 0.05; done\n`,
     });
     const run = new Sarge(["local", "start"], { cwd });
+    await run.waitFor(/worker\.1 \| ready/);
     await run.waitFor(/web\.1 stopped \(rc=3\)[^]*sending SIGTERM to worker\.1/);
     run.signal("SIGINT");
     await run.waitFor(/SIGINT received/);
