@@ -4,9 +4,9 @@ import type { HomeContext } from "./context.js";
 import { startInstance } from "./instance-lifecycle.js";
 import { destroyInstances, strayDeployFolders } from "./retire.js";
 import { appendHistory, finishedRelease, readHistory } from "./history.js";
-import { SLOTS } from "../haproxy/types.js";
 import { instancesOf, readState, writeState, type State } from "./state.js";
 import { stopStrayProcesses, strayProcesses } from "./stray-processes.js";
+import { unswitchState } from "./switch.js";
 
 /**
  * Called with the home lock held, before any change. Whatever a killed deploy
@@ -65,11 +65,7 @@ function undoPartialReleases(ctx: HomeContext, state: State): void {
     const previous = instancesOf(state, instance.proc).find((other) => other.state === "kept" && other.retiredAt === instance.activatedAt);
     if (!previous) continue;
     ctx.reporter.line(`${instance.proc}: back to ${previous.id}; release ${instance.release} was interrupted before every process type switched`);
-    Object.assign(previous, { state: "active", retiredAt: null });
-    Object.assign(instance, { state: "deploying", activatedAt: null });
-    const route = state.routes[instance.proc];
-    const slot = route && SLOTS.find((candidate) => route[candidate] === previous.id);
-    if (route && slot) route.active = slot;
+    unswitchState(state, instance, previous, "deploying");
   }
   if (switched.length > 0) writeState(ctx.paths, state);
 }

@@ -49,8 +49,6 @@ export async function rollback(ctx: HomeContext, proc: string, to?: string): Pro
       const leftForRecovery = await undoSwitches(ctx, state, switched);
       // the target was a kept instance: it goes back to being kept (stopped), unless recovery must route back first
       if (target.state !== "active" && !leftForRecovery.includes(target)) await ctx.supervisor.stop(target.id).catch(() => undefined);
-      if (leftForRecovery.includes(target)) Object.assign(target, { state: "kept" });
-      writeState(ctx.paths, state);
       await record("failed", (error as Error).message);
       throw error;
     }

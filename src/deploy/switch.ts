@@ -1,12 +1,13 @@
 import type { HomeContext } from "./context.js";
-import { instancesOf, writeState, type InstanceRecord, type State } from "./state.js";
+import { SLOTS } from "../haproxy/types.js";
+import { instancesOf, writeState, type InstanceRecord, type InstanceState, type State } from "./state.js";
 
 export interface Switched {
   proc: string;
   next: InstanceRecord;
   previous: InstanceRecord | undefined;
-  /** state.routes[proc] before the switch, to put back if routing back fails. */
-  routeBefore: State["routes"][string] | undefined;
+  /** What `next` was before it was switched to: "deploying" (new) or "kept" (a rollback target). */
+  nextStateBefore: InstanceState;
 }
 
 /**
@@ -36,7 +37,7 @@ export async function switchAll(ctx: HomeContext, state: State, records: Instanc
   const switchMs: Record<string, number> = {};
   for (const record of records) {
     const previous = instancesOf(state, record.proc).find((instance) => instance.state === "active");
-    switched.push({ proc: record.proc, next: record, previous, routeBefore: state.routes[record.proc] && { ...state.routes[record.proc]! } });
+    switched.push({ proc: record.proc, next: record, previous, nextStateBefore: record.state });
     switchMs[record.proc] = await activate(ctx, state, record);
     ctx.reporter.line(describeSwitch(ctx, record, switchMs[record.proc]!));
   }
@@ -52,7 +53,7 @@ export async function switchAll(ctx: HomeContext, state: State, records: Instanc
  */
 export async function undoSwitches(ctx: HomeContext, state: State, switched: Switched[]): Promise<InstanceRecord[]> {
   const leftForRecovery: InstanceRecord[] = [];
-  for (const { proc, next, previous, routeBefore } of [...switched].reverse()) {
+  for (const { next, previous, nextStateBefore } of [...switched].reverse()) {
     if (!previous) continue;
     try {
       await activate(ctx, state, previous);
@@ -61,14 +62,21 @@ export async function undoSwitches(ctx: HomeContext, state: State, switched: Swi
       // The switch may not have begun (this is tried for every switch attempted): say what is known, not that it points elsewhere.
       ctx.log.error({ err: error }, `could not route ${previous.proc} back to ${previous.id}`);
       ctx.reporter.line(`${previous.proc}: could not make sure it routes to ${previous.id} (${(error as Error).message}); the next sarge command will`);
-      Object.assign(previous, { state: "active", retiredAt: null });
-      Object.assign(next, { state: "deploying", activatedAt: null });
-      if (routeBefore) state.routes[proc] = routeBefore;
+      unswitchState(state, next, previous, nextStateBefore);
       leftForRecovery.push(next);
       writeState(ctx.paths, state);
     }
   }
   return leftForRecovery;
+}
+
+/** State as before `next` replaced `previous`: previous active in the slot that holds it, next back to `nextState`. */
+export function unswitchState(state: State, next: InstanceRecord, previous: InstanceRecord, nextState: InstanceState): void {
+  Object.assign(previous, { state: "active", retiredAt: null });
+  Object.assign(next, { state: nextState, activatedAt: null });
+  const route = state.routes[next.proc];
+  const slot = route && SLOTS.find((candidate) => route[candidate] === previous.id);
+  if (route && slot) route.active = slot;
 }
 
 export function describeSwitch(ctx: HomeContext, instance: InstanceRecord, switchMs: number): string {
