@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { helloVersion } from "../support/apps.js";
 import { createTestHome, type TestHome } from "../support/home.js";
 import { get, startLoad } from "../support/load.js";
+import { readState } from "../../src/deploy/state.js";
+import { pausedLine, plainLines, spawnSarge } from "../support/crash.js";
 
 describe("sarge config: env changes as zero-downtime releases", () => {
   let home: TestHome;
@@ -57,5 +59,18 @@ describe("sarge config: env changes as zero-downtime releases", () => {
     expect(result.stdout).toMatch(/^set MESSAGE in .*\n$/);
     expect(await get(home.webPort)).toBe(before);
     expect((await home.sarge(["config", "get", "MESSAGE"])).stdout).toBe("later\n");
+  });
+
+  it("fails at prepare, saying why, when the active instance was destroyed while it waited for the lock", async () => {
+    const active = Object.values(readState(home.paths).instances).find((instance) => instance.state === "active")!;
+    const set = spawnSarge(home, ["config", "set", "MESSAGE=too-late"], { env: { SARGE_PAUSE_AT: "lock" } });
+    await set.waitFor(pausedLine("lock"));
+    const destroyed = await home.sarge(["destroy", "--force", active.id]);
+    expect(destroyed.code, destroyed.stderr).toBe(0);
+    set.child.kill("SIGUSR2");
+    const { code } = await set.exited;
+    expect(code).toBe(1);
+    expect(plainLines(set.stderr())).toContain("sarge: deploy failed at prepare: web has no active instance any more to copy\n");
+    expect(Object.values(readState(home.paths).instances).filter((instance) => instance.state !== "kept")).toEqual([]);
   });
 });
