@@ -28,7 +28,7 @@ import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import tar from "tar-stream";
-import { unpackArchive } from "../src/deploy/archive.js";
+import { unpackArchive } from "../src/archive/unpack.js";
 
 const run = promisify(execFile);
 

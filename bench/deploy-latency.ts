@@ -19,7 +19,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { resolveInterpreter } from "../src/deploy/python-env/interpreter.js";
+import { resolveInterpreter } from "../src/python-env/interpreter.js";
 import { helloArchive } from "./support/apps.js";
 import { onCleanup } from "./support/cleanup.js";
 import { check } from "./support/cli.js";

@@ -18,11 +18,11 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import { childEnvironment } from "../src/deploy/python-env/child-env.js";
-import { prepareEnvironment } from "../src/deploy/python-env/index.js";
-import { resolveInterpreter } from "../src/deploy/python-env/interpreter.js";
+import { childEnvironment } from "../src/python-env/child-env.js";
+import { prepareEnvironment } from "../src/python-env/index.js";
+import { resolveInterpreter } from "../src/python-env/interpreter.js";
 import { homePaths } from "../src/home/paths.js";
-import { packageRoot } from "../src/package-root.js";
+import { packageRoot } from "../src/util/package-root.js";
 import { writeBenchWheels } from "./support/dist.js";
 import { median } from "./support/stats.js";
 

@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { packageRoot } from "../../src/package-root.js";
+import { packageRoot } from "../../src/util/package-root.js";
 import { writeWheel } from "../../test/support/wheels.js";
 
 export const BENCH_PACKAGES = 14;

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { homePaths, type HomePaths } from "../../src/home/paths.js";
-import { packageRoot, sargeBin } from "../../src/package-root.js";
+import { packageRoot, sargeBin } from "../../src/util/package-root.js";
 import { check, run, type RunOptions, type RunResult } from "./cli.js";
 import { onCleanup } from "./cleanup.js";
 import { freePortBlock, killProcessesUsing } from "./proc.js";

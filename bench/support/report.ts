@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { packageRoot } from "../../src/package-root.js";
+import { packageRoot } from "../../src/util/package-root.js";
 import { runAllCleanups } from "./cleanup.js";
 
 export const resultsDir = join(packageRoot, "bench", "results");

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 import { resolveHome, withContext } from "./context.js";
 import { printJson } from "./output.js";
 
@@ -46,7 +46,7 @@ export function registerConfig(program: Command): void {
         if (changed.length === 0) return void process.stdout.write("nothing changed\n");
         process.stdout.write(`${name === "set" ? "set" : "unset"} ${changed.join(", ")} in ${paths.config}\n`);
         if (!options.restart) return;
-        const { applyConfigRelease } = await import("../deploy/config-release.js");
+        const { applyConfigRelease } = await import("../release/config.js");
         const result = await withContext(command, "config", (ctx) => applyConfigRelease(ctx, changed));
         const started = result.instances.map((instance) => instance.id).join(", ");
         process.stdout.write(`applied as release ${result.release}: ${started || "nothing is running to restart"}\n`);

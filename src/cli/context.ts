@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { realpathSync } from "node:fs";
 import { homePaths, type HomePaths } from "../home/paths.js";
-import type { HomeContext } from "../deploy/context.js";
+import type { HomeContext } from "../home/context.js";
 
 /**
  * The home a server-side command runs against: --home, else $SARGE_HOME, else
@@ -17,7 +17,7 @@ export function resolveHome(command: Command): HomePaths {
 
 /** Open the home's context for one command, and close the supervisor connection however the command ends. */
 export async function withContext<T>(command: Command, name: string, work: (ctx: HomeContext) => Promise<T>): Promise<T> {
-  const { openContext } = await import("../deploy/open-home.js");
+  const { openContext } = await import("../home/open.js");
   const ctx = await openContext(resolveHome(command), name);
   try {
     return await work(ctx);

@@ -1,6 +1,6 @@
 import { createReadStream } from "node:fs";
 import type { Command } from "commander";
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 import { resolveHome, withContext } from "./context.js";
 import { printJson } from "./output.js";
 import { formatTable } from "./table.js";
@@ -19,7 +19,7 @@ export function registerDeploy(program: Command): void {
           detail: "Pipe an archive in: git archive HEAD | sarge deploy - web",
         });
       }
-      const { deploy } = await import("../deploy/pipeline.js");
+      const { deploy } = await import("../release/deploy.js");
       const input = archive === "-" ? process.stdin : createReadStream(archive);
       const result = await withContext(command, "deploy", (ctx) => deploy(ctx, input, procs));
       if (options.json) return printJson(result);
@@ -34,7 +34,7 @@ export function registerDeploy(program: Command): void {
     .option("--to <instance>", "the kept instance to go back to (default: the one active before the current one)")
     .option("--json", "print the result as JSON (fields: release, proc, from, to, switchMs, durationMs)")
     .action(async (proc: string, options: { to?: string; json?: boolean }, command: Command) => {
-      const { rollback } = await import("../deploy/rollback.js");
+      const { rollback } = await import("../release/rollback.js");
       const result = await withContext(command, "rollback", (ctx) => rollback(ctx, proc, options.to));
       if (options.json) return printJson(result);
       process.stdout.write(`rolled ${proc} back: ${result.from ?? "nothing"} -> ${result.to} (release ${result.release})\n`);
@@ -47,7 +47,7 @@ export function registerDeploy(program: Command): void {
     .option("-n <count>", "only the last N releases", (value) => Number.parseInt(value, 10))
     .option("--json", "print JSON (one object per release, the fields of var/history.jsonl)")
     .action(async (proc: string | undefined, options: { n?: number; json?: boolean }, command: Command) => {
-      const { readHistory } = await import("../deploy/history.js");
+      const { readHistory } = await import("../release/history.js");
       const entries = readHistory(resolveHome(command)).filter((entry) => proc === undefined || entry.procs.includes(proc));
       const shown = options.n ? entries.slice(-options.n) : entries;
       if (options.json) return printJson(shown);

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { InitReport } from "../home/init.js";
 import { homePaths } from "../home/paths.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError } from "../util/errors.js";
 import { printJson } from "./output.js";
 
 export function registerInit(program: Command): void {

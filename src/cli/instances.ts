@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import type { LifecycleAction } from "../deploy/instance-commands.js";
-import { formatAge } from "../format.js";
+import type { LifecycleAction } from "../instance/commands.js";
+import { formatAge } from "../util/format.js";
 import { withContext } from "./context.js";
 import { printJson } from "./output.js";
 import { formatTable } from "./table.js";
@@ -11,7 +11,7 @@ export function registerInstances(program: Command): void {
     .description("instances: id, proc, state, port, release, commit, age")
     .option("--json", "print JSON (fields: id, proc, state, process, pid, port, release, commit, createdAt, activatedAt, restarts)")
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { listInstances } = await import("../deploy/views.js");
+      const { listInstances } = await import("../instance/views.js");
       const instances = await withContext(command, "list", listInstances);
       if (options.json) return printJson(instances);
       process.stdout.write(
@@ -27,7 +27,7 @@ export function registerInstances(program: Command): void {
     .description("per process type: active instance, stable address, health")
     .option("--json", "print JSON (fields: proc, active, address, port, process, restarts, healthy, lastLines)")
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { procStatus } = await import("../deploy/views.js");
+      const { procStatus } = await import("../instance/views.js");
       const status = await withContext(command, "status", procStatus);
       if (options.json) return printJson(status);
       process.stdout.write(
@@ -51,7 +51,7 @@ export function registerInstances(program: Command): void {
     const sub = program.command(action).description(description).argument("<instance>", "instance id, like web-k3x9qa");
     if (action === "destroy") sub.option("--force", "destroy even the active instance");
     sub.action(async (id: string, options: { force?: boolean }, command: Command) => {
-      const { changeInstance } = await import("../deploy/instance-commands.js");
+      const { changeInstance } = await import("../instance/commands.js");
       const message = await withContext(command, action, (ctx) => changeInstance(ctx, action, id, options));
       process.stdout.write(message + "\n");
     });

@@ -1,8 +1,8 @@
 import { Argument, Command, CommanderError, Option } from "commander";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SargeError } from "../errors.js";
-import { packageRoot } from "../package-root.js";
+import { SargeError } from "../util/errors.js";
+import { packageRoot } from "../util/package-root.js";
 import { EXPORT_FORMATS, type ExportFormat } from "../local/export-formats.js";
 import { log } from "../local/log.js";
 import type { CommonOptions } from "../local/project.js";

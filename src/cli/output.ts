@@ -1,4 +1,4 @@
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 
 /** Print an error as one sentence plus detail, never a stack (unless SARGE_DEBUG). Returns the exit code. */
 export function reportError(error: unknown): number {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { TARGET_FORMAT } from "../local/target-format.js";
+import { TARGET_FORMAT } from "../push/target-format.js";
 
 export function registerPush(program: Command): void {
   program
@@ -15,7 +15,7 @@ export function registerPush(program: Command): void {
     .option("-n, --dry-run", "check the checkout and print the commands, deploy nothing")
     .action(async (first: string | undefined, rest: string[], options: { dirty?: boolean; ssh?: string; env: string; dryRun?: boolean }) => {
       // Targets always hold a colon and process types never do.
-      const { push } = await import("../local/push.js");
+      const { push } = await import("../push/push.js");
       const [target, procs] = first === undefined ? [undefined, rest] : first.includes(":") ? [first, rest] : [undefined, [first, ...rest]];
       process.exitCode = await push({ target, procs, dirty: options.dirty, ssh: options.ssh, envFile: options.env, dryRun: options.dryRun });
     });

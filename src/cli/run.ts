@@ -9,8 +9,8 @@ export function registerRun(program: Command): void {
     .argument("[command...]", "one argument: a shell command line; several: words passed verbatim")
     .passThroughOptions()
     .action(async (target: string, words: string[], _options: object, command: Command) => {
-      const { openHome } = await import("../deploy/open-home.js");
-      const { runInInstance } = await import("../deploy/run-in-instance.js");
+      const { openHome } = await import("../home/open.js");
+      const { runInInstance } = await import("../instance/run.js");
       process.exitCode = await runInInstance(openHome(resolveHome(command), "run"), target, words);
     });
 
@@ -21,7 +21,7 @@ export function registerRun(program: Command): void {
     .option("-f, --follow", "keep printing what is appended (across rotation and deploys)")
     .option("-n, --lines <count>", "how many lines to show first", (value) => Number.parseInt(value, 10), 100)
     .action(async (target: string, options: { follow?: boolean; lines: number }, command: Command) => {
-      const { followLog, readLogTail } = await import("../deploy/logs.js");
+      const { followLog, readLogTail } = await import("../instance/logs.js");
       const paths = resolveHome(command);
       if (!options.follow) {
         const { text } = readLogTail(paths, target, options.lines);

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import type { WheelReport } from "../deploy/python-env/wheel.js";
+import type { WheelReport } from "../python-env/wheel.js";
 import { relative } from "node:path";
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 import { resolveHome } from "./context.js";
 import { printJson } from "./output.js";
 
@@ -15,7 +15,7 @@ export function registerWheel(program: Command): void {
     .action(async (inputs: string[], options: { verbose?: boolean; json?: boolean }, command: Command) => {
       const paths = resolveHome(command);
       const { loadConfig } = await import("../home/config.js");
-      const { addToDist } = await import("../deploy/python-env/wheel.js");
+      const { addToDist } = await import("../python-env/wheel.js");
       const config = loadConfig(paths);
       const results = await addToDist(inputs, {
         paths,

@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join, resolve } from "node:path";
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 
 /** Where Debian and most distributions put haproxy; non-root PATHs often lack them. */
 export const SBIN_DIRS: readonly string[] = ["/usr/local/sbin", "/usr/sbin", "/sbin"];

@@ -1,6 +1,6 @@
 import { createServer } from "node:net";
 import type { HostPort } from "../home/config-types.js";
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 
 function tryBind(bind: HostPort): Promise<NodeJS.ErrnoException | null> {
   return new Promise((resolvePromise) => {

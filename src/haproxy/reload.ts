@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { HomePaths } from "../home/paths.js";
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 import { showProc, type ProcList } from "./runtime.js";
 import { masterCommand } from "./socket.js";
 import { waitForHaproxy } from "./wait.js";

@@ -1,7 +1,7 @@
 import type { HostPort } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
-import { SargeError } from "../errors.js";
-import { renderTemplate } from "../templates.js";
+import { SargeError } from "../util/errors.js";
+import { renderTemplate } from "../util/templates.js";
 import type { ListenRoute, Slot } from "./types.js";
 import { BACKEND_HOST, HARD_STOP_AFTER_MS, PLACEHOLDER_PORT, SLOTS } from "./types.js";
 

@@ -1,5 +1,5 @@
 import type { HomePaths } from "../home/paths.js";
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 import { adminCommand, masterCommand, type SocketRequestOptions } from "./socket.js";
 import type { RuntimeListen, Slot, SlotRuntime, SlotState } from "./types.js";
 

@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import type { HomePaths } from "../home/paths.js";
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 
 export interface SocketRequestOptions {
   /** Keep retrying a connection that is refused or whose socket file is missing, for this long. */

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { HomePaths } from "../home/paths.js";
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 import { otherSlot } from "./routes.js";
 import { listensFromServersState, loadFromStat, readRuntimeListens, serverLoad } from "./runtime.js";
 import { adminCommand } from "./socket.js";

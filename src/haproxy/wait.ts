@@ -1,7 +1,7 @@
 import { connect } from "node:net";
 import type { HostPort } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 import { adminInfo } from "./runtime.js";
 
 export interface WaitOptions {

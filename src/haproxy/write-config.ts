@@ -2,9 +2,9 @@ import { mkdirSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { loadExeca } from "../load-execa.js";
+import { loadExeca } from "../util/load-execa.js";
 import type { HomePaths } from "../home/paths.js";
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 import { resolveHaproxyBin } from "./binary.js";
 
 export interface ConfigCheck {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { isMap, parseDocument } from "yaml";
-import { writeFileAtomic } from "../atomic-file.js";
-import { ConfigError } from "../errors.js";
+import { writeFileAtomic } from "../util/atomic-file.js";
+import { ConfigError } from "../util/errors.js";
 import { parseConfig } from "./config.js";
 import type { SargeConfig } from "./config-types.js";
 import type { HomePaths } from "./paths.js";

@@ -3,9 +3,9 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { basename, join, relative } from "node:path";
 import getPort from "get-port";
-import { sargeBin } from "../package-root.js";
+import { sargeBin } from "../util/package-root.js";
 import { writeSupervisordConfig } from "../supervise/supervisord/index.js";
-import { renderTemplate } from "../templates.js";
+import { renderTemplate } from "../util/templates.js";
 import type { SupervisorKind } from "./config-types.js";
 import type { HomePaths } from "./paths.js";
 

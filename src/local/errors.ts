@@ -1,4 +1,4 @@
-import { SargeError } from "../errors.js";
+import { SargeError } from "../util/errors.js";
 
 /**
  * A `sarge local` failure that honcho reports as a CommandError: logged as

@@ -1,6 +1,6 @@
-import type { ProcfileEntry } from "../deploy/procfile.js";
+import type { ProcfileEntry } from "../procfile/parse.js";
 import { LocalError } from "./errors.js";
-import { pythonInt, pythonRepr } from "./pyutil.js";
+import { pythonInt, pythonRepr } from "../procfile/pyutil.js";
 
 /** One process to run: `web.1`, its command and its own variables (HONCHO.md §4). */
 export interface ProcessSpec {

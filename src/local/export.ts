@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import Handlebars from "handlebars";
-import { templatesDir } from "../package-root.js";
+import { templatesDir } from "../util/package-root.js";
 import { LocalError } from "./errors.js";
 import type { ExportFormat } from "./export-formats.js";
 import { choosePort, expandProcesses, parseConcurrency, type ProcessSpec } from "./expand.js";
 import { log } from "./log.js";
 import { procfilePath, readEnv, readProcfile, type CommonOptions } from "./project.js";
-import { pathJoin, shellQuote } from "./pyutil.js";
+import { pathJoin, shellQuote } from "../procfile/pyutil.js";
 
 export { EXPORT_FORMATS, type ExportFormat } from "./export-formats.js";
 

@@ -1,4 +1,4 @@
-import { splitlines } from "../deploy/splitlines.js";
+import { splitlines } from "../util/splitlines.js";
 import { clockTime } from "./log.js";
 
 /** The name system lines are printed under. */

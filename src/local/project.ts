@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { readDotenvFiles } from "../deploy/dotenv.js";
-import { parseProcfile, type ProcfileEntry } from "../deploy/procfile.js";
+import { readDotenvFiles } from "../procfile/dotenv.js";
+import { parseProcfile, type ProcfileEntry } from "../procfile/parse.js";
 import { LocalError } from "./errors.js";
-import { pathJoin } from "./pyutil.js";
+import { pathJoin } from "../procfile/pyutil.js";
 
 /** The options every `sarge local` command accepts (HONCHO.md §1), resolved. */
 export interface CommonOptions {

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
 import { readEnv, type CommonOptions } from "./project.js";
-import { shellQuote } from "./pyutil.js";
+import { shellQuote } from "../procfile/pyutil.js";
 
 /**
  * `sarge local run <argv...>` (HONCHO.md §6; the CLI has already removed one

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { SargeError } from "../errors.js";
-import { isSameProcessAlive } from "../process-alive.js";
+import { SargeError } from "../util/errors.js";
+import { isSameProcessAlive } from "../util/process-alive.js";
 import type { SupervisorKind } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
 import { builtinFiles } from "./builtin/daemon.js";

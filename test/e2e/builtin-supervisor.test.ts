@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { SupervisorNotRunningError } from "../../src/errors.js";
+import { SupervisorNotRunningError } from "../../src/util/errors.js";
 import { homePaths, type HomePaths } from "../../src/home/paths.js";
 import { connectBuiltin, type BuiltinClient } from "../../src/supervise/builtin/client.js";
 import type { ProgramSpec } from "../../src/supervise/supervisor.js";

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { helloVersion } from "../support/apps.js";
 import { createTestHome, type TestHome } from "../support/home.js";
 import { get, startLoad } from "../support/load.js";
-import { readState } from "../../src/deploy/state.js";
+import { readState } from "../../src/instance/state.js";
 import { pausedLine, plainLines, spawnSarge } from "../support/crash.js";
 
 describe("sarge config: env changes as zero-downtime releases", () => {

@@ -11,7 +11,7 @@ import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import getPort from "get-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SargeError } from "../../src/errors.js";
+import { SargeError } from "../../src/util/errors.js";
 import { homePaths } from "../../src/home/paths.js";
 import {
   afterSwitch,

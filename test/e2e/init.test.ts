@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
-import { packageRoot } from "../../src/package-root.js";
+import { packageRoot } from "../../src/util/package-root.js";
 import { runSarge } from "../support/cli.js";
 import { processesUsing } from "../support/processes.js";
 

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { NOTIFY_TIMEOUT_MS } from "../../src/deploy/notify.js";
+import { NOTIFY_TIMEOUT_MS } from "../../src/release/notify.js";
 import { helloVersion } from "../support/apps.js";
 import { createTestHome, type TestHome } from "../support/home.js";
 

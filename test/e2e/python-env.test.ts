@@ -10,15 +10,15 @@ import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { registerWheel } from "../../src/cli/wheel.js";
-import { SargeError } from "../../src/errors.js";
+import { SargeError } from "../../src/util/errors.js";
 import {
   collectEnvironments,
   environmentKeyOf,
   environmentVariables,
   prepareEnvironment,
   type PreparedEnvironment,
-} from "../../src/deploy/python-env/index.js";
-import { addToDist } from "../../src/deploy/python-env/wheel.js";
+} from "../../src/python-env/index.js";
+import { addToDist } from "../../src/python-env/wheel.js";
 import { homePaths, type HomePaths } from "../../src/home/paths.js";
 import { writeWheel } from "../support/wheels.js";
 
@@ -279,7 +279,7 @@ describe("prepareEnvironment", () => {
     await writeFile(
       script,
       [
-        `import { prepareEnvironment } from ${JSON.stringify(join(repo, "src/deploy/python-env/index.ts"))};`,
+        `import { prepareEnvironment } from ${JSON.stringify(join(repo, "src/python-env/index.ts"))};`,
         `import { homePaths } from ${JSON.stringify(join(repo, "src/home/paths.ts"))};`,
         `await prepareEnvironment({ paths: homePaths(${JSON.stringify(paths.root)}), python: "python3", dist: ${JSON.stringify(dist)},`,
         `  appDir: ${JSON.stringify(app)}, log: (line) => console.log(line) });`,

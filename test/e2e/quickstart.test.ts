@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import getPort from "get-port";
 import { afterAll, describe, expect, it } from "vitest";
-import { packageRoot } from "../../src/package-root.js";
+import { packageRoot } from "../../src/util/package-root.js";
 import { processesUsing } from "../support/processes.js";
 
 /** The `$ ` command lines of docs/quickstart.rst between its test markers, in order, with what they should print. */

@@ -1,6 +1,6 @@
 import { readdirSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readState } from "../../src/deploy/state.js";
+import { readState } from "../../src/instance/state.js";
 import { helloVersion } from "../support/apps.js";
 import { deployPausedAt, deployingIds, expectNoLeftovers, failuresOf, plainLines } from "../support/crash.js";
 import { createTestHome, type TestHome } from "../support/home.js";

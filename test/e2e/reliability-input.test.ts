@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readState } from "../../src/deploy/state.js";
+import { readState } from "../../src/instance/state.js";
 import { helloArchive, helloVersion } from "../support/apps.js";
 import { expectNoLeftovers, failuresOf, plainLines } from "../support/crash.js";
 import { createTestHome, type TestHome } from "../support/home.js";

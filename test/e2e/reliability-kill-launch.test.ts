@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readState } from "../../src/deploy/state.js";
+import { readState } from "../../src/instance/state.js";
 import { helloVersion } from "../support/apps.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { deployPausedAt, expectNoLeftovers, failuresOf, killDeployAt, pausedLine, plainLines, spawnSarge } from "../support/crash.js";

@@ -2,7 +2,7 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readState } from "../../src/deploy/state.js";
+import { readState } from "../../src/instance/state.js";
 import { helloVersion } from "../support/apps.js";
 import { deployPausedAt, deployingIds, expectNoLeftovers, failuresOf, plainLines, waitUntil } from "../support/crash.js";
 import { createTestHome, type TestHome } from "../support/home.js";

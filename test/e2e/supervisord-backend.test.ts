@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { execa } from "execa";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
-import { SupervisorNotRunningError } from "../../src/errors.js";
+import { SupervisorNotRunningError } from "../../src/util/errors.js";
 import { homePaths, type HomePaths } from "../../src/home/paths.js";
 import { connectSupervisordBackend, type SupervisordSupervisor } from "../../src/supervise/supervisord/backend.js";
 import {

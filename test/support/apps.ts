@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
-import { packageRoot } from "../../src/package-root.js";
+import { packageRoot } from "../../src/util/package-root.js";
 
 export const helloDir = join(packageRoot, "examples", "hello");
 

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { packageRoot } from "../../src/package-root.js";
+import { packageRoot } from "../../src/util/package-root.js";
 
 export const sargeBin = join(packageRoot, "bin", "sarge");
 

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import getPort from "get-port";
 import { homePaths, type HomePaths } from "../../src/home/paths.js";
-import { packageRoot } from "../../src/package-root.js";
+import { packageRoot } from "../../src/util/package-root.js";
 import { runSarge, type CliOptions, type CliResult } from "./cli.js";
 import { processesUsing } from "./processes.js";
 

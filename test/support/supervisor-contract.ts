@@ -3,7 +3,7 @@
  * interface only. A backend's e2e file calls supervisorContract() with a setup
  * that starts its daemon on a fresh home.
  */
-import { readProcStat } from "../../src/process-alive.js";
+import { readProcStat } from "../../src/util/process-alive.js";
 import { mkdirSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";

@@ -1,6 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { createInterface } from "node:readline";
-import { SargeError, SupervisorNotRunningError } from "../../errors.js";
+import { SargeError, SupervisorNotRunningError } from "../../util/errors.js";
 import type { HomePaths } from "../../home/paths.js";
 import type { ProgramSpec, ProgramStatus, Supervisor } from "../supervisor.js";
 import type { Method, Requests, Response } from "./protocol.js";

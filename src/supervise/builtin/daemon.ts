@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { SargeError, SupervisorNotRunningError } from "../../errors.js";
+import { SargeError, SupervisorNotRunningError } from "../../util/errors.js";
 import type { HomePaths } from "../../home/paths.js";
 import { connectBuiltin } from "./client.js";
 import { acquirePidFile } from "./pid-file.js";

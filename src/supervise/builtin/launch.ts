@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { SargeError } from "../../errors.js";
+import { SargeError } from "../../util/errors.js";
 import type { ProgramSpec } from "../supervisor.js";
 import { identify, readStartTime } from "./process-group.js";
 

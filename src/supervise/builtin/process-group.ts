@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { SargeError } from "../../errors.js";
-import { readProcStat, type ProcStat } from "../../process-alive.js";
+import { SargeError } from "../../util/errors.js";
+import { readProcStat, type ProcStat } from "../../util/process-alive.js";
 
 /** How often a stop re-checks whether the group is empty. */
 const POLL_MS = 25;

@@ -1,4 +1,4 @@
-import { SargeError } from "../../errors.js";
+import { SargeError } from "../../util/errors.js";
 import { DEFAULT_LOG_LIMITS, type LogLimits } from "../rotating-log.js";
 import type { ProgramSpec, ProgramState, ProgramStatus } from "../supervisor.js";
 import { adopt, launch, type Run } from "./launch.js";

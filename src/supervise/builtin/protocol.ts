@@ -5,7 +5,7 @@
  */
 import { constants } from "node:os";
 import { isAbsolute } from "node:path";
-import { SargeError } from "../../errors.js";
+import { SargeError } from "../../util/errors.js";
 import type { ProgramSpec, ProgramStatus } from "../supervisor.js";
 
 export interface Requests {

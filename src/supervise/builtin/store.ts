@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { writeFileAtomic } from "../../atomic-file.js";
-import { SargeError } from "../../errors.js";
+import { writeFileAtomic } from "../../util/atomic-file.js";
+import { SargeError } from "../../util/errors.js";
 import type { ProgramSpec } from "../supervisor.js";
 import { parseSpec } from "./protocol.js";
 

@@ -1,4 +1,4 @@
-import { SargeError } from "../../errors.js";
+import { SargeError } from "../../util/errors.js";
 import { rotateIfFull } from "../rotating-log.js";
 import type { ProgramSpec, ProgramStatus } from "../supervisor.js";
 import { Program, type ProgramHooks } from "./program.js";

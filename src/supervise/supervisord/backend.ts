@@ -14,7 +14,7 @@
  */
 import { readFile, rm } from "node:fs/promises";
 
-import { SargeError, SupervisorNotRunningError } from "../../errors.js";
+import { SargeError, SupervisorNotRunningError } from "../../util/errors.js";
 import type { HomePaths } from "../../home/paths.js";
 import type { ProgramSpec, ProgramState, ProgramStatus, Supervisor } from "../supervisor.js";
 import { SupervisordClient, type ProcessInfo, type SupervisordStateName } from "./client.js";
@@ -30,7 +30,7 @@ import {
   supervisordPython,
   validateProgramName,
 } from "./config.js";
-import { writeFileAtomic } from "../../atomic-file.js";
+import { writeFileAtomic } from "../../util/atomic-file.js";
 import { waitGroupGone, waitLaunched } from "./process-group.js";
 import { isFault, XmlRpcClient } from "./xmlrpc.js";
 

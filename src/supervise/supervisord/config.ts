@@ -4,7 +4,7 @@
  * `sarge.restarter` event listener script.
  *
  * How supervisord reads a program's `command=` (supervisor 4.2.5, measured in
- * test/unit/supervisord-config.test.ts against supervisor's own parser):
+ * test/unit/supervise/supervisord/config.test.ts against supervisor's own parser):
  *  1. Python configparser: a `;` or `#` preceded by whitespace starts an inline
  *     comment (no escape exists); lines are split on \n, \r and \r\n; each line
  *     is stripped; continuation lines must be indented and are joined with \n.
@@ -30,11 +30,11 @@ import { chmod, mkdir, readFile } from "node:fs/promises";
 import { accessSync, constants as fsConstants, readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { delimiter, join } from "node:path";
-import { writeFileAtomic } from "../../atomic-file.js";
+import { writeFileAtomic } from "../../util/atomic-file.js";
 
-import { SargeError } from "../../errors.js";
+import { SargeError } from "../../util/errors.js";
 import type { HomePaths } from "../../home/paths.js";
-import { renderTemplate } from "../../templates.js";
+import { renderTemplate } from "../../util/templates.js";
 import type { ProgramSpec } from "../supervisor.js";
 
 /** supervisord group/process name of the event listener; a dot never occurs in program names. */

@@ -9,7 +9,7 @@
  */
 import { request } from "node:http";
 
-import { SargeError, SupervisorNotRunningError } from "../../errors.js";
+import { SargeError, SupervisorNotRunningError } from "../../util/errors.js";
 
 export type XmlRpcValue =
   | string

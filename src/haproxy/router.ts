@@ -1,0 +1,112 @@
+import { existsSync, readFileSync } from "node:fs";
+import type { SargeConfig } from "../home/config-types.js";
+import type { HomePaths } from "../home/paths.js";
+import { idleSlot, otherSlot } from "./routes.js";
+import { HAPROXY_PROGRAM, SLOTS, type ListenRoute } from "./types.js";
+import type { SargeLog } from "../util/sarge-log.js";
+import type { Supervisor } from "../supervise/supervisor.js";
+import { tcpProbe } from "../instance/readiness.js";
+import type { Router } from "../release/router.js";
+import type { State } from "../instance/state.js";
+import { pauseIfAsked } from "../release/steps.js";
+
+/** The HAProxy modules, loaded when routing changes: commands that only look must not pay for them. */
+const haproxy = () => import("./index.js");
+
+/**
+ * The Router over HAProxy (SPEC "Routing"): state.routes says which instance
+ * sits in each slot; ports come from the instances, so a slot whose instance
+ * was destroyed renders empty. HAProxy is started on first use and reloaded
+ * only when the set of stable addresses changed since it was last applied.
+ */
+export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor: Supervisor, log: SargeLog): Router {
+  const listeners = () => Object.fromEntries(Object.entries(config.portMap).map(([proc, bind]) => [proc, `${bind.host}:${bind.port}`]));
+
+  /** Starting, running or backing off: HAProxy is ours and holds (or will hold) the stable ports. */
+  async function isServing(): Promise<boolean> {
+    const program = (await supervisor.status()).find((candidate) => candidate.name === HAPROXY_PROGRAM);
+    return program !== undefined && program.state !== "stopped";
+  }
+
+  async function ensureServing(state: State): Promise<void> {
+    const { applyHaproxyConfig, haproxyProgram, waitForHaproxy } = await haproxy();
+    const routes = routesOf(state, config);
+    if (!(await isServing())) {
+      await applyHaproxyConfig(paths, config.haproxyBin, routes, null);
+      await supervisor.start({ ...haproxyProgram(paths, config.haproxyBin), logs: config.logs });
+    } else if (JSON.stringify(state.listeners ?? {}) !== JSON.stringify(listeners())) {
+      await applyHaproxyConfig(paths, config.haproxyBin, routes, previousRoutes(state));
+    }
+    state.listeners = listeners();
+    await waitForHaproxy(paths, { binds: Object.values(config.portMap) });
+  }
+
+  return {
+    routes: (proc) => config.portMap[proc] !== undefined,
+
+    async activate(state, proc, instanceId, port) {
+      const { applyHaproxyConfig, switchSlot } = await haproxy();
+      await ensureServing(state);
+      const route = routesOf(state, config).find((candidate) => candidate.proc === proc)!;
+      // the slot state says is serving, even when its instance was destroyed since (HAProxy still has it ready)
+      const serving = state.routes[proc]?.active ?? route.active;
+      const slot = serving && state.routes[proc]?.[serving] === instanceId ? serving : serving ? otherSlot(serving) : idleSlot(route);
+      const result = await switchSlot(paths, proc, slot, port, { beforeDrain: () => pauseIfAsked("switch-drain") });
+      if (!result.drained) log.warn({ proc, slot: result.from }, "the old slot still had requests after the drain bound; they were left to finish");
+      state.routes[proc] = { blue: null, green: null, ...state.routes[proc], active: slot, [slot]: instanceId };
+      const next = routesOf(state, config);
+      await applyHaproxyConfig(paths, config.haproxyBin, next, next);
+      return { switchMs: Math.round(result.totalMs) };
+    },
+
+    async reconcile(state) {
+      const { applyHaproxyConfig, readRuntimeListens, renderHaproxyConfig, switchSlot } = await haproxy();
+      const wanted = routesOf(state, config);
+      const started = !(await isServing());
+      if (started) {
+        if (!wanted.some((route) => route.active !== null)) return { started: false, routedBack: [] };
+        await ensureServing(state);
+      }
+      const runtime = await readRuntimeListens(paths);
+      const routedBack: string[] = [];
+      for (const route of wanted) {
+        const live = runtime.find((listen) => listen.proc === route.proc);
+        if (!live || route.active === null) continue;
+        const serving = SLOTS.filter((slot) => live[slot].state === "ready");
+        const port = route[route.active]!;
+        if (serving.length === 1 && serving[0] === route.active && live[route.active].port === port) continue;
+        await switchSlot(paths, route.proc, route.active, port);
+        routedBack.push(route.proc);
+      }
+      // a deploy killed between its switch and its config rewrite leaves the file behind the runtime
+      const current = existsSync(paths.haproxyCfg) ? readFileSync(paths.haproxyCfg, "utf8") : "";
+      if (current !== renderHaproxyConfig({ paths, routes: wanted })) await applyHaproxyConfig(paths, config.haproxyBin, wanted, wanted);
+      return { started, routedBack };
+    },
+
+    probe(proc) {
+      const bind = config.portMap[proc];
+      return bind ? tcpProbe(bind.port, bind.host).then((problem) => problem === null) : Promise.resolve(false);
+    },
+  };
+}
+
+/** The HAProxy view of state: one route per port_map entry, slot ports from the instances they hold. */
+export function routesOf(state: State, config: SargeConfig): ListenRoute[] {
+  return Object.entries(config.portMap).map(([proc, bind]) => {
+    const route = state.routes[proc];
+    const portOf = (id: string | null | undefined) => (id ? (state.instances[id]?.port ?? null) : null);
+    const blue = portOf(route?.blue);
+    const green = portOf(route?.green);
+    const active = route && portOf(route[route.active]) !== null ? route.active : null;
+    return { proc, bind: { ...bind }, blue, green, active };
+  });
+}
+
+/** The listeners HAProxy was last given, as routes (slots do not matter for a listener comparison). */
+function previousRoutes(state: State): ListenRoute[] {
+  return Object.entries(state.listeners ?? {}).map(([proc, address]) => {
+    const separator = address.lastIndexOf(":");
+    return { proc, bind: { host: address.slice(0, separator), port: Number(address.slice(separator + 1)) }, blue: null, green: null, active: null };
+  });
+}

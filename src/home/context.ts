@@ -1,0 +1,16 @@
+import type { SargeConfig } from "./config-types.js";
+import type { HomePaths } from "./paths.js";
+import type { Reporter } from "../util/reporter.js";
+import type { SargeLog } from "../util/sarge-log.js";
+import type { Supervisor } from "../supervise/supervisor.js";
+import type { Router } from "../release/router.js";
+
+/** Everything a server-side operation works with, opened once per command. */
+export interface HomeContext {
+  paths: HomePaths;
+  config: SargeConfig;
+  supervisor: Supervisor;
+  router: Router;
+  log: SargeLog;
+  reporter: Reporter;
+}

@@ -1,0 +1,22 @@
+import getPort, { portNumbers } from "get-port";
+import { SargeError } from "../util/errors.js";
+import type { State } from "./state.js";
+
+/**
+ * The lowest port of the range that no instance in state holds (kept ones
+ * included, for rollback) and that is free on the system right now.
+ */
+export async function allocatePort(range: [number, number], state: State): Promise<number> {
+  const taken = Object.values(state.instances).map((instance) => instance.port);
+  // get-port throws when every port is excluded, and falls back to a random port outside the list when none is free
+  const port = await getPort({ port: portNumbers(range[0], range[1]), exclude: taken }).catch(() => 0);
+  if (port >= range[0] && port <= range[1]) return port;
+  throw new SargeError(
+    `port range ${range[0]}-${range[1]} is exhausted: ${taken.length} ports are held by instances and the rest are in use on this machine`,
+    { detail: "Widen port_range in etc/sarge.yaml, lower keep_releases, or destroy kept instances (`sarge list`, `sarge destroy <instance>`)." },
+  );
+}
+
+export async function isPortFree(port: number): Promise<boolean> {
+  return (await getPort({ port })) === port;
+}

@@ -1,0 +1,131 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { writeFileAtomic } from "../util/atomic-file.js";
+import { SargeError } from "../util/errors.js";
+import type { HomePaths } from "../home/paths.js";
+import type { PendingRelease } from "../release/history.js";
+
+/**
+ * - deploying: being built by a deploy that has not finished (or was killed)
+ * - active: serving its process type
+ * - kept: stopped, kept for rollback
+ */
+export type InstanceState = "deploying" | "active" | "kept";
+
+export interface InstanceRecord {
+  id: string;
+  proc: string;
+  release: number;
+  /** What made it: a deploy or a config change (absent in state written before sarge recorded it). */
+  releaseKind?: "deploy" | "config";
+  state: InstanceState;
+  port: number;
+  commit: string | null;
+  /** The Procfile command it runs. */
+  command: string;
+  /** Key of its Python environment under var/envs, or null without requirements.txt. */
+  envKey: string | null;
+  /** The config `env` it was started with, so a rollback restores it. */
+  configEnv: Record<string, string>;
+  createdAt: string;
+  activatedAt: string | null;
+  retiredAt: string | null;
+  /** Kept, and started by `sarge start` or `restart`: recovery leaves it running. */
+  startedByHand?: boolean;
+}
+
+export type Slot = "blue" | "green";
+
+/** Which slot of a port_map entry's HAProxy listen block holds which instance. */
+export interface Route {
+  active: Slot;
+  blue: string | null;
+  green: string | null;
+}
+
+export interface State {
+  version: 1;
+  lastRelease: number;
+  instances: Record<string, InstanceRecord>;
+  routes: Record<string, Route>;
+  /** Stable addresses ("host:port" per process type) HAProxy was last configured with; a change needs a reload. */
+  listeners?: Record<string, string>;
+  /** The release under way (see PendingRelease). */
+  pendingRelease?: PendingRelease;
+}
+
+export function emptyState(): State {
+  return { version: 1, lastRelease: 0, instances: {}, routes: {} };
+}
+
+export function readState(paths: HomePaths): State {
+  if (!existsSync(paths.state)) {
+    // a new home has neither; starting empty next to deployed folders would treat live instances as strays
+    const deployed = existsSync(paths.deploy) ? readdirSync(paths.deploy).map((name) => `deploy/${name}`) : [];
+    const evidence = [...deployed.slice(0, 3), ...(existsSync(`${paths.state}.bak`) ? [`${paths.state}.bak`] : [])];
+    if (evidence.length > 0) {
+      throw new SargeError(`${paths.state} is missing, but this home has been deployed to (found ${evidence.join(", ")})`, {
+        detail: `sarge will not guess what runs. Restore it with \`cp ${paths.state}.bak ${paths.state}\` if that copy exists, or stop the supervisor, move deploy/ away and deploy again.`,
+      });
+    }
+    return emptyState();
+  }
+  try {
+    return parseState(readFileSync(paths.state, "utf8"));
+  } catch (error) {
+    const backup = `${paths.state}.bak`;
+    throw new SargeError(`${paths.state} is corrupted: ${(error as Error).message}`, {
+      detail: `sarge will not guess what is deployed, and changed nothing. ${backupAdvice(backup, paths.state)}`,
+    });
+  }
+}
+
+function parseState(text: string): State {
+  const state = JSON.parse(text) as State;
+  if (state?.version !== 1 || typeof state.instances !== "object" || typeof state.routes !== "object") {
+    throw new Error("not a sarge state file (version 1)");
+  }
+  return state;
+}
+
+/** What to do about a broken state file, depending on whether its copy is usable. */
+function backupAdvice(backup: string, file: string): string {
+  const lastResort =
+    "move the broken file away to start from an empty state (running instances are then unknown to sarge and must be stopped by hand)";
+  try {
+    parseState(readFileSync(backup, "utf8"));
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : `is not usable either (${(error as Error).message})`;
+    return `Its copy ${backup} ${why}: repair the file by hand, or ${lastResort}.`;
+  }
+  return `${backup} is a copy of the last state sarge wrote, written after it: restore it with \`cp ${backup} ${file}\`, or ${lastResort}.`;
+}
+
+/**
+ * Persist state atomically, then the same content to state.json.bak: a copy
+ * to restore if state.json is damaged from outside (a hand edit, the disk).
+ * A copy of the previous version would not do: restoring it would make sarge
+ * route to an instance one step behind what runs.
+ */
+export function writeState(paths: HomePaths, state: State): void {
+  const text = JSON.stringify(state, null, 2) + "\n";
+  writeFileAtomic(paths.state, text);
+  writeFileAtomic(`${paths.state}.bak`, text);
+}
+
+/** Read, change and write back. Callers hold the home lock, so there is no lost update. */
+export function updateState(paths: HomePaths, change: (state: State) => void): State {
+  const state = readState(paths);
+  change(state);
+  writeState(paths, state);
+  return state;
+}
+
+export function instancesOf(state: State, proc: string): InstanceRecord[] {
+  return Object.values(state.instances)
+    .filter((instance) => instance.proc === proc)
+    .sort((a, b) => b.release - a.release || b.createdAt.localeCompare(a.createdAt));
+}
+
+export function activeInstance(state: State, proc: string): InstanceRecord | undefined {
+  return instancesOf(state, proc).find((instance) => instance.state === "active");
+}

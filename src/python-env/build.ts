@@ -1,0 +1,137 @@
+/**
+ * One environment build: `python -m venv --without-pip <dir>`, then the host's pip installs into
+ * it (as `pip --python <dir>` does), offline and isolated. Falls back to a venv with its own pip
+ * when the host pip is too old for --python (< 22.3) or absent, and says so.
+ */
+import { spawn } from "node:child_process";
+import { loadExeca } from "../util/load-execa.js";
+import { rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { SargeError } from "../util/errors.js";
+import type { DistListing } from "./dist.js";
+import { childEnvironment } from "./child-env.js";
+import type { Interpreter } from "./interpreter.js";
+import { pipFailureError } from "./messages.js";
+import { MANIFEST } from "./store.js";
+
+export interface BuildOptions {
+  dir: string;
+  key: string;
+  interpreter: Interpreter;
+  requirementsFile: string;
+  requirementsFiles: string[];
+  appDir: string;
+  dist: string;
+  listing: DistListing;
+  log: (line: string) => void;
+}
+
+/** Options every pip run gets: only dist, no index, no config, no prompts, no version check. */
+export function pipInstallArgs(dist: string, requirementsFile: string): string[] {
+  return [
+    "install",
+    "--isolated",
+    "--no-index",
+    "--find-links",
+    dist,
+    "--disable-pip-version-check",
+    "--no-input",
+    "--progress-bar",
+    "off",
+    "-r",
+    requirementsFile,
+  ];
+}
+
+/** Builds the environment in `dir` (which must not exist). Throws SargeError; `dir` is removed on failure. */
+export async function buildEnvironment(options: BuildOptions): Promise<void> {
+  const { dir, interpreter, log } = options;
+  const started = Date.now();
+  try {
+    await createVenv(interpreter.executable, dir, false);
+    const python = join(dir, "bin", "python");
+    const args = pipInstallArgs(options.dist, options.requirementsFile);
+    let route: string;
+    let pip: { exitCode: number | undefined; output: string };
+    if (interpreter.pipRunner) {
+      // The host's pip, run by the new environment's interpreter through pip's own runner file:
+      // exactly the child process `pip --python <env>` starts, minus first starting pip in the
+      // host interpreter only to re-launch itself (~0.5 CPU-s of a ~4 CPU-s build).
+      route = "host pip via its runner (as --python runs it)";
+      pip = await runLogged(python, ["-I", interpreter.pipRunner, ...args], options.appDir, log);
+    } else {
+      route = "host pip --python";
+      pip = await runLogged(interpreter.executable, ["-I", "-m", "pip", "--python", python, ...args], options.appDir, log);
+      if (pip.exitCode !== 0 && /no such option: --python|No module named pip/.test(pip.output)) {
+        log(
+          `python environment: the host pip of ${interpreter.executable} cannot install into another environment (needs pip 22.3+ for --python); ` +
+            `using a virtualenv with its own pip instead, which is slower`,
+        );
+        await rm(dir, { recursive: true, force: true });
+        await createVenv(interpreter.executable, dir, true);
+        route = "venv pip";
+        pip = await runLogged(python, ["-I", "-m", "pip", ...args], options.appDir, log);
+      }
+    }
+    if (pip.exitCode !== 0) {
+      throw pipFailureError(pip.output, pip.exitCode, { dist: options.dist, listing: options.listing, pythonVersion: interpreter.version });
+    }
+    const manifest = {
+      key: options.key,
+      python: interpreter,
+      requirements: options.requirementsFiles,
+      dist: options.dist,
+      distFiles: options.listing.files.length,
+      pip: route,
+      builtAt: new Date().toISOString(),
+      buildMs: Date.now() - started,
+    };
+    await writeFile(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + "\n");
+    await flushToDisk(dir);
+  } catch (error) {
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function createVenv(executable: string, dir: string, withPip: boolean): Promise<void> {
+  const args = ["-I", "-m", "venv", ...(withPip ? [] : ["--without-pip"]), dir];
+  const result = await (await loadExeca())(executable, args, { env: childEnvironment(), extendEnv: false, reject: false, all: true });
+  if (result.exitCode !== 0) {
+    throw new SargeError(`cannot create a virtualenv with ${executable}${withPip ? " (with pip)" : ""}`, {
+      detail: String(result.all ?? "").trim(),
+    });
+  }
+}
+
+/**
+ * Written data reaches the disk before the environment is published: after a power cut a
+ * published key must not name half-written files. syncfs(2) through coreutils `sync -f`; a
+ * machine without it only loses that guarantee.
+ */
+async function flushToDisk(dir: string): Promise<void> {
+  await (await loadExeca())("sync", ["-f", dir], { reject: false }).catch(() => undefined);
+}
+
+/** Runs a command, sending every output line to `log` as it comes, and returns the whole output. */
+function runLogged(command: string, args: string[], cwd: string, log: (line: string) => void): Promise<{ exitCode: number | undefined; output: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd, env: childEnvironment({ pip: true }), stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    const partial = { stdout: "", stderr: "" };
+    const feed = (stream: "stdout" | "stderr", chunk: Buffer) => {
+      const text = chunk.toString("utf8");
+      output += text;
+      const lines = (partial[stream] + text).split("\n");
+      partial[stream] = lines.pop()!;
+      for (const line of lines) if (line.trim() !== "") log(`pip: ${line}`);
+    };
+    child.stdout.on("data", (chunk: Buffer) => feed("stdout", chunk));
+    child.stderr.on("data", (chunk: Buffer) => feed("stderr", chunk));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      for (const rest of [partial.stdout, partial.stderr]) if (rest.trim() !== "") log(`pip: ${rest}`);
+      resolvePromise({ exitCode: code ?? undefined, output });
+    });
+  });
+}

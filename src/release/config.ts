@@ -1,0 +1,33 @@
+import type { HomeContext } from "../home/context.js";
+import { copyInstanceFolder } from "./deploy.js";
+import { releaseNewInstances, type ReleaseResult } from "./transaction.js";
+import { readState, writeState } from "../instance/state.js";
+import { step } from "./steps.js";
+
+/**
+ * Apply etc/sarge.yaml's `env` as a release: every active process type gets a
+ * new instance from a copy of its active instance's folder (same code, same
+ * environment) started with the new values, switched in like a deploy. The
+ * replaced instances are kept, so `sarge rollback` brings back the old values.
+ * With nothing running, the change is still recorded as a release.
+ */
+export async function applyConfigRelease(ctx: HomeContext, changedKeys: string[]): Promise<ReleaseResult> {
+  const active = Object.values(readState(ctx.paths).instances).filter((instance) => instance.state === "active");
+  return releaseNewInstances(ctx, {
+    kind: "config",
+    procs: active.map((instance) => instance.proc),
+    command: `sarge config (${changedKeys.join(", ")})`,
+    detail: changedKeys,
+    prepare: (records, state) =>
+      step("prepare", () => {
+        for (const record of records) {
+          const source = Object.values(state.instances).find((instance) => instance.proc === record.proc && instance.state === "active");
+          if (!source) throw new Error(`${record.proc} has no active instance any more to copy`);
+          ctx.reporter.line(`${record.proc}: ${record.id} from ${source.id} with the new configuration`);
+          copyInstanceFolder(ctx, source, record);
+          Object.assign(record, { command: source.command, commit: source.commit, envKey: source.envKey });
+        }
+        writeState(ctx.paths, state);
+      }),
+  });
+}

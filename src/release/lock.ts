@@ -1,0 +1,130 @@
+import { randomBytes } from "node:crypto";
+import { userInfo } from "node:os";
+import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { SargeError } from "../util/errors.js";
+import type { HomePaths } from "../home/paths.js";
+import { isSameProcessAlive, processStartTime } from "../util/process-alive.js";
+
+export interface LockHolder {
+  pid: number;
+  startTime: string | null;
+  command: string;
+  user: string;
+  since: string;
+  token: string;
+}
+
+export interface HomeLock {
+  holder: LockHolder;
+  release(): void;
+}
+
+export interface LockEvents {
+  /** Once, when another live process holds the lock and we start waiting. */
+  waiting(holder: LockHolder): void;
+  /** The recorded holder is dead; its lock is taken over. */
+  takeover(holder: LockHolder): void;
+}
+
+/**
+ * The home's deploy lock (var/run/deploy.lock). Created atomically with its
+ * content (link of a complete temp file), so a reader never sees half a
+ * holder. A holder whose process is gone is taken over.
+ */
+export async function acquireHomeLock(
+  paths: HomePaths,
+  command: string,
+  events: LockEvents,
+  options: { timeoutMs?: number; pollMs?: number } = {},
+): Promise<HomeLock> {
+  const me: LockHolder = {
+    pid: process.pid,
+    startTime: processStartTime(process.pid),
+    command,
+    user: currentUser(),
+    since: new Date().toISOString(),
+    token: randomBytes(8).toString("hex"),
+  };
+  const deadline = Date.now() + (options.timeoutMs ?? Number.POSITIVE_INFINITY);
+  let announced = false;
+  for (;;) {
+    if (tryCreate(paths.deployLock, me)) return { holder: me, release: () => releaseIfMine(paths.deployLock, me.token) };
+    const holder = readHolder(paths.deployLock);
+    if (holder === null) continue; // released between our attempt and the read
+    if (!isSameProcessAlive(holder.pid, holder.startTime)) {
+      if (takeOver(paths.deployLock, holder)) events.takeover(holder);
+      continue;
+    }
+    if (!announced) {
+      events.waiting(holder);
+      announced = true;
+    }
+    if (Date.now() > deadline) {
+      throw new SargeError(`the home is locked by pid ${holder.pid} (${holder.user}: ${holder.command}) since ${holder.since}`);
+    }
+    await sleep(options.pollMs ?? 100);
+  }
+}
+
+export function describeHolder(holder: LockHolder): string {
+  return `pid ${holder.pid} (${holder.user}: ${holder.command}, since ${holder.since})`;
+}
+
+export function currentUser(): string {
+  return process.env.SUDO_USER || process.env.USER || process.env.LOGNAME || userInfo().username;
+}
+
+export function readHolder(lockPath: string): LockHolder | null {
+  try {
+    return JSON.parse(readFileSync(lockPath, "utf8")) as LockHolder;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new SargeError(`${lockPath} is unreadable: ${(error as Error).message}`, {
+      detail: "If no sarge command is running, remove the file.",
+    });
+  }
+}
+
+function tryCreate(lockPath: string, me: LockHolder): boolean {
+  const temp = `${lockPath}.${me.token}`;
+  writeFileSync(temp, JSON.stringify(me) + "\n", { mode: 0o600 });
+  try {
+    linkSync(temp, lockPath);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    unlinkSync(temp);
+  }
+}
+
+/** Move the dead holder's file aside; only one contender's rename succeeds. */
+function takeOver(lockPath: string, dead: LockHolder): boolean {
+  const aside = `${lockPath}.stale-${process.pid}`;
+  try {
+    renameSync(lockPath, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
+  }
+  const moved = readHolder(aside);
+  if (moved?.token !== dead.token) {
+    // another contender took over first and holds the lock now: put its file back
+    try {
+      linkSync(aside, lockPath);
+    } catch (error) {
+      // a third contender created the lock meanwhile; the holder we moved aside keeps running without its file
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    unlinkSync(aside);
+    return false;
+  }
+  unlinkSync(aside);
+  return true;
+}
+
+function releaseIfMine(lockPath: string, token: string): void {
+  if (readHolder(lockPath)?.token === token) unlinkSync(lockPath);
+}

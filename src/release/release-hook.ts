@@ -1,0 +1,27 @@
+import { loadExeca } from "../util/load-execa.js";
+import type { HomeContext } from "../home/context.js";
+import { instanceDir, instanceEnvironment } from "../instance/env.js";
+import type { InstanceRecord } from "../instance/state.js";
+
+/**
+ * Run the Procfile's `release` command once, in the new instance's folder and
+ * environment, before anything is switched (like Heroku's release phase).
+ */
+export async function runReleaseHook(ctx: HomeContext, instance: InstanceRecord, command: string): Promise<void> {
+  ctx.reporter.line(`release: ${command}`);
+  const result = await (await loadExeca())("/bin/sh", ["-c", command], {
+    cwd: instanceDir(ctx.paths, instance.id),
+    env: instanceEnvironment(ctx.paths, instance),
+    extendEnv: false,
+    stdin: "ignore",
+    all: true,
+    reject: false,
+  });
+  const output = result.all?.trimEnd() ?? "";
+  if (output) ctx.log.info({ output }, "release hook output");
+  for (const line of output.split("\n").slice(-40)) if (line) ctx.reporter.line(`release | ${line}`);
+  if (result.exitCode !== 0) {
+    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+    throw new Error(`the release command \`${command}\` ${how}`);
+  }
+}

@@ -1,0 +1,54 @@
+import { existsSync, readdirSync } from "node:fs";
+import type { HomeContext } from "../home/context.js";
+import { destroyInstanceFiles } from "../instance/lifecycle.js";
+import { collectEnvironments } from "../python-env/index.js";
+import { writeState, type InstanceRecord, type State } from "../instance/state.js";
+import type { Switched } from "./switch.js";
+
+/**
+ * After a switch: stop the replaced instances gracefully (they stay on disk
+ * for rollback), then destroy kept instances beyond keep_releases and the
+ * Python environments nothing links to any more.
+ */
+export async function retire(ctx: HomeContext, state: State, switched: Switched[]): Promise<void> {
+  for (const { previous } of switched) {
+    if (!previous) continue;
+    await ctx.supervisor.stop(previous.id);
+    ctx.reporter.line(`${previous.id}: stopped, kept for rollback`);
+  }
+  await prune(ctx, state);
+}
+
+export async function prune(ctx: HomeContext, state: State): Promise<void> {
+  const keptByProc = new Map<string, InstanceRecord[]>();
+  for (const instance of Object.values(state.instances)) {
+    if (instance.state !== "kept") continue;
+    keptByProc.set(instance.proc, [...(keptByProc.get(instance.proc) ?? []), instance]);
+  }
+  for (const kept of keptByProc.values()) {
+    const newestFirst = kept.sort((a, b) => (b.retiredAt ?? "").localeCompare(a.retiredAt ?? "") || b.release - a.release);
+    const excess = newestFirst.slice(ctx.config.keepReleases);
+    await destroyInstances(ctx, state, excess);
+    for (const instance of excess) ctx.reporter.line(`${instance.id}: destroyed (beyond keep_releases: ${ctx.config.keepReleases})`);
+  }
+  await collectEnvironments(ctx.paths, liveEnvironmentKeys(state));
+}
+
+export function liveEnvironmentKeys(state: State): Set<string> {
+  return new Set(Object.values(state.instances).flatMap((instance) => (instance.envKey ? [instance.envKey] : [])));
+}
+
+/** Remove instances entirely (program, folder, logs) and drop them from state. */
+export async function destroyInstances(ctx: HomeContext, state: State, instances: InstanceRecord[]): Promise<void> {
+  for (const instance of instances) {
+    await destroyInstanceFiles(ctx, instance.id);
+    delete state.instances[instance.id];
+    writeState(ctx.paths, state);
+  }
+}
+
+/** Folders under deploy/ that no instance in state owns (a deploy killed between mkdir and its state write). */
+export function strayDeployFolders(ctx: HomeContext, state: State): string[] {
+  if (!existsSync(ctx.paths.deploy)) return [];
+  return readdirSync(ctx.paths.deploy).filter((name) => !Object.hasOwn(state.instances, name));
+}

@@ -1,0 +1,21 @@
+import type { State } from "../instance/state.js";
+
+/** The stable-port side of a deploy: what the pipeline needs from HAProxy. */
+export interface Router {
+  /** Whether a process type has a stable address (is in port_map). */
+  routes(proc: string): boolean;
+  /**
+   * Point the stable port of `proc` at `port` without dropping a request,
+   * record the slot change in `state.routes`, and leave the config file in the
+   * post-switch state. Starts HAProxy first if it is not running.
+   */
+  activate(state: State, proc: string, instanceId: string, port: number): Promise<{ switchMs: number }>;
+  /**
+   * Make HAProxy serve exactly what state says is active: start it when it
+   * should run and does not (a new supervisor), and route back process types
+   * a killed deploy left pointing at a half-made instance.
+   */
+  reconcile(state: State): Promise<{ started: boolean; routedBack: string[] }>;
+  /** Whether the stable address of `proc` answers through HAProxy (for `sarge status`). */
+  probe(proc: string): Promise<boolean>;
+}

@@ -1,0 +1,68 @@
+import { execFileSync, spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterEach, describe, expect, it } from "vitest";
+import { groupAlive, identify, readStartTime, terminateGroup } from "../../../../src/supervise/builtin/process-group.js";
+
+const leaders: number[] = [];
+
+/** A shell in its own process group, like the supervisor starts programs. */
+async function group(script: string): Promise<number> {
+  const child = spawn("/bin/sh", ["-c", script], { detached: true, stdio: "ignore" });
+  await new Promise((resolve) => child.once("spawn", resolve));
+  leaders.push(child.pid!);
+  await sleep(150); // let it fork and install traps
+  return child.pid!;
+}
+
+/** Live members counted with ps, independently of the code under test. */
+function members(pgid: number): number {
+  const script = `ps -e -o pgid=,stat= | awk '$1 == ${pgid} && $2 !~ /^Z/' | wc -l`;
+  return Number(execFileSync("sh", ["-c", script], { encoding: "utf8" }).trim());
+}
+
+describe("process groups", () => {
+  afterEach(() => {
+    for (const pgid of leaders.splice(0)) {
+      try {
+        process.kill(-pgid, "SIGKILL");
+      } catch {
+        // gone
+      }
+    }
+  });
+
+  it("identifies a process by pid and start time", async () => {
+    const pid = await group("exec sleep 100");
+    const startTime = readStartTime(pid);
+    expect(identify(pid, startTime)).toBe("alive");
+    expect(identify(pid, String(Number(startTime) + 1))).toBe("reused");
+    process.kill(pid, "SIGKILL");
+    await sleep(100);
+    expect(identify(pid, startTime)).toBe("gone");
+    expect(identify(999_999_999, startTime)).toBe("gone");
+  });
+
+  it("terminates a forking group with its stop signal and resolves only when it is empty", async () => {
+    const pgid = await group("sleep 100 & sleep 100 & wait");
+    expect(members(pgid)).toBe(3);
+    expect(groupAlive(pgid)).toBe(true);
+    const began = Date.now();
+    await terminateGroup(pgid, "SIGTERM", 5_000);
+    expect(Date.now() - began).toBeLessThan(2_000);
+    expect(groupAlive(pgid)).toBe(false);
+    expect(members(pgid)).toBe(0);
+  });
+
+  it("sends SIGKILL after the grace period to a group that ignores the signal", async () => {
+    const pgid = await group(`trap "" TERM; sleep 100 & wait`);
+    const began = Date.now();
+    await terminateGroup(pgid, "SIGTERM", 400);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(400);
+    expect(members(pgid)).toBe(0);
+  });
+
+  it("does nothing for an empty group", async () => {
+    await expect(terminateGroup(999_999_999, "SIGTERM", 1_000)).resolves.toBeUndefined();
+    expect(groupAlive(999_999_999)).toBe(false);
+  });
+});
