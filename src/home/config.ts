@@ -138,7 +138,7 @@ export function parseConfig(text: string, file: string, home: string): SargeConf
     throw new ConfigError(`${file}: not valid YAML${line ? ` (line ${line})` : ""}: ${first.message.split("\n")[0]}`);
   }
   const read = new ConfigReader(file);
-  const raw = document.toJS() ?? {};
+  const raw = toPlain(document, file) ?? {};
   const top = read.mapping(raw, "(top level)");
   for (const key of Object.keys(top)) if (!topLevelKeys.includes(key)) read.unknown(key, topLevelKeys);
 
@@ -183,6 +183,18 @@ export function parseConfig(text: string, file: string, home: string): SargeConf
       maxNameLength: ["max_name_length", (v, k) => read.integer(v, k, 1, 4096), 1024],
     }),
   };
+}
+
+/** yaml's own cap on alias expansion turns a "billion laughs" file into a ReferenceError; here it is a config error. */
+function toPlain(document: import("yaml").Document, file: string): unknown {
+  try {
+    return document.toJS();
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+      throw new ConfigError(`${file}: not valid YAML: too many alias references (a document that expands exponentially)`);
+    }
+    throw error;
+  }
 }
 
 function readSupervisor(read: ConfigReader, value: unknown): SupervisorKind {

@@ -108,6 +108,12 @@ describe("etc/sarge.yaml", () => {
     expect(error(`${minimal}keep_releases: 2\nkeep_releases: 3\n`).message).toMatch(/^.*sarge\.yaml: not valid YAML \(line 5\): Map keys must be unique/);
   });
 
+  it("refuses a YAML alias bomb as too many aliases, naming the file", () => {
+    const nine = (alias: string) => `[${Array(9).fill(alias).join(", ")}]`;
+    const bomb = `${minimal}a: &a ${nine("x")}\nb: &b ${nine("*a")}\nc: &c ${nine("*b")}\nd: &d ${nine("*c")}\ne: ${nine("*d")}\n`;
+    expect(error(bomb).message).toBe(`${file}: not valid YAML: too many alias references (a document that expands exponentially)`);
+  });
+
   describe("loading from a home", () => {
     const home = mkdtempSync(join(tmpdir(), "sarge-config-"));
     afterAll(() => rmSync(home, { recursive: true, force: true }));
