@@ -28,14 +28,21 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
     return program !== undefined && program.state !== "stopped";
   }
 
+  /** Write and validate the config (reloading when listeners changed); HAProxy's warnings go to the sarge log. */
+  async function apply(next: readonly ListenRoute[], running: readonly ListenRoute[] | null): Promise<void> {
+    const { applyHaproxyConfig } = await haproxy();
+    const { warnings } = await applyHaproxyConfig(paths, config.haproxyBin, next, running);
+    for (const warning of warnings) log.warn({ haproxy: warning }, "HAProxy warns about its configuration");
+  }
+
   async function ensureServing(state: State): Promise<void> {
-    const { applyHaproxyConfig, haproxyProgram, waitForHaproxy } = await haproxy();
+    const { haproxyProgram, waitForHaproxy } = await haproxy();
     const routes = routesOf(state, config);
     if (!(await isServing())) {
-      await applyHaproxyConfig(paths, config.haproxyBin, routes, null);
+      await apply(routes, null);
       await supervisor.start({ ...haproxyProgram(paths, config.haproxyBin), logs: config.logs });
     } else if (JSON.stringify(state.listeners ?? {}) !== JSON.stringify(listeners())) {
-      await applyHaproxyConfig(paths, config.haproxyBin, routes, previousRoutes(state));
+      await apply(routes, previousRoutes(state));
     }
     state.listeners = listeners();
     await waitForHaproxy(paths, { binds: Object.values(config.portMap) });
@@ -45,7 +52,7 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
     routes: (proc) => config.portMap[proc] !== undefined,
 
     async activate(state, proc, instanceId, port) {
-      const { applyHaproxyConfig, switchSlot } = await haproxy();
+      const { switchSlot } = await haproxy();
       await ensureServing(state);
       const route = routesOf(state, config).find((candidate) => candidate.proc === proc)!;
       // the slot state says is serving, even when its instance was destroyed since (HAProxy still has it ready)
@@ -55,12 +62,12 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       if (!result.drained) log.warn({ proc, slot: result.from }, "the old slot still had requests after the drain bound; they were left to finish");
       state.routes[proc] = { blue: null, green: null, ...state.routes[proc], active: slot, [slot]: instanceId };
       const next = routesOf(state, config);
-      await applyHaproxyConfig(paths, config.haproxyBin, next, next);
+      await apply(next, next);
       return { switchMs: Math.round(result.totalMs) };
     },
 
     async reconcile(state) {
-      const { applyHaproxyConfig, readRuntimeListens, renderHaproxyConfig, switchSlot } = await haproxy();
+      const { readRuntimeListens, renderHaproxyConfig, switchSlot } = await haproxy();
       const wanted = routesOf(state, config);
       const started = !(await isServing());
       if (started) {
@@ -80,7 +87,7 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       }
       // a deploy killed between its switch and its config rewrite leaves the file behind the runtime
       const current = existsSync(paths.haproxyCfg) ? readFileSync(paths.haproxyCfg, "utf8") : "";
-      if (current !== renderHaproxyConfig({ paths, routes: wanted })) await applyHaproxyConfig(paths, config.haproxyBin, wanted, wanted);
+      if (current !== renderHaproxyConfig({ paths, routes: wanted })) await apply(wanted, wanted);
       return { started, routedBack };
     },
 

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { SargeError } from "../util/errors.js";
 import type { HomePaths } from "../home/paths.js";
+import type { Slot } from "../haproxy/types.js";
 import type { PendingRelease } from "../release/history.js";
 
 /**
@@ -32,8 +33,6 @@ export interface InstanceRecord {
   /** Kept, and started by `sarge start` or `restart`: recovery leaves it running. */
   startedByHand?: boolean;
 }
-
-export type Slot = "blue" | "green";
 
 /** Which slot of a port_map entry's HAProxy listen block holds which instance. */
 export interface Route {
@@ -110,14 +109,6 @@ export function writeState(paths: HomePaths, state: State): void {
   const text = JSON.stringify(state, null, 2) + "\n";
   writeFileAtomic(paths.state, text);
   writeFileAtomic(`${paths.state}.bak`, text);
-}
-
-/** Read, change and write back. Callers hold the home lock, so there is no lost update. */
-export function updateState(paths: HomePaths, change: (state: State) => void): State {
-  const state = readState(paths);
-  change(state);
-  writeState(paths, state);
-  return state;
 }
 
 export function instancesOf(state: State, proc: string): InstanceRecord[] {

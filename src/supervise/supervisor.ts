@@ -52,8 +52,6 @@ export interface Supervisor {
   stop(name: string): Promise<ProgramStatus>;
   /** Stop if needed and forget the program; nothing to do for an unknown name. */
   remove(name: string): Promise<void>;
-  /** Send a signal to the program's main process (HAProxy reload: SIGUSR2). */
-  signal(name: string, signal: NodeJS.Signals): Promise<void>;
   status(): Promise<ProgramStatus[]>;
   /** Close the connection to the supervisor (not the supervisor itself). */
   close(): Promise<void>;

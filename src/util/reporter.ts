@@ -39,5 +39,3 @@ export function terminalReporter(log: SargeLog, stream: NodeJS.WriteStream = pro
     },
   };
 }
-
-export const silentReporter: Reporter = { line() {}, progress() {} };

@@ -13,21 +13,14 @@ import getPort from "get-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SargeError } from "../../src/util/errors.js";
 import { homePaths } from "../../src/home/paths.js";
-import {
-  afterSwitch,
-  applyHaproxyConfig,
-  haproxyProgram,
-  idleSlot,
-  readRuntimeListens,
-  reloadHaproxy,
-  routesFromRuntime,
-  switchSlot,
-  waitForHaproxy,
-  type ApplyResult,
-  type ListenRoute,
-  type ReloadResult,
-  type SwitchResult,
-} from "../../src/haproxy/index.js";
+import { applyHaproxyConfig, type ApplyResult } from "../../src/haproxy/apply.js";
+import { haproxyProgram } from "../../src/haproxy/program.js";
+import { reloadHaproxy, type ReloadResult } from "../../src/haproxy/reload.js";
+import { afterSwitch, idleSlot, routesFromRuntime } from "../../src/haproxy/routes.js";
+import { readRuntimeListens } from "../../src/haproxy/runtime.js";
+import { switchSlot, type SwitchResult } from "../../src/haproxy/switch.js";
+import type { ListenRoute } from "../../src/haproxy/types.js";
+import { waitForHaproxy } from "../../src/haproxy/wait.js";
 
 const HOST = "127.0.0.1";
 /** Switches under load (5 by default; raise it to measure, e.g. SARGE_HAPROXY_SWITCHES=40). */

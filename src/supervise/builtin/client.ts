@@ -64,10 +64,6 @@ export class BuiltinClient implements Supervisor {
     await this.call("remove", { name });
   }
 
-  async signal(name: string, signal: NodeJS.Signals): Promise<void> {
-    await this.call("signal", { name, signal });
-  }
-
   status(): Promise<ProgramStatus[]> {
     return this.call("status", {});
   }

@@ -6,7 +6,7 @@ import { SargeError, SupervisorNotRunningError } from "../../util/errors.js";
 import type { HomePaths } from "../../home/paths.js";
 import { connectBuiltin } from "./client.js";
 import { acquirePidFile } from "./pid-file.js";
-import { parseName, parseRequest, parseSignal, parseSpec, requestId, type Request, type Response } from "./protocol.js";
+import { parseName, parseRequest, parseSpec, requestId, type Request, type Response } from "./protocol.js";
 import { loadRecords, saveRecords } from "./store.js";
 import { ProgramTable } from "./table.js";
 
@@ -133,9 +133,6 @@ async function dispatch({ method, params }: Request, table: ProgramTable): Promi
       return table.stop(parseName(params.name));
     case "remove":
       await table.remove(parseName(params.name));
-      return null;
-    case "signal":
-      table.signal(parseName(params.name), parseSignal(params.signal));
       return null;
     case "status":
       return table.status();

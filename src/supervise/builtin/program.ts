@@ -133,12 +133,6 @@ export class Program {
     return this.exclusive(() => this.halt(true));
   }
 
-  signal(signal: NodeJS.Signals): void {
-    const run = this.run;
-    if (!run || identify(run.pid, run.startTime) !== "alive") throw new SargeError(`program ${this.spec.name} is not running`);
-    process.kill(run.pid, signal);
-  }
-
   /**
    * Takes the program back after a daemon restart: a recorded process still
    * alive is adopted untouched (HAProxy and the live app must not blip); a

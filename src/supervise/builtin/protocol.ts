@@ -14,7 +14,6 @@ export interface Requests {
   startExisting: { params: { name: string }; result: ProgramStatus };
   stop: { params: { name: string }; result: ProgramStatus };
   remove: { params: { name: string }; result: null };
-  signal: { params: { name: string; signal: NodeJS.Signals }; result: null };
   status: { params: Record<string, never>; result: ProgramStatus[] };
 }
 
@@ -28,7 +27,7 @@ export interface Request {
 
 export type Response = { id: number; result: unknown } | { id: number; error: string };
 
-const methods = new Set<string>(["ping", "start", "startExisting", "stop", "remove", "signal", "status"]);
+const methods = new Set<string>(["ping", "start", "startExisting", "stop", "remove", "status"]);
 
 /** The id to answer with, even for a request that is otherwise invalid (-1 if none). */
 export function requestId(value: unknown): number {

@@ -76,10 +76,6 @@ export class ProgramTable {
     this.save();
   }
 
-  signal(name: string, signal: NodeJS.Signals): void {
-    this.get(name).signal(signal);
-  }
-
   status(): ProgramStatus[] {
     return [...this.programs.values()].map((program) => program.status()).sort((a, b) => a.name.localeCompare(b.name));
   }

@@ -78,12 +78,6 @@ export function mapState(statename: SupervisordStateName, wantedByFile: boolean 
   }
 }
 
-function stopSignalName(signal: string): string {
-  const upper = signal.toUpperCase();
-  if (!/^(SIG)?[A-Z0-9]+$/.test(upper)) throw new SargeError(`invalid signal ${JSON.stringify(signal)}`);
-  return upper.startsWith("SIG") ? upper.slice(3) : upper;
-}
-
 export class SupervisordSupervisor implements Supervisor {
   private closed = false;
   private readonly python: string;
@@ -267,19 +261,6 @@ export class SupervisordSupervisor implements Supervisor {
     if (info && info.statename !== "STOPPED") await this.stop(name);
     await rm(this.file(name), { force: true });
     if (info) await this.removeGroup(name);
-  }
-
-  async signal(name: string, signal: NodeJS.Signals): Promise<void> {
-    this.check();
-    validateProgramName(name);
-    try {
-      await this.client.signalProcess(name, stopSignalName(signal));
-    } catch (e) {
-      if (isFault(e, "BAD_NAME")) throw new SargeError(`no program named ${name} in supervisord`, { cause: e });
-      if (isFault(e, "NOT_RUNNING")) throw new SargeError(`cannot signal ${name}: it is not running`, { cause: e });
-      if (isFault(e, "BAD_SIGNAL")) throw new SargeError(`supervisord does not know the signal ${signal}`, { cause: e });
-      throw e;
-    }
   }
 
   async status(): Promise<ProgramStatus[]> {

@@ -125,11 +125,6 @@ export class SupervisordClient {
     return bool(await this.rpc.call("supervisor.stopProcess", [name, wait], timeoutMs ? { timeoutMs } : {}), "stopProcess");
   }
 
-  /** `signal` as supervisord takes it: a name without SIG (`USR2`) or a number. */
-  async signalProcess(name: string, signal: string): Promise<boolean> {
-    return bool(await this.rpc.call("supervisor.signalProcess", [name, signal]), "signalProcess");
-  }
-
   async reloadConfig(): Promise<ReloadResult> {
     const v = await this.rpc.call("supervisor.reloadConfig");
     // [[added, changed, removed]]
