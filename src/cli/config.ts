@@ -39,10 +39,11 @@ export function registerConfig(program: Command): void {
       .argument(argument, name === "set" ? "KEY=VALUE ..." : "KEY ...")
       .option("--no-restart", "only edit etc/sarge.yaml; the next deploy or config change applies it")
       .action(async (words: string[], options: { restart: boolean }, command: Command) => {
-        const { editEnv, parseAssignments } = await import("../home/config-edit.js");
+        const { parseAssignments } = await import("../home/config-edit.js");
+        const { editEnvUnderLock } = await import("../release/config.js");
         const paths = resolveHome(command);
         const change = name === "set" ? { set: parseAssignments(words) } : { unset: words };
-        const { changed } = editEnv(paths, change);
+        const changed = await editEnvUnderLock(paths, change);
         if (changed.length === 0) return void process.stdout.write("nothing changed\n");
         process.stdout.write(`${name === "set" ? "set" : "unset"} ${changed.join(", ")} in ${paths.config}\n`);
         if (!options.restart) return;

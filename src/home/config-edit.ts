@@ -24,13 +24,18 @@ export function assertEnvKey(key: string): void {
   if (!envKeyPattern.test(key)) throw new ConfigError(`"${key}" is not a variable name (letters, digits and _, not starting with a digit)`);
 }
 
+export interface EnvChange {
+  set?: Array<[string, string]>;
+  unset?: string[];
+}
+
 /**
  * Change `env` in etc/sarge.yaml through the yaml document API, so comments,
  * order and formatting elsewhere stay as the user wrote them. The result is
  * validated before it replaces the file (atomically, mode 0600). Returns the
  * keys whose value actually changed.
  */
-export function editEnv(paths: HomePaths, change: { set?: Array<[string, string]>; unset?: string[] }): { changed: string[]; config: SargeConfig } {
+export function editEnv(paths: HomePaths, change: EnvChange): { changed: string[]; config: SargeConfig } {
   const text = readFileSync(paths.config, "utf8");
   const before = parseConfig(text, paths.config, paths.root);
   const document = parseDocument(text);

@@ -1,4 +1,9 @@
 import type { HomeContext } from "../home/context.js";
+import { editEnv, type EnvChange } from "../home/config-edit.js";
+import { openHome } from "../home/open.js";
+import type { HomePaths } from "../home/paths.js";
+import { terminalReporter } from "../util/reporter.js";
+import { withHomeLock } from "./home-lock.js";
 import { copyInstanceFolder } from "./deploy.js";
 import { releaseNewInstances, type ReleaseResult } from "./transaction.js";
 import { readState, writeState } from "../instance/state.js";
@@ -30,4 +35,16 @@ export async function applyConfigRelease(ctx: HomeContext, changedKeys: string[]
         writeState(ctx.paths, state);
       }),
   });
+}
+
+/**
+ * Edit etc/sarge.yaml's `env` holding the home lock: two edits at once would
+ * each read the same file and drop the other's keys. Returns the keys whose
+ * value changed. The release that applies them takes the lock again; it reads
+ * the file as it is then, so an edit made in between is applied too.
+ */
+export async function editEnvUnderLock(paths: HomePaths, change: EnvChange): Promise<string[]> {
+  const reporter = terminalReporter(openHome(paths, "config").log);
+  const keys = change.set?.map(([key]) => key) ?? change.unset ?? [];
+  return withHomeLock({ paths, reporter }, `sarge config (editing ${keys.join(", ")})`, async () => editEnv(paths, change).changed);
 }

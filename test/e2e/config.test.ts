@@ -61,9 +61,22 @@ describe("sarge config: env changes as zero-downtime releases", () => {
     expect((await home.sarge(["config", "get", "MESSAGE"])).stdout).toBe("later\n");
   });
 
+  it("five concurrent sets of different keys: every key kept, every command's release in history", async () => {
+    const keys = ["K1", "K2", "K3", "K4", "K5"];
+    const results = await Promise.all(keys.map((key) => home.sarge(["config", "set", `${key}=${key.toLowerCase()}`])));
+    for (const result of results) expect(result.code, result.stderr).toBe(0);
+    const listed = (await home.sarge(["config", "list"])).stdout.split("\n");
+    expect(listed).toEqual(expect.arrayContaining(keys));
+    const history: Array<{ kind: string; outcome: string; detail: string[] }> = JSON.parse((await home.sarge(["history", "--json"])).stdout);
+    const configReleases = history.slice(-keys.length);
+    expect(configReleases.map((entry) => entry.detail).flat().sort()).toEqual(keys);
+    expect(configReleases.every((entry) => entry.kind === "config" && entry.outcome === "success")).toBe(true);
+  });
+
   it("fails at prepare, saying why, when the active instance was destroyed while it waited for the lock", async () => {
     const active = Object.values(readState(home.paths).instances).find((instance) => instance.state === "active")!;
-    const set = spawnSarge(home, ["config", "set", "MESSAGE=too-late"], { env: { SARGE_PAUSE_AT: "lock" } });
+    // the first lock is the edit of etc/sarge.yaml; the second, the release's
+    const set = spawnSarge(home, ["config", "set", "MESSAGE=too-late"], { env: { SARGE_PAUSE_AT: "lock#2" } });
     await set.waitFor(pausedLine("lock"));
     const destroyed = await home.sarge(["destroy", "--force", active.id]);
     expect(destroyed.code, destroyed.stderr).toBe(0);
