@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { loadExeca } from "../util/load-execa.js";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { shellQuote } from "../procfile/pyutil.js";
 import { SargeError } from "../util/errors.js";
 import type { DistListing } from "./dist.js";
 import { childEnvironment } from "./child-env.js";
@@ -26,8 +27,8 @@ export interface BuildOptions {
   log: (line: string) => void;
 }
 
-/** Options every pip run gets: only dist, no index, no config, no prompts, no version check. */
-export function pipInstallArgs(dist: string, requirementsFile: string): string[] {
+/** Options every pip run gets: only dist, no index, no config, no prompts, no version check, no retries. */
+export function pipInstallArgs(dist: string, installList: string): string[] {
   return [
     "install",
     "--isolated",
@@ -36,11 +37,26 @@ export function pipInstallArgs(dist: string, requirementsFile: string): string[]
     dist,
     "--disable-pip-version-check",
     "--no-input",
+    "--retries",
+    "0",
     "--progress-bar",
     "off",
     "-r",
-    requirementsFile,
+    installList,
   ];
+}
+
+/**
+ * What pip installs: the app's requirements, then a last --no-index line. pip applies a file's
+ * options line by line, and older pips let an --index-url line re-enable the index that the
+ * command line turned off; nothing comes after this line.
+ */
+const INSTALL_LIST = ".sarge-install.txt";
+
+async function writeInstallList(dir: string, requirementsFile: string): Promise<string> {
+  const list = join(dir, INSTALL_LIST);
+  await writeFile(list, `-r ${shellQuote(requirementsFile)}\n--no-index\n`);
+  return list;
 }
 
 /** Builds the environment in `dir` (which must not exist). Throws SargeError; `dir` is removed on failure. */
@@ -50,7 +66,8 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
   try {
     await createVenv(interpreter.executable, dir, false);
     const python = join(dir, "bin", "python");
-    const args = pipInstallArgs(options.dist, options.requirementsFile);
+    const installList = await writeInstallList(dir, options.requirementsFile);
+    const args = pipInstallArgs(options.dist, installList);
     let route: string;
     let pip: { exitCode: number | undefined; output: string };
     if (interpreter.pipRunner) {
@@ -69,6 +86,7 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
         );
         await rm(dir, { recursive: true, force: true });
         await createVenv(interpreter.executable, dir, true);
+        await writeInstallList(dir, options.requirementsFile);
         route = "venv pip";
         pip = await runLogged(python, ["-I", "-m", "pip", ...args], options.appDir, log);
       }
@@ -76,6 +94,7 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
     if (pip.exitCode !== 0) {
       throw pipFailureError(pip.output, pip.exitCode, { dist: options.dist, listing: options.listing, pythonVersion: interpreter.version });
     }
+    await rm(installList);
     const manifest = {
       key: options.key,
       python: interpreter,

@@ -2,8 +2,10 @@
  * Reading requirements.txt the way pip does, to check it against dist/ before pip runs and to
  * refuse what would make pip install from anywhere but dist/.
  */
-import { readFile } from "node:fs/promises";
-import { dirname, relative, resolve } from "node:path";
+import { readFile, realpath } from "node:fs/promises";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { childEnvironment } from "./child-env.js";
+import { parsePipOptions, pipLines, PipOptionError, type PipOption } from "./pip-line.js";
 import { normalizeName, parseSpecifiers, type Specifier } from "./versions.js";
 
 export interface Requirement {
@@ -40,118 +42,108 @@ const urlPattern = /^[a-z][a-z0-9+.-]*:\/\//i;
 const archivePattern = /\.(whl|zip|tar|tgz|tar\.gz|tbz|tar\.bz2|txz|tar\.xz)$/i;
 const namePattern = /^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?\s*(.*)$/s;
 
+const pipUrlPattern = /^(http|https|file):/i;
+
 export async function readRequirements(file: string, appDir: string): Promise<ParsedRequirements> {
   const result: ParsedRequirements = { requirements: [], problems: [], files: [] };
-  await readInto(resolve(file), appDir, false, result, new Set());
+  const app = await realpath(appDir);
+  const inside = await insideApp(resolve(file), app);
+  if (inside === null) result.problems.push(`${relative(app, resolve(file))}: ${outsideApp}`);
+  else await readInto(inside, app, false, result, new Set());
   return result;
 }
 
-async function readInto(
-  file: string,
-  appDir: string,
-  constraint: boolean,
-  result: ParsedRequirements,
-  seen: Set<string>,
-): Promise<void> {
-  const name = displayName(file, appDir);
+const outsideApp = "outside the app folder; sarge reads requirement files only from inside it";
+
+/** The file's real path when it is inside the app folder (links followed), else null. */
+async function insideApp(file: string, app: string): Promise<string | null> {
+  const within = (path: string) => !relative(app, path).startsWith("..") && !isAbsolute(relative(app, path));
+  if (!within(file)) return null;
+  const real = await realpath(file).catch(() => file);
+  return within(real) ? real : null;
+}
+
+async function readInto(file: string, app: string, constraint: boolean, result: ParsedRequirements, seen: Set<string>): Promise<void> {
+  const name = relative(app, file);
   if (seen.has(file)) return;
   seen.add(file);
   const bytes = await readFile(file);
   result.files.push({ name, bytes });
 
-  for (const { line, number } of logicalLines(bytes.toString("utf8").replace(/^\uFEFF/, ""))) {
-    const where = `${name}:${number}`;
-    if (line.startsWith("-")) {
-      const option = splitOption(line);
-      switch (option.name) {
-        case "-r":
-        case "--requirement":
-        case "-c":
-        case "--constraint": {
-          if (!option.value) {
-            result.problems.push(`${where}: ${option.name} needs a file name`);
-          } else if (urlPattern.test(option.value)) {
-            result.problems.push(`${where}: ${option.name} ${option.value} is a URL; sarge reads only local files`);
-          } else {
-            const included = resolve(dirname(file), option.value);
-            const isConstraint = constraint || option.name === "-c" || option.name === "--constraint";
-            try {
-              await readInto(included, appDir, isConstraint, result, seen);
-            } catch (error) {
-              result.problems.push(`${where}: cannot read ${option.value} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
-            }
-          }
-          break;
-        }
-        case "-e":
-        case "--editable":
-          result.problems.push(`${where}: editable installs (${line}) do not come from dist; build a wheel with \`sarge wheel\` and require it by name`);
-          break;
-        case "-f":
-        case "--find-links":
-          result.problems.push(`${where}: ${option.name} is not allowed; sarge installs only from its dist folder`);
-          break;
-        default:
-          // --index-url / --extra-index-url / --no-index / --trusted-host are inert under --no-index;
-          // --pre, --prefer-binary, --only-binary, --require-hashes... are pip's business.
-          break;
-      }
+  // pip expands ${VAR} from the environment it runs in
+  const env = childEnvironment({ pip: true });
+  for (const line of pipLines(bytes.toString("utf8").replace(/^\uFEFF/, ""), env)) {
+    const where = `${name}:${line.number}`;
+    let options: PipOption[];
+    try {
+      options = parsePipOptions(line.options);
+    } catch (error) {
+      if (!(error instanceof PipOptionError)) throw error;
+      result.problems.push(`${where}: pip cannot read this line: ${error.message}`);
       continue;
     }
+    if (line.args === "") {
+      for (const option of options) await checkOption(option, { file, app, constraint, result, seen, where });
+    } else {
+      // on a requirement line pip acts only on the per-requirement options (--hash, -C...)
+      readRequirement(line.args.trim(), where, constraint, result);
+    }
+  }
+}
 
-    const text = stripOptions(line);
-    const parsed = parseRequirement(text);
-    if (parsed === "reference") {
+async function checkOption(
+  option: PipOption,
+  line: { file: string; app: string; constraint: boolean; result: ParsedRequirements; seen: Set<string>; where: string },
+): Promise<void> {
+  const { result, where } = line;
+  const abbreviated = option.written.startsWith("--") && option.written !== option.name;
+  const written = abbreviated ? `${option.written} (pip reads ${option.name})` : option.written;
+  switch (option.name) {
+    case "--requirement":
+    case "--constraint": {
+      const value = option.value!;
+      if (pipUrlPattern.test(value) || urlPattern.test(value)) {
+        result.problems.push(`${where}: ${written} ${value} is a URL; sarge reads only local files`);
+        return;
+      }
+      const included = await insideApp(resolve(dirname(line.file), value), line.app);
+      if (included === null) {
+        result.problems.push(`${where}: ${written} ${value}: ${outsideApp}`);
+        return;
+      }
+      try {
+        await readInto(included, line.app, line.constraint || option.name === "--constraint", result, line.seen);
+      } catch (error) {
+        result.problems.push(`${where}: cannot read ${value} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+      }
+      return;
+    }
+    case "--editable":
       result.problems.push(
-        `${where}: ${text} is a path or URL, not a name; sarge installs only from its dist folder: put the wheel there (\`sarge wheel\`) and require it by name`,
+        `${where}: editable installs (${written} ${option.value}) do not come from dist; build a wheel with \`sarge wheel\` and require it by name`,
       );
-      continue;
-    }
-    if (parsed === null) {
-      result.problems.push(`${where}: cannot read requirement "${text}"`);
-      continue;
-    }
+      return;
+    case "--find-links":
+      result.problems.push(`${where}: ${written} is not allowed; sarge installs only from its dist folder`);
+      return;
+    default:
+      // index options are inert: pip runs with --no-index as the last line it reads, and without a
+      // network; --pre, --prefer-binary, --only-binary, --require-hashes... are pip's business.
+      return;
+  }
+}
+
+function readRequirement(text: string, where: string, constraint: boolean, result: ParsedRequirements): void {
+  const parsed = parseRequirement(text);
+  if (parsed === "reference") {
+    result.problems.push(
+      `${where}: ${text} is a path or URL, not a name; sarge installs only from its dist folder: put the wheel there (\`sarge wheel\`) and require it by name`,
+    );
+  } else if (parsed === null) {
+    result.problems.push(`${where}: cannot read requirement "${text}"`);
+  } else {
     result.requirements.push({ ...parsed, text, where, constraint });
   }
-}
-
-function displayName(file: string, appDir: string): string {
-  const rel = relative(resolve(appDir), file);
-  return rel.startsWith("..") ? file : rel;
-}
-
-/** pip's line handling: join "\" continuations, drop comments (# at start or after a space), skip blanks. */
-function* logicalLines(text: string): Generator<{ line: string; number: number }> {
-  const raw = text.split(/\r?\n/);
-  let buffer = "";
-  let start = 0;
-  for (let i = 0; i < raw.length; i++) {
-    const line = raw[i]!;
-    if (buffer === "") start = i + 1;
-    if (line.endsWith("\\") && !/(^|\s)#/.test(line)) {
-      buffer += line.slice(0, -1);
-      continue;
-    }
-    const joined = (buffer + line).replace(/(^|\s+)#.*$/, "").trim();
-    buffer = "";
-    if (joined !== "") yield { line: joined, number: start };
-  }
-  const rest = buffer.replace(/(^|\s+)#.*$/, "").trim();
-  if (rest !== "") yield { line: rest, number: start };
-}
-
-function splitOption(line: string): { name: string; value: string } {
-  const long = /^(--[a-z-]+)(?:=|\s+)?(.*)$/i.exec(line);
-  if (long) return { name: long[1]!, value: long[2]!.trim() };
-  // short option, value attached ("-rfile") or separated ("-r file")
-  return { name: line.slice(0, 2), value: line.slice(2).trim() };
-}
-
-/** Drop per-requirement options (--hash=..., --config-settings ...): they start at the first " -" token. */
-function stripOptions(line: string): string {
-  const tokens = line.split(/\s+/);
-  const index = tokens.findIndex((token, i) => i > 0 && token.startsWith("-"));
-  return (index < 0 ? tokens : tokens.slice(0, index)).join(" ");
 }
 
 /** PEP 508, leniently: name, extras, specifiers or "(specifiers)", "; marker". "reference" for paths/URLs. */

@@ -3,12 +3,14 @@
  * Issue 4's "Done when" list, one test each, plus `sarge wheel`.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { chmod, cp, lstat, mkdir, mkdtemp, readFile, readdir, readlink, realpath, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { registerWheel } from "../../src/cli/wheel.js";
 import { SargeError } from "../../src/util/errors.js";
 import {
@@ -19,6 +21,9 @@ import {
   type PreparedEnvironment,
 } from "../../src/python-env/index.js";
 import { addToDist } from "../../src/python-env/wheel.js";
+import { buildEnvironment } from "../../src/python-env/build.js";
+import { listDist } from "../../src/python-env/dist.js";
+import { resolveInterpreter } from "../../src/python-env/interpreter.js";
 import { homePaths, type HomePaths } from "../../src/home/paths.js";
 import { writeWheel } from "../support/wheels.js";
 
@@ -364,6 +369,58 @@ describe("prepareEnvironment", () => {
     const { lines, route } = await buildWith(await fakeInterpreter("oldpip", true));
     expect(lines.filter((line) => line.includes("needs pip 22.3+ for --python"))).toHaveLength(1);
     expect(route).toBe("venv pip");
+  });
+});
+
+describe("pip without a network", () => {
+  let server: Server;
+  let hits: string[];
+  let url: string;
+  beforeEach(() => {
+    hits = [];
+  });
+  beforeAll(async () => {
+    server = createServer((request, response) => {
+      hits.push(`${request.method} ${request.url}`);
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolveListen) => server.listen(0, "127.0.0.1", resolveListen));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolveClose) => server.close(resolveClose));
+  });
+
+  /** pip run directly on a requirements file, as if a line had slipped past sarge's checks. */
+  async function pipOn(requirements: string): Promise<string> {
+    const paths = await newHome();
+    const app = await newApp(paths, "web-net1", requirements);
+    const interpreter = await resolveInterpreter("python3", paths);
+    const lines: string[] = [];
+    const build = buildEnvironment({
+      dir: join(paths.envs, "build-net"),
+      key: "net",
+      interpreter,
+      requirementsFile: join(app, "requirements.txt"),
+      requirementsFiles: ["requirements.txt"],
+      appDir: app,
+      dist,
+      listing: await listDist(dist),
+      log: (line) => lines.push(line),
+    });
+    await expect(build).rejects.toThrow(SargeError);
+    return lines.join("\n");
+  }
+
+  it("makes no request to a package source a requirements line names, however it is named", async () => {
+    await pipOn(`--find-links ${url}/links/\n--index-url ${url}/simple/\n--extra-index-url ${url}/extra/\nghost\n`);
+    expect(hits).toEqual([]);
+  });
+
+  it("makes no request for an editable VCS requirement", async () => {
+    const output = await pipOn(`-e git+${url}/repo.git#egg=ghost\n`);
+    expect(output).toContain("git");
+    expect(hits).toEqual([]);
   });
 });
 

@@ -1,7 +1,7 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { findMissing, parseDistFileName, type DistListing } from "../../../src/python-env/dist.js";
 import { parseRequirement, readRequirements } from "../../../src/python-env/requirements.js";
 import { compareVersions, normalizeName, parseSpecifiers, parseVersion, satisfies } from "../../../src/python-env/versions.js";
@@ -50,6 +50,7 @@ describe("requirements.txt", () => {
     dir = await mkdtemp(join(tmpdir(), "sarge-req-"));
   });
   afterEach(async () => {
+    vi.unstubAllEnvs();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -110,6 +111,96 @@ describe("requirements.txt", () => {
     expect(parsed.problems.map((p) => p.split(":")[1])).toEqual(["1", "2", "3", "4", "5", "6", "7", "8"]);
     expect(parsed.problems[0]).toContain("-f is not allowed");
     expect(parsed.requirements.map((r) => r.text)).toEqual(["fine==1.0"]);
+  });
+
+  it("reads options the way pip does: every unambiguous prefix, = or a separate value, short options", async () => {
+    const lines = [
+      "--find-link http://127.0.0.1:9/",
+      "--find=http://127.0.0.1:9/",
+      "--fi http://127.0.0.1:9/",
+      "-fhttp://127.0.0.1:9/",
+      "--edit git+http://127.0.0.1:9/repo.git#egg=x",
+      "--ed=git+http://127.0.0.1:9/repo.git#egg=x",
+      "-egit+http://127.0.0.1:9/repo.git#egg=x",
+      "--pre --find-links /opt/wheels",
+      "--re x.txt",
+      "--pre=yes",
+      "-r",
+      "--no-such-thing",
+      "-x",
+      "--hash 'unclosed",
+      "fine==1.0 --find-links http://127.0.0.1:9/ --hash=sha256:aa",
+    ];
+    await writeFile(join(dir, "requirements.txt"), lines.join("\n"));
+    const parsed = await readRequirements(join(dir, "requirements.txt"), dir);
+    const fromDist = "do not come from dist; build a wheel with `sarge wheel` and require it by name";
+    expect(parsed.problems).toEqual([
+      "requirements.txt:1: --find-link (pip reads --find-links) is not allowed; sarge installs only from its dist folder",
+      "requirements.txt:2: --find (pip reads --find-links) is not allowed; sarge installs only from its dist folder",
+      "requirements.txt:3: --fi (pip reads --find-links) is not allowed; sarge installs only from its dist folder",
+      "requirements.txt:4: -f is not allowed; sarge installs only from its dist folder",
+      `requirements.txt:5: editable installs (--edit (pip reads --editable) git+http://127.0.0.1:9/repo.git#egg=x) ${fromDist}`,
+      `requirements.txt:6: editable installs (--ed (pip reads --editable) git+http://127.0.0.1:9/repo.git#egg=x) ${fromDist}`,
+      `requirements.txt:7: editable installs (-e git+http://127.0.0.1:9/repo.git#egg=x) ${fromDist}`,
+      "requirements.txt:8: --find-links is not allowed; sarge installs only from its dist folder",
+      "requirements.txt:9: pip cannot read this line: ambiguous option: --re (--require-hashes, --requirement?)",
+      "requirements.txt:10: pip cannot read this line: --pre option does not take a value",
+      "requirements.txt:11: pip cannot read this line: -r option requires 1 argument",
+      "requirements.txt:12: pip cannot read this line: no such option: --no-such-thing",
+      "requirements.txt:13: pip cannot read this line: no such option: -x",
+      "requirements.txt:14: pip cannot read this line: Could not split options: no closing quotation",
+    ]);
+    // on a requirement line pip ignores --find-links: only the requirement counts
+    expect(parsed.requirements.map((r) => r.text)).toEqual(["fine==1.0"]);
+  });
+
+  it("splits lines where Python does and joins them where pip does", async () => {
+    await writeFile(join(dir, "requirements.txt"), "fine==1.0\r-f http://127.0.0.1:9/\nother # \\\n-f /swallowed/by/the/comment\n");
+    const parsed = await readRequirements(join(dir, "requirements.txt"), dir);
+    expect(parsed.problems).toEqual(["requirements.txt:2: -f is not allowed; sarge installs only from its dist folder"]);
+    expect(parsed.requirements.map((r) => r.text)).toEqual(["fine==1.0", "other"]);
+  });
+
+  it("refuses an include outside the app folder without reading it, however it is written", async () => {
+    const app = join(dir, "app");
+    const secret = join(dir, "secret.txt");
+    await mkdir(join(app, "sub"), { recursive: true });
+    await writeFile(secret, "top-secret-line\n");
+    await symlink(secret, join(app, "linked.txt"));
+    await writeFile(join(app, "sub", "more.txt"), "-r ../../secret.txt\n");
+    vi.stubEnv("SECRET_DIR", dir);
+    await writeFile(
+      join(app, "requirements.txt"),
+      [`-r ${secret}`, "-c ../secret.txt", `--requirem=${secret}`, "--cons ../secret.txt", "-r linked.txt", "-r ${SECRET_DIR}/secret.txt", "-r sub/more.txt", "-r file:/etc/passwd", "-r inside.txt"].join(
+        "\n",
+      ),
+    );
+    await writeFile(join(app, "inside.txt"), "fine==1.0\n");
+    const parsed = await readRequirements(join(app, "requirements.txt"), app);
+    const outside = "outside the app folder; sarge reads requirement files only from inside it";
+    expect(parsed.problems).toEqual([
+      `requirements.txt:1: -r ${secret}: ${outside}`,
+      `requirements.txt:2: -c ../secret.txt: ${outside}`,
+      `requirements.txt:3: --requirem (pip reads --requirement) ${secret}: ${outside}`,
+      `requirements.txt:4: --cons (pip reads --constraint) ../secret.txt: ${outside}`,
+      `requirements.txt:5: -r linked.txt: ${outside}`,
+      `requirements.txt:6: -r ${secret}: ${outside}`,
+      `sub/more.txt:1: -r ../../secret.txt: ${outside}`,
+      "requirements.txt:8: -r file:/etc/passwd is a URL; sarge reads only local files",
+    ]);
+    expect(parsed.problems.join("\n")).not.toContain("top-secret-line");
+    expect(parsed.files.map((f) => f.name)).toEqual(["requirements.txt", "sub/more.txt", "inside.txt"]);
+    expect(parsed.requirements.map((r) => r.text)).toEqual(["fine==1.0"]);
+  });
+
+  it("refuses a requirements.txt that links outside the app folder", async () => {
+    const app = join(dir, "app");
+    await mkdir(app);
+    await writeFile(join(dir, "secret.txt"), "top-secret-line\n");
+    await symlink(join(dir, "secret.txt"), join(app, "requirements.txt"));
+    const parsed = await readRequirements(join(app, "requirements.txt"), app);
+    expect(parsed.problems).toEqual(["requirements.txt: outside the app folder; sarge reads requirement files only from inside it"]);
+    expect(parsed.files).toEqual([]);
   });
 
   it("tells a name from a path or URL", () => {
