@@ -1,7 +1,6 @@
-import { mkdirSync } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import { randomBytes } from "node:crypto";
+import { mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { moveIntoPlace, writeTempFile } from "../util/atomic-file.js";
 import { loadExeca } from "../util/load-execa.js";
 import type { HomePaths } from "../home/paths.js";
 import { SargeError } from "../util/errors.js";
@@ -38,7 +37,7 @@ export async function checkHaproxyConfig(file: string, haproxyBin: string): Prom
 
 /**
  * Replace etc/haproxy/haproxy.cfg with `text`, atomically: write a temporary
- * file next to it, validate it with `haproxy -c`, fsync, rename into place.
+ * file next to it, validate it with `haproxy -c`, move it into place.
  * An invalid text leaves the current file untouched and throws a SargeError
  * carrying HAProxy's [ALERT] lines. Also creates var/run for the sockets.
  */
@@ -48,28 +47,14 @@ export async function writeHaproxyConfig(
   haproxyBin: string,
 ): Promise<ConfigCheck> {
   const bin = resolveHaproxyBin(haproxyBin, { baseDir: paths.root });
-  const dir = dirname(paths.haproxyCfg);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dirname(paths.haproxyCfg), { recursive: true });
   mkdirSync(paths.run, { recursive: true });
-  const tmp = join(dir, `.${basename(paths.haproxyCfg)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const temp = writeTempFile(paths.haproxyCfg, text, 0o644);
   try {
-    const handle = await open(tmp, "wx", 0o644);
-    try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    const check = await checkHaproxyConfig(tmp, bin);
-    await rename(tmp, paths.haproxyCfg);
-    const dirHandle = await open(dir, "r");
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
+    const check = await checkHaproxyConfig(temp, bin);
+    moveIntoPlace(temp, paths.haproxyCfg);
     return check;
   } finally {
-    await rm(tmp, { force: true });
+    rmSync(temp, { force: true });
   }
 }

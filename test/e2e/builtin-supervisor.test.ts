@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SupervisorNotRunningError } from "../../src/util/errors.js";
 import { homePaths, type HomePaths } from "../../src/home/paths.js";
 import { connectBuiltin, type BuiltinClient } from "../../src/supervise/builtin/client.js";
+import { builtinFiles } from "../../src/supervise/builtin/daemon.js";
 import type { ProgramSpec } from "../../src/supervise/supervisor.js";
 import {
   find,
@@ -231,6 +232,25 @@ describe("builtin supervisor daemon", () => {
     expect(keeperMembers.filter(isRunning)).toEqual([]);
     await waitFor(() => processesUnder(keeper.cwd).length === 2, "the new keeper's shell and child");
     expect(groupMembers(keeperAgain.pid!).sort()).toEqual(processesUnder(keeper.cwd).sort());
+  });
+
+  it("a new daemon over a program list cut short takes its last good copy and adopts what runs", async () => {
+    const paths = newHome();
+    const first = await startDaemon(paths);
+    let supervisor = await connect(paths);
+    const keeperPid = (await supervisor.start(program(paths, "keeper", "exec sleep 1000"))).pid!;
+    first.child.kill("SIGKILL");
+    await first.exited;
+    const list = builtinFiles(paths).programs;
+    writeFileSync(list, readFileSync(list, "utf8").slice(0, 64)); // what a full disk left before writes were checked
+
+    const second = await startDaemon(paths);
+    supervisor = await connect(paths);
+    expect(await find(supervisor, "keeper")).toMatchObject({ state: "running", wanted: true, pid: keeperPid, restarts: 0 });
+    expect(second.output()).toContain(`${list} is damaged`);
+    expect(second.output()).toContain(`using its copy ${list}.bak`);
+    expect(second.output()).toContain(`adopted keeper (pid ${keeperPid})`);
+    expect(processesUnder(join(paths.root, "apps", "keeper"))).toEqual([keeperPid]);
   });
 
   it("on SIGTERM stops every program, exits 0, and the next daemon starts them again", async () => {

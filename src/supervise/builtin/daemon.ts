@@ -37,7 +37,7 @@ export async function runDaemon(paths: HomePaths): Promise<void> {
     });
   }
   try {
-    const table = new ProgramTable(loadRecords(files.programs), { save: (records) => saveRecords(files.programs, records), log, warn });
+    const table = new ProgramTable(loadRecords(files.programs, warn), { save: (records) => saveRecords(files.programs, records), log, warn });
     const connections = new Set<Socket>();
     const server = createServer((socket) => serve(socket, table, connections));
     await listenPrivately(server, paths.supervisorSocket);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -29,7 +29,8 @@ describe("program store", () => {
     saveRecords(file, [record]);
     expect(loadRecords(file)).toEqual([record]);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    expect(readdirSync(dir)).toEqual(["supervisor-programs.json"]);
+    expect(statSync(`${file}.bak`).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).sort()).toEqual(["supervisor-programs.json", "supervisor-programs.json.bak"]);
   });
 
   it("refuses a damaged file, naming it, rather than forgetting running programs", () => {
@@ -39,5 +40,25 @@ describe("program store", () => {
     writeFileSync(file, JSON.stringify({ version: 1, programs: [{ ...record, spec: { ...record.spec, cwd: "relative" } }] }));
     expect(() => loadRecords(file)).toThrow(file);
     expect(existsSync(file)).toBe(true);
+  });
+
+  it("falls back to its copy when the list is cut short or gone, and says so", () => {
+    saveRecords(file, [record]);
+    const whole = readFileSync(file, "utf8");
+    writeFileSync(file, whole.slice(0, 100));
+    const warnings: string[] = [];
+    expect(loadRecords(file, (line) => warnings.push(line))).toEqual([record]);
+    expect(warnings).toEqual([expect.stringMatching(new RegExp(`^${file} is damaged \\(.*\\); using its copy ${file}\\.bak$`))]);
+    unlinkSync(file);
+    expect(loadRecords(file, (line) => warnings.push(line))).toEqual([record]);
+    expect(warnings[1]).toBe(`${file} is missing; using its copy ${file}.bak`);
+  });
+
+  it("refuses a damaged list whose copy is damaged too, naming both", () => {
+    saveRecords(file, [record]);
+    writeFileSync(file, "{");
+    writeFileSync(`${file}.bak`, "");
+    expect(() => loadRecords(file)).toThrow(`cannot read the supervisor's program list ${file}`);
+    expect(() => loadRecords(file)).toThrow(expect.objectContaining({ detail: expect.stringContaining(`its copy ${file}.bak is damaged`) }));
   });
 });
