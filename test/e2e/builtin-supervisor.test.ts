@@ -1,5 +1,7 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { connect as connectSocket, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,9 +31,11 @@ interface Daemon {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `bin/sarge --home <home> supervisord` as a real separate process. */
-function spawnDaemon(home: string): Daemon {
-  const child = spawn(sargeBin, ["--home", home, "supervisord"], { stdio: ["ignore", "pipe", "pipe"] });
+/** `bin/sarge --home <home> supervisord` as a real separate process, with at most `maxFiles` open files if given. */
+function spawnDaemon(home: string, maxFiles?: number): Daemon {
+  const command = [sargeBin, "--home", home, "supervisord"];
+  if (maxFiles !== undefined) command.unshift("prlimit", `--nofile=${maxFiles}`, "--");
+  const child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
@@ -56,8 +60,8 @@ function newHome(): HomePaths {
   return paths;
 }
 
-async function startDaemon(paths: HomePaths): Promise<Daemon> {
-  const daemon = spawnDaemon(paths.root);
+async function startDaemon(paths: HomePaths, maxFiles?: number): Promise<Daemon> {
+  const daemon = spawnDaemon(paths.root, maxFiles);
   daemons.push(daemon);
   await waitFor(async () => {
     if (daemon.child.exitCode !== null) throw new Error(`the daemon exited early:\n${daemon.output()}`);
@@ -93,6 +97,28 @@ async function cleanUp(): Promise<void> {
     rmSync(home, { recursive: true, force: true });
   }
 }
+
+/** A connection to the daemon's socket that speaks no protocol, and what it received. */
+async function rawConnection(paths: HomePaths): Promise<{ socket: Socket; received(): string; closed: Promise<unknown> }> {
+  const socket = connectSocket(paths.supervisorSocket);
+  let received = "";
+  socket.on("data", (chunk) => (received += chunk));
+  socket.on("error", () => undefined); // the daemon may cut a connection; 'close' tells
+  const closed = new Promise((resolve) => socket.once("close", resolve));
+  await once(socket, "connect");
+  return { socket, received: () => received, closed };
+}
+
+/** What a killed sarge command does: asks, lets the answer arrive unread, and closes (the daemon's read then fails with ECONNRESET). */
+const closeWithoutReading = `
+import fcntl, socket, struct, sys, termios, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'{"id":1,"method":"status","params":{}}\\n')
+while struct.unpack("i", fcntl.ioctl(s, termios.FIONREAD, b"\\0" * 4))[0] == 0:
+    time.sleep(0.01)
+s.close()
+`;
 
 function program(paths: HomePaths, name: string, command: string, extra: Partial<ProgramSpec> = {}): ProgramSpec {
   const cwd = join(paths.root, "apps", name);
@@ -301,6 +327,54 @@ describe("builtin supervisor daemon", () => {
     expect(Math.max(...chunks(`${log}.2`))).toBeLessThan(Math.min(...chunks(`${log}.1`)));
     expect(Math.max(...chunks(`${log}.1`))).toBeLessThan(Math.min(60, ...chunks(log)));
     expect(daemon.output()).toContain(`rotated ${log}`);
+  });
+
+  it("keeps serving whatever a client does: closing before reading, garbage, a 100 MB request, a thousand connections", async () => {
+    const paths = newHome();
+    // Under systemd the daemon may open 1,024 files; 512 makes a thousand connections more than it can hold here.
+    const daemon = await startDaemon(paths, 512);
+    const { pid } = await (await connect(paths)).start(program(paths, "service", "exec sleep 1000"));
+    const stillServing = async () => {
+      expect(await find(await connect(paths), "service")).toMatchObject({ state: "running", pid });
+      expect(daemon.child.exitCode).toBeNull();
+    };
+    await waitFor(async () => (await find(await connect(paths), "service"))?.state === "running", "the service to run");
+
+    execFileSync("python3", ["-c", closeWithoutReading, paths.supervisorSocket], { timeout: 10_000 });
+    await stillServing();
+
+    const garbage = await rawConnection(paths);
+    garbage.socket.write('not json\n\u0000\u00ff{\n[]\n{"id":7,"method":"nope"}\n');
+    const answers = await waitFor(() => {
+      const lines = garbage.received().split("\n").filter(Boolean);
+      return lines.length === 4 ? lines.map((line) => JSON.parse(line) as unknown) : undefined;
+    }, "four answers");
+    expect(answers).toEqual([
+      { id: -1, error: expect.stringContaining("is not valid JSON") },
+      { id: -1, error: expect.stringContaining("is not valid JSON") },
+      { id: -1, error: "request without a numeric id" },
+      { id: 7, error: 'unknown method "nope"' },
+    ]);
+    await stillServing();
+
+    const huge = await rawConnection(paths);
+    const megabyte = Buffer.alloc(1024 * 1024, "a");
+    let sent = 0;
+    while (sent < 100 * megabyte.length && !huge.socket.destroyed) {
+      sent += megabyte.length;
+      if (!huge.socket.write(megabyte)) await Promise.race([new Promise((resolve) => huge.socket.once("drain", resolve)), huge.closed]);
+    }
+    await waitFor(() => huge.received().endsWith("\n"), "the refusal of the 100 MB request");
+    expect(huge.received()).toBe('{"id":-1,"error":"request larger than 1048576 bytes"}\n');
+    await huge.closed;
+    expect(sent).toBeLessThan(100 * megabyte.length);
+    await stillServing();
+
+    const flood = await Promise.all(Array.from({ length: 1_000 }, () => rawConnection(paths)));
+    await stillServing(); // while all of them are open
+    for (const { socket } of flood) socket.destroy();
+    expect(daemon.output()).toContain("more than 64 connections: closing the longest idle one");
+    await stillServing();
   });
 
   it("stays small and quick with 20 idle programs", async () => {

@@ -1,9 +1,12 @@
 import { connect, type Socket } from "node:net";
-import { createInterface } from "node:readline";
 import { SargeError, SupervisorNotRunningError } from "../../util/errors.js";
 import type { HomePaths } from "../../home/paths.js";
 import type { ProgramSpec, ProgramStatus, Supervisor } from "../supervisor.js";
+import { readLines } from "./line-reader.js";
 import type { Method, Requests, Response } from "./protocol.js";
+
+/** The status of every program fits many times over; a longer answer is a broken daemon. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 interface Pending {
   resolve(result: unknown): void;
@@ -35,7 +38,7 @@ export class BuiltinClient implements Supervisor {
 
   private attach(socket: Socket): void {
     this.socket = socket;
-    createInterface({ input: socket, crlfDelay: Infinity }).on("line", (line) => this.answer(line));
+    readLines(socket, MAX_ANSWER_BYTES, { line: (line) => this.answer(line), overflow: () => socket.destroy() });
     socket.on("error", () => undefined); // 'close' follows and rejects what is pending
     socket.on("close", () => {
       for (const [id, pending] of this.pending) {

@@ -1,10 +1,10 @@
 import { chmodSync, mkdirSync, statSync, unlinkSync } from "node:fs";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { SargeError, SupervisorNotRunningError } from "../../util/errors.js";
 import type { HomePaths } from "../../home/paths.js";
 import { connectBuiltin } from "./client.js";
+import { Connections } from "./connections.js";
 import { acquirePidFile } from "./pid-file.js";
 import { parseName, parseRequest, parseSpec, requestId, type Request, type Response } from "./protocol.js";
 import { loadRecords, saveRecords } from "./store.js";
@@ -38,9 +38,11 @@ export async function runDaemon(paths: HomePaths): Promise<void> {
   }
   try {
     const table = new ProgramTable(loadRecords(files.programs, warn), { save: (records) => saveRecords(files.programs, records), log, warn });
-    const connections = new Set<Socket>();
-    const server = createServer((socket) => serve(socket, table, connections));
+    const connections = new Connections((line) => answer(line, table), warn);
+    const server = createServer((socket) => connections.accept(socket));
     await listenPrivately(server, paths.supervisorSocket);
+    // e.g. EMFILE when accepting: that client is not served, the daemon goes on.
+    server.on("error", (error) => warn(`accepting a connection failed: ${error.message}`));
     log(`supervisor for ${paths.root} listening on ${paths.supervisorSocket} (pid ${process.pid})`);
     const recovered = table.recover().catch((error: unknown) => warn(`recovery failed: ${(error as Error).message}`));
     const rotation = setInterval(() => void table.rotateLogs(), ROTATE_CHECK_MS);
@@ -51,7 +53,7 @@ export async function runDaemon(paths: HomePaths): Promise<void> {
     server.close(); // no new clients; Node also removes the socket file
     await recovered;
     await table.shutdown();
-    for (const socket of connections) socket.destroy();
+    connections.closeAll();
     log("stopped");
   } finally {
     pidFile.release();
@@ -96,17 +98,6 @@ async function listenPrivately(server: Server, path: string): Promise<void> {
   chmodSync(path, 0o600);
   const mode = statSync(path).mode & 0o777;
   if (mode !== 0o600) throw new SargeError(`socket ${path} has mode ${mode.toString(8)} instead of 600`);
-}
-
-function serve(socket: Socket, table: ProgramTable, connections: Set<Socket>): void {
-  connections.add(socket);
-  socket.on("close", () => connections.delete(socket));
-  socket.on("error", () => undefined); // a client that went away; its answers are dropped
-  createInterface({ input: socket, crlfDelay: Infinity }).on("line", (line) => {
-    void answer(line, table).then((response) => {
-      if (!socket.destroyed) socket.write(JSON.stringify(response) + "\n");
-    });
-  });
 }
 
 async function answer(line: string, table: ProgramTable): Promise<Response> {
