@@ -207,7 +207,8 @@ export class EntryPolicy {
         }
         this.byteCount += size;
         plan.kind = "file";
-        plan.mode = fileMode(header.mode);
+        // the app's .env holds its secrets: owner-only from the moment it is created, not after unpacking
+        plan.mode = path === ".env" ? fileMode(header.mode) & 0o600 : fileMode(header.mode);
         plan.size = size;
         break;
       }

@@ -33,7 +33,8 @@ async function prepareFromArchive(ctx: HomeContext, state: State, records: Insta
   const firstDir = instanceDir(ctx.paths, first.id);
   ctx.reporter.line(`release ${first.release}: unpacking into deploy/${first.id}`);
   const unpacked = await step("unpack", async () => {
-    mkdirSync(firstDir);
+    // owner-only: the app's files (its .env above all) are never open to other users, even mid-unpack
+    mkdirSync(firstDir, 0o700);
     const result = await unpackArchive(input, firstDir, {
       ...ctx.config.archive,
       onProgress: (bytes, entries) => ctx.reporter.progress(`unpacking: ${formatBytes(bytes)}, ${entries} entries`),

@@ -162,7 +162,11 @@ describe("hostile input, caps and a corrupted state file", () => {
       const again = await home.sarge(["config", "set", "LOG_LEVEL=debug"]);
       expect(again.code, again.stderr).toBe(0);
       const copied = Object.values(readState(home.paths).instances).find((instance) => instance.state === "active")!.id;
-      for (const id of [deployed, copied]) expect((statSync(join(home.paths.deploy, id, ".env")).mode & 0o777).toString(8), id).toBe("600");
+      for (const id of [deployed, copied]) {
+        expect((statSync(join(home.paths.deploy, id, ".env")).mode & 0o777).toString(8), id).toBe("600");
+        // nobody else may even enter the folder, so the .env is never readable while it is unpacked
+        expect((statSync(join(home.paths.deploy, id)).mode & 0o777).toString(8), id).toBe("700");
+      }
       const failed = await home.sarge(["deploy", "-", "web"], { input: helloArchive({ Procfile: "web: exit 3\n" }) });
       expect(failed.code).toBe(1);
       const outputs = [set, deploy, again, failed];

@@ -273,6 +273,12 @@ describe("modes", () => {
     expect(mode("tmp")).toBe(0o755 & ~umask);
   });
 
+  it("writes the app's .env owner-only from its first byte, whatever its mode in the archive", async () => {
+    await unpackBytes(await buildTar([{ name: ".env", content: "TOKEN=secret\n", mode: 0o644 }, { name: "sub/.env", content: "x", mode: 0o644 }]), box);
+    expect((statSync(join(box.dest, ".env")).mode & 0o777).toString(8)).toBe("600");
+    expect((statSync(join(box.dest, "sub/.env")).mode & 0o777).toString(8)).toBe((0o644 & ~currentUmask(box.root)).toString(8));
+  });
+
   it("keeps file modification times", async () => {
     const mtime = new Date("2021-03-04T05:06:07Z");
     await unpackBytes(await buildTar([{ name: "app.py", content: "print(1)\n", mtime }]), box);
