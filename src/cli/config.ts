@@ -1,7 +1,11 @@
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { SargeError } from "../util/errors.js";
+import type { EnvChange } from "../home/config-edit.js";
+import { ConfigError, SargeError } from "../util/errors.js";
 import { resolveHome, withContext } from "./context.js";
 import { printJson } from "./output.js";
+
+const noRestart = "only edit etc/sarge.yaml; the next deploy or config change applies it";
 
 export function registerConfig(program: Command): void {
   const config = program.command("config").description("the env given to every process (etc/sarge.yaml `env`); changes apply as a zero-downtime release");
@@ -29,29 +33,55 @@ export function registerConfig(program: Command): void {
       process.stdout.write(`${env[key]}\n`);
     });
 
-  for (const [name, description, argument] of [
-    ["set", "set variables and restart every active process type with them, without downtime", "<assignments...>"],
-    ["unset", "remove variables and restart every active process type without them, without downtime", "<keys...>"],
-  ] as const) {
-    config
-      .command(name)
-      .description(description)
-      .argument(argument, name === "set" ? "KEY=VALUE ..." : "KEY ...")
-      .option("--no-restart", "only edit etc/sarge.yaml; the next deploy or config change applies it")
-      .action(async (words: string[], options: { restart: boolean }, command: Command) => {
-        const { parseAssignments } = await import("../home/config-edit.js");
-        const { editEnvUnderLock } = await import("../release/config.js");
-        const paths = resolveHome(command);
-        const change = name === "set" ? { set: parseAssignments(words) } : { unset: words };
-        const changed = await editEnvUnderLock(paths, change);
-        if (changed.length === 0) return void process.stdout.write("nothing changed\n");
-        process.stdout.write(`${name === "set" ? "set" : "unset"} ${changed.join(", ")} in ${paths.config}\n`);
-        if (!options.restart) return;
-        const { applyConfigRelease } = await import("../release/config.js");
-        const result = await withContext(command, "config", (ctx) => applyConfigRelease(ctx, changed));
-        const started = result.instances.map((instance) => instance.id).join(", ");
-        process.stdout.write(`applied as release ${result.release}: ${started || "nothing is running to restart"}\n`);
-      });
+  config
+    .command("set")
+    .description("set variables and restart every active process type with them, without downtime")
+    .argument("[assignments...]", "KEY=VALUE ... (visible to other users in the process list while sarge runs: pass secrets with --stdin or --from-file)")
+    .option("--stdin", "also read KEY=VALUE lines from stdin (blank lines and # comments skipped, each value taken as written to the end of its line)")
+    .option("--from-file <file>", "also read KEY=VALUE lines from a file, as --stdin")
+    .option("--no-restart", noRestart)
+    .action(async (words: string[], options: { stdin?: boolean; fromFile?: string; restart: boolean }, command: Command) => {
+      const { mergeAssignments, parseAssignmentLines, parseAssignments } = await import("../home/config-edit.js");
+      const set = mergeAssignments(
+        parseAssignments(words),
+        options.stdin ? parseAssignmentLines(await readStdin(), "stdin") : [],
+        options.fromFile === undefined ? [] : parseAssignmentLines(readInputFile(options.fromFile), options.fromFile),
+      );
+      await changeEnv(command, "set", { set }, options.restart);
+    });
+
+  config
+    .command("unset")
+    .description("remove variables and restart every active process type without them, without downtime")
+    .argument("<keys...>", "KEY ...")
+    .option("--no-restart", noRestart)
+    .action((keys: string[], options: { restart: boolean }, command: Command) => changeEnv(command, "unset", { unset: keys }, options.restart));
+}
+
+async function changeEnv(command: Command, verb: "set" | "unset", change: EnvChange, restart: boolean): Promise<void> {
+  const { applyConfigRelease, editEnvUnderLock } = await import("../release/config.js");
+  const paths = resolveHome(command);
+  const changed = await editEnvUnderLock(paths, change);
+  if (changed.length === 0) return void process.stdout.write("nothing changed\n");
+  process.stdout.write(`${verb} ${changed.join(", ")} in ${paths.config}\n`);
+  if (!restart) return;
+  const result = await withContext(command, "config", (ctx) => applyConfigRelease(ctx, changed));
+  const started = result.instances.map((instance) => instance.id).join(", ");
+  process.stdout.write(`applied as release ${result.release}: ${started || "nothing is running to restart"}\n`);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function readInputFile(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`cannot read ${file}: ${code === "ENOENT" ? "no such file" : (error as Error).message}`);
   }
 }
 

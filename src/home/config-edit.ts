@@ -10,14 +10,44 @@ const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** `KEY=VALUE` words of `sarge config set`, checked. */
 export function parseAssignments(words: string[]): Array<[string, string]> {
-  if (words.length === 0) throw new ConfigError("config set needs at least one KEY=VALUE");
   return words.map((word) => {
-    const separator = word.indexOf("=");
-    const key = separator < 0 ? word : word.slice(0, separator);
-    if (separator < 0) throw new ConfigError(`"${word}" is not KEY=VALUE`);
+    const [key, value] = splitAssignment(word) ?? [word, undefined];
+    if (value === undefined) throw new ConfigError(`"${word}" is not KEY=VALUE`);
     assertEnvKey(key);
-    return [key, word.slice(separator + 1)];
+    return [key, value];
   });
+}
+
+/**
+ * KEY=VALUE lines of `config set --stdin` or `--from-file`, which keep values
+ * out of the command line (other users can read /proc/<pid>/cmdline). Blank
+ * lines and # comments are skipped; the value is the rest of the line as
+ * written, quotes included. A bad line is named by its number only.
+ */
+export function parseAssignmentLines(text: string, source: string): Array<[string, string]> {
+  return text.split("\n").flatMap((line, index): Array<[string, string]> => {
+    const content = line.endsWith("\r") ? line.slice(0, -1) : line;
+    if (/^\s*(#|$)/.test(content)) return [];
+    const assignment = splitAssignment(content);
+    if (!assignment || !envKeyPattern.test(assignment[0])) {
+      throw new ConfigError(
+        `${source}, line ${index + 1} is not KEY=VALUE with KEY of letters, digits and _, not starting with a digit (the line is not shown: it may hold a secret)`,
+      );
+    }
+    return [assignment];
+  });
+}
+
+/** The assignments of one `config set`, from its words, stdin and a file, in that order: a key's last value wins. */
+export function mergeAssignments(...lists: Array<Array<[string, string]>>): Array<[string, string]> {
+  const merged = new Map(lists.flat());
+  if (merged.size === 0) throw new ConfigError("config set needs at least one KEY=VALUE");
+  return [...merged];
+}
+
+function splitAssignment(text: string): [string, string] | null {
+  const separator = text.indexOf("=");
+  return separator < 0 ? null : [text.slice(0, separator), text.slice(separator + 1)];
 }
 
 export function assertEnvKey(key: string): void {

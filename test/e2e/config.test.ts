@@ -1,3 +1,5 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { helloVersion } from "../support/apps.js";
 import { createTestHome, type TestHome } from "../support/home.js";
@@ -59,6 +61,24 @@ describe("sarge config: env changes as zero-downtime releases", () => {
     expect(result.stdout).toMatch(/^set MESSAGE in .*\n$/);
     expect(await get(home.webPort)).toBe(before);
     expect((await home.sarge(["config", "get", "MESSAGE"])).stdout).toBe("later\n");
+  });
+
+  it("set --stdin and --from-file take KEY=VALUE lines, so values stay out of the process list", async () => {
+    const fromStdin = await home.sarge(["config", "set", "--no-restart", "--stdin"], { input: "# from a vault\nTOKEN=t0k en\nURL=postgres://a:b@db/x?s=1\n" });
+    expect([fromStdin.code, fromStdin.stderr]).toEqual([0, ""]);
+    expect(fromStdin.stdout).toMatch(/^set TOKEN, URL in .*sarge\.yaml\n$/);
+    const file = join(home.root, "..", "secrets.env");
+    writeFileSync(file, "TOKEN=from-file\n", { mode: 0o600 });
+    const fromFile = await home.sarge(["config", "set", "--no-restart", "--from-file", file, "OTHER=1"]);
+    expect([fromFile.code, fromFile.stderr]).toEqual([0, ""]);
+    expect((await home.sarge(["config", "list", "--show-values"])).stdout).toContain("TOKEN=from-file\nURL=postgres://a:b@db/x?s=1\nOTHER=1\n");
+    const bad = await home.sarge(["config", "set", "--stdin"], { input: "s3cret-without-key\n" });
+    expect([bad.code, bad.stderr]).toEqual([2, "sarge: stdin, line 1 is not KEY=VALUE with KEY of letters, digits and _, not starting with a digit (the line is not shown: it may hold a secret)\n"]);
+    const missing = await home.sarge(["config", "set", "--from-file", file + ".nope"]);
+    expect([missing.code, missing.stderr]).toEqual([2, `sarge: cannot read ${file}.nope: no such file\n`]);
+    const none = await home.sarge(["config", "set", "--stdin"], { input: "# nothing\n" });
+    expect([none.code, none.stderr]).toEqual([2, "sarge: config set needs at least one KEY=VALUE\n"]);
+    expect((await home.sarge(["config", "unset", "--no-restart", "TOKEN", "URL", "OTHER"])).code).toBe(0);
   });
 
   it("five concurrent sets of different keys: every key kept, every command's release in history", async () => {

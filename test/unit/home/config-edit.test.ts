@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { editEnv, parseAssignments } from "../../../src/home/config-edit.js";
+import { editEnv, mergeAssignments, parseAssignmentLines, parseAssignments } from "../../../src/home/config-edit.js";
 import { homePaths, type HomePaths } from "../../../src/home/paths.js";
 
 const original = `# my app
@@ -52,9 +52,22 @@ describe("editing env in etc/sarge.yaml", () => {
   });
 
   it("refuses bad assignments with a message", () => {
-    expect(() => parseAssignments([])).toThrow("config set needs at least one KEY=VALUE");
+    expect(() => mergeAssignments(parseAssignments([]), [])).toThrow("config set needs at least one KEY=VALUE");
+    expect(mergeAssignments([["A", "1"], ["B", "2"]], [["A", "3"]])).toEqual([["A", "3"], ["B", "2"]]);
     expect(() => parseAssignments(["MESSAGE"])).toThrow('"MESSAGE" is not KEY=VALUE');
     expect(() => parseAssignments(["1X=2"])).toThrow('"1X" is not a variable name (letters, digits and _, not starting with a digit)');
     expect(parseAssignments(["A=b=c", "E="])).toEqual([["A", "b=c"], ["E", ""]]);
+  });
+
+  it("reads KEY=VALUE lines (of --stdin or --from-file), never showing a bad line", () => {
+    expect(parseAssignmentLines("# secrets\n\nTOKEN=a b#c \"q\"\r\nEMPTY=\n  \nURL=x=y\n", "stdin")).toEqual([
+      ["TOKEN", 'a b#c "q"'],
+      ["EMPTY", ""],
+      ["URL", "x=y"],
+    ]);
+    expect(() => parseAssignmentLines("A=1\nhunter2\n", "stdin")).toThrow(
+      "stdin, line 2 is not KEY=VALUE with KEY of letters, digits and _, not starting with a digit (the line is not shown: it may hold a secret)",
+    );
+    expect(() => parseAssignmentLines("postgres://u:pw@db/x?a=b\n", "/tmp/env")).toThrow(/^\/tmp\/env, line 1 is not KEY=VALUE .*\(the line is not shown/);
   });
 });
