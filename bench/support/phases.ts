@@ -5,8 +5,9 @@ import { median, round } from "./stats.js";
 
 /** Milestones of one deploy, from its progress lines; each phase ends at its milestone. */
 const MILESTONES: Array<[phase: string, pattern: RegExp]> = [
-  ["startup (node, config, supervisor, lock, state)", /: unpacking into deploy\//],
+  ["startup (node, config, supervisor)", /^receiving the archive into deploy\//],
   ["unpack", /^unpacked \d+ entries/],
+  ["lock, recovery, state", /^release \d+: deploy\/[^ ]+ from the archive/],
   ["environment", /^environment [0-9a-f]+: /],
   ["release command", /^release \| /],
   ["port + start + readiness", /: ready on port \d+ after/],

@@ -1,6 +1,6 @@
 import { SargeError } from "../util/errors.js";
 import type { HomeContext } from "../home/context.js";
-import { withHomeLock } from "../release/home-lock.js";
+import { withHomeLock } from "../release/transaction.js";
 import { programSpec } from "./lifecycle.js";
 import { destroyInstances } from "../release/retire.js";
 import { readState, writeState, type InstanceRecord, type State } from "./state.js";

@@ -16,8 +16,6 @@ export interface InstanceRecord {
   id: string;
   proc: string;
   release: number;
-  /** What made it: a deploy or a config change (absent in state written before sarge recorded it). */
-  releaseKind?: "deploy" | "config";
   state: InstanceState;
   port: number;
   commit: string | null;
@@ -59,7 +57,8 @@ export function emptyState(): State {
 export function readState(paths: HomePaths): State {
   if (!existsSync(paths.state)) {
     // a new home has neither; starting empty next to deployed folders would treat live instances as strays
-    const deployed = existsSync(paths.deploy) ? readdirSync(paths.deploy).map((name) => `deploy/${name}`) : [];
+    // (a dot folder is an upload being received: instance ids never start with a dot)
+    const deployed = existsSync(paths.deploy) ? readdirSync(paths.deploy).filter((name) => !name.startsWith(".")).map((name) => `deploy/${name}`) : [];
     const evidence = [...deployed.slice(0, 3), ...(existsSync(`${paths.state}.bak`) ? [`${paths.state}.bak`] : [])];
     if (evidence.length > 0) {
       throw new SargeError(`${paths.state} is missing, but this home has been deployed to (found ${evidence.join(", ")})`, {

@@ -1,12 +1,11 @@
-import type { HomeContext } from "../home/context.js";
 import { editEnv, type EnvChange } from "../home/config-edit.js";
+import type { HomeContext } from "../home/context.js";
 import { openHome } from "../home/open.js";
 import type { HomePaths } from "../home/paths.js";
 import { terminalReporter } from "../util/reporter.js";
-import { withHomeLock } from "./home-lock.js";
-import { copyInstanceFolder } from "./deploy.js";
-import { releaseNewInstances, type ReleaseResult } from "./transaction.js";
 import { readState, writeState } from "../instance/state.js";
+import { copyInstanceFolder } from "./deploy.js";
+import { newInstances, runRelease, withHomeLock, type ReleaseResult } from "./transaction.js";
 import { step } from "./steps.js";
 
 /**
@@ -18,11 +17,12 @@ import { step } from "./steps.js";
  */
 export async function applyConfigRelease(ctx: HomeContext, changedKeys: string[]): Promise<ReleaseResult> {
   const active = Object.values(readState(ctx.paths).instances).filter((instance) => instance.state === "active");
-  return releaseNewInstances(ctx, {
+  const procs = active.map((instance) => instance.proc);
+  return runRelease(ctx, {
     kind: "config",
-    procs: active.map((instance) => instance.proc),
+    procs,
     command: `sarge config (${changedKeys.join(", ")})`,
-    detail: changedKeys,
+    choose: (_state, release) => ({ instances: newInstances(ctx, procs, release), detail: changedKeys }),
     prepare: (records, state) =>
       step("prepare", () => {
         for (const record of records) {

@@ -1,57 +1,83 @@
-import { chmodSync, cpSync, lstatSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, cpSync, lstatSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
-import { formatBytes } from "../util/format.js";
-import { unpackArchive } from "../archive/unpack.js";
+import { unpackArchive, type UnpackResult } from "../archive/unpack.js";
 import type { HomeContext } from "../home/context.js";
 import { assertProcessType } from "../instance/id.js";
 import { instanceDir } from "../instance/env.js";
+import { writeState, type InstanceRecord, type State } from "../instance/state.js";
 import { commandFor, readProcfile } from "../procfile/read.js";
 import { prepareEnvironment } from "../python-env/index.js";
-import { releaseNewInstances, type ReleaseResult } from "./transaction.js";
+import { formatBytes } from "../util/format.js";
+import { incomingFolder } from "./incoming.js";
 import { runReleaseHook } from "./release-hook.js";
-import { writeState, type InstanceRecord, type State } from "../instance/state.js";
-import { step } from "./steps.js";
+import { releaseError, step } from "./steps.js";
+import { newInstances, runRelease, type ReleaseResult } from "./transaction.js";
 
 export type DeployResult = ReleaseResult;
 
-/** SPEC "One deployment, step by step": one archive becomes one new instance per process type. */
+interface Received extends UnpackResult {
+  dir: string;
+}
+
+/**
+ * One archive becomes one new instance per process type. The archive is
+ * received (unpacked and checked) before the home lock is taken, so a slow or
+ * stalled upload holds nothing up; the release then prepares from that folder.
+ */
 export async function deploy(ctx: HomeContext, input: Readable, requested: string[]): Promise<DeployResult> {
   const procs = [...new Set(requested)];
   procs.forEach(assertProcessType);
-  return releaseNewInstances(ctx, {
-    kind: "deploy",
-    procs,
-    command: `sarge deploy ${procs.join(" ")}`,
-    prepare: (records, state) => prepareFromArchive(ctx, state, records, input),
-  });
+  const received = await receive(ctx, input);
+  try {
+    return await runRelease(ctx, {
+      kind: "deploy",
+      procs,
+      command: `sarge deploy ${procs.join(" ")}`,
+      choose: (_state, release) => ({ instances: newInstances(ctx, procs, release) }),
+      prepare: (records, state) => prepareFromArchive(ctx, state, records, received),
+    });
+  } finally {
+    rmSync(received.dir, { recursive: true, force: true });
+  }
 }
 
-/** Unpack once, read the Procfile, copy the tree for further types, build or reuse the environment, run the release hook. */
-async function prepareFromArchive(ctx: HomeContext, state: State, records: InstanceRecord[], input: Readable): Promise<void> {
+async function receive(ctx: HomeContext, input: Readable): Promise<Received> {
+  const dir = incomingFolder(ctx.paths);
+  ctx.reporter.line(`receiving the archive into deploy/${basename(dir)}`);
+  try {
+    const unpacked = await step("unpack", async () => {
+      // 0700 from the start: the app's files, .env among them, are never readable by other users
+      mkdirSync(dir, { mode: 0o700 });
+      const result = await unpackArchive(input, dir, {
+        ...ctx.config.archive,
+        onProgress: (bytes, entries) => ctx.reporter.progress(`unpacking: ${formatBytes(bytes)}, ${entries} entries`),
+      });
+      protectEnvFile(dir);
+      return result;
+    });
+    ctx.reporter.line(`unpacked ${unpacked.entries} entries (${formatBytes(unpacked.bytes)})${unpacked.commit ? `, commit ${unpacked.commit}` : ""}`);
+    return { ...unpacked, dir };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw releaseError("deploy", error);
+  }
+}
+
+/** Move the received folder into place (copies for further types), read the Procfile, build or reuse the environment, run the release hook. */
+async function prepareFromArchive(ctx: HomeContext, state: State, records: InstanceRecord[], received: Received): Promise<void> {
   const first = records[0]!;
   const firstDir = instanceDir(ctx.paths, first.id);
-  ctx.reporter.line(`release ${first.release}: unpacking into deploy/${first.id}`);
-  const unpacked = await step("unpack", async () => {
-    // owner-only: the app's files (its .env above all) are never open to other users, even mid-unpack
-    mkdirSync(firstDir, 0o700);
-    const result = await unpackArchive(input, firstDir, {
-      ...ctx.config.archive,
-      onProgress: (bytes, entries) => ctx.reporter.progress(`unpacking: ${formatBytes(bytes)}, ${entries} entries`),
-    });
-    protectEnvFile(firstDir);
-    return result;
+  await step("copy", () => {
+    ctx.reporter.line(`release ${first.release}: deploy/${first.id} from the archive`);
+    renameSync(received.dir, firstDir);
+    for (const record of records.slice(1)) copyInstanceFolder(ctx, first, record);
   });
-  ctx.reporter.line(`unpacked ${unpacked.entries} entries (${formatBytes(unpacked.bytes)})${unpacked.commit ? `, commit ${unpacked.commit}` : ""}`);
-
-  const procfile = await step("procfile", () => readProcfile(firstDir));
-  await step("procfile", () => {
-    for (const record of records) {
-      record.commit = unpacked.commit;
-      record.command = commandFor(procfile, record.proc);
-      if (record !== first) copyInstanceFolder(ctx, first, record);
-    }
+  const procfile = await step("procfile", () => {
+    const entries = readProcfile(firstDir);
+    for (const record of records) Object.assign(record, { commit: received.commit, command: commandFor(entries, record.proc) });
     writeState(ctx.paths, state);
+    return entries;
   });
 
   await step("environment", async () => {

@@ -1,7 +1,9 @@
+import { existsSync, readdirSync } from "node:fs";
 import { HAPROXY_PROGRAM } from "../haproxy/types.js";
 import { isSameProcessAlive } from "../util/process-alive.js";
 import type { ProgramStatus } from "../supervise/supervisor.js";
 import type { HomeContext } from "../home/context.js";
+import { isAbandonedIncoming } from "./incoming.js";
 import { acquireHomeLock, readHolder } from "./lock.js";
 import { readState } from "../instance/state.js";
 
@@ -26,13 +28,14 @@ export async function recoverIfIdle(ctx: HomeContext, command: string): Promise<
   return ctx.supervisor.status();
 }
 
-/** A dead deploy's leftovers or its lock, or active instances (or HAProxy) the supervisor does not run. */
+/** A dead deploy's leftovers (half-made instances, an abandoned upload) or its lock, or active instances (or HAProxy) the supervisor does not run. */
 function needsRecovery(ctx: HomeContext, programs: ProgramStatus[]): boolean {
   // A command killed while it held the lock may have stopped anywhere (even between its switch and retiring the old instance).
   const holder = readHolder(ctx.paths.deployLock);
   if (holder && !isSameProcessAlive(holder.pid, holder.startTime)) return true;
   const instances = Object.values(readState(ctx.paths).instances);
   if (instances.some((instance) => instance.state === "deploying")) return true;
+  if (existsSync(ctx.paths.deploy) && readdirSync(ctx.paths.deploy).some(isAbandonedIncoming)) return true;
   const known = new Set(programs.map((program) => program.name));
   const active = instances.filter((instance) => instance.state === "active");
   return active.some((instance) => !known.has(instance.id)) || (active.some((instance) => ctx.router.routes(instance.proc)) && !known.has(HAPROXY_PROGRAM));

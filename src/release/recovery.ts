@@ -58,16 +58,16 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
  * its new instance is left half-made like the rest of the release.
  */
 function undoPartialReleases(ctx: HomeContext, state: State): void {
-  const unfinished = new Set(Object.values(state.instances).filter((instance) => instance.state === "deploying").map((instance) => instance.release));
-  const switched = Object.values(state.instances).filter((instance) => instance.state === "active" && instance.releaseKind && unfinished.has(instance.release));
-  for (const instance of switched) {
+  const made = (state.pendingRelease?.instances ?? []).flatMap((id) => state.instances[id] ?? []);
+  if (!made.some((instance) => instance.state === "deploying")) return;
+  for (const instance of made.filter((candidate) => candidate.state === "active")) {
     // activate() marks the replaced instance retired at the moment it activates the new one
     const previous = instancesOf(state, instance.proc).find((other) => other.state === "kept" && other.retiredAt === instance.activatedAt);
     if (!previous) continue;
     ctx.reporter.line(`${instance.proc}: back to ${previous.id}; release ${instance.release} was interrupted before every process type switched`);
     unswitchState(state, instance, previous, "deploying");
+    writeState(ctx.paths, state);
   }
-  if (switched.length > 0) writeState(ctx.paths, state);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { HomeContext } from "../home/context.js";
 import { destroyInstanceFiles } from "../instance/lifecycle.js";
 import { collectEnvironments } from "../python-env/index.js";
 import { writeState, type InstanceRecord, type State } from "../instance/state.js";
+import { isReceiving } from "./incoming.js";
 import type { Switched } from "./switch.js";
 
 /**
@@ -47,8 +48,8 @@ export async function destroyInstances(ctx: HomeContext, state: State, instances
   }
 }
 
-/** Folders under deploy/ that no instance in state owns (a deploy killed between mkdir and its state write). */
+/** Folders under deploy/ that no instance in state owns and no live deploy is receiving into (what a killed deploy left). */
 export function strayDeployFolders(ctx: HomeContext, state: State): string[] {
   if (!existsSync(ctx.paths.deploy)) return [];
-  return readdirSync(ctx.paths.deploy).filter((name) => !Object.hasOwn(state.instances, name));
+  return readdirSync(ctx.paths.deploy).filter((name) => !Object.hasOwn(state.instances, name) && !isReceiving(name));
 }

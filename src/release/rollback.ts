@@ -1,14 +1,8 @@
 import { SargeError } from "../util/errors.js";
 import type { HomeContext } from "../home/context.js";
-import { announceOutcome } from "./announce.js";
-import { withHomeLock } from "./home-lock.js";
 import { assertProcessType } from "../instance/id.js";
-import { recoverInterrupted } from "./recovery.js";
-import { finishedRelease, pendingRelease } from "./history.js";
-import { launch, retireAfterSwitch } from "./transaction.js";
-import { activeInstance, instancesOf, readState, writeState, type InstanceRecord } from "../instance/state.js";
-import { step } from "./steps.js";
-import { switchAll, undoSwitches, type Switched } from "./switch.js";
+import { activeInstance, instancesOf, type InstanceRecord } from "../instance/state.js";
+import { runRelease } from "./transaction.js";
 
 export interface RollbackResult {
   release: number;
@@ -26,42 +20,27 @@ export interface RollbackResult {
  */
 export async function rollback(ctx: HomeContext, proc: string, to?: string): Promise<RollbackResult> {
   assertProcessType(proc);
-  const started = new Date();
-  return withHomeLock(ctx, `sarge rollback ${proc}`, async () => {
-    await recoverInterrupted(ctx);
-    const state = readState(ctx.paths);
-    const current = activeInstance(state, proc);
-    const target = chooseTarget(instancesOf(state, proc), proc, current, to);
-    const release = ++state.lastRelease;
-    const detail = [`from ${current?.id ?? "nothing"}`, `to ${target.id} (release ${target.release})`];
-    const pending = { ...pendingRelease("rollback", release, [proc], [target.id], started, detail), commit: target.commit };
-    state.pendingRelease = pending;
-    writeState(ctx.paths, state);
-    const switched: Switched[] = [];
-    const record = (outcome: "success" | "failed", error?: string) =>
-      announceOutcome(ctx, state, finishedRelease(pending, outcome, error), Promise.resolve());
-    let switchMs: number;
-    try {
-      ctx.reporter.line(`rolling ${proc} back to ${target.id} (release ${target.release})`);
-      await launch(ctx, state, [target]);
-      switchMs = (await step("switch", () => switchAll(ctx, state, [target], switched)))[proc] ?? 0;
-    } catch (error) {
-      const leftForRecovery = await undoSwitches(ctx, state, switched);
-      // the target was a kept instance: it goes back to being kept (stopped), unless recovery must route back first
-      if (target.state !== "active" && !leftForRecovery.includes(target)) await ctx.supervisor.stop(target.id).catch(() => undefined);
-      await record("failed", (error as Error).message);
-      throw error;
-    }
-    await retireAfterSwitch(ctx, state, switched);
-    await record("success");
-    const differing = differingKeys(target.configEnv, ctx.config.env);
-    if (differing.length > 0) {
-      ctx.reporter.line(
-        `note: ${target.id} runs with the env it was started with; etc/sarge.yaml differs in ${differing.join(", ")} and the next deploy or config change uses etc/sarge.yaml`,
-      );
-    }
-    return { release, proc, from: current?.id ?? null, to: target.id, switchMs, durationMs: Date.now() - started.getTime() };
+  let chosen: { from: string | null; target: InstanceRecord } | undefined;
+  const result = await runRelease(ctx, {
+    kind: "rollback",
+    procs: [proc],
+    command: `sarge rollback ${proc}`,
+    choose: (state) => {
+      const current = activeInstance(state, proc);
+      const target = chooseTarget(instancesOf(state, proc), proc, current, to);
+      chosen = { from: current?.id ?? null, target };
+      return { instances: [target], detail: [`from ${current?.id ?? "nothing"}`, `to ${target.id} (release ${target.release})`] };
+    },
+    prepare: async ([target]) => ctx.reporter.line(`rolling ${proc} back to ${target!.id} (release ${target!.release})`),
   });
+  const { from, target } = chosen!;
+  const differing = differingKeys(target.configEnv, ctx.config.env);
+  if (differing.length > 0) {
+    ctx.reporter.line(
+      `note: ${target.id} runs with the env it was started with; etc/sarge.yaml differs in ${differing.join(", ")} and the next deploy or config change uses etc/sarge.yaml`,
+    );
+  }
+  return { release: result.release, proc, from, to: target.id, switchMs: result.switchMs[proc] ?? 0, durationMs: result.durationMs };
 }
 
 function chooseTarget(instances: InstanceRecord[], proc: string, current: InstanceRecord | undefined, to: string | undefined): InstanceRecord {

@@ -1,11 +1,17 @@
-import { DeployError } from "../util/errors.js";
+import { ReleaseError } from "../util/errors.js";
+import type { ReleaseKind } from "./history.js";
 
-/** The named steps of a deploy, in order; failure messages and the journal use these names. */
-export type DeployStep =
+/**
+ * The named steps of a release, in order. `unpack` receives a deploy's
+ * archive before the lock; `procfile`, `copy`, `environment` and `release`
+ * (the Procfile's release command) are a deploy's prepare.
+ */
+export type ReleaseStep =
+  | "unpack"
   | "lock"
   | "prepare"
-  | "unpack"
   | "procfile"
+  | "copy"
   | "environment"
   | "release"
   | "port"
@@ -16,7 +22,7 @@ export type DeployStep =
   | "record";
 
 /** Where SARGE_PAUSE_AT can stop: before each step, and inside the switch once the new slot takes requests but before the old one drains. */
-export type PausePoint = DeployStep | "switch-drain";
+export type PausePoint = ReleaseStep | "switch-drain";
 
 const arrivals = new Map<PausePoint, number>();
 
@@ -24,7 +30,7 @@ const arrivals = new Map<PausePoint, number>();
  * For the crash tests: with SARGE_PAUSE_AT=<point> (or <point>#<n>: the n-th
  * time it gets there, as the second process type's switch), sarge stops
  * there once, says so on stderr, and waits to be killed; a SIGUSR2 lets it go
- * on, for tests that change something under a running deploy (kill its
+ * on, for tests that change something under a running release (kill its
  * supervisor, start another deploy).
  */
 export async function pauseIfAsked(name: PausePoint): Promise<void> {
@@ -44,19 +50,36 @@ export async function pauseIfAsked(name: PausePoint): Promise<void> {
   });
 }
 
-/** Run one step; any failure becomes "deploy failed at <step>: <reason>". */
-export async function step<T>(name: DeployStep, work: () => Promise<T> | T): Promise<T> {
+/** A step's failure, before it is known which release it belongs to. */
+export class StepFailure extends Error {
+  constructor(
+    readonly step: ReleaseStep,
+    readonly reason: string,
+    readonly detail: string | undefined,
+    cause: unknown,
+  ) {
+    super(`${step}: ${reason}`, { cause });
+  }
+}
+
+/** Run one step; any failure becomes a StepFailure naming it (see releaseError). */
+export async function step<T>(name: ReleaseStep, work: () => Promise<T> | T): Promise<T> {
   await pauseIfAsked(name);
   try {
     return await work();
   } catch (error) {
-    if (error instanceof DeployError) throw error;
+    if (error instanceof StepFailure) throw error;
     const message = error instanceof Error ? error.message : String(error);
     const [reason, ...detail] = message.split("\n");
     const extra = (error as { detail?: string }).detail;
-    throw new DeployError(name, reason ?? "unknown error", {
-      detail: [...detail, ...(extra ? [extra] : [])].join("\n") || undefined,
-      cause: error,
-    });
+    throw new StepFailure(name, reason ?? "unknown error", [...detail, ...(extra ? [extra] : [])].join("\n") || undefined, error);
   }
+}
+
+const RELEASE_NAMES: Record<ReleaseKind, string> = { deploy: "deploy", rollback: "rollback", config: "config change" };
+
+/** "<release> failed at <step>: <reason>" for a step's failure; any other error as it is. */
+export function releaseError(kind: ReleaseKind, error: unknown): unknown {
+  if (!(error instanceof StepFailure)) return error;
+  return new ReleaseError(RELEASE_NAMES[kind], error.step, error.reason, { detail: error.detail, cause: error.cause });
 }

@@ -1,25 +1,30 @@
 import { loadConfig } from "../home/config.js";
 import type { HomeContext } from "../home/context.js";
-import { announceOutcome, announceStart } from "./announce.js";
-import { finishedRelease, pendingRelease, type HistoryEntry, type ReleaseKind } from "./history.js";
-import { withHomeLock } from "./home-lock.js";
 import { newInstanceId } from "../instance/id.js";
 import { startInstance, waitUntilInstanceReady } from "../instance/lifecycle.js";
 import { allocatePort, isPortFree } from "../instance/ports.js";
+import { readState, writeState, type InstanceRecord, type State } from "../instance/state.js";
+import { announceOutcome, announceStart } from "./announce.js";
+import { finishedRelease, pendingRelease, type HistoryEntry, type ReleaseKind } from "./history.js";
+import { acquireHomeLock, describeHolder } from "./lock.js";
 import { recoverInterrupted } from "./recovery.js";
 import { destroyInstances, retire } from "./retire.js";
-import { readState, writeState, type InstanceRecord, type State } from "../instance/state.js";
-import { step } from "./steps.js";
+import { releaseError, step, type ReleaseStep } from "./steps.js";
 import { switchAll, undoSwitches, type Switched } from "./switch.js";
 
-export interface NewInstancesRelease {
-  kind: Exclude<ReleaseKind, "rollback">;
+/** What makes one release differ from another: deploy, rollback and config change are each a plan. */
+export interface ReleasePlan {
+  kind: ReleaseKind;
   procs: string[];
   /** Who holds the lock, as shown to a waiting command. */
   command: string;
-  /** Key names (never values) or other facts for history. */
-  detail?: string[];
-  /** Fill each new instance's folder, command, commit and environment. Runs with the records in state. */
+  /**
+   * Under the lock, after recovery: the instances this release makes active,
+   * new ones (state "deploying", not yet in state) or kept ones, and facts for
+   * history (key names, never values). May refuse: nothing has changed yet.
+   */
+  choose(state: State, release: number): { instances: InstanceRecord[]; detail?: string[] };
+  /** Fill in the new instances (folder, command, commit, environment); they are in state while it runs. */
   prepare(records: InstanceRecord[], state: State): Promise<void>;
 }
 
@@ -32,52 +37,44 @@ export interface ReleaseResult {
 }
 
 /**
- * The transaction every release that creates instances goes through (a deploy,
- * a config change): under the home lock, new instances are prepared, given
- * ports, started and found ready, then switched in and the replaced ones
- * retired. A failure before the switch completes removes only the new
- * instances and routes back, so the running version keeps serving.
+ * The release transaction, step by step: lock → recover → prepare → port →
+ * start → readiness → switch → retire → record. Until every switch is done a
+ * failure undoes the release: switched types are routed back, new instances
+ * removed and reused ones stopped again, so the running version keeps
+ * serving. After the switch the release has happened; retire and record only
+ * warn when they fail, and the next command's recovery finishes them.
  */
-export async function releaseNewInstances(ctx: HomeContext, spec: NewInstancesRelease): Promise<ReleaseResult> {
+export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<ReleaseResult> {
   const started = new Date();
-  return withHomeLock(ctx, spec.command, async () => {
+  return withHomeLock(ctx, plan.command, async () => {
     await recoverInterrupted(ctx);
     const state = readState(ctx.paths);
     const release = ++state.lastRelease;
-    // env as etc/sarge.yaml says now, under the lock: a config change applied while we waited counts
-    const env = loadConfig(ctx.paths).env;
-    const records = spec.procs.map((proc) => ({ ...newRecord(proc, release, env), releaseKind: spec.kind }));
-    for (const record of records) state.instances[record.id] = record;
-    const pending = pendingRelease(spec.kind, release, spec.procs, records.map((record) => record.id), started, spec.detail);
+    const { instances: records, detail } = plan.choose(state, release);
+    const made = records.filter((record) => record.state === "deploying");
+    for (const record of made) state.instances[record.id] = record;
+    const ids = records.map((record) => record.id);
+    const pending = { ...pendingRelease(plan.kind, release, plan.procs, ids, started, detail), commit: records[0]?.commit ?? null };
     state.pendingRelease = pending;
     writeState(ctx.paths, state);
-    const switched: Switched[] = [];
-    const startNotice = announceStart(ctx, spec.kind, release, spec.procs);
-    // the commit is known once the archive is unpacked
+    const startNotice = announceStart(ctx, plan.kind, release, plan.procs);
+    // the commit of a deploy is known once its archive is unpacked
     const record = (outcome: HistoryEntry["outcome"], error?: string) =>
       announceOutcome(ctx, state, finishedRelease({ ...pending, commit: records[0]?.commit ?? null }, outcome, error), startNotice);
+    const switched: Switched[] = [];
     let switchMs: Record<string, number>;
     try {
-      await spec.prepare(records, state);
+      await plan.prepare(records, state);
       await launch(ctx, state, records);
       switchMs = await step("switch", () => switchAll(ctx, state, records, switched));
     } catch (error) {
-      const leftForRecovery = await undoSwitches(ctx, state, switched);
-      // A cleanup that fails too (the supervisor is gone) must not hide why the deploy failed: the
-      // instances stay "deploying" in state, and the next command removes them (recovery).
-      const removable = records.filter((record) => !leftForRecovery.includes(record));
-      await destroyInstances(ctx, state, removable).catch((cleanup: unknown) => {
-        ctx.log.error({ err: cleanup }, "could not remove the new instances after a failed release");
-        const left = records.filter((record) => state.instances[record.id]).map((record) => record.id);
-        ctx.reporter.line(`could not remove ${left.join(", ")} now (${(cleanup as Error).message}); the next sarge command will`);
-      });
-      await record("failed", (error as Error).message);
-      throw error;
+      const failure = releaseError(plan.kind, error);
+      await undo(ctx, state, records, made, switched);
+      await record("failed", (failure as Error).message);
+      throw failure;
     }
-    // Every switch is done: the release has succeeded. Stopping what it replaced may still fail;
-    // that never routes back onto instances already stopped.
-    await retireAfterSwitch(ctx, state, switched);
-    await record("success");
+    await afterSwitch(ctx, "retire", () => retire(ctx, state, switched), "the next sarge command finishes retiring");
+    await afterSwitch(ctx, "record", () => record("success"), "the next sarge command records it in history");
     return {
       release,
       commit: records[0]?.commit ?? null,
@@ -88,21 +85,23 @@ export async function releaseNewInstances(ctx: HomeContext, spec: NewInstancesRe
   });
 }
 
-/** Retire after a completed switch; a failure is reported, and the next command's recovery stops what is left running. */
-export async function retireAfterSwitch(ctx: HomeContext, state: State, switched: Switched[]): Promise<void> {
+/** Run `work` holding the home's deploy lock; every command that changes instances or etc/sarge.yaml goes through here. */
+export async function withHomeLock<T>(ctx: Pick<HomeContext, "paths" | "reporter">, command: string, work: () => Promise<T>): Promise<T> {
+  const lock = await step("lock", () =>
+    acquireHomeLock(ctx.paths, command, {
+      waiting: (holder) => ctx.reporter.line(`waiting for the deploy lock held by ${describeHolder(holder)}`),
+      takeover: (holder) => ctx.reporter.line(`took over the deploy lock of ${describeHolder(holder)}, which is no longer running`),
+    }),
+  );
   try {
-    await step("retire", () => retire(ctx, state, switched));
-  } catch (error) {
-    ctx.log.error({ err: error }, "retire failed after a completed switch");
-    ctx.reporter.line(`warning: switched, but ${(error as Error).message}; the next sarge command finishes retiring`);
+    return await work();
+  } finally {
+    lock.release();
   }
 }
 
-/**
- * Give each instance a port (a kept instance keeps its own while it is free),
- * start them all, and wait until every one is ready.
- */
-export async function launch(ctx: HomeContext, state: State, records: InstanceRecord[]): Promise<void> {
+/** Give each instance a port (a kept instance keeps its own while it is free), start them all, and wait until every one is ready. */
+async function launch(ctx: HomeContext, state: State, records: InstanceRecord[]): Promise<void> {
   await step("port", async () => {
     for (const record of records) {
       if (record.port !== 0 && (await isPortFree(record.port))) continue;
@@ -121,8 +120,42 @@ export async function launch(ctx: HomeContext, state: State, records: InstanceRe
   );
 }
 
-function newRecord(proc: string, release: number, env: Record<string, string>): InstanceRecord {
-  return {
+/**
+ * A release that failed before its switch completed did not happen: route
+ * back, remove the instances it made and stop the kept ones it started. A
+ * cleanup that fails too (the supervisor is gone) must not hide why the
+ * release failed: what is left stays in state, and the next command's
+ * recovery removes it.
+ */
+async function undo(ctx: HomeContext, state: State, records: InstanceRecord[], made: InstanceRecord[], switched: Switched[]): Promise<void> {
+  const leftForRecovery = await undoSwitches(ctx, state, switched);
+  const cleanup = async () => {
+    for (const reused of records.filter((record) => !made.includes(record) && record.state !== "active" && !leftForRecovery.includes(record))) {
+      await ctx.supervisor.stop(reused.id);
+    }
+    await destroyInstances(ctx, state, made.filter((record) => !leftForRecovery.includes(record)));
+  };
+  await cleanup().catch((error: unknown) => {
+    ctx.log.error({ err: error }, "could not clean up after a failed release");
+    const left = made.filter((record) => state.instances[record.id]).map((record) => record.id);
+    if (left.length > 0) ctx.reporter.line(`could not remove ${left.join(", ")} now (${(error as Error).message}); the next sarge command will`);
+  });
+}
+
+/** A step after a completed switch: its failure is a warning, never an undo (the replaced instances may be stopped already). */
+async function afterSwitch(ctx: HomeContext, name: ReleaseStep, work: () => Promise<void>, later: string): Promise<void> {
+  try {
+    await step(name, work);
+  } catch (error) {
+    ctx.log.error({ err: error }, `${name} failed after a completed switch`);
+    ctx.reporter.line(`warning: switched, but ${name} failed (${(error as { reason?: string }).reason ?? (error as Error).message}); ${later}`);
+  }
+}
+
+/** Records for new instances of `procs`, with etc/sarge.yaml's env as it is now (call under the lock: a change applied while waiting counts). */
+export function newInstances(ctx: HomeContext, procs: string[], release: number): InstanceRecord[] {
+  const env = loadConfig(ctx.paths).env;
+  return procs.map((proc) => ({
     id: newInstanceId(proc),
     proc,
     release,
@@ -135,5 +168,5 @@ function newRecord(proc: string, release: number, env: Record<string, string>): 
     createdAt: new Date().toISOString(),
     activatedAt: null,
     retiredAt: null,
-  };
+  }));
 }

@@ -28,12 +28,12 @@ export class SupervisorNotRunningError extends SargeError {
   }
 }
 
-/** A deploy step failed; the message names the step. */
-export class DeployError extends SargeError {
+/** A release failed at one of its named steps; the message names the release and the step ("rollback failed at start: …"). */
+export class ReleaseError extends SargeError {
   readonly step: string;
 
-  constructor(step: string, reason: string, options: { detail?: string; cause?: unknown } = {}) {
-    super(`deploy failed at ${step}: ${reason}`, options);
+  constructor(release: string, step: string, reason: string, options: { detail?: string; cause?: unknown } = {}) {
+    super(`${release} failed at ${step}: ${reason}`, options);
     this.step = step;
   }
 }

@@ -103,7 +103,7 @@ describe("sarge config: env changes as zero-downtime releases", () => {
     set.child.kill("SIGUSR2");
     const { code } = await set.exited;
     expect(code).toBe(1);
-    expect(plainLines(set.stderr())).toContain("sarge: deploy failed at prepare: web has no active instance any more to copy\n");
+    expect(plainLines(set.stderr())).toContain("sarge: config change failed at prepare: web has no active instance any more to copy\n");
     expect(Object.values(readState(home.paths).instances).filter((instance) => instance.state !== "kept")).toEqual([]);
   });
 });

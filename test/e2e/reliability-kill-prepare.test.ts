@@ -34,8 +34,8 @@ describe("SIGKILL of sarge deploy while it prepares the new instance", () => {
     expect(Object.values(state.instances).map((instance) => [instance.id, instance.state])).toEqual([[active, "active"]]);
   }
 
-  it("before the lock: nothing was made, nothing to clean up", async () => {
-    const result = await killDeployAt(home, "lock", helloVersion("killed"));
+  it("before unpack: nothing was made, nothing to clean up", async () => {
+    const result = await killDeployAt(home, "unpack", helloVersion("killed"));
     expect(result.halfMade).toEqual([]);
     expect(result.recovery).toBe("");
     expect(result.failures).toEqual([]);
@@ -44,7 +44,27 @@ describe("SIGKILL of sarge deploy while it prepares the new instance", () => {
     await expectServingUntouched(result.active);
   });
 
-  it.each(["unpack", "procfile", "environment", "release"])("before %s: the half-made instance is removed by the next command", async (step) => {
+  it("before the lock: the received archive is removed by the next command", async () => {
+    const result = await killDeployAt(home, "lock", helloVersion("killed"));
+    expect(result.halfMade).toEqual([]);
+    expect(result.recovery).toMatch(/^removing deploy\/\.incoming-[\d-]+[0-9a-f]+, which no instance owns\n$/);
+    expect(result.failures).toEqual([]);
+    await expectNoLeftovers(home);
+    await expectServingUntouched(result.active);
+  });
+
+  it("before copy: the half-made instance and the received archive are removed by the next command", async () => {
+    const result = await killDeployAt(home, "copy", helloVersion("killed"));
+    expect(result.halfMade).toHaveLength(1);
+    expect(result.recovery).toMatch(
+      new RegExp(`^cleaning up ${result.halfMade[0]}, left half-made by an interrupted deploy\\nremoving deploy/\\.incoming-[\\d-]+[0-9a-f]+, which no instance owns\\n$`),
+    );
+    expect(result.failures).toEqual([]);
+    await expectNoLeftovers(home);
+    await expectServingUntouched(result.active);
+  });
+
+  it.each(["procfile", "environment", "release"])("before %s: the half-made instance is removed by the next command", async (step) => {
     const result = await killDeployAt(home, step, helloVersion("killed"));
     expect(result.halfMade).toHaveLength(1);
     expect(result.recovery).toBe(`cleaning up ${result.halfMade[0]}, left half-made by an interrupted deploy\n`);
@@ -55,21 +75,24 @@ describe("SIGKILL of sarge deploy while it prepares the new instance", () => {
     await expectServingUntouched(result.active);
   });
 
-  it("in the middle of unpacking (half the archive streamed): the partial folder is removed", async () => {
+  it("in the middle of unpacking (half the archive streamed): the partial folder is removed, and a rollback never waited for it", async () => {
     const active = Object.keys(readState(home.paths).instances)[0]!;
     const load = startLoad(home.webPort, { workers: 2 });
     // hello plus 4 MiB of data: half of it is sent, then sarge waits for the rest
     const archive = helloArchive({ "data.bin": "x".repeat(4 * 1024 * 1024) });
     const deploy = spawnSarge(home, ["deploy", "-", "web"], { input: archive.subarray(0, archive.length / 2), keepStdinOpen: true });
-    await deploy.waitFor(/unpacking into deploy\/web-[a-z0-9]{6}/);
-    const [halfMade] = deployingIds(readState(home.paths));
-    const folder = join(home.paths.deploy, halfMade!);
+    const incoming = /receiving the archive into deploy\/(\.incoming-[\d-]+[0-9a-f]+)/.exec(await deploy.waitFor(/receiving the archive into deploy\/\S+\n/))![1]!;
+    const folder = join(home.paths.deploy, incoming);
     await waitUntil(() => existsSync(folder) && readdirSync(folder).length > 0, 10_000, "the first entries are unpacked");
+    // the stalled upload holds no lock: a rollback goes ahead and fails only for want of a kept instance
+    const rollback = await home.sarge(["rollback", "web"]);
+    expect(plainLines(rollback.stderr)).toMatch(new RegExp(`^sarge: no kept web instance to roll back to \\(${active} is active\\)\\n`));
+    expect(deployingIds(readState(home.paths))).toEqual([]);
     await deploy.kill();
     const list = await home.sarge(["list"]);
     const samples = await load.stop();
     console.log(`SIGKILL mid-unpack: ${failuresOf(samples).length} failed of ${samples.length} requests`);
-    expect(plainLines(list.stderr)).toBe(`cleaning up ${halfMade}, left half-made by an interrupted deploy\n`);
+    expect(plainLines(list.stderr)).toBe(`removing deploy/${incoming}, which no instance owns\n`);
     expect(failuresOf(samples)).toEqual([]);
     expect(new Set(samples.map((sample) => instanceOf(sample.body)))).toEqual(new Set([active]));
     await expectNoLeftovers(home);
