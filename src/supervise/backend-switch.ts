@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { recordedThisBoot } from "../util/boot-id.js";
 import { SargeError } from "../util/errors.js";
 import { isSameProcessAlive } from "../util/process-alive.js";
 import type { SupervisorKind } from "../home/config-types.js";
@@ -17,7 +18,7 @@ export async function assertOtherBackendIdle(paths: HomePaths, starting: Supervi
   const running =
     other === "builtin"
       ? loadRecords(builtinFiles(paths).programs)
-          .filter((record) => record.pid !== null && groupAlive(record.pid))
+          .filter((record) => record.pid !== null && recordedThisBoot(record.bootId) && groupAlive(record.pid))
           .map((record) => record.spec.name)
       : supervisordAlive(paths)
         ? await runningPrograms(paths)

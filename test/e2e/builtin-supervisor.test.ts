@@ -49,6 +49,8 @@ function spawnDaemon(home: string, maxFiles?: number): Daemon {
 const homes: string[] = [];
 const daemons: Daemon[] = [];
 const clients: BuiltinClient[] = [];
+/** Process groups started outside any home, standing for unrelated processes. */
+const strangers: number[] = [];
 
 /** A home as far as `sarge supervisord` needs one: a config that names the builtin backend. */
 function newHome(): HomePaths {
@@ -90,12 +92,37 @@ async function stopDaemon(daemon: Daemon): Promise<void> {
 }
 
 async function cleanUp(): Promise<void> {
+  for (const pgid of strangers.splice(0)) killGroup(pgid);
   for (const client of clients.splice(0)) await client.close();
   for (const daemon of daemons.splice(0)) await stopDaemon(daemon);
   for (const home of homes.splice(0)) {
     killProcessesUnder(home);
     rmSync(home, { recursive: true, force: true });
   }
+}
+
+function killGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, "SIGKILL");
+  } catch {
+    // gone
+  }
+}
+
+/** An unrelated process group: `script` runs as its leader and prints the pids of the other members it starts. */
+async function strangerGroup(script: string): Promise<{ pgid: number; members: number[] }> {
+  const child = spawn("/bin/sh", ["-c", script], { detached: true, stdio: ["ignore", "pipe", "ignore"] });
+  strangers.push(child.pid!);
+  let output = "";
+  child.stdout!.on("data", (chunk) => (output += chunk));
+  const others = await waitFor(() => (output.endsWith("\n") ? output.trim().split(/\s+/).map(Number) : undefined), "the group's members");
+  return { pgid: child.pid!, members: [child.pid!, ...others] };
+}
+
+/** Field 22 of /proc/<pid>/stat: clock ticks after boot. */
+function startTimeOf(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]!;
 }
 
 /** A connection to the daemon's socket that speaks no protocol, and what it received. */
@@ -277,6 +304,40 @@ describe("builtin supervisor daemon", () => {
     expect(second.output()).toContain(`using its copy ${list}.bak`);
     expect(second.output()).toContain(`adopted keeper (pid ${keeperPid})`);
     expect(processesUnder(join(paths.root, "apps", "keeper"))).toEqual([keeperPid]);
+  });
+
+  it("after a reboot, leaves alone the processes that now have the pids it recorded: neither adopted nor signalled", async () => {
+    const paths = newHome();
+    // The previous boot's leader pid now leads a live group with the same start time (services started at boot have close ones)...
+    const sameStart = await strangerGroup("sleep 1000 & echo $!; wait");
+    // ... or names a group whose leader has exited and whose members live on.
+    const leaderGone = await strangerGroup("sleep 1000 & echo $!");
+    await waitFor(() => !isRunning(leaderGone.pgid), "the second group's leader to exit");
+    const fromOtherBoot = (name: string, pid: number, startTime: string) => ({
+      spec: program(paths, name, "exec sleep 1000"),
+      ...{ wanted: true, pid, startTime, startedAt: "2026-12-01T00:00:00.000Z", restarts: 0, lastExit: null },
+      bootId: "00000000-0000-4000-8000-000000000000",
+    });
+    const recorded = [fromOtherBoot("same-start", sameStart.pgid, startTimeOf(sameStart.pgid)), fromOtherBoot("leader-gone", leaderGone.pgid, "1")];
+    mkdirSync(paths.run, { recursive: true });
+    writeFileSync(join(paths.run, "supervisor-programs.json"), JSON.stringify({ version: 1, programs: recorded }));
+
+    const daemon = await startDaemon(paths);
+    const supervisor = await connect(paths);
+    for (const name of ["same-start", "leader-gone"]) {
+      const status = await waitFor(async () => {
+        const current = await find(supervisor, name);
+        return current?.state === "running" ? current : undefined;
+      }, `${name} to run anew`);
+      expect([sameStart.pgid, leaderGone.pgid]).not.toContain(status.pid);
+    }
+    await supervisor.stop("same-start");
+    await supervisor.remove("leader-gone");
+
+    const unrelated = [...sameStart.members, ...leaderGone.members.slice(1)];
+    expect(unrelated.filter(isRunning)).toEqual(unrelated);
+    expect(daemon.output()).not.toContain("adopted");
+    expect(daemon.output()).toContain(`same-start: pid ${sameStart.pgid} was recorded before a reboot; that process is gone, the pid is left alone`);
   });
 
   it("on SIGTERM stops every program, exits 0, and the next daemon starts them again", async () => {

@@ -1,3 +1,4 @@
+import { currentBootId, recordedThisBoot } from "../../util/boot-id.js";
 import { SargeError } from "../../util/errors.js";
 import { DEFAULT_LOG_LIMITS, type LogLimits } from "../rotating-log.js";
 import type { ProgramSpec, ProgramState, ProgramStatus } from "../supervisor.js";
@@ -61,10 +62,13 @@ export class Program {
     this.wanted = record.wanted;
     this.restarts = record.restarts;
     this.lastExit = record.lastExit;
-    this.group =
-      record.pid !== null && record.startTime !== null
-        ? { pid: record.pid, startTime: record.startTime, startedAt: record.startedAt ?? new Date().toISOString() }
-        : null;
+    const { pid, startTime } = record;
+    this.group = pid !== null && startTime !== null ? { pid, startTime, startedAt: record.startedAt ?? new Date().toISOString() } : null;
+    if (this.group && !recordedThisBoot(record.bootId)) {
+      // Every process of that boot is gone; whatever has the pid now is not ours to adopt or signal.
+      hooks.log(`${this.spec.name}: pid ${pid} was recorded before a reboot; that process is gone, the pid is left alone`);
+      this.group = null;
+    }
   }
 
   get pid(): number | null {
@@ -81,6 +85,7 @@ export class Program {
       wanted: this.wanted,
       pid: this.group?.pid ?? null,
       startTime: this.group?.startTime ?? null,
+      bootId: this.group ? currentBootId() : null,
       startedAt: this.group?.startedAt ?? null,
       restarts: this.restarts,
       lastExit: this.lastExit,

@@ -8,9 +8,11 @@ import { parseSpec } from "./protocol.js";
 export interface ProgramRecord {
   spec: ProgramSpec;
   wanted: boolean;
-  /** The current process (also its process group id), with its /proc start time. */
+  /** The current process (also its process group id), with its /proc start time and the boot it ran in. */
   pid: number | null;
   startTime: string | null;
+  /** null in lists written before boot ids were recorded. */
+  bootId: string | null;
   startedAt: string | null;
   restarts: number;
   lastExit: string | null;
@@ -59,7 +61,7 @@ function readList(file: string): { records: ProgramRecord[] | null; problem: str
   try {
     const stored = JSON.parse(text) as StoreFile;
     if (stored.version !== 1 || !Array.isArray(stored.programs)) throw new Error("not a version 1 program list");
-    return { records: stored.programs.map((record) => ({ ...record, spec: parseSpec(record.spec) })), problem: null };
+    return { records: stored.programs.map((record) => ({ ...record, spec: parseSpec(record.spec), bootId: record.bootId ?? null })), problem: null };
   } catch (error) {
     return { records: null, problem: `is damaged (${(error as Error).message})` };
   }

@@ -37,7 +37,7 @@ export class ProgramTable {
       throw new SargeError(`program ${spec.name} is already ${previous.state}; stop it before starting it with a new spec`);
     }
     // Registered (and wanted) before the first await, so a concurrent start of the same name is refused.
-    const program = new Program({ spec, wanted: true, pid: null, startTime: null, startedAt: null, restarts: 0, lastExit: null }, this.programHooks);
+    const program = new Program({ spec, wanted: true, pid: null, startTime: null, bootId: null, startedAt: null, restarts: 0, lastExit: null }, this.programHooks);
     this.programs.set(spec.name, program);
     try {
       await program.start();

@@ -10,6 +10,7 @@ const record: ProgramRecord = {
   wanted: true,
   pid: 4242,
   startTime: "123456",
+  bootId: "4995b738-f88f-4df0-88a9-74b7f5719e6b",
   startedAt: "2024-05-01T10:00:00.000Z",
   restarts: 2,
   lastExit: "exit 1",
@@ -31,6 +32,13 @@ describe("program store", () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(`${file}.bak`).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir).sort()).toEqual(["supervisor-programs.json", "supervisor-programs.json.bak"]);
+  });
+
+  it("reads a list written before boot ids were recorded, with no boot id", () => {
+    const older: Partial<ProgramRecord> = { ...record };
+    delete older.bootId;
+    writeFileSync(file, JSON.stringify({ version: 1, programs: [older] }));
+    expect(loadRecords(file)).toEqual([{ ...record, bootId: null }]);
   });
 
   it("refuses a damaged file, naming it, rather than forgetting running programs", () => {
