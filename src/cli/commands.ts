@@ -1,17 +1,37 @@
 import type { Command } from "commander";
 import { registerConfig } from "./config.js";
 import { registerDeploy } from "./deploy.js";
+import { registerHistory } from "./history.js";
 import { registerInit } from "./init.js";
-import { registerInstances } from "./instances.js";
+import { registerLifecycle } from "./lifecycle.js";
+import { registerList } from "./list.js";
 import { register as registerLocal } from "./local.js";
+import { registerLogs } from "./logs.js";
 import { registerPush } from "./push.js";
+import { registerRollback } from "./rollback.js";
 import { registerRun } from "./run.js";
+import { registerStatus } from "./status.js";
 import { registerSupervisord } from "./supervisord.js";
 import { registerWheel } from "./wheel.js";
 
-/** One register function per command group (src/cli/<group>.ts), in --help order. */
-const groups: Array<(program: Command) => void> = [registerDeploy, registerInstances, registerRun, registerConfig, registerWheel, registerInit, registerSupervisord, registerLocal, registerPush];
+/** One register function per command (src/cli/<command>.ts), in --help order. */
+const commands: Array<(program: Command) => void> = [
+  registerDeploy,
+  registerRollback,
+  registerHistory,
+  registerList,
+  registerStatus,
+  registerLifecycle,
+  registerRun,
+  registerLogs,
+  registerConfig,
+  registerWheel,
+  registerInit,
+  registerSupervisord,
+  registerLocal,
+  registerPush,
+];
 
 export function registerCommands(program: Command): void {
-  for (const register of groups) register(program);
+  for (const register of commands) register(program);
 }

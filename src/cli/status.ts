@@ -1,0 +1,25 @@
+import type { Command } from "commander";
+import { withContext } from "./context.js";
+import { printJson } from "./output.js";
+import { formatTable } from "./table.js";
+
+export function registerStatus(program: Command): void {
+  program
+    .command("status")
+    .description("per process type: active instance, stable address, health")
+    .option("--json", "print JSON (fields: proc, active, address, port, process, restarts, healthy, lastLines)")
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const { procStatus } = await import("../instance/views.js");
+      const status = await withContext(command, "status", procStatus);
+      if (options.json) return printJson(status);
+      process.stdout.write(
+        formatTable(
+          ["PROC", "ACTIVE", "ADDRESS", "PORT", "PROCESS", "RESTARTS", "HEALTH"],
+          status.map((s) => [s.proc, s.active ?? "-", s.address ?? "-", s.port === null ? "-" : String(s.port), s.process ?? "-", String(s.restarts), s.healthy ? "ok" : "FAILING"]),
+        ),
+      );
+      for (const s of status.filter((entry) => entry.lastLines.length > 0)) {
+        process.stdout.write(`\n${s.active} last log lines:\n${s.lastLines.map((line) => `  ${line}`).join("\n")}\n`);
+      }
+    });
+}
