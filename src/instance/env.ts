@@ -13,8 +13,8 @@ export function instanceDir(paths: HomePaths, id: string): string {
 
 /**
  * The whole environment of an instance's processes: a few of sarge's own
- * variables, the app's .env, the config's env (the operator wins over the
- * repository), then PORT and the virtualenv.
+ * variables and PYTHONUNBUFFERED=1, the app's .env, the config's env (the
+ * operator wins over the repository), then PORT and the virtualenv.
  */
 export function instanceEnvironment(paths: HomePaths, instance: InstanceRecord): Record<string, string> {
   const dir = instanceDir(paths, instance.id);
@@ -24,6 +24,8 @@ export function instanceEnvironment(paths: HomePaths, instance: InstanceRecord):
     if (value !== undefined) env[key] = value;
   }
   env.PATH ??= "/usr/local/bin:/usr/bin:/bin";
+  // a Python process's print() would otherwise stay in its buffer: never in `sarge logs`, lost on stop
+  env.PYTHONUNBUFFERED = "1";
   Object.assign(env, Object.fromEntries(readDotenvFiles([join(dir, ".env")])), instance.configEnv);
   // no port yet (the release hook runs before one is allocated): no PORT rather than PORT=0
   if (instance.port !== 0) env.PORT = String(instance.port);

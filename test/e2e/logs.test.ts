@@ -23,6 +23,16 @@ describe("sarge logs", () => {
     expect(result.stdout).toMatch(/^127\.0\.0\.1 "GET \/first HTTP\/1\.1" 200 -\n$/);
   });
 
+  it("shows a Python worker's print() without flush (PYTHONUNBUFFERED=1)", async () => {
+    const worker = helloVersion("v1", {
+      Procfile: (old) => `${old}worker: python worker.py\n`,
+      "worker.py": 'import time\nprint("worker is up")\nwhile True:\n    time.sleep(1)\n',
+    });
+    expect((await home.sarge(["deploy", "-", "worker"], { input: worker })).code).toBe(0);
+    let out = "";
+    await waitFor(async () => (out = (await home.sarge(["logs", "worker", "-n", "5"])).stdout).includes("worker is up"), "the worker's line in sarge logs", () => out);
+  });
+
   it("refuses an unknown target", async () => {
     const result = await home.sarge(["logs", "nope-abcdef"]);
     expect([result.code, result.stderr]).toEqual([1, 'sarge: no instance "nope-abcdef" in this home (see `sarge list`)\n']);
@@ -53,10 +63,10 @@ describe("sarge logs", () => {
   });
 });
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, what: string, seen: () => string = () => ""): Promise<void> {
   for (let i = 0; i < 100; i++) {
-    if (condition()) return;
+    if (await condition()) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}; saw ${JSON.stringify(seen())}`);
 }
