@@ -15,7 +15,7 @@ export function registerSupervisord(program: Command): void {
         process.exitCode = await runSupervisorForeground(paths, kind);
         return;
       }
-      const { shellQuote } = await import("../util/templates.js");
+      const { shellQuote } = await import("../util/shell-quote.js");
       const words = await prepareSupervisor(paths, kind);
       if (words) process.stdout.write(words.map(shellQuote).join(" ") + "\n");
     });

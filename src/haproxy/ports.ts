@@ -1,16 +1,6 @@
-import { createServer } from "node:net";
 import type { HostPort } from "../home/config-types.js";
+import { bindError } from "../util/bind-check.js";
 import { SargeError } from "../util/errors.js";
-
-function tryBind(bind: HostPort): Promise<NodeJS.ErrnoException | null> {
-  return new Promise((resolvePromise) => {
-    const server = createServer();
-    server.once("error", (error: NodeJS.ErrnoException) => resolvePromise(error));
-    server.listen({ host: bind.host, port: bind.port, exclusive: true }, () => {
-      server.close(() => resolvePromise(null));
-    });
-  });
-}
 
 /**
  * Refuse stable addresses that HAProxy could not bind. `haproxy -c` does not
@@ -20,7 +10,7 @@ function tryBind(bind: HostPort): Promise<NodeJS.ErrnoException | null> {
  */
 export async function assertBindsFree(binds: readonly { proc: string; bind: HostPort }[]): Promise<void> {
   for (const { proc, bind } of binds) {
-    const error = await tryBind(bind);
+    const error = await bindError(bind.port, bind.host);
     if (error === null) continue;
     const address = `${bind.host}:${bind.port}`;
     const why =

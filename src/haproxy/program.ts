@@ -1,16 +1,13 @@
 import type { HomePaths } from "../home/paths.js";
 import { instanceLogPath } from "../home/paths.js";
 import type { ProgramSpec } from "../supervise/supervisor.js";
+import { shellQuote } from "../util/shell-quote.js";
 import { resolveHaproxyBin } from "./binary.js";
 import { assertSocketPath } from "./render.js";
 import { HAPROXY_PROGRAM, HARD_STOP_AFTER_MS } from "./types.js";
 
 /** Grace between SIGUSR1 (soft stop) and SIGKILL: longer than hard-stop-after. */
 export const HAPROXY_STOP_TIMEOUT_MS = HARD_STOP_AFTER_MS + 5_000;
-
-function shellQuote(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
 
 /**
  * HAProxy as a supervised program: master-worker in the foreground, reading

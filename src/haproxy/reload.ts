@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { HomePaths } from "../home/paths.js";
 import { SargeError } from "../util/errors.js";
+import { pollUntil } from "../util/poll.js";
 import { showProc, type ProcList } from "./runtime.js";
 import { masterCommand } from "./socket.js";
 import { waitForHaproxy } from "./wait.js";
@@ -12,8 +13,6 @@ export interface ReloadResult {
   previousWorkers: number[];
   ms: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Reload HAProxy from etc/haproxy/haproxy.cfg through the master socket, and
@@ -39,30 +38,25 @@ export async function reloadHaproxy(
     if (code !== "ECONNRESET" && code !== "EPIPE") throw error;
   }
   let last = "";
-  for (;;) {
-    let now: ProcList | null = null;
+  const newWorker = async () => {
+    let now: ProcList;
     try {
       // The master socket refuses connections for ~50-110 ms after a reload.
       now = await showProc(paths, { retryMs: Math.max(0, deadline - Date.now()) });
     } catch (error) {
       last = (error as Error).message;
+      return undefined;
     }
-    if (now !== null) {
-      if (before.failedReloads !== null && now.failedReloads !== null && now.failedReloads > before.failedReloads) {
-        throw new SargeError(`HAProxy could not reload ${paths.haproxyCfg}; the previous workers keep serving`, {
-          detail: "HAProxy's log (var/log/haproxy.log) has the reason: usually a stable port in use, or a configuration error.",
-        });
-      }
-      const fresh = now.workers.find((pid) => !known.has(pid));
-      if (fresh !== undefined) {
-        await waitForHaproxy(paths, { workerPid: fresh, timeoutMs: Math.max(1, deadline - Date.now()) });
-        return { workerPid: fresh, previousWorkers: before.workers, ms: performance.now() - started };
-      }
-      last = `its workers are still ${now.workers.join(", ") || "none"}`;
+    if (before.failedReloads !== null && now.failedReloads !== null && now.failedReloads > before.failedReloads) {
+      throw new SargeError(`HAProxy could not reload ${paths.haproxyCfg}; the previous workers keep serving`, {
+        detail: "HAProxy's log (var/log/haproxy.log) has the reason: usually a stable port in use, or a configuration error.",
+      });
     }
-    if (Date.now() >= deadline) {
-      throw new SargeError(`HAProxy did not start a new worker within ${timeoutMs} ms of the reload: ${last}`);
-    }
-    await sleep(20);
-  }
+    last = `its workers are still ${now.workers.join(", ") || "none"}`;
+    return now.workers.find((pid) => !known.has(pid));
+  };
+  const fresh = await pollUntil(newWorker, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 20 });
+  if (fresh === undefined) throw new SargeError(`HAProxy did not start a new worker within ${timeoutMs} ms of the reload: ${last}`);
+  await waitForHaproxy(paths, { workerPid: fresh, timeoutMs: Math.max(1, deadline - Date.now()) });
+  return { workerPid: fresh, previousWorkers: before.workers, ms: performance.now() - started };
 }

@@ -5,7 +5,7 @@ import { idleSlot, otherSlot } from "./routes.js";
 import { HAPROXY_PROGRAM, SLOTS, type ListenRoute } from "./types.js";
 import type { SargeLog } from "../util/sarge-log.js";
 import type { Supervisor } from "../supervise/supervisor.js";
-import { tcpProbe } from "../instance/readiness.js";
+import { tcpProbe } from "../util/tcp-probe.js";
 import type { Router } from "../release/router.js";
 import type { State } from "../instance/state.js";
 import { pauseIfAsked } from "../release/steps.js";

@@ -1,6 +1,7 @@
 import { connect } from "node:net";
 import type { HomePaths } from "../home/paths.js";
 import { SargeError } from "../util/errors.js";
+import { pollUntil } from "../util/poll.js";
 
 export interface SocketRequestOptions {
   /** Keep retrying a connection that is refused or whose socket file is missing, for this long. */
@@ -53,8 +54,6 @@ function exchangeOnce(socketPath: string, command: string, replyTimeoutMs: numbe
   });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /**
  * Send one command line to a HAProxy CLI socket and return its whole reply.
  * A socket that is not accepting yet (just started or reloading) is retried
@@ -68,24 +67,29 @@ export async function socketCommand(
 ): Promise<string> {
   const retryMs = options.retryMs ?? 2_000;
   const replyTimeoutMs = options.replyTimeoutMs ?? 2_000;
-  const deadline = Date.now() + retryMs;
-  for (;;) {
-    try {
-      return await exchangeOnce(socketPath, command, replyTimeoutMs);
-    } catch (error) {
-      if (error instanceof NotListening && Date.now() < deadline) {
-        await sleep(RETRY_PAUSE_MS);
-        continue;
-      }
-      const reason =
-        error instanceof NotListening
-          ? error.code === "ENOENT"
-            ? `${socketPath} does not exist (is HAProxy running?)`
-            : `nothing accepts connections on ${socketPath} (is HAProxy running?)`
-          : `${(error as Error).message} on ${socketPath}`;
-      throw new SargeError(`HAProxy ${what} did not answer "${command}": ${reason}`, { cause: error });
-    }
-  }
+  let notListening: NotListening | undefined;
+  // only a refused connection is tried again: it sent nothing
+  const reply = await pollUntil(
+    () =>
+      exchangeOnce(socketPath, command, replyTimeoutMs).catch((error: unknown) => {
+        if (!(error instanceof NotListening)) throw commandFailed(socketPath, command, what, error);
+        notListening = error;
+        return undefined;
+      }),
+    { timeoutMs: retryMs, intervalMs: RETRY_PAUSE_MS },
+  );
+  if (reply === undefined) throw commandFailed(socketPath, command, what, notListening);
+  return reply;
+}
+
+function commandFailed(socketPath: string, command: string, what: string, error: unknown): SargeError {
+  const reason =
+    error instanceof NotListening
+      ? error.code === "ENOENT"
+        ? `${socketPath} does not exist (is HAProxy running?)`
+        : `nothing accepts connections on ${socketPath} (is HAProxy running?)`
+      : `${(error as Error).message} on ${socketPath}`;
+  return new SargeError(`HAProxy ${what} did not answer "${command}": ${reason}`, { cause: error });
 }
 
 /** One command on the stats socket (level admin): `show stat`, `set server …`. */

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import type { HomePaths } from "../home/paths.js";
 import { SargeError } from "../util/errors.js";
+import { pollUntil } from "../util/poll.js";
 import { otherSlot } from "./routes.js";
 import { listensFromServersState, loadFromStat, readRuntimeListens, serverLoad } from "./runtime.js";
 import { adminCommand } from "./socket.js";
@@ -32,8 +33,6 @@ export interface SwitchResult {
   /** False when the drain bound passed with requests still running on the old slot (they were left to finish). */
   drained: boolean;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function readListen(paths: AdminPaths, proc: string): Promise<RuntimeListen> {
   const listen = (await readRuntimeListens(paths)).find((l) => l.proc === proc);
@@ -111,17 +110,14 @@ export async function switchSlot(
     throw new SargeError(`HAProxy refused "${drainCommand}": ${drainReply.trim() || "empty reply"}`);
   }
   let load: number | null = loadFromStat(drainReply, proc, from);
-  let drained = false;
-  // Most requests finish within milliseconds: look again soon, then every pollMs.
-  for (let pause = Math.min(2, pollMs); ; pause = Math.min(pause * 2, pollMs)) {
-    if ((load ?? (await serverLoad(paths, proc, from))) === 0) {
-      drained = true;
-      break;
-    }
+  const idle = async () => {
+    const current = load ?? (await serverLoad(paths, proc, from));
     load = null;
-    if (performance.now() - drainStarted >= drainTimeoutMs) break;
-    await sleep(pause);
-  }
+    return current === 0;
+  };
+  // Most requests finish within milliseconds: look again soon, then every pollMs.
+  const interval = (attempt: number) => Math.min(2 * 2 ** attempt, pollMs);
+  const drained = (await pollUntil(idle, { timeoutMs: drainTimeoutMs, intervalMs: interval })) === true;
   await setState(paths, proc, from, "maint");
   const end = performance.now();
   return { proc, to, port, from, readyMs, drainedMs: end - drainStarted, totalMs: end - started, drained };

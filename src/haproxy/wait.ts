@@ -1,7 +1,8 @@
-import { connect } from "node:net";
 import type { HostPort } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
 import { SargeError } from "../util/errors.js";
+import { pollUntil } from "../util/poll.js";
+import { tcpProbe } from "../util/tcp-probe.js";
 import { adminInfo } from "./runtime.js";
 
 export interface WaitOptions {
@@ -11,21 +12,6 @@ export interface WaitOptions {
   binds?: readonly HostPort[];
   /** Only accept an answer from this worker (after a reload the old worker answers for a while). */
   workerPid?: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function accepts(bind: HostPort): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = connect({ host: bind.host, port: bind.port });
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolvePromise(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once("connect", () => done(true));
-    socket.once("error", () => done(false));
-  });
 }
 
 /**
@@ -39,27 +25,23 @@ export async function waitForHaproxy(
 ): Promise<{ workerPid: number }> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
+  const left = () => ({ timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 20 });
   let last = "its admin socket did not answer";
-  let workerPid: number | null = null;
-  while (workerPid === null) {
+  const answeringWorker = async () => {
     try {
       const info = await adminInfo(paths, { retryMs: 0, replyTimeoutMs: 1_000 });
-      if (options.workerPid === undefined || info.pid === options.workerPid) workerPid = info.pid;
-      else last = `its admin socket is still answered by worker ${info.pid}, not the new worker ${options.workerPid}`;
+      if (options.workerPid === undefined || info.pid === options.workerPid) return info.pid;
+      last = `its admin socket is still answered by worker ${info.pid}, not the new worker ${options.workerPid}`;
     } catch (error) {
       last = (error as Error).message;
     }
-    if (workerPid === null) {
-      if (Date.now() >= deadline) throw new SargeError(`HAProxy is not up after ${timeoutMs} ms: ${last}`);
-      await sleep(20);
-    }
-  }
+    return undefined;
+  };
+  const workerPid = await pollUntil(answeringWorker, left());
+  if (workerPid === undefined) throw new SargeError(`HAProxy is not up after ${timeoutMs} ms: ${last}`);
   for (const bind of options.binds ?? []) {
-    while (!(await accepts(bind))) {
-      if (Date.now() >= deadline) {
-        throw new SargeError(`HAProxy is not accepting connections on ${bind.host}:${bind.port} after ${timeoutMs} ms`);
-      }
-      await sleep(20);
+    if (!(await pollUntil(async () => (await tcpProbe(bind.port, bind.host)) === null, left()))) {
+      throw new SargeError(`HAProxy is not accepting connections on ${bind.host}:${bind.port} after ${timeoutMs} ms`);
     }
   }
   return { workerPid };

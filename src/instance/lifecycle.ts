@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import { instanceLogPath } from "../home/paths.js";
+import { pollUntil } from "../util/poll.js";
 import type { ProgramSpec } from "../supervise/supervisor.js";
 import type { HomeContext } from "../home/context.js";
 import { instanceDir, instanceEnvironment } from "./env.js";
@@ -51,11 +51,8 @@ export async function waitUntilInstanceReady(ctx: HomeContext, instance: Instanc
 
 async function stayUp(exited: () => Promise<string | null>, ms: number) {
   const started = Date.now();
-  while (Date.now() - started < ms) {
-    const exit = await exited();
-    if (exit !== null) return { ready: false as const, reason: `${exit} within ${ms / 1000}s of starting` };
-    await sleep(100);
-  }
+  const exit = await pollUntil(async () => (await exited()) ?? undefined, { timeoutMs: ms, intervalMs: 100 });
+  if (exit !== undefined) return { ready: false as const, reason: `${exit} within ${ms / 1000}s of starting` };
   return { ready: true as const, elapsedMs: Date.now() - started };
 }
 

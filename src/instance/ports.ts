@@ -1,4 +1,5 @@
 import getPort, { portNumbers } from "get-port";
+import { bindError } from "../util/bind-check.js";
 import { SargeError } from "../util/errors.js";
 import type { State } from "./state.js";
 
@@ -17,6 +18,7 @@ export async function allocatePort(range: [number, number], state: State): Promi
   );
 }
 
+/** Nothing listens on `port`, on any address. */
 export async function isPortFree(port: number): Promise<boolean> {
-  return (await getPort({ port })) === port;
+  return (await bindError(port)) === null;
 }

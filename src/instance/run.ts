@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { constants } from "node:os";
-import { shellQuote } from "../util/templates.js";
+import { shellQuote } from "../util/shell-quote.js";
 import type { OpenHome } from "../home/open.js";
 import { instanceDir, instanceEnvironment } from "./env.js";
 import { readState } from "./state.js";

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
+import { pollUntil } from "../util/poll.js";
+import { runningProcStat } from "../util/proc-stat.js";
 
 export interface StrayProcess {
   pid: number;
@@ -25,7 +26,7 @@ export function strayProcesses(dir: string, id: string): StrayProcess[] {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
-      if (isZombie(pid)) continue;
+      if (!runningProcStat(pid)) continue;
       const cwd = readlinkSync(`/proc/${pid}/cwd`).replace(/ \(deleted\)$/, "");
       const inside = cwd === dir || cwd.startsWith(`${dir}/`) || `\0${readFileSync(`/proc/${pid}/environ`, "latin1")}`.includes(marker);
       if (!inside) continue;
@@ -48,25 +49,13 @@ export async function stopStrayProcesses(processes: StrayProcess[]): Promise<voi
     }
   };
   for (const { pid } of processes) signal(pid, "SIGTERM");
-  const deadline = Date.now() + GRACE_MS;
-  let left = processes.filter(({ pid }) => isRunning(pid));
-  while (left.length > 0 && Date.now() < deadline) {
-    await sleep(50);
-    left = left.filter(({ pid }) => isRunning(pid));
-  }
+  let left = processes;
+  await pollUntil(
+    () => {
+      left = left.filter(({ pid }) => runningProcStat(pid) !== null);
+      return left.length === 0;
+    },
+    { timeoutMs: GRACE_MS, intervalMs: 50 },
+  );
   for (const { pid } of left) signal(pid, "SIGKILL");
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    return !isZombie(pid);
-  } catch {
-    return false;
-  }
-}
-
-/** Throws when the process is gone. */
-function isZombie(pid: number): boolean {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  return stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
 }

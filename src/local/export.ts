@@ -6,7 +6,7 @@ import { LocalError } from "./errors.js";
 import type { ExportFormat } from "./export-formats.js";
 import { choosePort, expandProcesses, parseConcurrency, type ProcessSpec } from "./expand.js";
 import { log } from "./log.js";
-import { procfilePath, readEnv, readProcfile, type CommonOptions } from "./project.js";
+import { readEnv, readLocalProcfile, type CommonOptions } from "./project.js";
 import { pathJoin, shellQuote } from "../procfile/pyutil.js";
 
 export { EXPORT_FORMATS, type ExportFormat } from "./export-formats.js";
@@ -116,7 +116,7 @@ function renderSystemd(options: ExportOptions, context: Record<string, unknown>,
 /** `sarge local export FORMAT LOCATION` (HONCHO.md §8, formats supervisord and systemd). */
 export function exportProcfile(options: ExportOptions): void {
   const dotenv = readEnv(options);
-  const procfile = readProcfile(procfilePath(options, dotenv));
+  const procfile = readLocalProcfile(options, dotenv);
   const concurrency = parseConcurrency(options.concurrency);
   const port = choosePort(options.port, dotenv, process.env);
   const processes = expandProcesses(procfile, { concurrency, dotenv, quiet: [], port }).map(templateProcess);

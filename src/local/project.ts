@@ -1,8 +1,7 @@
-import { readFileSync } from "node:fs";
 import { readDotenvFiles } from "../procfile/dotenv.js";
-import { parseProcfile, type ProcfileEntry } from "../procfile/parse.js";
-import { LocalError } from "./errors.js";
+import type { ProcfileEntry } from "../procfile/parse.js";
 import { pathJoin } from "../procfile/pyutil.js";
+import { readProcfile } from "../procfile/read.js";
 
 /** The options every `sarge local` command accepts (HONCHO.md §1), resolved. */
 export interface CommonOptions {
@@ -26,18 +25,8 @@ export function readEnv(options: Pick<CommonOptions, "env" | "appRoot">): Map<st
   return readDotenvFiles(envFilePaths(options));
 }
 
-/** Procfile name: `-f` > PROCFILE in .env > PROCFILE in the OS env > `Procfile`, joined to the app root. */
-export function procfilePath(options: CommonOptions, dotenv: Map<string, string>): string {
+/** The Procfile `-f` > PROCFILE in .env > PROCFILE in the OS env > `Procfile` names, in the app root; honcho's one message when it cannot be read. */
+export function readLocalProcfile(options: CommonOptions, dotenv: Map<string, string>): ProcfileEntry[] {
   const name = options.procfile ?? dotenv.get("PROCFILE") ?? process.env.PROCFILE ?? "Procfile";
-  return pathJoin(options.appRoot, name);
-}
-
-export function readProcfile(path: string): ProcfileEntry[] {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    throw new LocalError("Procfile does not exist or is not a file");
-  }
-  return parseProcfile(text);
+  return readProcfile(options.appRoot, name, () => "Procfile does not exist or is not a file");
 }

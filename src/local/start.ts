@@ -1,7 +1,7 @@
 import { parseConcurrency, parseQuiet, choosePort, selectProcesses, expandProcesses } from "./expand.js";
 import { Manager } from "./manager.js";
 import { colourFor, Printer, SYSTEM } from "./printer.js";
-import { procfilePath, readEnv, readProcfile, type CommonOptions } from "./project.js";
+import { readEnv, readLocalProcfile, type CommonOptions } from "./project.js";
 
 export interface StartOptions extends CommonOptions {
   port: string | undefined;
@@ -17,7 +17,7 @@ export interface StartOptions extends CommonOptions {
  */
 export async function start(options: StartOptions): Promise<number> {
   const dotenv = readEnv(options);
-  const procfile = readProcfile(procfilePath(options, dotenv));
+  const procfile = readLocalProcfile(options, dotenv);
   const concurrency = parseConcurrency(options.concurrency);
   const quiet = parseQuiet(options.quiet);
   const port = choosePort(options.port, dotenv, process.env);

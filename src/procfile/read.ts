@@ -1,14 +1,27 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { parseProcfile, type ProcfileEntry } from "./parse.js";
+import { parseProcfile, ProcfileError, type ProcfileEntry } from "./parse.js";
+import { pathJoin } from "./pyutil.js";
 
-export function readProcfile(appDir: string): ProcfileEntry[] {
+/** Why a deployed app's Procfile cannot be read. */
+function unreadableInArchive(error: NodeJS.ErrnoException): string {
+  return error.code === "ENOENT" ? "the archive has no Procfile at its top level" : `the Procfile cannot be read: ${error.message}`;
+}
+
+/**
+ * The Procfile `name` in `appDir` (joined as Python's os.path.join: an
+ * absolute name stands alone), parsed. `unreadable` words the error when the
+ * file cannot be read.
+ */
+export function readProcfile(
+  appDir: string,
+  name = "Procfile",
+  unreadable: (error: NodeJS.ErrnoException) => string = unreadableInArchive,
+): ProcfileEntry[] {
   let text: string;
   try {
-    text = readFileSync(join(appDir, "Procfile"), "utf8");
+    text = readFileSync(pathJoin(appDir, name), "utf8");
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw new Error("the archive has no Procfile at its top level");
-    throw new Error(`the Procfile cannot be read: ${(error as Error).message}`);
+    throw new ProcfileError(unreadable(error as NodeJS.ErrnoException), { cause: error });
   }
   return parseProcfile(text);
 }

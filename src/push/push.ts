@@ -5,6 +5,7 @@ import { delimiter, isAbsolute, join, resolve } from "node:path";
 import { readDotenvFiles } from "../procfile/dotenv.js";
 import { processTypePattern } from "../procfile/parse.js";
 import { SargeError } from "../util/errors.js";
+import { shellQuote } from "../util/shell-quote.js";
 import { TARGET_FORMAT } from "./target-format.js";
 
 /**
@@ -76,15 +77,10 @@ export function formatTarget(target: PushTarget): string {
   return `${target.user ? `${target.user}@` : ""}${target.host}${target.port === null ? "" : `:${target.port}`}:${target.home}`;
 }
 
-/** POSIX shell quoting: bare when safe, else single quotes. */
-export function shQuote(word: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
-}
-
 /** What the remote shell runs: `<home>/bin/sarge deploy - <procs>`, quoted; a leading `~/` stays unquoted so it expands. */
 export function remoteCommand(home: string, procs: string[]): string {
   const wrapper = `${home === "/" ? "" : home}/bin/sarge`;
-  const quoted = wrapper.startsWith("~/") ? `~/${shQuote(wrapper.slice(2))}` : shQuote(wrapper);
+  const quoted = wrapper.startsWith("~/") ? `~/${shellQuote(wrapper.slice(2))}` : shellQuote(wrapper);
   return [quoted, "deploy", "-", ...procs].join(" ");
 }
 
@@ -168,7 +164,7 @@ export async function push(options: PushOptions): Promise<number> {
   const what = plan.commit ? `HEAD (${plan.commit.slice(0, 12)})` : `the working tree (uncommitted changes, tree ${plan.treeish.slice(0, 12)})`;
   say(`sarge push: ${what} to ${formatTarget(plan.target)}: ${plan.remote}`);
   if (options.dryRun) {
-    say(`would run: git archive --format=tar ${plan.treeish} | ${plan.ssh.map(shQuote).join(" ")}`);
+    say(`would run: git archive --format=tar ${plan.treeish} | ${plan.ssh.map(shellQuote).join(" ")}`);
     return 0;
   }
   if (plan.ssh[0] === "ssh" && !onPath("ssh")) {
@@ -190,7 +186,7 @@ export async function push(options: PushOptions): Promise<number> {
   if (shipped.code === 255) {
     throw new SargeError(`ssh to ${plan.target.host} failed (exit 255; its message is above)`, {
       exitCode: 255,
-      detail: `Check that \`ssh ${plan.ssh.slice(1, -1).map(shQuote).join(" ")} true\` works: host, port, user and key (ssh-add, ~/.ssh/config).`,
+      detail: `Check that \`ssh ${plan.ssh.slice(1, -1).map(shellQuote).join(" ")} true\` works: host, port, user and key (ssh-add, ~/.ssh/config).`,
     });
   }
   if (shipped.code === 126 || shipped.code === 127) {

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import { SargeError } from "../util/errors.js";
+import { pollUntil } from "../util/poll.js";
 import type { HomePaths } from "../home/paths.js";
 import { isSameProcessAlive, processStartTime } from "../util/process-alive.js";
 
@@ -46,25 +46,26 @@ export async function acquireHomeLock(
     since: new Date().toISOString(),
     token: randomBytes(8).toString("hex"),
   };
-  const deadline = Date.now() + (options.timeoutMs ?? Number.POSITIVE_INFINITY);
-  let announced = false;
-  for (;;) {
-    if (tryCreate(paths.deployLock, me)) return { holder: me, release: () => releaseIfMine(paths.deployLock, me.token) };
-    const holder = readHolder(paths.deployLock);
-    if (holder === null) continue; // released between our attempt and the read
-    if (!isSameProcessAlive(holder.pid, holder.startTime)) {
+  let waitingFor: LockHolder | undefined;
+  /** Created, or else held by a live process (`waitingFor`): a dead holder's lock is taken over at once. */
+  const created = () => {
+    for (;;) {
+      if (tryCreate(paths.deployLock, me)) return true;
+      const holder = readHolder(paths.deployLock);
+      if (holder === null) continue; // released between our attempt and the read
+      if (isSameProcessAlive(holder.pid, holder.startTime)) {
+        if (!waitingFor) events.waiting(holder);
+        waitingFor = holder;
+        return false;
+      }
       if (takeOver(paths.deployLock, holder)) events.takeover(holder);
-      continue;
     }
-    if (!announced) {
-      events.waiting(holder);
-      announced = true;
-    }
-    if (Date.now() > deadline) {
-      throw new SargeError(`the home is locked by pid ${holder.pid} (${holder.user}: ${holder.command}) since ${holder.since}`);
-    }
-    await sleep(options.pollMs ?? 100);
+  };
+  if (!(await pollUntil(created, { timeoutMs: options.timeoutMs ?? Number.POSITIVE_INFINITY, intervalMs: options.pollMs ?? 100 }))) {
+    const { pid, user, command: what, since } = waitingFor!;
+    throw new SargeError(`the home is locked by pid ${pid} (${user}: ${what}) since ${since}`);
   }
+  return { holder: me, release: () => releaseIfMine(paths.deployLock, me.token) };
 }
 
 export function describeHolder(holder: LockHolder): string {

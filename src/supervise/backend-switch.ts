@@ -5,7 +5,7 @@ import { isSameProcessAlive } from "../util/process-alive.js";
 import type { SupervisorKind } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
 import { builtinFiles } from "./builtin/daemon.js";
-import { groupAlive } from "./builtin/process-group.js";
+import { groupAlive } from "../util/process-group.js";
 import { loadRecords } from "./builtin/store.js";
 import { runningPrograms, supervisordPidPath } from "./supervisord/index.js";
 

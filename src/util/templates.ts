@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { TemplateDelegate } from "handlebars";
 import { templatesDir } from "./package-root.js";
+import { shellQuote } from "./shell-quote.js";
 
 const require = createRequire(import.meta.url);
 const compiled = new Map<string, TemplateDelegate>();
@@ -22,9 +23,4 @@ export function renderTemplate(name: string, data: object): string {
     compiled.set(name, template);
   }
   return template(data);
-}
-
-/** Quote a string for /bin/sh: single quotes, with embedded ones closed, escaped and reopened. */
-export function shellQuote(value: string): string {
-  return /^[A-Za-z0-9_\/.:=@%+,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }

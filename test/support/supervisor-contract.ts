@@ -3,7 +3,7 @@
  * interface only. A backend's e2e file calls supervisorContract() with a setup
  * that starts its daemon on a fresh home.
  */
-import { readProcStat } from "../../src/util/process-alive.js";
+import { readProcStat, runningProcStat } from "../../src/util/proc-stat.js";
 import { mkdirSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -167,8 +167,7 @@ export function supervisorContract(name: string, setup: () => Promise<ContractHo
 
 /** Alive and not a zombie waiting to be reaped. */
 export function isRunning(pid: number): boolean {
-  const stat = readProcStat(pid);
-  return stat !== null && stat.state !== "Z" && stat.state !== "X";
+  return runningProcStat(pid) !== null;
 }
 
 function livePids(): number[] {

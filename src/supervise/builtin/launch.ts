@@ -2,8 +2,9 @@ import { spawn } from "node:child_process";
 import { closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { SargeError } from "../../util/errors.js";
+import { pollUntil } from "../../util/poll.js";
 import type { ProgramSpec } from "../supervisor.js";
-import { identify, readStartTime } from "./process-group.js";
+import { identify, readStartTime } from "./process-identity.js";
 
 /** One process of a program: its pid is also its process group id. */
 export interface Run {
@@ -44,13 +45,8 @@ export async function launch(spec: ProgramSpec): Promise<Run> {
 
 /** Watches a process left running by a previous daemon; it is not our child, so poll. */
 export function adopt(pid: number, startTime: string, startedAt: string): Run {
-  const exited = new Promise<string>((resolve) => {
-    const timer = setInterval(() => {
-      if (identify(pid, startTime) === "alive") return;
-      clearInterval(timer);
-      resolve("unknown (adopted process)");
-    }, ADOPTED_POLL_MS);
-  });
+  const gone = () => identify(pid, startTime) !== "alive";
+  const exited = pollUntil(gone, { timeoutMs: Number.POSITIVE_INFINITY, intervalMs: ADOPTED_POLL_MS }).then(() => "unknown (adopted process)");
   return { pid, startTime, startedAt, exited };
 }
 

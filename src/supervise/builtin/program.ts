@@ -3,7 +3,8 @@ import { SargeError } from "../../util/errors.js";
 import { DEFAULT_LOG_LIMITS, type LogLimits } from "../rotating-log.js";
 import type { ProgramSpec, ProgramState, ProgramStatus } from "../supervisor.js";
 import { adopt, launch, type Run } from "./launch.js";
-import { identify, terminateGroup } from "./process-group.js";
+import { terminateGroup } from "../../util/process-group.js";
+import { identify } from "./process-identity.js";
 import type { ProgramRecord } from "./store.js";
 
 /** Up this long after a start counts as running (supervisord's startsecs). */

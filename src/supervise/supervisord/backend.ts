@@ -31,7 +31,9 @@ import {
   validateProgramName,
 } from "./config.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
-import { waitGroupGone, waitLaunched } from "./process-group.js";
+import { pollUntil } from "../../util/poll.js";
+import { groupMembers, terminateGroup } from "../../util/process-group.js";
+import { waitLaunched } from "./launched.js";
 import { isFault, XmlRpcClient } from "./xmlrpc.js";
 
 export interface SupervisordBackendOptions {
@@ -41,7 +43,8 @@ export interface SupervisordBackendOptions {
   python?: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a group that outlived its grace period gets to die of SIGKILL. */
+const KILL_WAIT_MS = 5_000;
 
 /** States in which supervisord has, or is about to have, a process for the program. */
 const ACTIVE: ReadonlySet<SupervisordStateName> = new Set(["STARTING", "RUNNING", "BACKOFF", "EXITED"]);
@@ -126,13 +129,13 @@ export class SupervisordSupervisor implements Supervisor {
 
   /** Poll until the program leaves STOPPING (startProcess on STOPPING answers true and never starts it). */
   private async waitNotStopping(name: string): Promise<ProcessInfo> {
-    const deadline = Date.now() + (await this.stopWaitMs(name)) + 30_000;
-    for (;;) {
+    const notStopping = async () => {
       const info = await this.require(name);
-      if (info.statename !== "STOPPING") return info;
-      if (Date.now() > deadline) throw new SargeError(`${name} is still stopping`);
-      await sleep(20);
-    }
+      return info.statename !== "STOPPING" && info;
+    };
+    const info = await pollUntil(notStopping, { timeoutMs: (await this.stopWaitMs(name)) + 30_000, intervalMs: 20 });
+    if (!info) throw new SargeError(`${name} is still stopping`);
+    return info;
   }
 
   async start(spec: ProgramSpec): Promise<ProgramStatus> {
@@ -220,36 +223,38 @@ export class SupervisordSupervisor implements Supervisor {
     await setAutostart(this.file(name), false);
     const graceMs = await this.stopWaitMs(name);
     const began = Date.now();
-    const deadline = began + graceMs + 30_000;
     const groups = new Set<number>();
     let exitedSince: number | null = null;
-    for (let round = 0; ; round++) {
+    let first = true;
+    const settled = async (): Promise<ProcessInfo | undefined> => {
+      if (!first) info = await this.require(name);
       if (info.pid) groups.add(info.pid); // the launcher makes pgid = pid
       const s = info.statename;
       // A process again after our stopProcess: either supervisord respawned an
       // EXITED one (stop it too) or a concurrent startExisting won (leave it).
-      if (round > 0 && (s === "STARTING" || s === "RUNNING") && (await readAutostart(this.file(name))) === true) break;
+      if (!first && (s === "STARTING" || s === "RUNNING") && (await readAutostart(this.file(name))) === true) return info;
+      first = false;
       if (s === "STARTING" || s === "RUNNING" || s === "BACKOFF") {
         try {
           await this.client.stopProcess(name, true, graceMs + 30_000);
         } catch (e) {
           if (!isFault(e, "NOT_RUNNING")) throw e;
         }
-      } else if (s === "STOPPING") {
-        await sleep(20);
-      } else if (s === "EXITED" && Date.now() - (exitedSince ??= Date.now()) < 2_000) {
-        await sleep(20); // autorestart respawns it on supervisord's next tick; then it is stopped above
-      } else {
-        break; // STOPPED, FATAL, UNKNOWN, or EXITED for good (supervisord shutting down)
+        return undefined;
       }
-      if (Date.now() > deadline) throw new SargeError(`${name} did not stop within ${Math.round((deadline - began) / 1000)} s`);
-      info = await this.require(name);
+      if (s === "STOPPING") return undefined;
+      // autorestart respawns an EXITED one on supervisord's next tick; then it is stopped above
+      if (s === "EXITED" && Date.now() - (exitedSince ??= Date.now()) < 2_000) return undefined;
+      return info; // STOPPED, FATAL, UNKNOWN, or EXITED for good (supervisord shutting down)
+    };
+    if (!(await pollUntil(settled, { timeoutMs: graceMs + 30_000, intervalMs: 20 }))) {
+      throw new SargeError(`${name} did not stop within ${Math.round((graceMs + 30_000) / 1000)} s`);
     }
+    // supervisord reports STOPPED once the main process is reaped; a member that ignored the stop signal may outlive it
     for (const pgid of groups) {
-      const left = await waitGroupGone(pgid, Math.max(0, began + graceMs - Date.now()));
-      if (left.length > 0) {
-        throw new SargeError(`processes of ${name} survived SIGKILL: ${left.join(", ")}`);
-      }
+      await terminateGroup(pgid, null, Math.max(0, began + graceMs - Date.now()), KILL_WAIT_MS);
+      const left = groupMembers(pgid);
+      if (left.length > 0) throw new SargeError(`processes of ${name} survived SIGKILL: ${left.join(", ")}`);
     }
     return this.statusOf(info);
   }
@@ -390,15 +395,13 @@ export async function shutdownSupervisord(paths: HomePaths, timeoutMs = 60_000):
     if (e instanceof SupervisorNotRunningError || isFault(e, "SHUTDOWN_STATE")) return;
     throw e;
   }
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await client.getState();
-    } catch (e) {
-      if (e instanceof SupervisorNotRunningError) return;
+  const gone = () =>
+    client.getState().then(
+      () => false,
       // SHUTDOWN_STATE faults and connection resets while it closes its socket
-    }
-    if (Date.now() > deadline) throw new SargeError(`supervisord did not shut down within ${timeoutMs / 1000} s`);
-    await sleep(50);
+      (e: unknown) => e instanceof SupervisorNotRunningError,
+    );
+  if (!(await pollUntil(gone, { timeoutMs, intervalMs: 50 }))) {
+    throw new SargeError(`supervisord did not shut down within ${timeoutMs / 1000} s`);
   }
 }

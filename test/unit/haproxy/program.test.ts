@@ -10,9 +10,9 @@ describe("haproxyProgram", () => {
     const spec = haproxyProgram(paths, "haproxy");
     expect(spec.name).toBe("haproxy");
     expect(spec.command).toBe(
-      `exec '${resolveHaproxyBin("haproxy")}' '-W' ` +
-        "'-db' '-f' '/srv/app/etc/haproxy/haproxy.cfg' '-p' '/srv/app/var/run/haproxy.pid'" +
-        " '-S' '/srv/app/var/run/haproxy-master.sock,mode,600'",
+      `exec ${resolveHaproxyBin("haproxy")} -W ` +
+        "-db -f /srv/app/etc/haproxy/haproxy.cfg -p /srv/app/var/run/haproxy.pid" +
+        " -S /srv/app/var/run/haproxy-master.sock,mode,600",
     );
     expect(spec.cwd).toBe("/srv/app");
     expect(spec.logFile).toBe("/srv/app/var/log/haproxy.log");

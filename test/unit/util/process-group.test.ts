@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import { groupAlive, identify, readStartTime, terminateGroup } from "../../../../src/supervise/builtin/process-group.js";
+import { groupAlive, terminateGroup } from "../../../src/util/process-group.js";
 
 const leaders: number[] = [];
 
@@ -29,17 +29,6 @@ describe("process groups", () => {
         // gone
       }
     }
-  });
-
-  it("identifies a process by pid and start time", async () => {
-    const pid = await group("exec sleep 100");
-    const startTime = readStartTime(pid);
-    expect(identify(pid, startTime)).toBe("alive");
-    expect(identify(pid, String(Number(startTime) + 1))).toBe("reused");
-    process.kill(pid, "SIGKILL");
-    await sleep(100);
-    expect(identify(pid, startTime)).toBe("gone");
-    expect(identify(999_999_999, startTime)).toBe("gone");
   });
 
   it("terminates a forking group with its stop signal and resolves only when it is empty", async () => {

@@ -1,0 +1,23 @@
+import { setTimeout as sleep } from "node:timers/promises";
+
+export interface PollOptions {
+  /** Give up once this long has passed (the check has then run at least once). */
+  timeoutMs: number;
+  /** Pause between checks; a function of the attempt (0, 1, …) for a backoff. */
+  intervalMs: number | ((attempt: number) => number);
+}
+
+/**
+ * Run `check` until it returns something other than undefined or false, and
+ * resolve with that; resolve with undefined once `timeoutMs` passed without.
+ * The caller words its own timeout error, as only it knows what it waited for.
+ */
+export async function pollUntil<T>(check: () => T | Promise<T>, options: PollOptions): Promise<Exclude<T, undefined | false> | undefined> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (let attempt = 0; ; attempt++) {
+    const result = await check();
+    if (result !== undefined && result !== false) return result as Exclude<T, undefined | false>;
+    if (Date.now() >= deadline) return undefined;
+    await sleep(typeof options.intervalMs === "number" ? options.intervalMs : options.intervalMs(attempt));
+  }
+}
