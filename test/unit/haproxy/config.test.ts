@@ -40,6 +40,15 @@ describe("writeHaproxyConfig", () => {
     expect(existsSync(paths.run)).toBe(true);
   });
 
+  it("accepts a config HAProxy only warns about, returning its [WARNING] lines", async () => {
+    const warned = good.replace(/^ *timeout client .*\n/m, "");
+    expect(warned).not.toBe(good);
+    const check = await writeHaproxyConfig(paths, warned, "haproxy");
+    expect(check.warnings).toEqual([expect.stringMatching(/^\[WARNING\].*missing timeouts for proxy 'web'/)]);
+    expect(readFileSync(paths.haproxyCfg, "utf8")).toBe(warned);
+    await writeHaproxyConfig(paths, good, "haproxy");
+  });
+
   it("refuses an invalid config with HAProxy's ALERT text in the message and keeps the old file", async () => {
     const bad = good.replace("mode http", "mode http\n    bogus-keyword 12");
     const error = await refusal(writeHaproxyConfig(paths, bad, "haproxy"));
