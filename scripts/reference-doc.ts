@@ -84,12 +84,18 @@ export const JSON_OUTPUTS: Record<string, JsonOutputDoc> = {
         instances: "the new instances, now active: one per process type",
         durationMs: "the whole deploy, lock to lock, in milliseconds",
         switchMs: "per process type: how long the HAProxy switch took, in milliseconds",
+        leftBehind: "active process types this deploy did not include that run another commit (or one not known): deploy them too",
       },
       {
         instances: nestedFields<DeployResult["instances"][number]>("instances[]", {
           id: "instance id",
           proc: "process type",
           port: "allocated port",
+        }),
+        leftBehind: nestedFields<DeployResult["leftBehind"][number]>("leftBehind[]", {
+          proc: "process type",
+          release: "the release its active instance came from",
+          commit: "that instance's commit, or null",
         }),
       },
     ),

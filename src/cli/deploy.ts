@@ -10,7 +10,7 @@ export function registerDeploy(program: Command): void {
     .description("deploy an archive (plain or gzip tar; - reads stdin) as new instances of the given process types")
     .argument("<archive>", "tar file, or - for standard input (git archive HEAD | ... deploy - web)")
     .argument("<proc...>", "process types from the Procfile")
-    .option("--json", "print the result as JSON (fields: release, commit, instances[{id, proc, port}], durationMs, switchMs)")
+    .option("--json", "print the result as JSON (fields: release, commit, instances[{id, proc, port}], durationMs, switchMs, leftBehind)")
     .action(async (archive: string, procs: string[], options: { json?: boolean }, command: Command) => {
       if (archive === "-" && process.stdin.isTTY) {
         throw new SargeError("deploy - reads the archive from standard input, which is a terminal", {
@@ -18,11 +18,12 @@ export function registerDeploy(program: Command): void {
           detail: "Pipe an archive in: git archive HEAD | sarge deploy - web",
         });
       }
-      const { deploy } = await import("../release/deploy.js");
+      const [{ deploy }, { describeLeftBehind }] = await Promise.all([import("../release/deploy.js"), import("../release/left-behind.js")]);
       const input = archive === "-" ? process.stdin : createReadStream(archive);
       const result = await withContext(command, "deploy", (ctx) => deploy(ctx, input, procs));
       if (options.json) return printJson(result);
       const instances = result.instances.map((instance) => `${instance.id} (port ${instance.port})`).join(", ");
       process.stdout.write(`deployed release ${result.release}: ${instances} in ${(result.durationMs / 1000).toFixed(1)}s\n`);
+      for (const line of describeLeftBehind(result.leftBehind, result)) process.stdout.write(`${line}\n`);
     });
 }

@@ -5,16 +5,20 @@ import { unpackArchive, type UnpackResult } from "../archive/unpack.js";
 import type { HomeContext } from "../home/context.js";
 import { assertProcessType } from "../instance/id.js";
 import { instanceDir } from "../instance/env.js";
-import { writeState, type InstanceRecord, type State } from "../instance/state.js";
+import { readState, writeState, type InstanceRecord, type State } from "../instance/state.js";
 import { commandFor, readProcfile } from "../procfile/read.js";
 import { prepareEnvironment } from "../python-env/index.js";
 import { formatBytes } from "../util/format.js";
 import { incomingFolder } from "./incoming.js";
+import { typesLeftBehind, type LeftBehind } from "./left-behind.js";
 import { runReleaseHook } from "./release-hook.js";
 import { releaseError, step } from "./steps.js";
 import { newInstances, runRelease, type ReleaseResult } from "./transaction.js";
 
-export type DeployResult = ReleaseResult;
+export interface DeployResult extends ReleaseResult {
+  /** Active process types left on other code by this deploy. */
+  leftBehind: LeftBehind[];
+}
 
 interface Received extends UnpackResult {
   dir: string;
@@ -30,13 +34,14 @@ export async function deploy(ctx: HomeContext, input: Readable, requested: strin
   procs.forEach(assertProcessType);
   const received = await receive(ctx, input);
   try {
-    return await runRelease(ctx, {
+    const result = await runRelease(ctx, {
       kind: "deploy",
       procs,
       command: `sarge deploy ${procs.join(" ")}`,
       choose: (_state, release) => ({ instances: newInstances(ctx, procs, release) }),
       prepare: (records, state) => prepareFromArchive(ctx, state, records, received),
     });
+    return { ...result, leftBehind: typesLeftBehind(readState(ctx.paths), result) };
   } finally {
     rmSync(received.dir, { recursive: true, force: true });
   }

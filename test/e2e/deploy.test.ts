@@ -226,7 +226,7 @@ describe("port range exhausted", () => {
   });
 });
 
-describe("two deploys at once", () => {
+describe("deploys into one home", () => {
   let home: TestHome;
   beforeAll(async () => {
     home = await createTestHome();
@@ -236,7 +236,7 @@ describe("two deploys at once", () => {
     expect(await home.destroy()).toEqual([]);
   });
 
-  it("both finish, one after the other, and history shows both", async () => {
+  it("two deploys at once both finish, one after the other, and history shows both", async () => {
     const overSsh = { SSH_CLIENT: "192.0.2.7 50000 22", USER: "ann", SUDO_USER: "" };
     const [a, b] = await Promise.all([
       home.sarge(["deploy", "-", "web"], { input: helloVersion("a"), env: overSsh }),
@@ -251,5 +251,32 @@ describe("two deploys at once", () => {
     ]);
     expect((await home.sarge(["history"])).stdout).toMatch(/\n1 +deploy +web +- +ann@192\.0\.2\.7 /);
     expect(await get(home.webPort)).toMatch(/\((a|b), web-/);
+  });
+
+  describe("a deploy of some process types", () => {
+    const app = (commit: string) =>
+      buildTar(
+        [{ name: "Procfile", content: 'web: python3 -m http.server $PORT --bind 127.0.0.1\nworker: python3 -c "import time; time.sleep(10**6)"\n' }],
+        { globalHeader: commit },
+      );
+    const [a, b] = ["a".repeat(40), "b".repeat(40)];
+
+    it("says which other types still run an older release, and how to deploy them", async () => {
+      expect((await home.sarge(["deploy", "-", "web", "worker"], { input: await app(a) })).code).toBe(0);
+      const web = await home.sarge(["deploy", "-", "web"], { input: await app(b) });
+      expect(web.code, web.stderr).toBe(0);
+      expect(web.stdout.split("\n").slice(1)).toEqual([
+        "worker still runs release 3, commit aaaaaaaaaaaa",
+        "deploy it with the same archive: sarge deploy - web worker",
+        "",
+      ]);
+      const json = await home.sarge(["deploy", "-", "web", "--json"], { input: await app(b) });
+      expect(JSON.parse(json.stdout).leftBehind).toEqual([{ proc: "worker", release: 3, commit: a }]);
+    });
+
+    it("says nothing when the other types run the same commit", async () => {
+      const worker = await home.sarge(["deploy", "-", "worker"], { input: await app(b) });
+      expect(worker.stdout).toMatch(/^deployed release \d+: worker-[a-z0-9]{6} \(port \d+\) in [\d.]+s\n$/);
+    });
   });
 });
