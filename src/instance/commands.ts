@@ -1,7 +1,7 @@
 import { SargeError } from "../util/errors.js";
 import type { HomeContext } from "../home/context.js";
 import { withHomeLock } from "../release/transaction.js";
-import { programSpec } from "./lifecycle.js";
+import { programSpec, stopInstance } from "./lifecycle.js";
 import { destroyInstances } from "../release/retire.js";
 import { readState, writeState, type InstanceRecord, type State } from "./state.js";
 import { resolveTarget } from "./target.js";
@@ -24,11 +24,11 @@ export async function changeInstance(ctx: HomeContext, action: LifecycleAction, 
         return `${instance.id}: started on port ${instance.port}${instance.state === "active" ? "" : " (not routed: use `sarge rollback` to route to it)"}`;
       }
       case "stop":
-        await ctx.supervisor.stop(instance.id);
+        await stopInstance(ctx, instance.id);
         markStartedByHand(ctx, state, instance, false);
         return `${instance.id}: stopped${instance.state === "active" && ctx.router.routes(instance.proc) ? ` — ${instance.proc} has no running instance behind its stable address now` : ""}`;
       case "restart":
-        await ctx.supervisor.stop(instance.id);
+        await stopInstance(ctx, instance.id);
         await ctx.supervisor.start(programSpec(ctx, instance));
         markStartedByHand(ctx, state, instance, true);
         return `${instance.id}: restarted`;

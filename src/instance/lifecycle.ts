@@ -6,6 +6,7 @@ import type { HomeContext } from "../home/context.js";
 import { instanceDir, instanceEnvironment } from "./env.js";
 import { tailFile } from "./log-tail.js";
 import { waitUntilReady } from "./readiness.js";
+import { markedProcesses, programMarker, stopStrayProcesses } from "./strays.js";
 import type { InstanceRecord } from "./state.js";
 
 /** How long a process without a stable port must stay up to count as started. */
@@ -16,7 +17,7 @@ export function programSpec(ctx: HomeContext, instance: InstanceRecord): Program
     name: instance.id,
     command: instance.command,
     cwd: instanceDir(ctx.paths, instance.id),
-    env: instanceEnvironment(ctx.paths, instance),
+    env: { ...instanceEnvironment(ctx.paths, instance), ...programMarker(ctx.paths) },
     logFile: instanceLogPath(ctx.paths, instance.id),
     stopTimeoutMs: 10_000,
     logs: ctx.config.logs,
@@ -56,9 +57,26 @@ async function stayUp(exited: () => Promise<string | null>, ms: number) {
   return { ready: true as const, elapsedMs: Date.now() - started };
 }
 
-/** Remove an instance entirely: its program, folder and logs. The caller drops it from state. */
+/** Stop an instance's program: its process group, then the processes that left it. */
+export async function stopInstance(ctx: HomeContext, id: string): Promise<void> {
+  await ctx.supervisor.stop(id);
+  await stopEscaped(ctx, id);
+}
+
+/**
+ * The supervisor stops a program's process group; a daemon the app started
+ * in a session of its own outlives it, holding files, a port or a job queue.
+ */
+async function stopEscaped(ctx: HomeContext, id: string): Promise<void> {
+  const escaped = markedProcesses(ctx.paths, id);
+  for (const { pid, command } of escaped) ctx.reporter.line(`${id}: stopping pid ${pid} (${command}), which left its process group`);
+  await stopStrayProcesses(escaped);
+}
+
+/** Remove an instance entirely: its program (and what escaped it), folder and logs. The caller drops it from state. */
 export async function destroyInstanceFiles(ctx: HomeContext, id: string): Promise<void> {
   await ctx.supervisor.remove(id);
+  await stopEscaped(ctx, id);
   rmSync(instanceDir(ctx.paths, id), { recursive: true, force: true });
   const log = instanceLogPath(ctx.paths, id);
   for (let i = 0; i <= ctx.config.logs.keep; i++) rmSync(i === 0 ? log : `${log}.${i}`, { force: true });

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { HomeContext } from "../home/context.js";
-import { startInstance } from "../instance/lifecycle.js";
+import { startInstance, stopInstance } from "../instance/lifecycle.js";
 import { destroyInstances, strayDeployFolders } from "./retire.js";
 import { appendHistory, finishedRelease, readHistory } from "./history.js";
 import { instancesOf, readState, writeState, type State } from "../instance/state.js";
@@ -45,7 +45,7 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
   const replacedButRunning = Object.values(state.instances).filter((instance) => instance.state === "kept" && running.has(instance.id) && !instance.startedByHand);
   for (const instance of replacedButRunning) {
     ctx.reporter.line(`stopping ${instance.id}, replaced by an interrupted deploy but still running`);
-    await ctx.supervisor.stop(instance.id);
+    await stopInstance(ctx, instance.id);
   }
   recordInterruptedRelease(ctx, state, pendingCommit);
   writeState(ctx.paths, state);

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import type { HomeContext } from "../home/context.js";
-import { destroyInstanceFiles } from "../instance/lifecycle.js";
+import { destroyInstanceFiles, stopInstance } from "../instance/lifecycle.js";
 import { collectEnvironments } from "../python-env/index.js";
 import { writeState, type InstanceRecord, type State } from "../instance/state.js";
 import { isReceiving } from "./incoming.js";
@@ -14,7 +14,7 @@ import type { Switched } from "./switch.js";
 export async function retire(ctx: HomeContext, state: State, switched: Switched[]): Promise<void> {
   for (const { previous } of switched) {
     if (!previous) continue;
-    await ctx.supervisor.stop(previous.id);
+    await stopInstance(ctx, previous.id);
     ctx.reporter.line(`${previous.id}: stopped, kept for rollback`);
   }
   await prune(ctx, state);

@@ -1,7 +1,7 @@
 import { loadConfig } from "../home/config.js";
 import type { HomeContext } from "../home/context.js";
 import { newInstanceId } from "../instance/id.js";
-import { startInstance, waitUntilInstanceReady } from "../instance/lifecycle.js";
+import { startInstance, stopInstance, waitUntilInstanceReady } from "../instance/lifecycle.js";
 import { allocatePort, isPortFree } from "../instance/ports.js";
 import { readState, writeState, type InstanceRecord, type State } from "../instance/state.js";
 import { announceOutcome, announceStart } from "./announce.js";
@@ -131,7 +131,7 @@ async function undo(ctx: HomeContext, state: State, records: InstanceRecord[], m
   const leftForRecovery = await undoSwitches(ctx, state, switched);
   const cleanup = async () => {
     for (const reused of records.filter((record) => !made.includes(record) && record.state !== "active" && !leftForRecovery.includes(record))) {
-      await ctx.supervisor.stop(reused.id);
+      await stopInstance(ctx, reused.id);
     }
     await destroyInstances(ctx, state, made.filter((record) => !leftForRecovery.includes(record)));
   };
