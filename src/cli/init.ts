@@ -17,6 +17,8 @@ export function registerInit(program: Command): void {
         throw new ConfigError(`--supervisor: expected builtin or supervisord, got "${options.supervisor}"`);
       }
       const { initHome } = await import("../home/init.js");
+      const { actAsOwnerOf } = await import("../home/owner.js");
+      actAsOwnerOf(resolve(home));
       const report = await initHome(homePaths(resolve(home)), { supervisor: options.supervisor });
       if (options.json) printJson(report);
       else process.stdout.write(describeInit(report));

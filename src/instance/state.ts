@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { SargeError } from "../util/errors.js";
+import { userName } from "../home/owner.js";
 import type { HomePaths } from "../home/paths.js";
 import type { Slot } from "../haproxy/types.js";
 import type { PendingRelease } from "../release/history.js";
@@ -67,14 +68,34 @@ export function readState(paths: HomePaths): State {
     }
     return emptyState();
   }
+  let text: string;
   try {
-    return parseState(readFileSync(paths.state, "utf8"));
+    text = readFileSync(paths.state, "utf8");
+  } catch (error) {
+    throw unreadable(paths, error);
+  }
+  try {
+    return parseState(text);
   } catch (error) {
     const backup = `${paths.state}.bak`;
     throw new SargeError(`${paths.state} is corrupted: ${(error as Error).message}`, {
       detail: `sarge will not guess what is deployed, and changed nothing. ${backupAdvice(backup, paths.state)}`,
     });
   }
+}
+
+/** A state file that cannot be read is not a corrupted one: say why it cannot be, and leave it alone. */
+function unreadable(paths: HomePaths, error: unknown): SargeError {
+  if ((error as NodeJS.ErrnoException).code === "EACCES") {
+    const [file, home] = [statSync(paths.state), statSync(paths.root)];
+    if (file.uid !== home.uid) {
+      const owner = userName(home.uid);
+      return new SargeError(
+        `${paths.state} cannot be read: it belongs to ${userName(file.uid)}, not to the home's owner ${owner} (chown -R ${owner} ${paths.root})`,
+      );
+    }
+  }
+  return new SargeError(`${paths.state} cannot be read: ${(error as Error).message}`);
 }
 
 function parseState(text: string): State {

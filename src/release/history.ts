@@ -1,5 +1,6 @@
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { HomePaths } from "../home/paths.js";
+import { appendToFile } from "../util/append-file.js";
 import { currentUser } from "./lock.js";
 
 export type ReleaseKind = "deploy" | "rollback" | "config";
@@ -40,7 +41,7 @@ export function whoAmI(): { user: string; from: string | null } {
 }
 
 export function appendHistory(paths: HomePaths, entry: HistoryEntry): void {
-  appendFileSync(paths.history, JSON.stringify(entry) + "\n", { mode: 0o600 });
+  appendToFile(paths.history, JSON.stringify(entry) + "\n", 0o600);
 }
 
 /** Every entry, oldest first; a torn last line (a killed writer) is skipped. */

@@ -89,7 +89,7 @@ export function readHolder(lockPath: string): LockHolder | null {
 
 function tryCreate(lockPath: string, me: LockHolder): boolean {
   const temp = `${lockPath}.${me.token}`;
-  writeFileSync(temp, JSON.stringify(me) + "\n", { mode: 0o600 });
+  writeFileSync(temp, JSON.stringify(me) + "\n", { mode: 0o600, flag: "wx" });
   try {
     linkSync(temp, lockPath);
     return true;

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import type { Logger } from "pino";
 import type { HomePaths } from "../home/paths.js";
+import { openForAppend } from "./append-file.js";
 
 /** The part of pino sarge uses: `log.info(text)` or `log.info({ fields }, text)`. */
 export type SargeLog = Pick<Logger, "info" | "warn" | "error">;
@@ -22,7 +23,7 @@ export function openSargeLog(paths: HomePaths, command: string): SargeLog {
     if (logger) return logger;
     const { pino, destination, stdTimeFunctions } = require("pino") as typeof import("pino");
     mkdirSync(dirname(paths.sargeLog), { recursive: true });
-    const file = destination({ dest: paths.sargeLog, sync: true, append: true, mode: 0o600 });
+    const file = destination({ dest: openForAppend(paths.sargeLog, 0o600), sync: true });
     logger = pino({ base: { pid: process.pid, command }, timestamp: stdTimeFunctions.isoTime }, file);
     return logger;
   };
