@@ -1,6 +1,7 @@
 import type { ProcfileEntry } from "../procfile/parse.js";
 import { LocalError } from "./errors.js";
 import { pythonInt, pythonRepr } from "../procfile/pyutil.js";
+import { RELEASE_HOOK } from "../procfile/read.js";
 
 /** One process to run: `web.1`, its command and its own variables (HONCHO.md §4). */
 export interface ProcessSpec {
@@ -56,7 +57,7 @@ export function choosePort(cliPort: string | undefined, dotenv: Map<string, stri
  * ones in command-line order (duplicates merged). An unknown name is an error.
  */
 export function selectProcesses(procfile: ProcfileEntry[], names: string[]): ProcfileEntry[] {
-  if (names.length === 0) return procfile;
+  if (names.length === 0) return longRunning(procfile);
   const selected = new Map<string, ProcfileEntry>();
   for (const name of names) {
     const entry = procfile.find((e) => e.name === name);
@@ -64,6 +65,11 @@ export function selectProcesses(procfile: ProcfileEntry[], names: string[]): Pro
     if (!selected.has(name)) selected.set(name, entry);
   }
   return [...selected.values()];
+}
+
+/** The Procfile without its release hook, which Heroku runs once per deploy and never keeps running (honcho runs it like any other). */
+export function longRunning(procfile: ProcfileEntry[]): ProcfileEntry[] {
+  return procfile.filter((entry) => entry.name !== RELEASE_HOOK);
 }
 
 /**

@@ -4,7 +4,7 @@ import Handlebars from "handlebars";
 import { templatesDir } from "../util/package-root.js";
 import { LocalError } from "./errors.js";
 import type { ExportFormat } from "./export-formats.js";
-import { choosePort, expandProcesses, parseConcurrency, type ProcessSpec } from "./expand.js";
+import { choosePort, expandProcesses, longRunning, parseConcurrency, type ProcessSpec } from "./expand.js";
 import { log } from "./log.js";
 import { readEnv, readLocalProcfile, type CommonOptions } from "./project.js";
 import { pathJoin, shellQuote } from "../procfile/pyutil.js";
@@ -119,7 +119,7 @@ export function exportProcfile(options: ExportOptions): void {
   const procfile = readLocalProcfile(options, dotenv);
   const concurrency = parseConcurrency(options.concurrency);
   const port = choosePort(options.port, dotenv, process.env);
-  const processes = expandProcesses(procfile, { concurrency, dotenv, quiet: [], port }).map(templateProcess);
+  const processes = expandProcesses(longRunning(procfile), { concurrency, dotenv, quiet: [], port }).map(templateProcess);
 
   const app = options.app ?? basename(process.cwd());
   const logDir = options.log === undefined || options.log === "/var/log/APP" ? `/var/log/${app}` : options.log;

@@ -2,6 +2,9 @@ import { readFileSync } from "node:fs";
 import { parseProcfile, ProcfileError, type ProcfileEntry } from "./parse.js";
 import { pathJoin } from "./pyutil.js";
 
+/** The Procfile entry that is a release hook (run once per deploy), never a process to keep running: Heroku's name. */
+export const RELEASE_HOOK = "release";
+
 /** Why a deployed app's Procfile cannot be read. */
 function unreadableInArchive(error: NodeJS.ErrnoException): string {
   return error.code === "ENOENT" ? "the archive has no Procfile at its top level" : `the Procfile cannot be read: ${error.message}`;
@@ -28,10 +31,10 @@ export function readProcfile(
 
 /** The command of one process type; `release` is the release hook, never a process to keep running. */
 export function commandFor(procfile: ProcfileEntry[], proc: string): string {
-  const names = procfile.map((entry) => entry.name).filter((name) => name !== "release");
-  const entry = proc === "release" ? undefined : procfile.find((candidate) => candidate.name === proc);
+  const names = procfile.map((entry) => entry.name).filter((name) => name !== RELEASE_HOOK);
+  const entry = proc === RELEASE_HOOK ? undefined : procfile.find((candidate) => candidate.name === proc);
   if (entry) return entry.command;
   const known = names.length > 0 ? `the Procfile defines ${names.join(", ")}` : "the Procfile defines no process types";
-  const hint = proc === "release" ? " (release is the release hook, run once per deploy)" : "";
+  const hint = proc === RELEASE_HOOK ? " (release is the release hook, run once per deploy)" : "";
   throw new Error(`unknown process type "${proc}": ${known}${hint}`);
 }

@@ -6,7 +6,7 @@ import type { HomeContext } from "../home/context.js";
 import { assertProcessType } from "../instance/id.js";
 import { instanceDir } from "../instance/env.js";
 import { readState, writeState, type InstanceRecord, type State } from "../instance/state.js";
-import { commandFor, readProcfile } from "../procfile/read.js";
+import { commandFor, readProcfile, RELEASE_HOOK } from "../procfile/read.js";
 import { prepareEnvironment } from "../python-env/index.js";
 import { formatBytes } from "../util/format.js";
 import { incomingFolder } from "./incoming.js";
@@ -100,7 +100,7 @@ async function prepareFromArchive(ctx: HomeContext, state: State, records: Insta
     writeState(ctx.paths, state);
   });
 
-  const releaseEntry = procfile.find((entry) => entry.name === "release");
+  const releaseEntry = procfile.find((entry) => entry.name === RELEASE_HOOK);
   if (releaseEntry) await step("release", () => runReleaseHook(ctx, first, releaseEntry.command));
 }
 

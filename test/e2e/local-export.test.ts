@@ -75,6 +75,15 @@ describe("sarge local export supervisord (HONCHO.md §8)", () => {
     expect(existsSync(join(cwd, "out"))).toBe(false);
   });
 
+  it("leaves the release hook out: it is not a process to keep running", async () => {
+    const cwd = project({ Procfile: `release: python manage.py migrate\n${PROCFILE}` });
+    expect((await exportTo(cwd, ["supervisord", "out"])).code).toBe(0);
+    const conf = readFileSync(join(cwd, "out", `${basename(cwd)}.conf`), "utf8");
+    expect(conf).not.toContain("migrate");
+    expect(conf).toContain(`[group:${basename(cwd)}]\nprograms=web-1,worker-1\n`);
+    expect(conf).toContain("HONCHO_PROCESS_NAME=web.1,PORT=5000");
+  });
+
   it("-t replaces the template folder", async () => {
     const cwd = project({
       Procfile: "web: x\nworker: y\n",

@@ -103,6 +103,17 @@ describe("sarge local: Procfile grammar (HONCHO.md §2)", () => {
       "HH:MM:SS system  | mid.1 started (pid=N)",
     ]);
   });
+
+  it("start skips the release hook unless it is named, as Heroku does", async () => {
+    const cwd = project({ Procfile: "release: echo migrating\nweb: echo serving\n" });
+    const started = (result: { stdout: string }) =>
+      normalize(result.stdout)
+        .split("\n")
+        .filter((line) => line.includes("started"))
+        .map((line) => line.replace(/ +\|/, " |"));
+    expect(started(await localStart(cwd))).toEqual(["HH:MM:SS system | web.1 started (pid=N)"]);
+    expect(started(await localStart(cwd, ["release"]))).toEqual(["HH:MM:SS system | release.1 started (pid=N)"]);
+  });
 });
 
 describe("sarge local: Procfile errors and location (HONCHO.md §1, §7)", () => {
