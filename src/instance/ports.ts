@@ -12,8 +12,10 @@ export async function allocatePort(range: [number, number], state: State): Promi
   // get-port throws when every port is excluded, and falls back to a random port outside the list when none is free
   const port = await getPort({ port: portNumbers(range[0], range[1]), exclude: taken }).catch(() => 0);
   if (port >= range[0] && port <= range[1]) return port;
+  // new instances wait in state with port 0, and ports outside a narrowed range hold nothing in it
+  const held = new Set(taken.filter((candidate) => candidate >= range[0] && candidate <= range[1])).size;
   throw new SargeError(
-    `port range ${range[0]}-${range[1]} is exhausted: ${taken.length} ports are held by instances and the rest are in use on this machine`,
+    `port range ${range[0]}-${range[1]} is exhausted: ${held} ports are held by instances and the rest are in use on this machine`,
     { detail: "Widen port_range in etc/sarge.yaml, lower keep_releases, or destroy kept instances (`sarge list`, `sarge destroy <instance>`)." },
   );
 }

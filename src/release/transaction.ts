@@ -109,7 +109,12 @@ async function launch(ctx: HomeContext, state: State, records: InstanceRecord[])
       writeState(ctx.paths, state);
     }
   });
-  await step("start", () => Promise.all(records.map((record) => startInstance(ctx, record))));
+  await step("start", async () => {
+    // fail only once every start has ended: the undo must not remove a program that a start still under way then adds
+    const starts = await Promise.allSettled(records.map((record) => startInstance(ctx, record)));
+    const failed = starts.find((start) => start.status === "rejected");
+    if (failed) throw failed.reason;
+  });
   await step("readiness", () =>
     Promise.all(
       records.map(async (record) => {
