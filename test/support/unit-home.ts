@@ -12,6 +12,7 @@ import { deploy, type DeployResult } from "../../src/release/deploy.js";
 import { readHistory, type HistoryEntry } from "../../src/release/history.js";
 import { step } from "../../src/release/steps.js";
 import { newInstances, runRelease, type ReleaseResult } from "../../src/release/transaction.js";
+import { bindError } from "../../src/util/bind-check.js";
 import type { SargeLog } from "../../src/util/sarge-log.js";
 import { FakeRouter } from "./fake-router.js";
 import { FakeSupervisor } from "./fake-supervisor.js";
@@ -37,6 +38,8 @@ export interface UnitHome {
   /** The folders under deploy/, sorted. */
   folders(): string[];
   history(): HistoryEntry[];
+  /** A new supervisor and HAProxy, as after a reboot: nothing runs, nothing is routed. */
+  reboot(): Promise<void>;
   destroy(): Promise<void>;
 }
 
@@ -58,31 +61,31 @@ export interface UnitHomeOptions {
 /** On a tmpfs where there is one: a release writes state a dozen times, each with fsyncs that cost ~5 ms on a disk. */
 const scratch = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 
-export function createUnitHome(options: UnitHomeOptions = {}): UnitHome {
+export async function createUnitHome(options: UnitHomeOptions = {}): Promise<UnitHome> {
   const paths = homePaths(mkdtempSync(join(scratch, "sarge-unit-")));
   for (const dir of [paths.etc, paths.deploy, paths.envs, paths.log, paths.run]) mkdirSync(dir, { recursive: true });
-  // the stable ports are never bound (the router is a fake); instance ports are, by the fake supervisor
-  const base = 100 * randomInt(200, 300);
   const routed = options.routed ?? ["web", "api"];
+  const range = await freeRange(options.portRangeSize ?? 20);
   writeFileSync(
     paths.config,
     [
-      `port_range: [${base + 10}, ${base + 10 + (options.portRangeSize ?? 20) - 1}]`,
+      `port_range: [${range[0]}, ${range[1]}]`,
       "port_map:",
-      ...routed.map((proc, i) => `  ${proc}: 127.0.0.1:${base + i}`),
+      // never bound: the router is a fake
+      ...routed.map((proc, i) => `  ${proc}: 127.0.0.1:${range[0] - 1 - i}`),
       `keep_releases: ${options.keepReleases ?? 3}`,
       "health:",
       "  timeout: 5s",
     ].join("\n") + "\n",
   );
   const config = loadConfig(paths);
-  const supervisor = new FakeSupervisor();
-  const router = new FakeRouter(config.portMap);
   const lines: string[] = [];
   const ignore = () => undefined;
   const log: SargeLog = { info: ignore, warn: ignore, error: ignore };
+  const supervisor = new FakeSupervisor();
+  const router = new FakeRouter(config.portMap);
   const ctx: HomeContext = { paths, config, supervisor, router, log, reporter: { line: (text) => lines.push(text), progress: ignore } };
-  return {
+  const home: UnitHome = {
     paths,
     ctx,
     supervisor,
@@ -109,14 +112,20 @@ export function createUnitHome(options: UnitHomeOptions = {}): UnitHome {
     },
     state: () => readState(paths),
     summary: () => summarize(readState(paths)),
-    running: async () => (await supervisor.status()).filter((program) => program.wanted).map((program) => program.name).sort(),
+    running: async () => (await home.supervisor.status()).filter((program) => program.wanted).map((program) => program.name).sort(),
     folders: () => readdirSync(paths.deploy).sort(),
     history: () => readHistory(paths),
+    async reboot() {
+      await home.supervisor.shutdown();
+      ctx.supervisor = home.supervisor = new FakeSupervisor();
+      ctx.router = home.router = new FakeRouter(config.portMap);
+    },
     async destroy() {
-      await supervisor.shutdown();
+      await home.supervisor.shutdown();
       rmSync(paths.root, { recursive: true, force: true });
     },
   };
+  return home;
 }
 
 function summarize(state: State): StateSummary {
@@ -126,4 +135,17 @@ function summarize(state: State): StateSummary {
     routes: Object.fromEntries(Object.entries(state.routes).map(([proc, route]) => [proc, route[route.active]])),
     pendingRelease: state.pendingRelease?.release ?? null,
   };
+}
+
+/**
+ * Instance ports the fake programs will listen on, all free now: above the
+ * kernel's ephemeral ports (to 60999) and the e2e homes' (below 32000), in
+ * one of ~190 slots, so unit files running side by side rarely meet.
+ */
+async function freeRange(size: number): Promise<[number, number]> {
+  for (;;) {
+    const low = 61_004 + 24 * randomInt(0, Math.floor((65_535 - 61_004 - size) / 24));
+    const errors = await Promise.all(Array.from({ length: size }, (_, i) => bindError(low + i, "127.0.0.1")));
+    if (errors.every((error) => error === null)) return [low, low + size - 1];
+  }
 }
