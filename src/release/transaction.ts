@@ -70,11 +70,11 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
     } catch (error) {
       const failure = releaseError(plan.kind, error);
       await undo(ctx, state, records, made, switched);
-      await record("failed", (failure as Error).message);
+      await onlyWarn(ctx, "record", () => record("failed", (failure as Error).message), "the release failed, and record failed too", RECORD_LATER);
       throw failure;
     }
-    await afterSwitch(ctx, "retire", () => retire(ctx, state, switched), "the next sarge command finishes retiring");
-    await afterSwitch(ctx, "record", () => record("success"), "the next sarge command records it in history");
+    await onlyWarn(ctx, "retire", () => retire(ctx, state, switched), "switched, but retire failed", "the next sarge command finishes retiring");
+    await onlyWarn(ctx, "record", () => record("success"), "switched, but record failed", RECORD_LATER);
     return {
       release,
       commit: records[0]?.commit ?? null,
@@ -147,13 +147,20 @@ async function undo(ctx: HomeContext, state: State, records: InstanceRecord[], m
   });
 }
 
-/** A step after a completed switch: its failure is a warning, never an undo (the replaced instances may be stopped already). */
-async function afterSwitch(ctx: HomeContext, name: ReleaseStep, work: () => Promise<void>, later: string): Promise<void> {
+const RECORD_LATER = "the next sarge command records it in history";
+
+/**
+ * A step whose failure must not hide what came before it, a completed switch
+ * (never undone: the replaced instances may be stopped already) or the
+ * release's own failure: it is a warning, and the next command's recovery
+ * finishes the step.
+ */
+async function onlyWarn(ctx: HomeContext, name: ReleaseStep, work: () => Promise<void>, what: string, later: string): Promise<void> {
   try {
     await step(name, work);
   } catch (error) {
-    ctx.log.error({ err: error }, `${name} failed after a completed switch`);
-    ctx.reporter.line(`warning: switched, but ${name} failed (${(error as { reason?: string }).reason ?? (error as Error).message}); ${later}`);
+    ctx.log.error({ err: error }, what);
+    ctx.reporter.line(`warning: ${what} (${(error as { reason?: string }).reason ?? (error as Error).message}); ${later}`);
   }
 }
 

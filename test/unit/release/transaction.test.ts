@@ -217,10 +217,36 @@ describe("the release transaction", () => {
     expect(await home.running()).toEqual([web, api].sort());
   });
 
-  it("only warns when the history line cannot be written, leaving the release pending for recovery to record", async () => {
-    await homeWithOneRelease();
+  /** var/history.jsonl made a folder, so appending a line fails; returns what puts it back. */
+  function breakHistory(): () => void {
     renameSync(home.paths.history, `${home.paths.history}.aside`);
     mkdirSync(home.paths.history);
+    return () => {
+      rmdirSync(home.paths.history);
+      renameSync(`${home.paths.history}.aside`, home.paths.history);
+    };
+  }
+
+  it("says why a release failed even when its history line cannot be written, and recovery records it", async () => {
+    await homeWithOneRelease();
+    const repair = breakHistory();
+    home.supervisor.faults.failOn("start", "api", "spawn failed");
+
+    await expect(home.release(["web", "api"])).rejects.toThrow(/^deploy failed at start: spawn failed$/);
+    expect(home.lines.at(-1)).toBe(
+      `warning: the release failed, and record failed too (EISDIR: illegal operation on a directory, open '${home.paths.history}'); the next sarge command records it in history`,
+    );
+    expect(home.summary().pendingRelease).toBe(2);
+
+    repair();
+    await recoverInterrupted(home.ctx);
+    expect(home.summary().pendingRelease).toBeNull();
+    expect(home.history()[1]).toMatchObject({ release: 2, outcome: "failed", error: "interrupted: sarge was stopped before the release finished" });
+  });
+
+  it("only warns when the history line cannot be written, leaving the release pending for recovery to record", async () => {
+    await homeWithOneRelease();
+    const repair = breakHistory();
     const result = await home.release(["web", "api"]);
     const [web, api] = result.instances.map((instance) => instance.id);
 
@@ -229,8 +255,7 @@ describe("the release transaction", () => {
     );
     expect(home.summary()).toMatchObject({ lastRelease: 2, routes: { web, api }, pendingRelease: 2 });
 
-    rmdirSync(home.paths.history);
-    renameSync(`${home.paths.history}.aside`, home.paths.history);
+    repair();
     await recoverInterrupted(home.ctx);
     expect(home.summary().pendingRelease).toBeNull();
     expect(home.history().map(({ release, instances, outcome }) => ({ release, instances, outcome }))).toEqual([
