@@ -54,8 +54,8 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
 /**
  * A release of several process types killed between their switches left some
  * on the new version and some not. It did not happen: each switched type goes
- * back to the instance it replaced (still running, retire had not begun), and
- * its new instance is left half-made like the rest of the release.
+ * back to the instance it replaced (still running, retire had not begun), if
+ * it had one, and its new instance is left half-made like the rest of the release.
  */
 function undoPartialReleases(ctx: HomeContext, state: State): void {
   const made = (state.pendingRelease?.instances ?? []).flatMap((id) => state.instances[id] ?? []);
@@ -63,9 +63,13 @@ function undoPartialReleases(ctx: HomeContext, state: State): void {
   for (const instance of made.filter((candidate) => candidate.state === "active")) {
     // activate() marks the replaced instance retired at the moment it activates the new one
     const previous = instancesOf(state, instance.proc).find((other) => other.state === "kept" && other.retiredAt === instance.activatedAt);
-    if (!previous) continue;
-    ctx.reporter.line(`${instance.proc}: back to ${previous.id}; release ${instance.release} was interrupted before every process type switched`);
-    unswitchState(state, instance, previous, "deploying");
+    if (previous) {
+      ctx.reporter.line(`${instance.proc}: back to ${previous.id}; release ${instance.release} was interrupted before every process type switched`);
+      unswitchState(state, instance, previous, "deploying");
+    } else {
+      // the type's first instance: nothing to go back to; it goes with the rest of the release, as a failed release's undo removes it
+      Object.assign(instance, { state: "deploying", activatedAt: null });
+    }
     writeState(ctx.paths, state);
   }
 }

@@ -56,6 +56,8 @@ export interface UnitHomeOptions {
   keepReleases?: number;
   /** How many instance ports (default 20). */
   portRangeSize?: number;
+  /** health.timeout (default 5s); a type without a stable port counts as started once up this long (at most 1.5 s). */
+  healthTimeout?: string;
 }
 
 /** On a tmpfs where there is one: a release writes state a dozen times, each with fsyncs that cost ~5 ms on a disk. */
@@ -75,7 +77,7 @@ export async function createUnitHome(options: UnitHomeOptions = {}): Promise<Uni
       ...routed.map((proc, i) => `  ${proc}: 127.0.0.1:${range[0] - 1 - i}`),
       `keep_releases: ${options.keepReleases ?? 3}`,
       "health:",
-      "  timeout: 5s",
+      `  timeout: ${options.healthTimeout ?? "5s"}`,
     ].join("\n") + "\n",
   );
   const config = loadConfig(paths);

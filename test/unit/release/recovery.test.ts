@@ -1,4 +1,5 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -42,17 +43,25 @@ describe("recovery of an interrupted release", () => {
     });
   }
 
-  it("removes the instances a release killed before its switch left half-made, running", async () => {
+  it("removes the instances a release killed before its switch left half-made, and what it left running for them", async () => {
     const old = await homeWithOneRelease();
     const made = await killedRelease(home.router.faults.killOn("activate", "web"));
     expect(home.summary().instances).toMatchObject({ [made.web]: "deploying", [made.api]: "deploying" });
     expect(await home.running()).toEqual([old.web, old.api, made.web, made.api].sort());
-
-    await recoverInterrupted(home.ctx);
-    expect(home.lines).toEqual([
-      `cleaning up ${made.web}, left half-made by an interrupted deploy`,
-      `cleaning up ${made.api}, left half-made by an interrupted deploy`,
-    ]);
+    // as a release hook the killed sarge had started would be: not supervised, it outlives sarge
+    const hook = spawn("sleep", ["60"], { cwd: join(home.paths.deploy, made.web), stdio: "ignore" });
+    const hookExited = once(hook, "exit");
+    try {
+      await recoverInterrupted(home.ctx);
+      expect(home.lines).toEqual([
+        `cleaning up ${made.web}, left half-made by an interrupted deploy`,
+        `stopping pid ${hook.pid} (sleep 60), left running for ${made.web} by an interrupted deploy`,
+        `cleaning up ${made.api}, left half-made by an interrupted deploy`,
+      ]);
+      expect(await hookExited).toEqual([null, "SIGTERM"]);
+    } finally {
+      hook.kill("SIGKILL");
+    }
     await expectBackToReleaseOne(old);
   });
 
@@ -73,6 +82,22 @@ describe("recovery of an interrupted release", () => {
       `cleaning up ${made.api}, left half-made by an interrupted deploy`,
     ]);
     await expectBackToReleaseOne(old);
+  });
+
+  it("removes all a first release of two types killed between its switches made, the switched type's instance too", async () => {
+    home = await createUnitHome();
+    const made = await killedRelease(home.router.faults.killOn("activate", "api"));
+    expect(home.summary().instances).toEqual({ [made.web]: "active", [made.api]: "deploying" });
+
+    await recoverInterrupted(home.ctx);
+    expect(home.lines).toEqual([
+      `cleaning up ${made.web}, left half-made by an interrupted deploy`,
+      `cleaning up ${made.api}, left half-made by an interrupted deploy`,
+    ]);
+    expect(home.summary()).toMatchObject({ lastRelease: 1, instances: {}, pendingRelease: null });
+    expect(await home.supervisor.status()).toEqual([]);
+    expect(home.folders()).toEqual([]);
+    expect(home.history()).toMatchObject([{ release: 1, outcome: "failed", detail: ["undone by recovery"] }]);
   });
 
   it("stops what a release killed while retiring had replaced, leaves a kept instance started by hand running, and records the release's success", async () => {

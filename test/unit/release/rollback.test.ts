@@ -30,6 +30,16 @@ describe("rollback as a release", () => {
     expect(home.lines[0]).toBe(`rolling web back to ${kept} (release 1)`);
   });
 
+  it("refuses before anything changes when there is no kept instance", async () => {
+    home = await createUnitHome();
+    const [active] = (await home.release(["web"])).instances;
+    const before = home.state();
+
+    await expect(rollback(home.ctx, "web")).rejects.toThrow(`no kept web instance to roll back to (${active!.id} is active)`);
+    expect(home.state()).toEqual(before);
+    expect(home.history()).toHaveLength(1);
+  });
+
   it("says 'rollback failed at start' when its target cannot start, and leaves it kept and stopped", async () => {
     const { kept, active } = await homeWithTwoReleases();
     home.supervisor.faults.failOn("start", kept, "spawn failed");

@@ -1,4 +1,4 @@
-import { mkdirSync, renameSync, rmdirSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { tcpProbe } from "../../../src/util/tcp-probe.js";
 import { readState } from "../../../src/instance/state.js";
@@ -57,6 +57,42 @@ describe("the release transaction", () => {
       `${old.web}: stopped, kept for rollback`,
       `${old.api}: stopped, kept for rollback`,
     ]);
+  });
+
+  it("switches a type without a stable port in state only, once it stayed up", async () => {
+    home = await createUnitHome({ routed: ["web"], healthTimeout: "100ms" });
+    const [, first] = (await home.release(["web", "worker"])).instances;
+    const [, worker] = (await home.release(["web", "worker"])).instances;
+
+    expect(home.summary()).toMatchObject({ instances: { [first!.id]: "kept", [worker!.id]: "active" }, routes: { web: expect.any(String) } });
+    expect([...home.router.serving.keys()]).toEqual(["web"]);
+    expect(home.router.faults.calls).not.toContain(`activate ${worker!.id}`);
+    expect(home.lines).toContain(`worker: ${worker!.id} is the active instance`);
+    expect(await home.running()).toContain(worker!.id);
+  });
+
+  it("makes a config change a release: each active instance copied into a new one with the new env", async () => {
+    const old = await homeWithOneRelease();
+    writeFileSync(home.paths.config, readFileSync(home.paths.config, "utf8") + "env:\n  MESSAGE: changed\n");
+
+    const result = await applyConfigRelease(home.ctx, ["MESSAGE"]);
+    const [web, api] = result.instances.map((instance) => instance.id);
+    expectSwitched(old, { web: web!, api: api! });
+    const state = home.state();
+    for (const [id, from] of [[web!, old.web], [api!, old.api]] as const) {
+      expect(state.instances[id]).toMatchObject({ configEnv: { MESSAGE: "changed" }, command: state.instances[from]!.command, commit: "c0ffee" });
+    }
+    expect(home.history()[1]).toMatchObject({ release: 2, kind: "config", outcome: "success", detail: ["MESSAGE"] });
+  });
+
+  it("removes everything a first release made when its second switch fails: there is nothing to route back to", async () => {
+    home = await createUnitHome();
+    home.router.faults.failOn("activate", "api", "HAProxy refused");
+
+    await expect(home.release(["web", "api"])).rejects.toThrow("deploy failed at switch: HAProxy refused");
+    expect(home.summary()).toMatchObject({ lastRelease: 1, instances: {}, pendingRelease: null });
+    expect(await home.supervisor.status()).toEqual([]);
+    expect(home.folders()).toEqual([]);
   });
 
   const failures: Array<{
