@@ -123,6 +123,7 @@ export const JSON_OUTPUTS: Record<string, JsonOutputDoc> = {
       process: "the active instance's supervisor state (as in `list`), or null",
       restarts: "the active instance's automatic restarts",
       healthy: "whether the stable address answers now (without one: whether the process runs)",
+      problem: "null when HAProxy answers at the stable address, else why not: nothing answers, or another program listens there (its pid, user and command)",
       lastLines: "when not healthy: the last lines of the active instance's log, else empty",
     }),
   },

@@ -7,7 +7,7 @@ export function registerStatus(program: Command): void {
   program
     .command("status")
     .description("per process type: active instance, stable address, health")
-    .option("--json", "print JSON (fields: proc, active, address, port, process, restarts, healthy, lastLines)")
+    .option("--json", "print JSON (fields: proc, active, address, port, process, restarts, healthy, problem, lastLines)")
     .action(async (options: { json?: boolean }, command: Command) => {
       const { procStatus } = await import("../instance/views.js");
       const status = await withContext(command, "status", procStatus);
@@ -18,6 +18,7 @@ export function registerStatus(program: Command): void {
           status.map((s) => [s.proc, s.active ?? "-", s.address ?? "-", s.port === null ? "-" : String(s.port), s.process ?? "-", String(s.restarts), s.healthy ? "ok" : "FAILING"]),
         ),
       );
+      for (const s of status.filter((entry) => entry.problem !== null)) process.stdout.write(`\n${s.proc}: ${s.problem}\n`);
       for (const s of status.filter((entry) => entry.lastLines.length > 0)) {
         process.stdout.write(`\n${s.active} last log lines:\n${s.lastLines.map((line) => `  ${line}`).join("\n")}\n`);
       }

@@ -5,6 +5,7 @@ import { idleSlot, otherSlot } from "./routes.js";
 import { HAPROXY_PROGRAM, SLOTS, type ListenRoute } from "./types.js";
 import type { SargeLog } from "../util/sarge-log.js";
 import type { Supervisor } from "../supervise/supervisor.js";
+import { foreignListener } from "../instance/listeners.js";
 import { tcpProbe } from "../util/tcp-probe.js";
 import type { Router } from "../release/router.js";
 import type { State } from "../instance/state.js";
@@ -91,9 +92,15 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       return { started, routedBack };
     },
 
-    probe(proc) {
+    async probe(proc) {
       const bind = config.portMap[proc];
-      return bind ? tcpProbe(bind.port, bind.host).then((problem) => problem === null) : Promise.resolve(false);
+      if (!bind) return `${proc} has no stable address`;
+      const address = `${bind.host}:${bind.port}`;
+      const problem = await tcpProbe(bind.port, bind.host);
+      if (problem !== null) return `the stable address ${address} does not answer: ${problem}`;
+      const haproxyPid = (await supervisor.status()).find((program) => program.name === HAPROXY_PROGRAM)?.pid ?? null;
+      const squatter = foreignListener(bind.port, haproxyPid);
+      return squatter === null ? null : `the stable address ${address} is not HAProxy's: ${squatter} listens there`;
     },
   };
 }

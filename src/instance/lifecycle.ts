@@ -34,14 +34,15 @@ export async function startInstance(ctx: HomeContext, instance: InstanceRecord):
  * the last lines of its log.
  */
 export async function waitUntilInstanceReady(ctx: HomeContext, instance: InstanceRecord): Promise<{ readyMs: number }> {
+  const program = async () => (await ctx.supervisor.status()).find((candidate) => candidate.name === instance.id);
   const exited = async () => {
-    const status = (await ctx.supervisor.status()).find((program) => program.name === instance.id);
+    const status = await program();
     if (!status) return "disappeared";
     if (status.state === "running" || status.state === "starting") return null;
     return status.lastExit ? `exited (${status.lastExit})` : `is ${status.state}`;
   };
   const result = ctx.router.routes(instance.proc)
-    ? await waitUntilReady({ port: instance.port, httpPath: ctx.config.health.httpPath, timeoutMs: ctx.config.health.timeoutMs, exited })
+    ? await waitUntilReady({ port: instance.port, httpPath: ctx.config.health.httpPath, timeoutMs: ctx.config.health.timeoutMs, exited, owner: async () => (await program())?.pid ?? null })
     : await stayUp(exited, Math.min(unroutedSettleMs, ctx.config.health.timeoutMs));
   if (!result.ready) {
     const tail = tailFile(instanceLogPath(ctx.paths, instance.id), 20);

@@ -1,6 +1,7 @@
 import { request } from "node:http";
 import { pollUntil } from "../util/poll.js";
 import { tcpProbe } from "../util/tcp-probe.js";
+import { foreignListener } from "./listeners.js";
 
 export interface ReadinessCheck {
   port: number;
@@ -9,17 +10,23 @@ export interface ReadinessCheck {
   timeoutMs: number;
   /** Called between probes; returns why the process can no longer become ready, or null while it runs. */
   exited(): Promise<string | null>;
+  /** The pid of the instance's process: only sockets of its group or descendants may answer. */
+  owner(): Promise<number | null>;
 }
 
 export type ReadinessResult = { ready: true; elapsedMs: number } | { ready: false; reason: string };
 
-/** Poll until the instance answers on its port, it exits, or the timeout passes. */
+/** Poll until the instance answers on its port, it exits, the timeout passes, or another program answers there. */
 export async function waitUntilReady(check: ReadinessCheck): Promise<ReadinessResult> {
   const started = Date.now();
   let lastProblem = "nothing is listening";
   const outcome = async (): Promise<ReadinessResult | undefined> => {
     const problem = await probeInstance(check.port, check.httpPath);
-    if (problem === null) return { ready: true, elapsedMs: Date.now() - started };
+    if (problem === null) {
+      const squatter = foreignListener(check.port, await check.owner());
+      if (squatter === null) return { ready: true, elapsedMs: Date.now() - started };
+      return { ready: false, reason: `does not hold its port ${check.port}: ${squatter} listens there; sarge routes only to the instance's own processes` };
+    }
     lastProblem = problem;
     const exit = await check.exited();
     return exit === null ? undefined : { ready: false, reason: `the process ${exit} before it was ready` };

@@ -32,6 +32,8 @@ export interface ProcStatusView {
   restarts: number;
   /** Whether the stable address (or, without one, the process) answers now. */
   healthy: boolean;
+  /** Null when HAProxy answers at the stable address, else why not: nothing answers, or another program listens there. */
+  problem: string | null;
   /** The active instance's last log lines when it is not healthy. */
   lastLines: string[];
 }
@@ -69,10 +71,9 @@ export async function procStatus(ctx: HomeContext): Promise<ProcStatusView[]> {
       const address = ctx.config.portMap[proc];
       const running = active?.process === "running";
       const up = running || active?.process === "starting";
+      const problem = address ? await ctx.router.probe(proc) : null;
       // A stable address answers even with nothing behind it (HAProxy accepts the connection): the instance itself must answer too.
-      const healthy = address
-        ? up && (await probeInstance(active!.port, ctx.config.health.httpPath)) === null && (await ctx.router.probe(proc))
-        : running;
+      const healthy = address ? up && problem === null && (await probeInstance(active!.port, ctx.config.health.httpPath)) === null : running;
       return {
         proc,
         active: active?.id ?? null,
@@ -81,6 +82,7 @@ export async function procStatus(ctx: HomeContext): Promise<ProcStatusView[]> {
         process: active?.process ?? null,
         restarts: active?.restarts ?? 0,
         healthy,
+        problem,
         lastLines: active && !healthy ? tailFile(instanceLogPath(ctx.paths, active.id), 5).split("\n").filter(Boolean) : [],
       };
     }),

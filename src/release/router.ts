@@ -16,6 +16,6 @@ export interface Router {
    * a killed deploy left pointing at a half-made instance.
    */
   reconcile(state: State): Promise<{ started: boolean; routedBack: string[] }>;
-  /** Whether the stable address of `proc` answers through HAProxy (for `sarge status`). */
-  probe(proc: string): Promise<boolean>;
+  /** Null when the stable address of `proc` answers through HAProxy, else why not (for `sarge status`). */
+  probe(proc: string): Promise<string | null>;
 }

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 export interface ProcStat {
   /** R, S, D, Z (zombie), T, … */
   state: string;
+  ppid: number;
   pgrp: number;
   session: number;
   /** Start time in clock ticks since boot: with the pid, it identifies a process. */
@@ -20,7 +21,7 @@ export function readProcStat(pid: number): ProcStat | null {
   }
   // the command name (field 2) may contain spaces and ')': the fields start after the last ')'
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0] ?? "", pgrp: Number(fields[2]), session: Number(fields[3]), startTime: fields[19] ?? "" };
+  return { state: fields[0] ?? "", ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]), startTime: fields[19] ?? "" };
 }
 
 /** /proc/<pid>/stat of a process that runs: null when it is gone or a zombie waiting to be reaped. */

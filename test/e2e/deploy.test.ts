@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
 import { helloArchive, helloVersion } from "../support/apps.js";
-import { createTestHome, type TestHome } from "../support/home.js";
+import { createTestHome, servingHome, type TestHome } from "../support/home.js";
 import { get, instanceOf, startLoad } from "../support/load.js";
 import { processesUsing } from "../support/processes.js";
 import { appWith, buildTar } from "../support/tars.js";
@@ -119,11 +119,7 @@ describe("bad input never harms the running version", () => {
   let home: TestHome;
   let serving: string;
   beforeAll(async () => {
-    home = await createTestHome({ extraConfig: "" });
-    await home.startSupervisor();
-    const first = await home.sarge(["deploy", "-", "web"], { input: helloVersion("good") });
-    expect(first.code, first.stderr).toBe(0);
-    serving = await get(home.webPort);
+    ({ home, serving } = await servingHome({}, "good"));
   });
   afterAll(async () => {
     expect(await home.destroy()).toEqual([]);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
 import { helloArchive, helloVersion } from "../support/apps.js";
 import { expectNoLeftovers, failuresOf, plainLines } from "../support/crash.js";
-import { createTestHome, type TestHome } from "../support/home.js";
+import { servingHome, type TestHome } from "../support/home.js";
 import { get, startLoad } from "../support/load.js";
 import { processesUsing } from "../support/processes.js";
 
@@ -19,11 +19,7 @@ describe("hostile input, caps and a corrupted state file", () => {
   let serving: string;
   const marker = () => join(home.root, "..", "pwned");
   beforeAll(async () => {
-    home = await createTestHome({ extraConfig: ["archive:", "  max_bytes: 64KB", "  max_entries: 20", "  max_name_length: 100"].join("\n") });
-    await home.startSupervisor();
-    const first = await home.sarge(["deploy", "-", "web"], { input: helloVersion("stable") });
-    expect(first.code, first.stderr).toBe(0);
-    serving = await get(home.webPort);
+    ({ home, serving } = await servingHome({ extraConfig: ["archive:", "  max_bytes: 64KB", "  max_entries: 20", "  max_name_length: 100"].join("\n") }));
   });
   afterAll(async () => {
     expect(await home.destroy()).toEqual([]);

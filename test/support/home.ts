@@ -7,7 +7,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import getPort from "get-port";
 import { homePaths, type HomePaths } from "../../src/home/paths.js";
 import { packageRoot } from "../../src/util/package-root.js";
+import { helloVersion } from "./apps.js";
 import { runSarge, type CliOptions, type CliResult } from "./cli.js";
+import { get } from "./load.js";
 import { processesUsing } from "./processes.js";
 
 export interface TestHome {
@@ -99,6 +101,15 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
     },
   };
   return home;
+}
+
+/** A test home with its supervisor running and `version` of the hello app deployed as web; with what web answers. */
+export async function servingHome(options: TestHomeOptions = {}, version = "stable"): Promise<{ home: TestHome; serving: string }> {
+  const home = await createTestHome(options);
+  await home.startSupervisor();
+  const first = await home.sarge(["deploy", "-", "web"], { input: helloVersion(version) });
+  if (first.code !== 0) throw new Error(`the first deploy failed: ${first.stderr}`);
+  return { home, serving: await get(home.webPort) };
 }
 
 /** A base port B with B free and B+10.. likely free: random in 20000-31900 by steps of 100. */

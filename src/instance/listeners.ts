@@ -1,0 +1,110 @@
+/**
+ * Who listens on a TCP port, from /proc: the listening sockets' inodes and owners in
+ * /proc/net/tcp and tcp6, and the processes whose /proc/<pid>/fd hold them. A TCP connect only
+ * proves that someone listens; any local user can listen on a free unprivileged port.
+ */
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readProcStat } from "../util/proc-stat.js";
+
+export interface PortListener {
+  inode: string;
+  /** The socket's owner. */
+  uid: number;
+  /** Processes holding the socket; empty when sarge may not look into them (another user's). */
+  pids: number[];
+}
+
+const LISTEN = "0A";
+
+/** Every socket listening on `port`, on any address. */
+export function portListeners(port: number): PortListener[] {
+  const sockets = new Map<string, number>();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text: string;
+    try {
+      text = readFileSync(table, "utf8");
+    } catch {
+      continue; // no IPv6
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10 || fields[3] !== LISTEN) continue;
+      if (parseInt(fields[1]!.split(":")[1]!, 16) !== port) continue;
+      sockets.set(fields[9]!, Number(fields[7]));
+    }
+  }
+  if (sockets.size === 0) return [];
+  const holders = socketHolders(new Set(sockets.keys()));
+  return [...sockets].map(([inode, uid]) => ({ inode, uid, pids: holders.get(inode) ?? [] }));
+}
+
+function socketHolders(inodes: Set<string>): Map<string, number[]> {
+  const holders = new Map<string, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue; // gone, or another user's
+    }
+    for (const fd of fds) {
+      let target: string;
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode === undefined || !inodes.has(inode)) continue;
+      const pids = holders.get(inode) ?? [];
+      if (!pids.includes(pid)) holders.set(inode, [...pids, pid]);
+    }
+  }
+  return holders;
+}
+
+/** Whether `pid` is `root` or runs under it: in its process group, or a descendant. */
+function belongsTo(pid: number, root: number): boolean {
+  for (let current = pid, hops = 0; current > 1 && hops < 64; hops++) {
+    const stat = readProcStat(current);
+    if (stat === null) return false;
+    if (current === root || stat.pgrp === root) return true;
+    current = stat.ppid;
+  }
+  return false;
+}
+
+/**
+ * Null when every socket listening on `port` is held by `owner`'s processes (its process group
+ * or descendants), else who else listens there: "pid 812 of user nobody (python3 squat.py)".
+ * A null `owner` (the program is not running) owns nothing.
+ */
+export function foreignListener(port: number, owner: number | null): string | null {
+  const foreign = portListeners(port).find((listener) => owner === null || !listener.pids.some((pid) => belongsTo(pid, owner)));
+  if (!foreign) return null;
+  const user = userName(foreign.uid);
+  if (foreign.pids.length === 0) return `a process of user ${user} (its pid is hidden from sarge)`;
+  return foreign.pids.map((pid) => `pid ${pid} of user ${user} (${commandLine(pid)})`).join(", ");
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0+$/, "").replaceAll("\0", " ") || "?";
+  } catch {
+    return "gone";
+  }
+}
+
+function userName(uid: number): string {
+  try {
+    const line = readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .find((entry) => entry.split(":")[2] === String(uid));
+    if (line) return line.split(":")[0]!;
+  } catch {
+    // no passwd file: the number says it
+  }
+  return `uid ${uid}`;
+}
