@@ -42,7 +42,13 @@ export async function waitUntilInstanceReady(ctx: HomeContext, instance: Instanc
     return status.lastExit ? `exited (${status.lastExit})` : `is ${status.state}`;
   };
   const result = ctx.router.routes(instance.proc)
-    ? await waitUntilReady({ port: instance.port, httpPath: ctx.config.health.httpPath, timeoutMs: ctx.config.health.timeoutMs, exited, owner: async () => (await program())?.pid ?? null })
+    ? await waitUntilReady({
+        port: instance.port,
+        httpPath: ctx.config.health.httpPath,
+        timeoutMs: ctx.config.health.timeoutMs,
+        exited,
+        owner: async () => (await program())?.pid ?? null,
+      })
     : await stayUp(exited, Math.min(unroutedSettleMs, ctx.config.health.timeoutMs));
   if (!result.ready) {
     const tail = tailFile(instanceLogPath(ctx.paths, instance.id), 20);
