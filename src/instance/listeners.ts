@@ -16,8 +16,8 @@ export interface PortListener {
 
 const LISTEN = "0A";
 
-/** Every socket listening on `port`, on any address. */
-export function portListeners(port: number): PortListener[] {
+/** Every socket listening on `port`, on any address: its inode and its owner's uid. */
+function listeningSockets(port: number): Map<string, number> {
   const sockets = new Map<string, number>();
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
     let text: string;
@@ -33,36 +33,42 @@ export function portListeners(port: number): PortListener[] {
       sockets.set(fields[9]!, Number(fields[7]));
     }
   }
-  if (sockets.size === 0) return [];
-  const holders = socketHolders(new Set(sockets.keys()));
-  return [...sockets].map(([inode, uid]) => ({ inode, uid, pids: holders.get(inode) ?? [] }));
+  return sockets;
 }
 
-function socketHolders(inodes: Set<string>): Map<string, number[]> {
+/** Every socket listening on `port`, with the processes that hold it. */
+export function portListeners(port: number): PortListener[] {
+  const sockets = listeningSockets(port);
+  if (sockets.size === 0) return [];
   const holders = new Map<string, number[]>();
   for (const entry of readdirSync("/proc")) {
     const pid = Number(entry);
     if (!Number.isInteger(pid)) continue;
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue; // gone, or another user's
-    }
-    for (const fd of fds) {
-      let target: string;
-      try {
-        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
-      } catch {
-        continue;
-      }
-      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-      if (inode === undefined || !inodes.has(inode)) continue;
-      const pids = holders.get(inode) ?? [];
-      if (!pids.includes(pid)) holders.set(inode, [...pids, pid]);
+    for (const inode of socketInodes(pid)) {
+      if (sockets.has(inode)) holders.set(inode, [...(holders.get(inode) ?? []), pid]);
     }
   }
-  return holders;
+  return [...sockets].map(([inode, uid]) => ({ inode, uid, pids: holders.get(inode) ?? [] }));
+}
+
+/** The inodes of the sockets a process holds; none when it is gone or another user's. */
+function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return inodes;
+  }
+  for (const fd of fds) {
+    try {
+      const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+      if (inode !== undefined) inodes.add(inode);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return inodes;
 }
 
 /** Whether `pid` is `root` or runs under it: in its process group, or a descendant. */
@@ -82,6 +88,11 @@ function belongsTo(pid: number, root: number): boolean {
  * A null `owner` (the program is not running) owns nothing.
  */
 export function foreignListener(port: number, owner: number | null): string | null {
+  // the usual case, without a look at every process: the program itself holds every listening socket
+  if (owner !== null) {
+    const own = socketInodes(owner);
+    if ([...listeningSockets(port).keys()].every((inode) => own.has(inode))) return null;
+  }
   const foreign = portListeners(port).find((listener) => owner === null || !listener.pids.some((pid) => belongsTo(pid, owner)));
   if (!foreign) return null;
   const user = userName(foreign.uid);

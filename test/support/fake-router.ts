@@ -42,7 +42,7 @@ export class FakeRouter implements Router {
     return { started, routedBack };
   }
 
-  async probe(proc: string): Promise<boolean> {
-    return this.serving.has(proc);
+  async probe(proc: string): Promise<string | null> {
+    return this.serving.has(proc) ? null : `${proc} is not served`;
   }
 }

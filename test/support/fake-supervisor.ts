@@ -87,7 +87,8 @@ export class FakeSupervisor implements Supervisor {
     program.server = crashes || port === undefined ? null : await listen(Number(port));
     program.status = crashes
       ? { ...program.status, state: "backoff", wanted: true, lastExit: "exit 1" }
-      : { ...program.status, state: "running", wanted: true, startedAt: new Date().toISOString() };
+      : // the listener lives in this process: readiness finds its socket held by this pid
+        { ...program.status, state: "running", wanted: true, pid: process.pid, startedAt: new Date().toISOString() };
     return { ...program.status };
   }
 }
