@@ -23,13 +23,13 @@ export function runInInstance(home: OpenHome, target: string, command: string[])
   const instance = resolveTarget(readState(home.paths), target, { allowProc: true });
   const args = command.length === 0 ? [] : ["-c", commandLine(command)];
   home.log.info({ instance: instance.id, interactive: command.length === 0 }, "sarge run");
+  // the terminal's Ctrl-C reaches bash directly; sarge just waits for it (ignored before spawning: no window)
+  process.on("SIGINT", () => undefined);
   const child = spawn("bash", args, {
     cwd: instanceDir(home.paths, instance.id),
     env: instanceEnvironment(home.paths, instance),
     stdio: "inherit",
   });
-  // the terminal's Ctrl-C reaches bash directly; sarge just waits for it
-  process.on("SIGINT", () => undefined);
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));

@@ -15,14 +15,14 @@ import { shellQuote } from "../procfile/pyutil.js";
 export function run(options: CommonOptions, argv: string[]): Promise<number> {
   const dotenv = readEnv(options);
   const command = argv.map(shellQuote).join(" ");
+  // Ignored before the child exists (a Ctrl-C right after spawning must not kill sarge) and until sarge
+  // exits, not just until the child does: sarge may see the child's exit first and must still report it.
+  process.on("SIGINT", () => undefined);
   return new Promise((resolve, reject) => {
     const child = spawn("/bin/sh", ["-c", command], {
       env: { ...process.env, ...Object.fromEntries(dotenv) },
       stdio: "inherit",
     });
-    // Ignored until sarge exits, not just until the child does: a Ctrl-C to the group reaches both,
-    // and sarge may see the child's exit first; it must still live to report the child's status.
-    process.on("SIGINT", () => undefined);
     child.on("error", reject);
     child.on("exit", (code, signal) => resolve(signal ? 256 - (constants.signals[signal] ?? 0) : (code ?? 0)));
   });

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import type { SupervisorKind } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
 import { assertOtherBackendIdle } from "./backend-switch.js";
@@ -30,8 +30,11 @@ export async function runSupervisorForeground(paths: HomePaths, kind: Supervisor
     return 0;
   }
   const [bin, ...args] = command;
+  // listening before spawning: a signal that arrived between the two would kill us and orphan supervisord
+  let forwardTo: ChildProcess | undefined;
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR2"] as const) process.on(signal, () => forwardTo?.kill(signal));
   const child = spawn(bin!, args, { stdio: "inherit" });
-  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR2"] as const) process.on(signal, () => child.kill(signal));
+  forwardTo = child;
   return new Promise((resolve, reject) => {
     child.once("error", reject);
     child.once("exit", (code, signal) => resolve(code ?? (signal === "SIGTERM" || signal === "SIGINT" ? 0 : 1)));
