@@ -18,6 +18,32 @@ export function resolveHome(command: Command): HomePaths {
   return paths;
 }
 
+/**
+ * `--wait[=SECONDS]`: poll until the home's supervisor answers, for at most
+ * that long (true: 30 s). Returns either way; the command then fails as usual
+ * when it still does not answer.
+ */
+export async function waitForSupervisor(command: Command, wait: true | string): Promise<void> {
+  const seconds = wait === true ? 30 : Number(wait);
+  const { ConfigError, SupervisorNotRunningError } = await import("../util/errors.js");
+  if (wait === "" || !Number.isFinite(seconds) || seconds < 0) throw new ConfigError(`--wait: expected a number of seconds, got "${String(wait)}"`);
+  const paths = resolveHome(command);
+  const { loadConfig } = await import("../home/config.js");
+  const { openSupervisor } = await import("../supervise/open.js");
+  const config = loadConfig(paths);
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    try {
+      await (await openSupervisor(paths, config)).close();
+      return;
+    } catch (error) {
+      if (!(error instanceof SupervisorNotRunningError)) throw error;
+    }
+    if (Date.now() >= deadline) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Open the home's context for one command, and close the supervisor connection however the command ends. */
 export async function withContext<T>(command: Command, name: string, work: (ctx: HomeContext) => Promise<T>): Promise<T> {
   const { openContext } = await import("../home/open.js");

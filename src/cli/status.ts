@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { withContext } from "./context.js";
+import { waitForSupervisor, withContext } from "./context.js";
 import { printJson } from "./output.js";
 import { formatTable } from "./table.js";
 
@@ -8,7 +8,9 @@ export function registerStatus(program: Command): void {
     .command("status")
     .description("per process type: active instance, stable address, health")
     .option("--json", "print JSON (fields: proc, active, address, port, process, restarts, healthy, problem, lastLines)")
-    .action(async (options: { json?: boolean }, command: Command) => {
+    .option("--wait [seconds]", "first wait until the supervisor answers, up to SECONDS (default 30); exit 3 if it never does")
+    .action(async (options: { json?: boolean; wait?: true | string }, command: Command) => {
+      if (options.wait !== undefined) await waitForSupervisor(command, options.wait);
       const { procStatus } = await import("../instance/views.js");
       const status = await withContext(command, "status", procStatus);
       if (options.json) return printJson(status);

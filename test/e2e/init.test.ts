@@ -2,7 +2,6 @@ import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/util/package-root.js";
 import { runSarge } from "../support/cli.js";
@@ -49,12 +48,25 @@ describe("sarge init and the home it creates", () => {
     }
   });
 
-  it("runs the supervisor from bin/supervisord; bin/sarge list --json prints JSON", async () => {
+  it("status --wait waits until the supervisor answers: exit 3 with the same message when it never does", async () => {
+    const began = Date.now();
+    const result = await runSarge(["--home", home, "status", "--wait=0.5"]);
+    expect([result.code, result.stderr]).toEqual([3, `sarge: supervisor is not running; start it with ${home}/bin/supervisord\n`]);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(500);
+    const bad = await runSarge(["--home", home, "status", "--wait", "soon"]);
+    expect([bad.code, bad.stderr]).toEqual([2, 'sarge: --wait: expected a number of seconds, got "soon"\n']);
+  });
+
+  it("runs the supervisor from bin/supervisord; bin/sarge status --wait waits for it; list --json prints JSON", async () => {
     const supervisor = spawn(join(home, "bin/supervisord"), [], { stdio: "ignore" });
+    const wrapper = { bin: join(home, "bin/sarge"), cwd: "/" };
     try {
-      for (let i = 0; i < 100 && !existsSync(join(home, "var/run/supervisor.sock")); i++) await sleep(50);
-      const list = await runWrapper(home, ["list", "--json"]);
-      expect(JSON.parse(list)).toEqual([]);
+      const status = await runSarge(["status", "--wait"], wrapper);
+      expect([status.code, status.stderr]).toEqual([0, ""]);
+      expect(status.stdout).toMatch(/^PROC +ACTIVE +ADDRESS +PORT +PROCESS +RESTARTS +HEALTH\nweb +- +127\.0\.0\.1:\d+ /);
+      const list = await runSarge(["list", "--json"], wrapper);
+      expect(list.code, list.stderr).toBe(0);
+      expect(JSON.parse(list.stdout)).toEqual([]);
     } finally {
       supervisor.kill("SIGTERM");
       await new Promise((resolve) => supervisor.once("exit", resolve));
@@ -74,13 +86,3 @@ describe("sarge init and the home it creates", () => {
     expect(existsSync(join(work, "installed", "bin", "supervisord"))).toBe(true);
   });
 });
-
-function runWrapper(home: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(join(home, "bin/sarge"), args, { cwd: "/", stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => (out += chunk));
-    child.once("error", reject);
-    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`bin/sarge ${args.join(" ")} exited ${code}`))));
-  });
-}
