@@ -32,7 +32,7 @@ import { helloArchive } from "./support/apps.js";
 import { onCleanup } from "./support/cleanup.js";
 import { check, run } from "./support/cli.js";
 import { createBenchHome, type BenchHome } from "./support/home.js";
-import { freePortBlock } from "./support/proc.js";
+import { freePortBlock } from "../test/support/ports.js";
 import { fmt, formatTable, isMain, machine, runStandalone, writeResult, type BenchOutcome } from "./support/report.js";
 import { median, round } from "./support/stats.js";
 import { startSupervisord, type PeerProgram, type PrivateSupervisord } from "./support/supervisord.js";

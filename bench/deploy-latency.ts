@@ -60,7 +60,7 @@ export async function main(): Promise<BenchOutcome> {
   const rounds = Number(process.env.BENCH_DEPLOY_ROUNDS ?? 5);
   const info = machine();
   console.log(`\n== 1. deploy latency: examples/hello, 15-wheel dist, ${rounds} rounds ==`);
-  const home = await createBenchHome({ rangeSize: 40, greetingWheel: false });
+  const home = await createBenchHome({ rangeSize: 40, withGreetingWheel: false });
   const work = mkdtempSync(join(tmpdir(), "sarge-bench-floor-"));
   const removeWork = onCleanup(`floor folder ${work}`, () => rmSync(work, { recursive: true, force: true }));
   try {

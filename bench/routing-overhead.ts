@@ -20,7 +20,7 @@ import { check } from "./support/cli.js";
 import { createBenchHome } from "./support/home.js";
 import { processesUsing } from "../test/support/processes.js";
 import { cpuSecondsOf } from "./support/proc.js";
-import { startLoad, type LoadMode } from "./support/load.js";
+import { startLoad, type LoadMode } from "../test/support/load.js";
 import { fmt, formatTable, isMain, machine, runStandalone, writeResult, type BenchOutcome } from "./support/report.js";
 import { distribution, median, round, type Distribution } from "./support/stats.js";
 
@@ -55,7 +55,7 @@ function cpuOf(pids: number[]): number {
 }
 
 async function measure(port: number, mode: LoadMode, clients: number, seconds: number, pids: { haproxy: number[]; app: number[] }): Promise<Omit<Measurement, "target" | "round">> {
-  const load = startLoad({ port, workers: Array.from({ length: clients }, () => mode) });
+  const load = startLoad(port, { workers: Array.from({ length: clients }, () => mode), maxMs: 3_600_000 });
   try {
     await sleep(500);
     const from = performance.timeOrigin + performance.now();

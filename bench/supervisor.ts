@@ -24,7 +24,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { connectBuiltin } from "../src/supervise/builtin/client.js";
 import type { ProgramSpec } from "../src/supervise/supervisor.js";
 import { createBenchHome } from "./support/home.js";
-import { accepts, cpuSecondsOf, freePortBlock, memoryOf, waitForPort } from "./support/proc.js";
+import { accepts, freePortBlock } from "../test/support/ports.js";
+import { cpuSecondsOf, memoryOf, waitForPort } from "./support/proc.js";
 import { fmt, formatTable, isMain, machine, runStandalone, writeResult, type BenchOutcome } from "./support/report.js";
 import { distribution, median, round } from "./support/stats.js";
 import { startSupervisord, type PeerProgram, type PrivateSupervisord } from "./support/supervisord.js";
@@ -103,7 +104,7 @@ export async function main(): Promise<BenchOutcome> {
   const info = machine();
   console.log(`\n== 6. supervisor: builtin daemon vs supervisord with ${sizes.join(", ")} programs; crash to serving at ${crashAt} ==`);
   const python = execFileSync("python3", ["-c", "import os, sys; print(os.path.realpath(sys.executable))"], { encoding: "utf8" }).trim();
-  const home = await createBenchHome({ rangeSize: 10, greetingWheel: false });
+  const home = await createBenchHome({ rangeSize: 10, withGreetingWheel: false });
   let peer: PrivateSupervisord | null = null;
   try {
     const static_ = join(home.paths.root, "static");

@@ -22,7 +22,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { helloVersion } from "./support/apps.js";
 import { check, lineTime, type RunResult } from "./support/cli.js";
 import { createBenchHome } from "./support/home.js";
-import { startLoad, type LoadMode, type Sample } from "./support/load.js";
+import { startLoad, type LoadMode, type LoadSample } from "../test/support/load.js";
 import { deployPhases, medianPhases } from "./support/phases.js";
 import { fmt, isMain, machine, runStandalone, writeResult, type BenchOutcome } from "./support/report.js";
 import { distribution, round, type Distribution } from "./support/stats.js";
@@ -79,7 +79,7 @@ function operation(kind: Operation["kind"], label: string, result: RunResult, fr
  * answer (`unexpected`, which also catches the next version answering a request that waited in
  * a queue while its switch began).
  */
-export function drainViolations(operations: Array<Pick<Operation, "label" | "from" | "to" | "windowStart" | "drainedAt">>, samples: Sample[]) {
+export function drainViolations(operations: Array<Pick<Operation, "label" | "from" | "to" | "windowStart" | "drainedAt">>, samples: LoadSample[]) {
   // What each instance was at a moment: activated (from its switch window on) or retired (from its drain end on).
   const events = operations
     .flatMap((op) => [
@@ -117,8 +117,8 @@ interface Bucket {
   byMode: Record<LoadMode, { requests: number; failed: number; latencyMs: Distribution }>;
 }
 
-function bucket(samples: Sample[]): Bucket {
-  const of = (list: Sample[]) => ({
+function bucket(samples: LoadSample[]): Bucket {
+  const of = (list: LoadSample[]) => ({
     requests: list.length,
     failed: list.filter((sample) => sample.error !== null).length,
     latencyMs: distribution(list.map((sample) => sample.end - sample.start)),
@@ -147,7 +147,7 @@ export async function main(): Promise<BenchOutcome> {
     const first = JSON.parse(check(await home.sarge(["deploy", "-", "web", "--json"], { input: helloVersion("v1") }), "first deploy").stdout);
     let active: string = first.instances[0].id;
 
-    load = startLoad({ port: home.webPort, workers: modes, instances: true });
+    load = startLoad(home.webPort, { workers: modes, maxMs: 3_600_000 });
     await sleep(Math.max(3000, restMs * 3));
 
     // rollbacks spread evenly: after every (deploys / rollbacks) deploys
@@ -182,8 +182,8 @@ export async function main(): Promise<BenchOutcome> {
     load = null;
 
     // classify every request
-    const inWindow = (sample: Sample) => operations.some((op) => sample.start <= op.windowEnd && sample.end >= op.windowStart);
-    const inCommand = (sample: Sample) => operations.some((op) => sample.start <= op.endedAt + 100 && sample.end >= op.startedAt - 100);
+    const inWindow = (sample: LoadSample) => operations.some((op) => sample.start <= op.windowEnd && sample.end >= op.windowStart);
+    const inCommand = (sample: LoadSample) => operations.some((op) => sample.start <= op.endedAt + 100 && sample.end >= op.startedAt - 100);
     const switching = samples.filter(inWindow);
     const rest = samples.filter((sample) => !inCommand(sample));
     const deployingOther = samples.filter((sample) => inCommand(sample) && !inWindow(sample));

@@ -1,5 +1,6 @@
 /** Whole-process runs of a command, timed from spawn to exit, with each stderr line stamped on arrival. */
 import { spawn } from "node:child_process";
+import { now } from "../../test/support/load.js";
 
 export interface StampedLine {
   /** Epoch milliseconds (sub-millisecond precision) when the line arrived. */
@@ -29,10 +30,6 @@ export interface RunOptions {
   onLine?(line: StampedLine): void;
 }
 
-/** Wall-clock epoch milliseconds with sub-millisecond precision. */
-export function now(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 export function run(command: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {

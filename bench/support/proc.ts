@@ -1,22 +1,8 @@
 /** /proc readings, TCP probes and free ports (127.0.0.1 only). */
 import { execFileSync } from "node:child_process";
-import { processesUsing } from "../../test/support/processes.js";
 import { readFileSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { accepts } from "../../test/support/ports.js";
 import { setTimeout as sleep } from "node:timers/promises";
-
-/** SIGKILL every process still mentioning `path`; returns how many there were. */
-export function killProcessesUsing(path: string): number {
-  const leftovers = processesUsing(path);
-  for (const { pid } of leftovers) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  return leftovers.length;
-}
 
 /** Resident and peak resident memory of a process, in bytes. */
 export function memoryOf(pid: number): { rss: number; hwm: number } {
@@ -57,23 +43,6 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Whether something accepts a TCP connection on 127.0.0.1:port right now. */
-export function accepts(port: number, host = "127.0.0.1"): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ port, host });
-    socket.setTimeout(1000);
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("timeout", () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
-
 /** Poll every `intervalMs` until the port accepts; resolves with the time it took (ms), throws after timeoutMs. */
 export async function waitForPort(port: number, timeoutMs: number, intervalMs = 5): Promise<number> {
   const started = performance.now();
@@ -82,26 +51,4 @@ export async function waitForPort(port: number, timeoutMs: number, intervalMs = 
     if (performance.now() - started > timeoutMs) throw new Error(`nothing accepted connections on 127.0.0.1:${port} within ${timeoutMs} ms`);
     await sleep(intervalMs);
   }
-}
-
-export function isPortFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
-/**
- * A base port B (a multiple of 100 in 20000-31999, below Linux's ephemeral
- * range) with B .. B+size-1 all free now.
- */
-export async function freePortBlock(size: number): Promise<number> {
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + 100 * Math.floor(Math.random() * (12_000 - size) / 100);
-    let free = true;
-    for (let port = base; port < base + size && free; port++) free = await isPortFree(port);
-    if (free) return base;
-  }
-  throw new Error(`no block of ${size} free ports found in 20000-31999`);
 }

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { formatTable as cliTable } from "../../src/cli/table.js";
 import { packageRoot } from "../../src/util/package-root.js";
 import { runAllCleanups } from "./cleanup.js";
 
@@ -29,14 +30,10 @@ export interface BenchOutcome {
   resultFile: string;
 }
 
+/** The CLI's table (src/cli/table.ts) with a rule of dashes under the headers. */
 export function formatTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(headers), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n") + "\n";
+  const rule = headers.map((header, column) => "-".repeat(Math.max(header.length, ...rows.map((row) => (row[column] ?? "").length))));
+  return cliTable(headers, [rule, ...rows]);
 }
 
 export function summaryTable(rows: SummaryRow[]): string {

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { run, type RunResult } from "./cli.js";
 import { onCleanup } from "./cleanup.js";
-import { isAlive, killProcessesUsing } from "./proc.js";
+import { killProcessesUsing } from "../../test/support/processes.js";
+import { isAlive } from "./proc.js";
 
 export interface PeerProgram {
   name: string;

@@ -1,21 +1,13 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { helloVersion } from "../support/apps.js";
-import { createTestHome, type TestHome } from "../support/home.js";
+import { useDeployedHome } from "../support/deployed-home.js";
 import { processesUsing } from "../support/processes.js";
 
 describe("switching a home between the builtin supervisor and supervisord", () => {
-  let home: TestHome;
-  beforeAll(async () => {
-    home = await createTestHome({ supervisor: "builtin" });
-    await home.startSupervisor();
-    expect((await home.sarge(["deploy", "-", "web"], { input: helloVersion("v1") })).code).toBe(0);
-  });
-  afterAll(async () => {
-    expect(await home.destroy()).toEqual([]);
-  });
+  const home = useDeployedHome({ supervisor: "builtin" });
 
   const useBackend = (kind: string) =>
     writeFileSync(home.paths.config, readFileSync(home.paths.config, "utf8").replace(/^supervisor: \w+$/m, `supervisor: ${kind}`));

@@ -4,7 +4,6 @@ import { once } from "node:events";
 import { connect as connectSocket, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { SupervisorNotRunningError } from "../../src/util/errors.js";
@@ -12,6 +11,7 @@ import { homePaths, type HomePaths } from "../../src/home/paths.js";
 import { connectBuiltin, type BuiltinClient } from "../../src/supervise/builtin/client.js";
 import { builtinFiles } from "../../src/supervise/builtin/daemon.js";
 import type { ProgramSpec } from "../../src/supervise/supervisor.js";
+import { sargeBin, spawnSarge } from "../support/cli.js";
 import {
   find,
   groupMembers,
@@ -23,8 +23,6 @@ import {
   waitFor,
 } from "../support/supervisor-contract.js";
 
-const sargeBin = fileURLToPath(new URL("../../bin/sarge", import.meta.url));
-
 interface Daemon {
   child: ChildProcess;
   output(): string;
@@ -33,16 +31,10 @@ interface Daemon {
 
 /** `bin/sarge --home <home> supervisord` as a real separate process, with at most `maxFiles` open files if given. */
 function spawnDaemon(home: string, maxFiles?: number): Daemon {
-  const command = [sargeBin, "--home", home, "supervisord"];
-  if (maxFiles !== undefined) command.unshift("prlimit", `--nofile=${maxFiles}`, "--");
-  const child = spawn(command[0]!, command.slice(1), { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (chunk) => (output += chunk));
-  child.stderr!.on("data", (chunk) => (output += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  return { child, output: () => output, exited };
+  const args = ["--home", home, "supervisord"];
+  const options = { timeoutMs: 60 * 60_000 };
+  const daemon = maxFiles === undefined ? spawnSarge(args, options) : spawnSarge([`--nofile=${maxFiles}`, "--", sargeBin, ...args], { ...options, bin: "prlimit" });
+  return { child: daemon.child, output: () => daemon.stdout + daemon.stderr, exited: daemon.done };
 }
 
 /** Everything a test started, torn down after it whether it passed or not. */
@@ -375,9 +367,10 @@ describe("builtin supervisor daemon", () => {
     );
     await supervisor.start(chatty);
     await waitFor(() => existsSync(join(chatty.cwd, "done")), "the writer to finish", 30_000);
-    await sleep(2_500); // the last rotation check after the writes
-
     const log = chatty.logFile;
+    // the rotation check after the last writes
+    await waitFor(() => existsSync(`${log}.2`) && statSync(log).size < 100_000, "the log rotated after the last writes", 10_000);
+
     expect(existsSync(`${log}.1`)).toBe(true);
     expect(existsSync(`${log}.2`)).toBe(true);
     expect(existsSync(`${log}.3`)).toBe(false);
@@ -443,8 +436,7 @@ describe("builtin supervisor daemon", () => {
     const daemon = await startDaemon(paths);
     const supervisor = await connect(paths);
     for (let index = 0; index < 20; index++) await supervisor.start(program(paths, `idle-${index}`, "exec sleep 1000"));
-    await sleep(1_500);
-    expect((await supervisor.status()).filter((status) => status.state === "running")).toHaveLength(20);
+    await waitFor(async () => (await supervisor.status()).filter((status) => status.state === "running").length === 20, "20 programs running");
 
     const calls = 100;
     const began = performance.now();

@@ -1,22 +1,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { helloVersion } from "../support/apps.js";
-import { createTestHome, type TestHome } from "../support/home.js";
+import { describe, expect, it } from "vitest";
+import { useDeployedHome } from "../support/deployed-home.js";
 import { get, startLoad } from "../support/load.js";
 import { readState } from "../../src/instance/state.js";
-import { pausedLine, plainLines, spawnSarge } from "../support/crash.js";
+import { pausedLine, plainLines } from "../support/crash.js";
 
 describe("sarge config: env changes as zero-downtime releases", () => {
-  let home: TestHome;
-  beforeAll(async () => {
-    home = await createTestHome();
-    await home.startSupervisor();
-    expect((await home.sarge(["deploy", "-", "web"], { input: helloVersion("v1") })).code).toBe(0);
-  });
-  afterAll(async () => {
-    expect(await home.destroy()).toEqual([]);
-  });
+  const home = useDeployedHome();
 
   it("lists names only, unless values are asked for", async () => {
     expect((await home.sarge(["config", "list"])).stdout).toBe("MESSAGE\n");
@@ -30,7 +21,7 @@ describe("sarge config: env changes as zero-downtime releases", () => {
   it("set under load: 0 failed requests, the new value answers, history has the key name only", async () => {
     const load = startLoad(home.webPort, { workers: 4 });
     const result = await home.sarge(["config", "set", "MESSAGE=bonjour"]);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await load.answered(20);
     const samples = await load.stop();
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^set MESSAGE in .*sarge\.yaml\napplied as release 2: web-[a-z0-9]{6}\n$/);
@@ -96,14 +87,14 @@ describe("sarge config: env changes as zero-downtime releases", () => {
   it("fails at prepare, saying why, when the active instance was destroyed while it waited for the lock", async () => {
     const active = Object.values(readState(home.paths).instances).find((instance) => instance.state === "active")!;
     // the first lock is the edit of etc/sarge.yaml; the second, the release's
-    const set = spawnSarge(home, ["config", "set", "MESSAGE=too-late"], { env: { SARGE_PAUSE_AT: "lock#2" } });
-    await set.waitFor(pausedLine("lock"));
+    const set = home.spawn(["config", "set", "MESSAGE=too-late"], { env: { SARGE_PAUSE_AT: "lock#2" } });
+    await set.waitForStderr(pausedLine("lock"));
     const destroyed = await home.sarge(["destroy", "--force", active.id]);
     expect(destroyed.code, destroyed.stderr).toBe(0);
-    set.child.kill("SIGUSR2");
-    const { code } = await set.exited;
+    set.signal("SIGUSR2");
+    const { code } = await set.done;
     expect(code).toBe(1);
-    expect(plainLines(set.stderr())).toContain("sarge: config change failed at prepare: web has no active instance any more to copy\n");
+    expect(plainLines(set.stderr)).toContain("sarge: config change failed at prepare: web has no active instance any more to copy\n");
     expect(Object.values(readState(home.paths).instances).filter((instance) => instance.state !== "kept")).toEqual([]);
   });
 });

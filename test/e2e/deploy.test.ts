@@ -1,22 +1,16 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
 import { helloArchive, helloVersion } from "../support/apps.js";
-import { createTestHome, servingHome, type TestHome } from "../support/home.js";
-import { get, instanceOf, startLoad } from "../support/load.js";
+import { useDeployedHome } from "../support/deployed-home.js";
+import { get, instanceOf, now, startLoad } from "../support/load.js";
+import { waitFor } from "../support/wait.js";
 import { processesUsing } from "../support/processes.js";
 import { appWith, buildTar } from "../support/tars.js";
 
 describe.each(["builtin", "supervisord"] as const)("sarge deploy, redeploy and rollback with real HAProxy and Python (%s supervisor)", (supervisor) => {
-  let home: TestHome;
-  beforeAll(async () => {
-    home = await createTestHome({ supervisor });
-    await home.startSupervisor();
-  });
-  afterAll(async () => {
-    expect(await home.destroy()).toEqual([]);
-  });
+  const home = useDeployedHome({ supervisor, app: null });
 
   it("deploys the example app and answers on the stable port", async () => {
     const result = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v1") });
@@ -78,14 +72,14 @@ describe.each(["builtin", "supervisord"] as const)("sarge deploy, redeploy and r
         input,
         onStderr: (chunk) => {
           const switched = /now routes to (web-[a-z0-9]{6})/.exec(chunk);
-          if (switched) activations.push({ instance: switched[1]!, at: Date.now() });
+          if (switched) activations.push({ instance: switched[1]!, at: now() });
         },
       });
       expect(result.code, result.stderr).toBe(0);
     };
     for (let i = 4; i <= 8; i++) await track(["deploy", "-", "web"], helloVersion(`v${i}`));
     await track(["rollback", "web"]);
-    while (load.samples.length < 2000) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => load.samples.length >= 2000, "2000 requests", 120_000, 100);
     const samples = await load.stop();
     const failures = samples.filter((sample) => sample.error !== null);
     expect(failures.slice(0, 5)).toEqual([]);
@@ -116,13 +110,10 @@ describe.each(["builtin", "supervisord"] as const)("sarge deploy, redeploy and r
 });
 
 describe("bad input never harms the running version", () => {
-  let home: TestHome;
+  const home = useDeployedHome({ app: helloVersion("good") });
   let serving: string;
   beforeAll(async () => {
-    ({ home, serving } = await servingHome({}, "good"));
-  });
-  afterAll(async () => {
-    expect(await home.destroy()).toEqual([]);
+    serving = await get(home.webPort);
   });
 
   async function expectRefused(input: Buffer | string, args: string[], message: string | RegExp) {
@@ -203,14 +194,7 @@ describe("bad input never harms the running version", () => {
 });
 
 describe("port range exhausted", () => {
-  let home: TestHome;
-  beforeAll(async () => {
-    home = await createTestHome({ rangeSize: 1 });
-    await home.startSupervisor();
-  });
-  afterAll(async () => {
-    expect(await home.destroy()).toEqual([]);
-  });
+  const home = useDeployedHome({ rangeSize: 1, app: null });
 
   it("says so and keeps the running version", async () => {
     expect((await home.sarge(["deploy", "-", "web"], { input: helloVersion("one") })).code).toBe(0);
@@ -223,14 +207,7 @@ describe("port range exhausted", () => {
 });
 
 describe("deploys into one home", () => {
-  let home: TestHome;
-  beforeAll(async () => {
-    home = await createTestHome();
-    await home.startSupervisor();
-  });
-  afterAll(async () => {
-    expect(await home.destroy()).toEqual([]);
-  });
+  const home = useDeployedHome({ app: null });
 
   it("two deploys at once both finish, one after the other, and history shows both", async () => {
     const overSsh = { SSH_CLIENT: "192.0.2.7 50000 22", USER: "ann", SUDO_USER: "" };

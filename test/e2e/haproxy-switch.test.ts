@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import getPort from "get-port";
+import { waitFor } from "../support/wait.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SargeError } from "../../src/util/errors.js";
 import { homePaths } from "../../src/home/paths.js";
@@ -221,13 +222,19 @@ describe("HAProxy blue/green switching (real haproxy)", () => {
     return late;
   }
 
+  /** Resolves once the load has sent `count` more requests. */
+  async function moreRequests(count: number): Promise<void> {
+    const target = (await traffic.count()) + count;
+    await waitFor(async () => (await traffic.count()) >= target, `${count} more requests`, 20_000);
+  }
+
+  /** Load before, during and after `during`, and at least `minRequests` in all. */
   async function runLoad(during: () => Promise<void>, minRequests = 0): Promise<Sample[]> {
     await traffic.startLoad(stablePort);
-    await sleep(200);
+    await moreRequests(200);
     await during();
-    await sleep(300);
-    const until = Date.now() + 20_000;
-    while ((await traffic.count()) < minRequests && Date.now() < until) await sleep(50);
+    await moreRequests(300);
+    await waitFor(async () => (await traffic.count()) >= minRequests, `${minRequests} requests in all`, 20_000).catch(() => undefined);
     return traffic.stopLoad();
   }
 
@@ -291,7 +298,7 @@ describe("HAProxy blue/green switching (real haproxy)", () => {
         const applied = await applyHaproxyConfig(paths, "haproxy", after, routes);
         expect(applied.reload).toBeNull();
         routes = after;
-        if (i <= SWITCHES) await sleep(300);
+        if (i <= SWITCHES) await moreRequests(300);
       }
     }, 2_000);
 

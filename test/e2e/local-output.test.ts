@@ -1,7 +1,8 @@
 /** HONCHO.md §5 (start: processes, output format, colour, quiet), end to end. */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { baseEnv, linesOf, localStart, normalize, project, sargeBin, startAndCollect } from "./local-support.js";
+import { sargeBin } from "../support/cli.js";
+import { baseEnv, linesOf, localStart, normalize, project, startAndCollect } from "./local-support.js";
 
 describe("sarge local start: line format (HONCHO.md §5)", () => {
   it("`HH:MM:SS <name padded to 6> | <line>`: started line, output, stopped line", async () => {

@@ -1,7 +1,7 @@
 /** HONCHO.md §2 (Procfile grammar) and §7 (check), end to end. */
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { localStart, logLinePattern, normalize, project, Sarge, sarge } from "./local-support.js";
+import { localStart, logLinePattern, normalize, project, spawnLocal, sarge } from "./local-support.js";
 
 const check = (cwd: string, args: string[] = []) => sarge(["local", "check", ...args], { cwd });
 
@@ -131,7 +131,7 @@ describe("sarge local: Procfile errors and location (HONCHO.md §1, §7)", () =>
 
   it("the error line carries sarge's pid", async () => {
     const cwd = project();
-    const run = new Sarge(["local", "check"], { cwd });
+    const run = spawnLocal(["local", "check"], { cwd });
     const result = await run.done;
     expect(result.stderr).toMatch(logLinePattern("ERROR", "Procfile does not exist or is not a file", run.pid));
   });

@@ -1,7 +1,9 @@
 /** HONCHO.md §6 (`sarge local run`), end to end. */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { alive, killGroup, project, Sarge, sarge, sleep } from "./local-support.js";
+import { signalPending } from "../support/processes.js";
+import { waitFor } from "../support/wait.js";
+import { alive, killGroup, project, sarge, spawnLocal } from "./local-support.js";
 
 const run = (cwd: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}) =>
   sarge(["local", "run", ...args], { cwd, ...options });
@@ -82,25 +84,29 @@ describe("sarge local run (HONCHO.md §6)", () => {
 
   it("SIGINT to sarge alone is ignored; a terminal Ctrl-C (SIGINT to the group) reaches the child", async () => {
     const cwd = project();
-    const sargeRun = new Sarge(
+    const sargeRun = spawnLocal(
       ["local", "run", "sh", "-c", `trap 'echo child got INT; exit 3' INT; echo ready; while :; do sleep 0.05; done`],
       { cwd, detached: true },
     );
     await sargeRun.waitFor(/ready/);
     sargeRun.signal("SIGINT");
-    await sleep(300);
+    // taken: no longer pending (a sarge without a handler dies of it: then it is not alive)
+    await waitFor(() => !signalPending(sargeRun.pid, "SIGINT"), "sarge to take the SIGINT");
+    expect(alive(sargeRun.pid)).toBe(true);
     expect(sargeRun.child.exitCode).toBeNull();
+    expect(sargeRun.child.signalCode).toBeNull();
     expect(sargeRun.stdout).not.toContain("got INT");
     process.kill(-sargeRun.pid, "SIGINT");
     const result = await sargeRun.done;
     expect(result.stdout).toContain("child got INT");
     // the wrapper /bin/sh (dash) dies by SIGINT: like honcho, 256−2
     expect(result.code).toBe(254);
+    expect(result.signal).toBeNull();
     killGroup(sargeRun.pid);
   });
 
   it("SIGTERM to sarge kills sarge and leaves the child running", async () => {
-    const sargeRun = new Sarge(["local", "run", "sh", "-c", 'echo "pid $$"; exec sleep 30'], {
+    const sargeRun = spawnLocal(["local", "run", "sh", "-c", 'echo "pid $$"; exec sleep 30'], {
       cwd: project(),
       detached: true,
     });

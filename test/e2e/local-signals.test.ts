@@ -2,7 +2,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { alive, killGroup, linesOf, localStart, normalize, project, Sarge, sleep } from "./local-support.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { waitFor } from "../support/wait.js";
+import { alive, killGroup, linesOf, localStart, normalize, project, spawnLocal } from "./local-support.js";
 
 /** A process that reports TERM/INT and exits 0 on TERM. */
 const TRAPPING = `trap 'echo got TERM; exit 0' TERM; trap 'echo got INT; exit 0' INT; echo ready; while :; do sleep 0.05; done`;
@@ -78,7 +80,7 @@ describe("sarge local start: signals to sarge (HONCHO.md §5)", () => {
   ] as const) {
     it(`${signal}: prints '${signal} received', children get SIGTERM (never SIGINT), exit ${code}`, async () => {
       const cwd = project({ Procfile: `web: ${TRAPPING}\nworker: ${TRAPPING}\n` });
-      const run = new Sarge(["local", "start"], { cwd });
+      const run = spawnLocal(["local", "start"], { cwd });
       await run.waitFor(/web\.1 +\| ready[^]*worker\.1 \| ready|worker\.1 \| ready[^]*web\.1 +\| ready/);
       run.signal(signal);
       const result = await run.done;
@@ -102,7 +104,7 @@ describe("sarge local start: signals to sarge (HONCHO.md §5)", () => {
       // web exits once the worker has its trap set (else the SIGTERM finds a plain shell)
       Procfile: `web: sleep 1; exit 3\nworker: trap 'sleep 0.6; echo done; exit 0' TERM; echo ready; while :; do sleep 0.05; done\n`,
     });
-    const run = new Sarge(["local", "start"], { cwd });
+    const run = spawnLocal(["local", "start"], { cwd });
     await run.waitFor(/worker\.1 \| ready/);
     await run.waitFor(/web\.1 stopped \(rc=3\)[^]*sending SIGTERM to worker\.1/);
     run.signal("SIGINT");
@@ -119,14 +121,15 @@ describe("sarge local start: signals to sarge (HONCHO.md §5)", () => {
     "SIGKILL 5 s after the first stop for what ignores SIGTERM; after a signal alone there is no SIGKILL timer",
     async () => {
       // scenario 1: a process stops, the other ignores SIGTERM → SIGKILL after KILL_WAIT
-      const stops = new Sarge(["local", "start"], { cwd: project({ Procfile: `web: sleep 0.5\nworker: ${STUBBORN}\n` }) });
+      const stops = spawnLocal(["local", "start"], { cwd: project({ Procfile: `web: sleep 0.5\nworker: ${STUBBORN}\n` }) });
       // scenario 2: every process ignores SIGTERM and sarge gets SIGINT → it waits, without SIGKILL
-      const forever = new Sarge(["local", "start"], { cwd: project({ Procfile: `web: ${STUBBORN}\nworker: ${STUBBORN}\n` }) });
+      const forever = spawnLocal(["local", "start"], { cwd: project({ Procfile: `web: ${STUBBORN}\nworker: ${STUBBORN}\n` }) });
 
       await stops.waitFor(/sending SIGTERM to worker\.1/);
       const termAt = Date.now();
       await forever.waitFor(/web\.1 +\| ready[^]*worker\.1 \| ready|worker\.1 \| ready[^]*web\.1 +\| ready/);
       forever.signal("SIGINT");
+      const interruptedAt = Date.now();
       await forever.waitFor(/SIGINT received[^]*sending SIGTERM[^]*sending SIGTERM/);
 
       await stops.waitFor(/sending SIGKILL to worker\.1 \(pid \d+\)/, 8000);
@@ -137,12 +140,12 @@ describe("sarge local start: signals to sarge (HONCHO.md §5)", () => {
       expect(result.stdout).toContain("worker.1 stopped (rc=-9)");
       expect(result.code).toBe(0);
 
-      // still waiting more than KILL_WAIT after the SIGINT; a second signal only prints again
-      await sleep(500);
+      // still waiting more than KILL_WAIT (5 s) after the SIGINT: what is tested is time passing, so this waits for it
+      await sleep(interruptedAt + 5_500 - Date.now());
       forever.signal("SIGINT");
       await forever.waitFor(/SIGINT received[^]*SIGINT received/);
-      await sleep(200);
       expect(forever.child.exitCode).toBeNull();
+      expect(forever.child.signalCode).toBeNull();
       expect(forever.stdout).not.toContain("SIGKILL");
       expect(forever.stdout.match(/sending SIGTERM/g)).toHaveLength(2);
       for (const name of ["web.1", "worker.1"]) killGroup(pidOf(forever.stdout, name));
@@ -156,7 +159,7 @@ describe("sarge local start: signals to sarge (HONCHO.md §5)", () => {
   for (const signal of ["SIGHUP", "SIGQUIT"] as const) {
     it(`${signal} is not handled: sarge dies by it and the children keep running`, async () => {
       const cwd = project({ Procfile: `web: echo ready; exec sleep 30\n` });
-      const run = new Sarge(["local", "start"], { cwd });
+      const run = spawnLocal(["local", "start"], { cwd });
       await run.waitFor(/ready/);
       const child = pidOf(run.stdout, "web.1");
       run.signal(signal);
@@ -169,9 +172,9 @@ describe("sarge local start: signals to sarge (HONCHO.md §5)", () => {
 
   it("when stdout goes away (| head), sarge stops printing and shuts the processes down", async () => {
     const cwd = project({ Procfile: `web: while :; do echo tick; sleep 0.02; done\nworker: echo $$ > worker.pid; exec sleep 30\n` });
-    const run = new Sarge(["local", "start"], { cwd });
+    const run = spawnLocal(["local", "start"], { cwd });
     await run.waitFor(/tick/);
-    while (!existsSync(join(cwd, "worker.pid"))) await sleep(20);
+    await waitFor(() => existsSync(join(cwd, "worker.pid")), "the worker's pid file");
     run.child.stdout!.destroy();
     const result = await run.done;
     expect(result.code).toBe(143);

@@ -1,21 +1,12 @@
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { helloVersion } from "../support/apps.js";
-import { sargeBin } from "../support/cli.js";
-import { createTestHome, type TestHome } from "../support/home.js";
+import { useDeployedHome } from "../support/deployed-home.js";
+import { waitFor } from "../support/wait.js";
 
 describe("sarge logs", () => {
-  let home: TestHome;
-  beforeAll(async () => {
-    home = await createTestHome({ extraConfig: "logs:\n  max_bytes: 2000\n  keep: 2" });
-    await home.startSupervisor();
-    expect((await home.sarge(["deploy", "-", "web"], { input: helloVersion("v1") })).code).toBe(0);
-  });
-  afterAll(async () => {
-    expect(await home.destroy()).toEqual([]);
-  });
+  const home = useDeployedHome({ extraConfig: "logs:\n  max_bytes: 2000\n  keep: 2" });
 
   it("prints the last lines of the active instance's output", async () => {
     await fetch(`http://127.0.0.1:${home.webPort}/first`).then((r) => r.text());
@@ -30,7 +21,7 @@ describe("sarge logs", () => {
     });
     expect((await home.sarge(["deploy", "-", "worker"], { input: worker })).code).toBe(0);
     let out = "";
-    await waitFor(async () => (out = (await home.sarge(["logs", "worker", "-n", "5"])).stdout).includes("worker is up"), "the worker's line in sarge logs", () => out);
+    await waitFor(async () => (out = (await home.sarge(["logs", "worker", "-n", "5"])).stdout).includes("worker is up"), () => `the worker's line in sarge logs; saw ${JSON.stringify(out)}`);
   });
 
   it("refuses an unknown target", async () => {
@@ -39,34 +30,29 @@ describe("sarge logs", () => {
   });
 
   it("-f follows across rotation and across a deploy", async () => {
-    const follower = spawn(process.execPath, [sargeBin, "--home", home.root, "logs", "web", "-f", "-n", "0"], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    follower.stdout.on("data", (chunk: Buffer) => (out += chunk));
+    const follower = home.spawn(["logs", "web", "-f", "-n", "0"]);
+    const out = () => follower.stdout;
     try {
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // following once a request made after it started shows up
+      await waitFor(async () => {
+        await fetch(`http://127.0.0.1:${home.webPort}/following`).then((r) => r.text());
+        return out().includes("/following");
+      }, "sarge logs -f to follow", 30_000, 100);
       // 60 lines of ~42 bytes: past max_bytes (2000) whatever else the instance logged
       for (let i = 0; i < 60; i++) await fetch(`http://127.0.0.1:${home.webPort}/before-${i}`).then((r) => r.text());
-      await waitFor(() => out.includes("/before-59"), "the 60th request before the deploy");
+      await waitFor(() => out().includes("/before-59"), "the 60th request before the deploy");
       const active = JSON.parse((await home.sarge(["status", "--json"])).stdout)[0].active as string;
       await waitFor(() => existsSync(join(home.paths.log, `${active}.log.1`)), "the log to be rotated (2000 bytes)");
       for (let i = 0; i < 5; i++) await fetch(`http://127.0.0.1:${home.webPort}/rotated-${i}`).then((r) => r.text());
-      await waitFor(() => out.includes("/rotated-4"), "requests logged after the rotation");
+      await waitFor(() => out().includes("/rotated-4"), "requests logged after the rotation");
       const deployed = await home.sarge(["deploy", "-", "web", "--json"], { input: helloVersion("v2") });
       const newId = JSON.parse(deployed.stdout).instances[0].id as string;
       await fetch(`http://127.0.0.1:${home.webPort}/after`).then((r) => r.text());
-      await waitFor(() => out.includes("/after"), "a request after the deploy");
-      expect(out).toContain(`--- web is now ${newId} ---`);
-      for (let i = 0; i < 60; i++) expect(out).toContain(`/before-${i} `);
+      await waitFor(() => out().includes("/after"), "a request after the deploy");
+      expect(out()).toContain(`--- web is now ${newId} ---`);
+      for (let i = 0; i < 60; i++) expect(out()).toContain(`/before-${i} `);
     } finally {
-      follower.kill("SIGINT");
+      follower.signal("SIGINT");
     }
   });
 });
-
-async function waitFor(condition: () => boolean | Promise<boolean>, what: string, seen: () => string = () => ""): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}; saw ${JSON.stringify(seen())}`);
-}

@@ -1,9 +1,7 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import getPort from "get-port";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readHistory } from "../../src/release/history.js";
@@ -14,23 +12,14 @@ import { helloDir } from "../support/apps.js";
 import { runSarge } from "../support/cli.js";
 import { createTestHome, type TestHome } from "../support/home.js";
 import { get } from "../support/load.js";
+import { accepts } from "../support/ports.js";
+import { waitFor } from "../support/wait.js";
 
 const SSHD = "/usr/sbin/sshd";
 const FAB = "/usr/bin/fab";
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main", ...args], { cwd, encoding: "utf8" });
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 /**
@@ -74,8 +63,10 @@ async function startSshd(dir: string): Promise<{ port: number; sshCommand: strin
   const child = spawn(SSHD, ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "pipe", "pipe"] });
   child.stdout!.on("data", (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
-  for (let i = 0; i < 100 && child.exitCode === null && !(await canConnect(port)); i++) await sleep(50);
-  if (!(await canConnect(port))) throw new Error(`sshd did not start on 127.0.0.1:${port}: ${log}`);
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`sshd did not start on 127.0.0.1:${port}: ${log}`);
+    return accepts(port);
+  }, () => `sshd on 127.0.0.1:${port}: ${log}`, 5_000);
   const sshCommand = [
     "ssh -F /dev/null",
     `-i ${join(dir, "client_key")} -o IdentitiesOnly=yes -o BatchMode=yes`,

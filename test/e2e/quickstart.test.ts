@@ -6,6 +6,7 @@ import getPort from "get-port";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/util/package-root.js";
 import { processesUsing } from "../support/processes.js";
+import { waitFor } from "../support/wait.js";
 
 /** The `$ ` command lines of docs/quickstart.rst between its test markers, in order, with what they should print. */
 function quickstartSteps(): Array<{ command: string; expected: string[] }> {
@@ -25,7 +26,7 @@ describe("docs/quickstart.rst", () => {
   const home = join(work, "myapp");
   afterAll(async () => {
     for (const { pid } of processesUsing(home).filter((p) => p.cmdline.includes("supervisord"))) process.kill(pid, "SIGTERM");
-    for (let i = 0; i < 100 && processesUsing(home).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => processesUsing(home).length === 0, () => `the supervisor to stop everything: ${JSON.stringify(processesUsing(home))}`, 10_000).catch(() => undefined);
     expect(processesUsing(home)).toEqual([]);
     rmSync(work, { recursive: true, force: true });
   });

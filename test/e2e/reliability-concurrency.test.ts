@@ -1,9 +1,9 @@
 import { readdirSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
 import { helloVersion } from "../support/apps.js";
 import { deployPausedAt, deployingIds, expectNoLeftovers, failuresOf, plainLines } from "../support/crash.js";
-import { createTestHome, type TestHome } from "../support/home.js";
+import { useDeployedHome } from "../support/deployed-home.js";
 import { startLoad } from "../support/load.js";
 
 interface HistoryRow {
@@ -19,16 +19,7 @@ interface HistoryRow {
  * interleaves with another, and the stable port never fails a request.
  */
 describe("concurrent deploys", () => {
-  let home: TestHome;
-  beforeAll(async () => {
-    home = await createTestHome();
-    await home.startSupervisor();
-    const first = await home.sarge(["deploy", "-", "web"], { input: helloVersion("first") });
-    expect(first.code, first.stderr).toBe(0);
-  });
-  afterAll(async () => {
-    expect(await home.destroy()).toEqual([]);
-  });
+  const home = useDeployedHome({ app: helloVersion("first") });
 
   const history = async () => JSON.parse((await home.sarge(["history", "--json"])).stdout) as HistoryRow[];
 
@@ -81,16 +72,12 @@ describe("concurrent deploys", () => {
     const list = await home.sarge(["list", "--json"]);
     expect(plainLines(list.stderr)).toBe("");
     expect((JSON.parse(list.stdout) as Array<{ id: string; state: string }>).find((row) => row.id === deploying)).toMatchObject({ state: "deploying" });
-    let rollbackDone = false;
-    const rollback = home.sarge(["rollback", "web"]).then((result) => {
-      rollbackDone = true;
-      return result;
-    });
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect(rollbackDone).toBe(false);
-    deploy.child.kill("SIGUSR2");
-    expect((await deploy.exited).code, deploy.stderr()).toBe(0);
-    const rolledBack = await rollback;
+    const rollback = home.spawn(["rollback", "web"]);
+    await rollback.waitForStderr("waiting for the deploy lock held by");
+    expect(rollback.result).toBeNull();
+    deploy.signal("SIGUSR2");
+    expect((await deploy.done).code, deploy.stderr).toBe(0);
+    const rolledBack = await rollback.done;
     expect(rolledBack.code, rolledBack.stderr).toBe(0);
     expect(plainLines(rolledBack.stderr)).toMatch(/^waiting for the deploy lock held by pid \d+ \(\w+: sarge deploy web, since [^)]+\)\n/);
     // the rollback went back from the paused deploy's instance, which finished first

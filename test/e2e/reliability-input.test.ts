@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
 import { helloArchive, helloVersion } from "../support/apps.js";
 import { expectNoLeftovers, failuresOf, plainLines } from "../support/crash.js";
-import { servingHome, type TestHome } from "../support/home.js";
+import { useDeployedHome } from "../support/deployed-home.js";
 import { get, startLoad } from "../support/load.js";
 import { processesUsing } from "../support/processes.js";
 
@@ -15,14 +15,14 @@ import { processesUsing } from "../support/processes.js";
  * runs, and the serving version answers every request meanwhile.
  */
 describe("hostile input, caps and a corrupted state file", () => {
-  let home: TestHome;
+  const home = useDeployedHome({
+    extraConfig: ["archive:", "  max_bytes: 64KB", "  max_entries: 20", "  max_name_length: 100"].join("\n"),
+    app: helloVersion("stable"),
+  });
   let serving: string;
   const marker = () => join(home.root, "..", "pwned");
   beforeAll(async () => {
-    ({ home, serving } = await servingHome({ extraConfig: ["archive:", "  max_bytes: 64KB", "  max_entries: 20", "  max_name_length: 100"].join("\n") }));
-  });
-  afterAll(async () => {
-    expect(await home.destroy()).toEqual([]);
+    serving = await get(home.webPort);
   });
 
   /** Run `args` under load; it must fail (with `code`, or any non-zero code for null) with `message` on stderr and leave everything as it was. */

@@ -1,12 +1,13 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
 import { helloVersion } from "../support/apps.js";
-import { deployPausedAt, deployingIds, expectNoLeftovers, failuresOf, plainLines, waitUntil } from "../support/crash.js";
-import { createTestHome, type TestHome } from "../support/home.js";
-import { instanceOf, startLoad } from "../support/load.js";
+import { deployPausedAt, deployingIds, expectNoLeftovers, failuresOf, plainLines } from "../support/crash.js";
+import { useDeployedHome } from "../support/deployed-home.js";
+import { instanceOf, now, startLoad } from "../support/load.js";
+import { waitFor } from "../support/wait.js";
 
 interface ListRow {
   id: string;
@@ -23,19 +24,12 @@ interface ListRow {
  * crashing at start.
  */
 describe("the supervisor, HAProxy or the app die", () => {
-  let home: TestHome;
+  // The app crashes at start (like a lost database) while the file crash-flag is in its folder.
+  const procfile = 'web: if [ -e crash-flag ]; then echo "boom: cannot reach the database"; exit 1; fi; exec python app.py\n';
+  const home = useDeployedHome({ app: helloVersion("stable", { Procfile: procfile }) });
   let active: string;
-  beforeAll(async () => {
-    home = await createTestHome();
-    await home.startSupervisor();
-    // The app crashes at start (like a lost database) while the file crash-flag is in its folder.
-    const procfile = 'web: if [ -e crash-flag ]; then echo "boom: cannot reach the database"; exit 1; fi; exec python app.py\n';
-    const first = await home.sarge(["deploy", "-", "web"], { input: helloVersion("stable", { Procfile: procfile }) });
-    expect(first.code, first.stderr).toBe(0);
+  beforeAll(() => {
     active = Object.keys(readState(home.paths).instances)[0]!;
-  });
-  afterAll(async () => {
-    expect(await home.destroy()).toEqual([]);
   });
 
   const list = async (): Promise<ListRow[]> => JSON.parse((await home.sarge(["list", "--json"])).stdout) as ListRow[];
@@ -53,27 +47,27 @@ describe("the supervisor, HAProxy or the app die", () => {
     const [halfMade] = deployingIds(readState(home.paths));
     const daemonPid = Number(readFileSync(join(home.paths.run, "supervisor.pid"), "utf8"));
     process.kill(daemonPid, "SIGKILL");
-    await waitUntil(() => !isAlive(daemonPid), 5_000, "the supervisor is gone");
+    await waitFor(() => !isAlive(daemonPid), "the supervisor to be gone", 5_000);
     // while no supervisor runs, sarge says so
     const down = await home.sarge(["status"]);
     expect([down.code, down.stderr]).toEqual([3, `sarge: supervisor is not running; start it with ${home.root}/bin/supervisord\n`]);
     await home.startSupervisor();
-    await waitUntil(
+    await waitFor(
       () => [`adopted ${active} (pid ${appPid})`, `adopted haproxy (pid ${haproxyPid})`].every((line) => supervisorOutput().includes(line)),
+      "the app and HAProxy to be adopted",
       10_000,
-      "the app and HAProxy are adopted",
     );
     // the deploy goes on against the new daemon
-    deploy.child.kill("SIGUSR2");
-    const { code } = await deploy.exited;
+    deploy.signal("SIGUSR2");
+    const { code } = await deploy.done;
     const next = await home.sarge(["list"]);
-    await sleep(200);
+    await load.answered(10);
     const samples = await load.stop();
     console.log(`supervisor SIGKILL, restarted: ${failuresOf(samples).length} failed of ${samples.length} requests`);
     expect(failuresOf(samples)).toEqual([]);
     expect(pidOf("haproxy")).toBe(haproxyPid);
-    expect(code, deploy.stderr()).toBe(0);
-    expect(plainLines(deploy.stderr())).toContain(`web: 127.0.0.1:${home.webPort} now routes to ${halfMade}`);
+    expect(code, deploy.stderr).toBe(0);
+    expect(plainLines(deploy.stderr)).toContain(`web: 127.0.0.1:${home.webPort} now routes to ${halfMade}`);
     expect(plainLines(next.stderr)).toBe("");
     expect(new Set(samples.map((sample) => instanceOf(sample.body)))).toEqual(new Set([active, halfMade]));
     await expectNoLeftovers(home);
@@ -89,12 +83,12 @@ describe("the supervisor, HAProxy or the app die", () => {
     const [halfMade] = deployingIds(readState(home.paths));
     const daemonPid = Number(readFileSync(join(home.paths.run, "supervisor.pid"), "utf8"));
     process.kill(daemonPid, "SIGKILL");
-    await waitUntil(() => !isAlive(daemonPid), 5_000, "the supervisor is gone");
-    deploy.child.kill("SIGUSR2");
-    const { code } = await deploy.exited;
+    await waitFor(() => !isAlive(daemonPid), "the supervisor to be gone", 5_000);
+    deploy.signal("SIGUSR2");
+    const { code } = await deploy.done;
     const down = `supervisor is not running; start it with ${home.root}/bin/supervisord`;
     expect(code).toBe(1);
-    expect(plainLines(deploy.stderr())).toContain(
+    expect(plainLines(deploy.stderr)).toContain(
       [
         "sarge: resumed at step switch",
         `web: could not make sure it routes to ${active} (${down}); the next sarge command will`,
@@ -104,7 +98,7 @@ describe("the supervisor, HAProxy or the app die", () => {
     );
     await home.startSupervisor();
     const next = await home.sarge(["list"]);
-    await sleep(200);
+    await load.answered(10);
     const samples = await load.stop();
     console.log(`supervisor SIGKILL, still down: ${failuresOf(samples).length} failed of ${samples.length} requests`);
     expect(plainLines(next.stderr)).toBe(`cleaning up ${halfMade}, left half-made by an interrupted deploy\n`);
@@ -121,13 +115,13 @@ describe("the supervisor, HAProxy or the app die", () => {
     const upSince = Date.parse(programs().find((program) => program.spec.name === "haproxy")!.startedAt!);
     await sleep(Math.max(0, upSince + 10_500 - Date.now()));
     const load = startLoad(home.webPort, { workers: 2 });
-    await sleep(500);
-    const killedAt = Date.now();
+    await load.answered(20);
+    const killedAt = now();
     process.kill(haproxyPid, "SIGKILL");
-    await waitUntil(() => programs().some((program) => program.spec.name === "haproxy" && program.pid !== null && program.pid !== haproxyPid), 15_000, "HAProxy runs again");
-    await waitUntil(async () => (await fetch(`http://127.0.0.1:${home.webPort}/`).then((r) => r.ok).catch(() => false)), 15_000, "the stable port answers");
-    const backAt = Date.now();
-    await sleep(1_000);
+    await waitFor(() => programs().some((program) => program.spec.name === "haproxy" && program.pid !== null && program.pid !== haproxyPid), "HAProxy to run again", 15_000);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${home.webPort}/`).then((r) => r.ok).catch(() => false)), "the stable port to answer", 15_000);
+    const backAt = now();
+    await load.answered(40);
     const samples = await load.stop();
     const failures = failuresOf(samples);
     const outageMs = backAt - killedAt;
@@ -145,7 +139,7 @@ describe("the supervisor, HAProxy or the app die", () => {
     writeFileSync(join(home.paths.deploy, active, "crash-flag"), "");
     const row = (await list()).find((instance) => instance.id === active)!;
     const load = startLoad(home.webPort, { workers: 2 });
-    const crashedAt = Date.now();
+    const crashedAt = now();
     process.kill(-row.pid!, "SIGKILL");
     // 1 s, 2 s, 4 s...: within 8 s at most 3 restarts (a supervisor without backoff would make hundreds)
     await sleep(8_000);
@@ -161,9 +155,9 @@ describe("the supervisor, HAProxy or the app die", () => {
     rmSync(join(home.paths.deploy, active, "crash-flag"));
     const start = await home.sarge(["start", active]);
     expect(start.stdout, start.stderr).toBe(`${active}: started on port ${looping.port}\n`);
-    await waitUntil(async () => JSON.parse((await home.sarge(["status", "--json"])).stdout)[0].healthy === true, 15_000, "web is healthy again");
-    const recoveredAt = Date.now();
-    await sleep(500);
+    await waitFor(async () => JSON.parse((await home.sarge(["status", "--json"])).stdout)[0].healthy === true, "web to be healthy again", 15_000);
+    const recoveredAt = now();
+    await load.answered(20);
     const samples = await load.stop();
     console.log(`crash loop: ${failuresOf(samples).length} failed of ${samples.length} requests; ${looping.restarts} restarts in 8 s`);
     expect(failuresOf(samples).filter((failure) => failure.end < crashedAt || failure.at > recoveredAt)).toEqual([]);

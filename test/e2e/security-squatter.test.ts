@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
 import { helloVersion } from "../support/apps.js";
-import { deployingIds, deployPausedAt, isListening, plainLines, waitUntil } from "../support/crash.js";
-import { servingHome, type TestHome } from "../support/home.js";
+import { deployingIds, deployPausedAt, plainLines } from "../support/crash.js";
+import { useDeployedHome } from "../support/deployed-home.js";
 import { get } from "../support/load.js";
+import { accepts } from "../support/ports.js";
 import { startSquatter, type Squatter } from "../support/squatter.js";
+import { waitFor } from "../support/wait.js";
 
 /**
  * Another local user who listens on a port sarge routes to: an instance's port taken between
@@ -14,13 +16,10 @@ import { startSquatter, type Squatter } from "../support/squatter.js";
  * A TCP connect cannot tell the squatter from the app; the socket's owner can.
  */
 describe("a local user squatting on sarge's ports", () => {
-  let home: TestHome;
+  const home = useDeployedHome({ rangeSize: 2, app: helloVersion("stable") });
   let serving: string;
   beforeAll(async () => {
-    ({ home, serving } = await servingHome({ rangeSize: 2 }));
-  });
-  afterAll(async () => {
-    expect(await home.destroy()).toEqual([]);
+    serving = await get(home.webPort);
   });
 
   it("refuses to route a deploy to a port someone else listens on, naming them; the live version keeps serving", async () => {
@@ -29,13 +28,13 @@ describe("a local user squatting on sarge's ports", () => {
     const port = readState(home.paths).instances[id!]!.port;
     expect(port).toBe(home.portRange[1]); // the range's other port: the live instance holds the first
     const squatter = await startSquatter(port);
-    deploy.child.kill("SIGUSR2");
-    const { code } = await deploy.exited;
-    expect(code, deploy.stderr()).toBe(1);
-    expect(plainLines(deploy.stderr())).toContain(
+    deploy.signal("SIGUSR2");
+    const { code } = await deploy.done;
+    expect(code, deploy.stderr).toBe(1);
+    expect(plainLines(deploy.stderr)).toContain(
       `sarge: deploy failed at readiness: ${id} does not hold its port ${port}: pid ${squatter.pid} of user ${squatter.user} (`,
     );
-    expect(plainLines(deploy.stderr())).toContain("listens there; sarge routes only to the instance's own processes\n");
+    expect(plainLines(deploy.stderr)).toContain("listens there; sarge routes only to the instance's own processes\n");
     expect(await get(home.webPort)).toBe(serving);
     expect(await get(port)).toBe(squatter.body);
   });
@@ -48,7 +47,7 @@ describe("a local user squatting on sarge's ports", () => {
     let squatter: Squatter;
     try {
       process.kill(-haproxy, "SIGKILL");
-      await waitUntil(async () => !(await isListening(home.webPort)), 5_000, "HAProxy's port is free");
+      await waitFor(async () => !(await accepts(home.webPort)), "HAProxy's port to be free", 5_000);
       squatter = await startSquatter(home.webPort);
     } finally {
       process.kill(daemon, "SIGCONT");

@@ -1,73 +1,12 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { connect } from "node:net";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { expect, onTestFinished } from "vitest";
+import { expect } from "vitest";
 import { readState, type State } from "../../src/instance/state.js";
-import { packageRoot } from "../../src/util/package-root.js";
-import { sargeBin } from "./cli.js";
+import type { SargeProcess } from "./cli.js";
 import type { TestHome } from "./home.js";
-import { instanceOf, startLoad, type LoadSample } from "./load.js";
+import { startLoad, type LoadSample } from "./load.js";
+import { accepts } from "./ports.js";
 import { processesUsing } from "./processes.js";
-
-/** A sarge command started in the background, for the crash tests. */
-export interface RunningSarge {
-  child: ChildProcess;
-  stderr(): string;
-  stdout(): string;
-  /** Resolves with the exit code (or signal) once the process is gone. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Wait until stderr matches. */
-  waitFor(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
-  /** SIGKILL and wait until it is gone. */
-  kill(): Promise<void>;
-}
-
-export function spawnSarge(home: TestHome, args: string[], options: { input?: Buffer; env?: Record<string, string>; keepStdinOpen?: boolean } = {}): RunningSarge {
-  const child = spawn(process.execPath, [sargeBin, "--home", home.root, ...args], {
-    cwd: packageRoot,
-    env: { ...process.env, ...options.env },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin!.on("error", () => undefined);
-  if (options.input) child.stdin!.write(options.input);
-  if (!options.keepStdinOpen) child.stdin!.end();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("close", (code, signal) => resolve({ code, signal })),
-  );
-  let gone = false;
-  void exited.then(() => (gone = true));
-  // however the test ends, nothing it started stays behind
-  onTestFinished(async () => {
-    if (!gone) child.kill("SIGKILL");
-    await exited;
-  });
-  return {
-    child,
-    stderr: () => stderr,
-    stdout: () => stdout,
-    exited,
-    async waitFor(pattern, timeoutMs = 60_000) {
-      const deadline = Date.now() + timeoutMs;
-      const matches = () => (typeof pattern === "string" ? stderr.includes(pattern) : pattern.test(stderr));
-      while (!matches()) {
-        if (gone) throw new Error(`sarge ${args.join(" ")} exited before printing ${String(pattern)}:\n${stderr}`);
-        if (Date.now() > deadline) throw new Error(`sarge ${args.join(" ")} did not print ${String(pattern)} within ${timeoutMs} ms:\n${stderr}`);
-        await sleep(20);
-      }
-      return stderr;
-    },
-    async kill() {
-      if (!gone) child.kill("SIGKILL");
-      await exited;
-    },
-  };
-}
 
 /** The line SARGE_PAUSE_AT prints once sarge waits at that step. */
 export function pausedLine(step: string): string {
@@ -75,9 +14,9 @@ export function pausedLine(step: string): string {
 }
 
 /** Start `sarge deploy - <procs>` that stops before `step`; resolves once it waits there. */
-export async function deployPausedAt(home: TestHome, step: string, input: Buffer, procs = ["web"]): Promise<RunningSarge> {
-  const deploy = spawnSarge(home, ["deploy", "-", ...procs], { input, env: { SARGE_PAUSE_AT: step } });
-  await deploy.waitFor(pausedLine(step));
+export async function deployPausedAt(home: TestHome, step: string, input: Buffer, procs = ["web"]): Promise<SargeProcess> {
+  const deploy = home.spawn(["deploy", "-", ...procs], { input, env: { SARGE_PAUSE_AT: step } });
+  await deploy.waitForStderr(pausedLine(step));
   return deploy;
 }
 
@@ -85,18 +24,6 @@ export function deployingIds(state: State): string[] {
   return Object.values(state.instances)
     .filter((instance) => instance.state === "deploying")
     .map((instance) => instance.id);
-}
-
-/** Whether something accepts TCP connections on 127.0.0.1:port. */
-export function isListening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
 }
 
 /** Program names the home's supervisor knows (instances and haproxy). */
@@ -122,20 +49,12 @@ export async function expectNoLeftovers(home: TestHome, freedPorts: number[] = [
   expect(stray).toEqual([]);
   expect(existsSync(home.paths.deployLock)).toBe(false);
   expect(readdirSync(home.paths.run).filter((name) => name.startsWith("deploy.lock"))).toEqual([]);
-  for (const port of freedPorts) expect(await isListening(port), `port ${port} is still in use`).toBe(false);
+  for (const port of freedPorts) expect(await accepts(port), `port ${port} is still in use`).toBe(false);
 }
 
 /** The failed samples of a load run, in a short form for an assertion message. */
 export function failuresOf(samples: LoadSample[]): Array<{ at: number; end: number; error: string }> {
   return samples.filter((sample) => sample.error !== null).map((sample) => ({ at: sample.start, end: sample.end, error: sample.error! }));
-}
-
-export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await sleep(50);
-  }
 }
 
 /** stderr without the timestamps sarge puts in front of each line when it is not a terminal. */
@@ -158,6 +77,9 @@ export interface CrashCaseResult {
   samples: number;
 }
 
+/** Requests answered in each phase of a crash case (the tests expect more than 20 in all). */
+const PHASE_REQUESTS = 10;
+
 /**
  * One crash case under load: `sarge deploy` of `input` is stopped before
  * `step` (SARGE_PAUSE_AT) and SIGKILLed there; then `sarge list` cleans up.
@@ -167,18 +89,19 @@ export interface CrashCaseResult {
 export async function killDeployAt(home: TestHome, step: string, input: Buffer): Promise<CrashCaseResult> {
   const before = readState(home.paths);
   const active = Object.values(before.instances).find((instance) => instance.proc === "web" && instance.state === "active")!.id;
+  // the load runs through each phase: before, while sarge waits, after the kill, after the cleanup
   const load = startLoad(home.webPort, { workers: 2 });
-  await sleep(200);
+  await load.answered(PHASE_REQUESTS);
   const deploy = await deployPausedAt(home, step, input);
   const halfMade = deployingIds(readState(home.paths));
-  await sleep(200);
+  await load.answered(PHASE_REQUESTS);
   await deploy.kill();
   const killed = readState(home.paths);
   const ports = halfMade.map((id) => killed.instances[id]?.port ?? 0).filter((port) => port > 0);
-  await sleep(200);
+  await load.answered(PHASE_REQUESTS);
   const list = await home.sarge(["list"]);
   expect(list.code, list.stderr).toBe(0);
-  await sleep(200);
+  await load.answered(PHASE_REQUESTS);
   const samples = await load.stop();
   console.log(`SIGKILL before ${step}: ${failuresOf(samples).length} failed of ${samples.length} requests`);
   return {
@@ -186,7 +109,7 @@ export async function killDeployAt(home: TestHome, step: string, input: Buffer):
     halfMade,
     ports,
     recovery: plainLines(list.stderr),
-    servedBy: new Set(samples.flatMap((sample) => (sample.body ? [instanceOf(sample.body) ?? "?"] : []))),
+    servedBy: new Set(samples.flatMap((sample) => (sample.body ? [sample.instance ?? "?"] : []))),
     failures: failuresOf(samples),
     samples: samples.length,
   };

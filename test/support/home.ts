@@ -1,16 +1,21 @@
+/**
+ * A throwaway sarge home for a test or a benchmark: made by `sarge init`, on
+ * free 127.0.0.1 ports, with its supervisor run as a child of this process.
+ * destroy() stops the supervisor (which stops HAProxy and every app), kills
+ * anything left that mentions the home, and removes it.
+ */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import getPort from "get-port";
 import { homePaths, type HomePaths } from "../../src/home/paths.js";
 import { packageRoot } from "../../src/util/package-root.js";
-import { helloVersion } from "./apps.js";
-import { runSarge, type CliOptions, type CliResult } from "./cli.js";
-import { get } from "./load.js";
-import { processesUsing } from "./processes.js";
+import { runSarge, spawnSarge, type CliOptions, type CliResult, type SargeProcess } from "./cli.js";
+import { freePortBlock } from "./ports.js";
+import { killProcessesUsing } from "./processes.js";
+import { waitFor } from "./wait.js";
 
 export interface TestHome {
   root: string;
@@ -18,11 +23,16 @@ export interface TestHome {
   /** The stable port of `web`. */
   webPort: number;
   portRange: [number, number];
+  /** `sarge --home <root> args...` to completion. */
   sarge(args: string[], options?: CliOptions): Promise<CliResult>;
-  startSupervisor(): Promise<void>;
-  /** SIGTERM the supervisor and wait for it (it stops its programs). */
-  stopSupervisor(): Promise<void>;
-  /** Stop everything, return the processes still using the home, remove it. */
+  /** `sarge --home <root> args...`, the live process. */
+  spawn(args: string[], options?: CliOptions): SargeProcess;
+  /** Starts `<home>/bin/supervisord` and waits until its socket answers; returns the daemon's pid. */
+  startSupervisor(): Promise<number>;
+  /** SIGTERM the supervisor (it stops its programs) and wait for it; SIGKILL after `graceMs`. */
+  stopSupervisor(graceMs?: number): Promise<void>;
+  supervisorPid(): number | null;
+  /** Stop everything, return the processes still using the home (killed), remove it. */
   destroy(): Promise<Array<{ pid: number; cmdline: string }>>;
 }
 
@@ -34,17 +44,24 @@ export interface TestHomeOptions {
   moreRoutes?: string[];
   /** How many instance ports (default 20). */
   rangeSize?: number;
+  /** keep_releases (default 3). */
+  keepReleases?: number;
+  /** health.timeout (default 15s). */
+  healthTimeout?: string;
+  /** Put examples/greeting's wheel in dist/ (default true). */
   withGreetingWheel?: boolean;
 }
 
 /** A fresh home made by `sarge init`, on free ports, with examples/greeting's wheel in dist/. */
 export async function createTestHome(options: TestHomeOptions = {}): Promise<TestHome> {
+  // short: HAProxy's and the supervisor's unix socket paths must stay under 108 bytes
   const root = join(mkdtempSync(join(tmpdir(), "sarge-")), "home");
   const paths = homePaths(root);
   const init = await runSarge(["init", root, "--supervisor", options.supervisor ?? "builtin"]);
   if (init.code !== 0) throw new Error(`sarge init failed: ${init.stderr}`);
-  const webPort = await freeBase();
-  const portRange: [number, number] = [webPort + 10, webPort + 10 + (options.rangeSize ?? 20) - 1];
+  const rangeSize = options.rangeSize ?? 20;
+  const webPort = await freePortBlock(rangeSize + 10);
+  const portRange: [number, number] = [webPort + 10, webPort + 10 + rangeSize - 1];
   writeFileSync(
     paths.config,
     [
@@ -55,14 +72,14 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
       "env:",
       '  MESSAGE: "hello sarge!"',
       `supervisor: ${options.supervisor ?? "builtin"}`,
-      "keep_releases: 3",
+      `keep_releases: ${options.keepReleases ?? 3}`,
       "health:",
-      "  timeout: 15s",
+      `  timeout: ${options.healthTimeout ?? "15s"}`,
       options.extraConfig ?? "",
     ].join("\n") + "\n",
   );
   if (options.withGreetingWheel !== false) {
-    execFileSync("python3", [join(packageRoot, "examples", "greeting", "make_wheel.py"), paths.dist]);
+    execFileSync("python3", [join(packageRoot, "examples", "greeting", "make_wheel.py"), paths.dist], { stdio: "ignore" });
   }
   let supervisor: ChildProcess | null = null;
   const home: TestHome = {
@@ -71,31 +88,43 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
     webPort,
     portRange,
     sarge: (args, cliOptions) => runSarge(["--home", root, ...args], cliOptions),
+    spawn: (args, cliOptions) => spawnSarge(["--home", root, ...args], cliOptions),
     async startSupervisor() {
-      const out = openSync(join(paths.log, "supervisord.out"), "a");
-      supervisor = spawn(join(root, "bin", "supervisord"), [], { stdio: ["ignore", out, out] });
+      const outFile = join(paths.log, "supervisord.out");
+      const out = openSync(outFile, "a");
+      try {
+        supervisor = spawn(join(paths.bin, "supervisord"), [], { stdio: ["ignore", out, out] });
+      } finally {
+        closeSync(out);
+      }
+      const daemon = supervisor;
       // a daemon killed with SIGKILL leaves its socket file behind: wait until one answers
-      for (let i = 0; i < 200 && !(await socketAccepts(paths.supervisorSocket)); i++) await sleep(50);
-      if (!(await socketAccepts(paths.supervisorSocket))) throw new Error(`the supervisor did not start: ${readFileSync(join(paths.log, "supervisord.out"), "utf8")}`);
+      await waitFor(
+        async () => {
+          if (daemon.exitCode !== null || daemon.signalCode !== null) throw new Error(`the supervisor did not start: ${readFileSync(outFile, "utf8")}`);
+          return socketAccepts(paths.supervisorSocket);
+        },
+        () => `the supervisor's socket to answer: ${readFileSync(outFile, "utf8")}`,
+        10_000,
+      );
+      return daemon.pid!;
     },
-    async stopSupervisor() {
+    async stopSupervisor(graceMs = 90_000) {
       const child = supervisor;
       supervisor = null;
-      if (!child || child.exitCode !== null) return;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");
-      await Promise.race([exited, sleep(90_000)]);
+      if ((await Promise.race([exited, sleep(graceMs, "timeout")])) === "timeout") {
+        process.stderr.write(`the supervisor of ${root} did not stop within ${graceMs} ms: killing it\n`);
+        child.kill("SIGKILL");
+        await exited;
+      }
     },
+    supervisorPid: () => supervisor?.pid ?? null,
     async destroy() {
       await home.stopSupervisor();
-      const leftovers = processesUsing(root);
-      for (const { pid } of leftovers) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
+      const leftovers = killProcessesUsing(root);
       rmSync(join(root, ".."), { recursive: true, force: true });
       return leftovers;
     },
@@ -103,16 +132,6 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
   return home;
 }
 
-/** A test home with its supervisor running and `version` of the hello app deployed as web; with what web answers. */
-export async function servingHome(options: TestHomeOptions = {}, version = "stable"): Promise<{ home: TestHome; serving: string }> {
-  const home = await createTestHome(options);
-  await home.startSupervisor();
-  const first = await home.sarge(["deploy", "-", "web"], { input: helloVersion(version) });
-  if (first.code !== 0) throw new Error(`the first deploy failed: ${first.stderr}`);
-  return { home, serving: await get(home.webPort) };
-}
-
-/** A base port B with B free and B+10.. likely free: random in 20000-31900 by steps of 100. */
 function socketAccepts(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(path);
@@ -122,11 +141,4 @@ function socketAccepts(path: string): Promise<boolean> {
     });
     socket.once("error", () => resolve(false));
   });
-}
-
-async function freeBase(): Promise<number> {
-  for (;;) {
-    const base = 20_000 + 100 * Math.floor(Math.random() * 120);
-    if ((await getPort({ port: base, host: "127.0.0.1" })) === base) return base;
-  }
 }

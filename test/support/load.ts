@@ -1,65 +1,110 @@
+/**
+ * A closed-loop HTTP load generator (no wrk or hyperfine needed): each worker
+ * sends a request to 127.0.0.1, waits for the whole answer, sends the next.
+ * "keep-alive" workers each hold one persistent connection; "close" workers
+ * open a new connection per request.
+ */
 import { Agent, request } from "node:http";
+import { waitFor } from "./wait.js";
+
+export type LoadMode = "keep-alive" | "close";
 
 export interface LoadSample {
+  mode: LoadMode;
+  /** Epoch ms, sub-millisecond precision (see now()). */
   start: number;
   end: number;
+  /** HTTP status, or 0 when the request failed before an answer. */
+  status: number;
+  /** The body of a 200 answer, else null. */
   body: string | null;
+  /** The instance named in the body (examples/hello), else null. */
+  instance: string | null;
+  /** What went wrong: a socket error code, a timeout, or "HTTP 503: <body>". null for a 200. */
   error: string | null;
+}
+
+export interface LoadOptions {
+  /** How many workers, alternately keep-alive and close (default 4), or one mode per worker. */
+  workers?: number | LoadMode[];
+  /** Stop on their own after this long (default 5 minutes): load loops are bounded. */
+  maxMs?: number;
+  path?: string;
+  requestTimeoutMs?: number;
 }
 
 export interface LoadRun {
   samples: LoadSample[];
+  /** Resolves once `count` more requests have been answered or failed. */
+  answered(count: number): Promise<void>;
   stop(): Promise<LoadSample[]>;
 }
 
-/**
- * Requests in a loop against 127.0.0.1:port until stopped (or maxMs passed):
- * `workers` concurrent loops, half on keep-alive connections and half with a
- * new connection per request.
- */
-export function startLoad(port: number, options: { workers?: number; maxMs?: number; path?: string } = {}): LoadRun {
+/** Wall-clock epoch milliseconds with sub-millisecond precision. */
+export function now(): number {
+  return performance.timeOrigin + performance.now();
+}
+
+export function startLoad(port: number, options: LoadOptions = {}): LoadRun {
   const samples: LoadSample[] = [];
-  const keepAlive = new Agent({ keepAlive: true, maxSockets: 8 });
   const deadline = Date.now() + (options.maxMs ?? 300_000);
+  const workers = options.workers ?? 4;
+  const modes: LoadMode[] = typeof workers === "number" ? Array.from({ length: workers }, (_, index) => (index % 2 === 0 ? "keep-alive" : "close")) : workers;
+  const agents: Agent[] = [];
   let running = true;
-  const once = (agent: Agent | false) =>
+  const once = (mode: LoadMode, agent: Agent | false) =>
     new Promise<void>((resolve) => {
-      const sample: LoadSample = { start: Date.now(), end: 0, body: null, error: null };
+      const sample: LoadSample = { mode, start: now(), end: 0, status: 0, body: null, instance: null, error: null };
+      let finished = false;
       const done = () => {
-        sample.end = Date.now();
+        if (finished) return;
+        finished = true;
+        sample.end = now();
         samples.push(sample);
         resolve();
       };
-      const req = request({ host: "127.0.0.1", port, path: options.path ?? "/", agent, timeout: 10_000 }, (res) => {
+      const req = request({ host: "127.0.0.1", port, path: options.path ?? "/", agent, timeout: options.requestTimeoutMs ?? 10_000 }, (res) => {
         let body = "";
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => (body += chunk));
         res.on("end", () => {
-          if (res.statusCode === 200) sample.body = body;
-          else sample.error = `HTTP ${res.statusCode}: ${body.slice(0, 100)}`;
+          sample.status = res.statusCode ?? 0;
+          if (sample.status === 200) {
+            sample.body = body;
+            sample.instance = instanceOf(body);
+          } else sample.error = `HTTP ${sample.status}: ${body.slice(0, 100)}`;
           done();
         });
-        res.on("error", (error) => {
-          sample.error = error.message;
+        res.on("error", (error: NodeJS.ErrnoException) => {
+          sample.error = error.code ?? error.message;
           done();
         });
       });
-      req.on("timeout", () => req.destroy(new Error("timed out")));
-      req.on("error", (error) => {
-        sample.error = (error as NodeJS.ErrnoException).code ?? error.message;
+      req.on("timeout", () => req.destroy(Object.assign(new Error("timed out"), { code: "TIMEOUT" })));
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        sample.error = error.code ?? error.message;
         done();
       });
       req.end();
     });
-  const loops = Array.from({ length: options.workers ?? 4 }, async (_, index) => {
-    while (running && Date.now() < deadline) await once(index % 2 === 0 ? keepAlive : false);
+  const loops = modes.map(async (mode) => {
+    let agent: Agent | false = false;
+    if (mode === "keep-alive") {
+      agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      agents.push(agent);
+    }
+    while (running && Date.now() < deadline) await once(mode, agent);
   });
   return {
     samples,
+    async answered(count) {
+      const target = samples.length + count;
+      await waitFor(() => samples.length >= target || !running || Date.now() >= deadline, `${count} more requests to port ${port}`, 60_000, 5);
+    },
     async stop() {
       running = false;
       await Promise.all(loops);
-      keepAlive.destroy();
+      for (const agent of agents) agent.destroy();
       return samples;
     },
   };

@@ -6,8 +6,8 @@
 import { readProcStat, runningProcStat } from "../../src/util/proc-stat.js";
 import { mkdirSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "./wait.js";
 import type { HomePaths } from "../../src/home/paths.js";
 import type { ProgramSpec, ProgramStatus, Supervisor } from "../../src/supervise/supervisor.js";
 
@@ -104,9 +104,9 @@ export function supervisorContract(name: string, setup: () => Promise<ContractHo
       expect(stopped.lastExit).toBe("signal SIGKILL");
       expect(groupMembers(pid!)).toEqual([]);
 
-      const polite = spec("polite", `trap 'echo got-usr1; exit 0' USR1; while :; do sleep 0.1; done`, { stopSignal: "SIGUSR1" });
+      const polite = spec("polite", `trap 'echo got-usr1; exit 0' USR1; echo up; while :; do sleep 0.1; done`, { stopSignal: "SIGUSR1" });
       await supervisor.start(polite);
-      await sleep(300);
+      await waitFor(() => readText(polite.logFile).includes("up\n"), "the USR1 trap installed");
       expect(await supervisor.stop("polite")).toMatchObject({ state: "stopped", lastExit: "exit 0" });
       expect(readText(polite.logFile)).toContain("got-usr1");
     });
@@ -215,16 +215,7 @@ export async function find(supervisor: Supervisor, name: string): Promise<Progra
   return (await supervisor.status()).find((program) => program.name === name);
 }
 
-/** Polls until `check` returns something truthy, which it returns; fails naming what it waited for. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+export { waitFor };
 
 function parseEnv(text: string): Record<string, string> {
   const env: Record<string, string> = {};
