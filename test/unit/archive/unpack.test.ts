@@ -26,6 +26,7 @@ import {
   unpackBytes,
   type Sandbox,
 } from "./support.js";
+import { waitFor } from "../../support/wait.js";
 
 let box: Sandbox;
 beforeEach(() => {
@@ -355,11 +356,13 @@ describe("broken input", () => {
   it("refuses an archive cut in the middle of a large (streamed) file, leaving no file descriptor open", async () => {
     const whole = await buildTar([{ name: "big.bin", content: randomBytes(3 * 1024 * 1024) }]);
     const before = readdirSync("/proc/self/fd").length;
-    // The first 2 MiB, then a pause (so the writer thread has the file open), then the end.
+    // The first 2 MiB, then (once the writer thread has the file open) the end.
     const input = new Readable({ read() {} });
     input.push(whole.subarray(0, 2 * 1024 * 1024));
-    setTimeout(() => input.push(null), 500);
-    const error = await refusalOf(unpackArchive(input, box.dest, CAPS));
+    const refused = refusalOf(unpackArchive(input, box.dest, CAPS));
+    await waitFor(() => existsSync(join(box.dest, "big.bin")), "the writer to open big.bin");
+    input.push(null);
+    const error = await refused;
     expect(error.message).toBe('archive is truncated: it ends inside entry "big.bin"');
     expect(readdirSync("/proc/self/fd").length).toBe(before);
   });
