@@ -58,7 +58,7 @@ async function startDaemon(paths: HomePaths, maxFiles?: number): Promise<Daemon>
   const daemon = spawnDaemon(paths.root, maxFiles);
   daemons.push(daemon);
   await waitFor(async () => {
-    if (daemon.child.exitCode !== null) throw new Error(`the daemon exited early:\n${daemon.output()}`);
+    if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) throw new Error(`the daemon exited early:\n${daemon.output()}`);
     try {
       await (await connect(paths)).ping();
       return true;
@@ -390,7 +390,7 @@ describe("builtin supervisor daemon", () => {
     const { pid } = await (await connect(paths)).start(program(paths, "service", "exec sleep 1000"));
     const stillServing = async () => {
       expect(await find(await connect(paths), "service")).toMatchObject({ state: "running", pid });
-      expect(daemon.child.exitCode).toBeNull();
+      expect([daemon.child.exitCode, daemon.child.signalCode]).toEqual([null, null]);
     };
     await waitFor(async () => (await find(await connect(paths), "service"))?.state === "running", "the service to run");
 

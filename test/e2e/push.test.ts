@@ -64,7 +64,7 @@ async function startSshd(dir: string): Promise<{ port: number; sshCommand: strin
   child.stdout!.on("data", (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
   await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`sshd did not start on 127.0.0.1:${port}: ${log}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sshd did not start on 127.0.0.1:${port}: ${log}`);
     return accepts(port);
   }, () => `sshd on 127.0.0.1:${port}: ${log}`, 5_000);
   const sshCommand = [

@@ -63,7 +63,7 @@ async function startSupervisord(paths: HomePaths, fatalRetrySeconds?: number): P
   const daemon = { paths, child, output: () => output, exited };
   daemons.push(daemon);
   await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`supervisord exited early:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`supervisord exited early:\n${output}`);
     try {
       await (await connectSupervisord(paths)).close();
       return true;
@@ -121,7 +121,7 @@ describe("supervisord backend", () => {
   });
 
   afterEach(async () => {
-    if (daemon.child.exitCode !== null) return;
+    if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) return;
     for (const program of await sup.status()) await sup.remove(program.name);
     killProcessesUnder(join(paths.root, "apps"));
   });
