@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import type { EnvChange } from "../home/config-edit.js";
-import { ConfigError, SargeError } from "../util/errors.js";
+import { ConfigError, SargeError, SupervisorNotRunningError } from "../util/errors.js";
 import { resolveHome, withContext } from "./context.js";
 import { printJson } from "./output.js";
 
-const noRestart = "only edit etc/sarge.yaml; the next deploy or config change applies it";
+const appliedLater = "the next deploy or config change applies it";
+const noRestart = `only edit etc/sarge.yaml; ${appliedLater}`;
 
 export function registerConfig(program: Command): void {
   const config = program.command("config").description("the env given to every process (etc/sarge.yaml `env`); changes apply as a zero-downtime release");
@@ -65,7 +66,10 @@ async function changeEnv(command: Command, verb: "set" | "unset", change: EnvCha
   if (changed.length === 0) return void process.stdout.write("nothing changed\n");
   process.stdout.write(`${verb} ${changed.join(", ")} in ${paths.config}\n`);
   if (!restart) return;
-  const result = await withContext(command, "config", (ctx) => applyConfigRelease(ctx, changed));
+  const result = await withContext(command, "config", (ctx) => applyConfigRelease(ctx, changed)).catch((error: unknown) => {
+    if (!(error instanceof SupervisorNotRunningError)) throw error;
+    throw new SargeError(`the change to ${changed.join(", ")} is saved in ${paths.config} but not applied: ${error.message}; ${appliedLater}`, { exitCode: error.exitCode });
+  });
   const started = result.instances.map((instance) => instance.id).join(", ");
   process.stdout.write(`applied as release ${result.release}: ${started || "nothing is running to restart"}\n`);
 }

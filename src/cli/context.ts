@@ -4,6 +4,8 @@ import { realpathSync } from "node:fs";
 import { actAsHomeOwner } from "../home/owner.js";
 import { homePaths, type HomePaths } from "../home/paths.js";
 import type { HomeContext } from "../home/context.js";
+import type { OpenHome } from "../home/open.js";
+import { SupervisorNotRunningError } from "../util/errors.js";
 
 /**
  * The home a server-side command runs against: --home, else $SARGE_HOME, else
@@ -46,11 +48,34 @@ export async function waitForSupervisor(command: Command, wait: true | string): 
 
 /** Open the home's context for one command, and close the supervisor connection however the command ends. */
 export async function withContext<T>(command: Command, name: string, work: (ctx: HomeContext) => Promise<T>): Promise<T> {
+  return runWithContext(resolveHome(command), name, work);
+}
+
+async function runWithContext<T>(paths: HomePaths, name: string, work: (ctx: HomeContext) => Promise<T>): Promise<T> {
   const { openContext } = await import("../home/open.js");
-  const ctx = await openContext(resolveHome(command), name);
+  const ctx = await openContext(paths, name);
   try {
     return await work(ctx);
   } finally {
     await ctx.supervisor.close();
+  }
+}
+
+/**
+ * For commands that only look (list, status): while the supervisor is not
+ * running, `recorded` answers from the home's files instead, and the command
+ * prints that answer, says so on stderr and exits 3 so scripts notice.
+ */
+export async function withContextOrRecorded<T>(command: Command, name: string, work: (ctx: HomeContext) => Promise<T>, recorded: (home: OpenHome) => T): Promise<T> {
+  const paths = resolveHome(command);
+  try {
+    return await runWithContext(paths, name, work);
+  } catch (error) {
+    if (!(error instanceof SupervisorNotRunningError)) throw error;
+    const { openHome } = await import("../home/open.js");
+    const answer = recorded(openHome(paths, name));
+    process.stderr.write(`sarge: supervisor not running: this is what var/state.json says, process states unknown; start it with ${paths.root}/bin/supervisord\n`);
+    process.exitCode = error.exitCode;
+    return answer;
   }
 }

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { formatAge } from "../util/format.js";
-import { withContext } from "./context.js";
+import { withContextOrRecorded } from "./context.js";
 import { printJson } from "./output.js";
 import { formatTable } from "./table.js";
 
@@ -10,8 +10,8 @@ export function registerList(program: Command): void {
     .description("instances: id, proc, state, port, release, commit, age")
     .option("--json", "print JSON (fields: id, proc, state, process, pid, port, release, commit, createdAt, activatedAt, restarts)")
     .action(async (options: { json?: boolean }, command: Command) => {
-      const { listInstances } = await import("../instance/views.js");
-      const instances = await withContext(command, "list", listInstances);
+      const { listInstances, recordedInstances } = await import("../instance/views.js");
+      const instances = await withContextOrRecorded(command, "list", listInstances, (home) => recordedInstances(home.paths));
       if (options.json) return printJson(instances);
       process.stdout.write(
         formatTable(

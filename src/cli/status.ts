@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { waitForSupervisor, withContext } from "./context.js";
+import { waitForSupervisor, withContextOrRecorded } from "./context.js";
 import { printJson } from "./output.js";
 import { formatTable } from "./table.js";
 
@@ -11,13 +11,13 @@ export function registerStatus(program: Command): void {
     .option("--wait [seconds]", "first wait until the supervisor answers, up to SECONDS (default 30); exit 3 if it never does")
     .action(async (options: { json?: boolean; wait?: true | string }, command: Command) => {
       if (options.wait !== undefined) await waitForSupervisor(command, options.wait);
-      const { procStatus } = await import("../instance/views.js");
-      const status = await withContext(command, "status", procStatus);
+      const { procStatus, recordedStatus } = await import("../instance/views.js");
+      const status = await withContextOrRecorded(command, "status", procStatus, recordedStatus);
       if (options.json) return printJson(status);
       process.stdout.write(
         formatTable(
           ["PROC", "ACTIVE", "ADDRESS", "PORT", "PROCESS", "RESTARTS", "HEALTH"],
-          status.map((s) => [s.proc, s.active ?? "-", s.address ?? "-", s.port === null ? "-" : String(s.port), s.process ?? "-", String(s.restarts), s.healthy ? "ok" : "FAILING"]),
+          status.map((s) => [s.proc, s.active ?? "-", s.address ?? "-", s.port === null ? "-" : String(s.port), s.process ?? "-", String(s.restarts), healthWord(s.healthy)]),
         ),
       );
       for (const s of status.filter((entry) => entry.problem !== null)) process.stdout.write(`\n${s.proc}: ${s.problem}\n`);
@@ -25,4 +25,9 @@ export function registerStatus(program: Command): void {
         process.stdout.write(`\n${s.active} last log lines:\n${s.lastLines.map((line) => `  ${line}`).join("\n")}\n`);
       }
     });
+}
+
+function healthWord(healthy: boolean | null): string {
+  if (healthy === null) return "unknown";
+  return healthy ? "ok" : "FAILING";
 }

@@ -1,7 +1,8 @@
 import type { ProgramStatus } from "../supervise/supervisor.js";
 import type { HomeContext } from "../home/context.js";
 import { tailFile } from "./log-tail.js";
-import { instanceLogPath } from "../home/paths.js";
+import { instanceLogPath, type HomePaths } from "../home/paths.js";
+import type { SargeConfig } from "../home/config-types.js";
 import { probeInstance } from "./readiness.js";
 import { recoverIfIdle } from "../release/recovery-check.js";
 import { readState, type InstanceRecord, type InstanceState } from "./state.js";
@@ -11,8 +12,8 @@ export interface InstanceView {
   id: string;
   proc: string;
   state: InstanceState;
-  /** What the supervisor says: running, starting, backoff, stopping, stopped, or "missing". */
-  process: ProgramStatus["state"] | "missing";
+  /** What the supervisor says: running, starting, backoff, stopping, stopped, or "missing"; "unknown" while it is not running. */
+  process: ProgramStatus["state"] | "missing" | "unknown";
   pid: number | null;
   port: number;
   release: number;
@@ -30,8 +31,8 @@ export interface ProcStatusView {
   port: number | null;
   process: InstanceView["process"] | null;
   restarts: number;
-  /** Whether the stable address (or, without one, the process) answers now. */
-  healthy: boolean;
+  /** Whether the stable address (or, without one, the process) answers now; null while the supervisor is not running. */
+  healthy: boolean | null;
   /** Null when HAProxy answers at the stable address, else why not: nothing answers, or another program listens there. */
   problem: string | null;
   /** The active instance's last log lines when it is not healthy. */
@@ -40,18 +41,27 @@ export interface ProcStatusView {
 
 export async function listInstances(ctx: HomeContext): Promise<InstanceView[]> {
   const programs = new Map((await recoverIfIdle(ctx, "sarge list")).map((program) => [program.name, program]));
-  const state = readState(ctx.paths);
-  return Object.values(state.instances)
-    .sort((a, b) => a.proc.localeCompare(b.proc) || b.release - a.release)
-    .map((instance) => instanceView(instance, programs.get(instance.id)));
+  return instanceViews(ctx.paths, programs);
 }
 
-function instanceView(instance: InstanceRecord, program: ProgramStatus | undefined): InstanceView {
+/** What state.json says while the supervisor is not running: no process states. */
+export function recordedInstances(paths: HomePaths): InstanceView[] {
+  return instanceViews(paths, null);
+}
+
+function instanceViews(paths: HomePaths, programs: Map<string, ProgramStatus> | null): InstanceView[] {
+  return Object.values(readState(paths).instances)
+    .sort((a, b) => a.proc.localeCompare(b.proc) || b.release - a.release)
+    .map((instance) => instanceView(instance, programs));
+}
+
+function instanceView(instance: InstanceRecord, programs: Map<string, ProgramStatus> | null): InstanceView {
+  const program = programs?.get(instance.id);
   return {
     id: instance.id,
     proc: instance.proc,
     state: instance.state,
-    process: program?.state ?? "missing",
+    process: programs ? (program?.state ?? "missing") : "unknown",
     pid: program?.pid ?? null,
     port: instance.port,
     release: instance.release,
@@ -63,28 +73,45 @@ function instanceView(instance: InstanceRecord, program: ProgramStatus | undefin
 }
 
 export async function procStatus(ctx: HomeContext): Promise<ProcStatusView[]> {
-  const instances = await listInstances(ctx);
-  const procs = [...new Set([...Object.keys(ctx.config.portMap), ...instances.map((instance) => instance.proc)])].sort();
   return Promise.all(
-    procs.map(async (proc) => {
-      const active = instances.find((instance) => instance.proc === proc && instance.state === "active");
-      const address = ctx.config.portMap[proc];
+    statusRows(ctx.config, await listInstances(ctx)).map(async ({ row, active }) => {
       const running = active?.process === "running";
       const up = running || active?.process === "starting";
-      const problem = address ? await ctx.router.probe(proc) : null;
+      const problem = row.address !== null ? await ctx.router.probe(row.proc) : null;
       // A stable address answers even with nothing behind it (HAProxy accepts the connection): the instance itself must answer too.
-      const healthy = address ? up && problem === null && (await probeInstance(active!.port, ctx.config.health.httpPath)) === null : running;
-      return {
-        proc,
-        active: active?.id ?? null,
-        address: address ? `${address.host}:${address.port}` : null,
-        port: active?.port ?? null,
-        process: active?.process ?? null,
-        restarts: active?.restarts ?? 0,
-        healthy,
-        problem,
-        lastLines: active && !healthy ? tailFile(instanceLogPath(ctx.paths, active.id), 5).split("\n").filter(Boolean) : [],
-      };
+      const healthy = row.address !== null ? up && problem === null && (await probeInstance(active!.port, ctx.config.health.httpPath)) === null : running;
+      const lastLines = active && !healthy ? tailFile(instanceLogPath(ctx.paths, active.id), 5).split("\n").filter(Boolean) : [];
+      return { ...row, healthy, problem, lastLines };
     }),
   );
+}
+
+/** `sarge status` from state.json and the config while the supervisor is not running: nothing is probed. */
+export function recordedStatus(home: Pick<HomeContext, "paths" | "config">): ProcStatusView[] {
+  return statusRows(home.config, recordedInstances(home.paths)).map(({ row }) => row);
+}
+
+/** One row per process type in port_map or with instances, sorted, health not yet known. */
+function statusRows(config: SargeConfig, instances: InstanceView[]): Array<{ row: ProcStatusView; active: InstanceView | undefined }> {
+  const procs = [...new Set([...Object.keys(config.portMap), ...instances.map((instance) => instance.proc)])].sort();
+  return procs.map((proc) => {
+    const active = activeOf(instances, proc);
+    const address = config.portMap[proc];
+    const row = {
+      proc,
+      active: active?.id ?? null,
+      address: address ? `${address.host}:${address.port}` : null,
+      port: active?.port ?? null,
+      process: active?.process ?? null,
+      restarts: active?.restarts ?? 0,
+      healthy: null,
+      problem: null,
+      lastLines: [],
+    };
+    return { row, active };
+  });
+}
+
+function activeOf(instances: InstanceView[], proc: string): InstanceView | undefined {
+  return instances.find((instance) => instance.proc === proc && instance.state === "active");
 }

@@ -41,17 +41,33 @@ describe("sarge init and the home it creates", () => {
   });
 
   it("says how to start the supervisor when it is not running", async () => {
-    for (const args of [["list"], ["status"], ["stop", "web-abcdef"], ["deploy", "-", "web"]]) {
+    for (const args of [["stop", "web-abcdef"], ["deploy", "-", "web"]]) {
       const result = await runSarge(["--home", home, ...args], { input: "x" });
       expect(result.stderr, args.join(" ")).toBe(`sarge: supervisor is not running; start it with ${home}/bin/supervisord\n`);
       expect(result.code).toBe(3);
     }
+    const down = `sarge: supervisor not running: this is what var/state.json says, process states unknown; start it with ${home}/bin/supervisord\n`;
+    const list = await runSarge(["--home", home, "list"]);
+    expect([list.code, list.stdout, list.stderr]).toEqual([3, "INSTANCE  PROC  STATE  PROCESS  PORT  RELEASE  COMMIT  AGE\n", down]);
+    const status = await runSarge(["--home", home, "status", "--json"]);
+    expect([status.code, JSON.parse(status.stdout), status.stderr]).toEqual([3, [{ proc: "web", active: null, address: expect.stringMatching(/^127\.0\.0\.1:\d+$/), port: null, process: null, restarts: 0, healthy: null, problem: null, lastLines: [] }], down]);
   });
 
-  it("status --wait waits until the supervisor answers: exit 3 with the same message when it never does", async () => {
+  it("config set while the supervisor is not running says the change is saved but not applied", async () => {
+    const result = await runSarge(["--home", home, "config", "set", "GREETING=hi"]);
+    expect([result.code, result.stdout, result.stderr]).toEqual([
+      3,
+      `set GREETING in ${home}/etc/sarge.yaml\n`,
+      `sarge: the change to GREETING is saved in ${home}/etc/sarge.yaml but not applied: supervisor is not running; start it with ${home}/bin/supervisord; the next deploy or config change applies it\n`,
+    ]);
+    expect(readFileSync(join(home, "etc/sarge.yaml"), "utf8")).toContain("GREETING: hi");
+    expect((await runSarge(["--home", home, "config", "unset", "GREETING", "--no-restart"])).code).toBe(0);
+  });
+
+  it("status --wait waits until the supervisor answers: exit 3 and what state.json says when it never does", async () => {
     const began = Date.now();
     const result = await runSarge(["--home", home, "status", "--wait=0.5"]);
-    expect([result.code, result.stderr]).toEqual([3, `sarge: supervisor is not running; start it with ${home}/bin/supervisord\n`]);
+    expect([result.code, result.stderr]).toEqual([3, `sarge: supervisor not running: this is what var/state.json says, process states unknown; start it with ${home}/bin/supervisord\n`]);
     expect(Date.now() - began).toBeGreaterThanOrEqual(500);
     const bad = await runSarge(["--home", home, "status", "--wait", "soon"]);
     expect([bad.code, bad.stderr]).toEqual([2, 'sarge: --wait: expected a number of seconds, got "soon"\n']);

@@ -48,9 +48,15 @@ describe("the supervisor, HAProxy or the app die", () => {
     const daemonPid = Number(readFileSync(join(home.paths.run, "supervisor.pid"), "utf8"));
     process.kill(daemonPid, "SIGKILL");
     await waitFor(() => !isAlive(daemonPid), "the supervisor to be gone", 5_000);
-    // while no supervisor runs, sarge says so
+    // while no supervisor runs, sarge says so and shows what state.json says
     const down = await home.sarge(["status"]);
-    expect([down.code, down.stderr]).toEqual([3, `sarge: supervisor is not running; start it with ${home.root}/bin/supervisord\n`]);
+    const notRunning = `sarge: supervisor not running: this is what var/state.json says, process states unknown; start it with ${home.root}/bin/supervisord\n`;
+    expect([down.code, down.stderr]).toEqual([3, notRunning]);
+    expect(down.stdout).toMatch(new RegExp(`\nweb +${active} +127\\.0\\.0\\.1:${home.webPort} +\\d+ +unknown +0 +unknown\n$`));
+    const listed = await home.sarge(["list"]);
+    expect([listed.code, listed.stderr]).toEqual([3, notRunning]);
+    expect(listed.stdout).toMatch(new RegExp(`\n${active} +web +active +unknown +\\d+ +1 `));
+    expect(listed.stdout).toMatch(new RegExp(`\n${halfMade} +web +deploying +unknown `));
     await home.startSupervisor();
     await waitFor(
       () => [`adopted ${active} (pid ${appPid})`, `adopted haproxy (pid ${haproxyPid})`].every((line) => supervisorOutput().includes(line)),
