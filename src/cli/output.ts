@@ -1,4 +1,4 @@
-import { SargeError } from "../util/errors.js";
+import { isDiskFull, SargeError } from "../util/errors.js";
 
 /** Print an error as one sentence plus detail, never a stack (unless SARGE_DEBUG). Returns the exit code. */
 export function reportError(error: unknown): number {
@@ -9,6 +9,10 @@ export function reportError(error: unknown): number {
     return error.exitCode;
   }
   const message = error instanceof Error ? error.message : String(error);
+  if (isDiskFull(error)) {
+    process.stderr.write(`sarge: the disk is full: ${message}\n  Free space (df -h shows where) and run the command again.\n`);
+    return new SargeError("").exitCode;
+  }
   process.stderr.write(`sarge: unexpected error: ${message}\n`);
   if (error instanceof Error && error.stack) process.stderr.write(indent(error.stack) + "\n");
   return 70;

@@ -6,7 +6,7 @@ import { terminalReporter } from "../util/reporter.js";
 import { readState, writeState } from "../instance/state.js";
 import { copyInstanceFolder } from "./deploy.js";
 import { newInstances, runRelease, withHomeLock, type ReleaseResult } from "./transaction.js";
-import { step } from "./steps.js";
+import { releaseError, step } from "./steps.js";
 
 /**
  * Apply etc/sarge.yaml's `env` as a release: every active process type gets a
@@ -46,5 +46,7 @@ export async function applyConfigRelease(ctx: HomeContext, changedKeys: string[]
 export async function editEnvUnderLock(paths: HomePaths, change: EnvChange): Promise<string[]> {
   const reporter = terminalReporter(openHome(paths, "config").log);
   const keys = change.set?.map(([key]) => key) ?? change.unset ?? [];
-  return withHomeLock({ paths, reporter }, `sarge config (editing ${keys.join(", ")})`, async () => editEnv(paths, change).changed);
+  return withHomeLock({ paths, reporter }, `sarge config (editing ${keys.join(", ")})`, async () => editEnv(paths, change).changed).catch((error: unknown) => {
+    throw releaseError("config", error);
+  });
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { userInfo } from "node:os";
-import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
-import { SargeError } from "../util/errors.js";
+import { linkSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { DiskFullError, isDiskFull, SargeError } from "../util/errors.js";
+import { dirname } from "node:path";
 import { pollUntil } from "../util/poll.js";
 import type { HomePaths } from "../home/paths.js";
 import { isSameProcessAlive, processStartTime } from "../util/process-alive.js";
@@ -89,7 +90,13 @@ export function readHolder(lockPath: string): LockHolder | null {
 
 function tryCreate(lockPath: string, me: LockHolder): boolean {
   const temp = `${lockPath}.${me.token}`;
-  writeFileSync(temp, JSON.stringify(me) + "\n", { mode: 0o600, flag: "wx" });
+  try {
+    writeFileSync(temp, JSON.stringify(me) + "\n", { mode: 0o600, flag: "wx" });
+  } catch (error) {
+    rmSync(temp, { force: true });
+    if (isDiskFull(error)) throw new DiskFullError(dirname(lockPath), "cannot take the deploy lock", "nothing was changed", error);
+    throw error;
+  }
   try {
     linkSync(temp, lockPath);
     return true;

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { SargeError } from "./errors.js";
+import { isDiskFull, SargeError } from "./errors.js";
 
 /**
  * Write a file so that a crash or a full disk at any moment leaves either the
@@ -64,7 +64,7 @@ function failShort(): never {
 
 function writeError(path: string, error: unknown, outcome: string): SargeError {
   const code = (error as NodeJS.ErrnoException).code;
-  const why = code === "ENOSPC" || code === "EDQUOT" ? "the disk is full" : (error as Error).message;
+  const why = isDiskFull(error) ? "the disk is full" : (error as Error).message;
   return new SargeError(`cannot write ${path}: ${why}`, {
     detail: `${code ?? "error"}: ${outcome}. Free space (or fix the cause) and run the command again.`,
     cause: error,

@@ -37,3 +37,19 @@ export class ReleaseError extends SargeError {
     this.step = step;
   }
 }
+
+/** ENOSPC, or EDQUOT (the user's quota): either way nothing more can be written there. */
+export function isDiskFull(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === "ENOSPC" || code === "EDQUOT";
+}
+
+/** A write failed because the disk (or quota) is full: says where, what failed, and what was kept. */
+export class DiskFullError extends SargeError {
+  constructor(dir: string, failed: string, kept: string, cause: unknown) {
+    super(`the disk holding ${dir} is full (${(cause as NodeJS.ErrnoException).code}): ${failed}; ${kept}`, {
+      detail: "Free space there (df -h shows how much is left) and run the command again.",
+      cause,
+    });
+  }
+}

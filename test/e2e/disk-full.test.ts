@@ -1,0 +1,35 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runSarge } from "../support/cli.js";
+
+/** A home on a 3 MiB tmpfs that a file then fills: every write sarge tries fails with ENOSPC. */
+describe("a full disk", () => {
+  const mount = mkdtempSync(join(tmpdir(), "sarge-full-"));
+  const home = join(mount, "home");
+  const files = () => ["etc", "var/run"].flatMap((dir) => readdirSync(join(home, dir)).map((name) => `${dir}/${name}`)).sort();
+  beforeAll(async () => {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mount]);
+    expect((await runSarge(["init", home])).code).toBe(0);
+    try {
+      writeFileSync(join(mount, "filler"), Buffer.alloc(4 * 1024 * 1024));
+    } catch (error) {
+      expect((error as NodeJS.ErrnoException).code).toBe("ENOSPC");
+    }
+  });
+  afterAll(() => {
+    execFileSync("umount", [mount]);
+    rmSync(mount, { recursive: true, force: true });
+  });
+
+  it("config set says the disk is full and that etc/sarge.yaml is unchanged, and leaves no temp file", async () => {
+    const before = { files: files(), config: readFileSync(join(home, "etc/sarge.yaml"), "utf8") };
+    const result = await runSarge(["--home", home, "config", "set", `BIG=${"x".repeat(8000)}`, "--no-restart"]);
+    expect([result.code, result.stdout]).toEqual([1, ""]);
+    expect(result.stderr).toMatch(new RegExp(`^sarge: config change failed at lock: the disk holding ${home}/var/run is full \\(ENOSPC\\): cannot take the deploy lock; nothing was changed\\n`));
+    expect(result.stderr).not.toContain("unexpected error");
+    expect({ files: files(), config: readFileSync(join(home, "etc/sarge.yaml"), "utf8") }).toEqual(before);
+  });
+});
