@@ -1,7 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "vitest";
+import { loadConfig } from "../../src/home/config.js";
 import { readState, type State } from "../../src/instance/state.js";
+import { openSupervisor } from "../../src/supervise/open.js";
 import type { SargeProcess } from "./cli.js";
 import type { TestHome } from "./home.js";
 import { startLoad, type LoadSample } from "./load.js";
@@ -28,9 +30,12 @@ export function deployingIds(state: State): string[] {
 
 /** Program names the home's supervisor knows (instances and haproxy). */
 export async function supervisedPrograms(home: TestHome): Promise<string[]> {
-  const file = join(home.paths.run, "supervisor-programs.json");
-  const stored = JSON.parse(readFileSync(file, "utf8")) as { programs: Array<{ spec: { name: string } }> };
-  return stored.programs.map((program) => program.spec.name).sort();
+  const supervisor = await openSupervisor(home.paths, loadConfig(home.paths));
+  try {
+    return (await supervisor.status()).map((program) => program.name).sort();
+  } finally {
+    await supervisor.close();
+  }
 }
 
 /**

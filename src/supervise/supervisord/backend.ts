@@ -23,6 +23,7 @@ import {
   findSupervisord,
   PROGRAM_NAME,
   programConfPath,
+  programRecordPath,
   readAutostart,
   renderProgramConf,
   restartCountsPath,
@@ -34,6 +35,7 @@ import { writeFileAtomic } from "../../util/atomic-file.js";
 import { pollUntil } from "../../util/poll.js";
 import { groupMembers, terminateGroup } from "../../util/process-group.js";
 import { waitLaunched } from "./launched.js";
+import { runningRecord } from "./record.js";
 import { isFault, XmlRpcClient } from "./xmlrpc.js";
 
 export interface SupervisordBackendOptions {
@@ -144,6 +146,7 @@ export class SupervisordSupervisor implements Supervisor {
     const conf = renderProgramConf(spec, {
       autostart: true,
       python: this.python,
+      paths: this.paths,
       ...(this.options.startRetries !== undefined ? { startRetries: this.options.startRetries } : {}),
     });
     let current = await this.info(name);
@@ -224,6 +227,10 @@ export class SupervisordSupervisor implements Supervisor {
     const graceMs = await this.stopWaitMs(name);
     const began = Date.now();
     const groups = new Set<number>();
+    const recorded = await runningRecord(this.paths, name);
+    if (recorded) groups.add(recorded.pid);
+    // Left running by a killed supervisord, and this one has no launcher standing in for it: only we send it the stop signal.
+    const orphan = recorded && info.pid === 0 ? recorded : null;
     let exitedSince: number | null = null;
     let first = true;
     const settled = async (): Promise<ProcessInfo | undefined> => {
@@ -252,7 +259,7 @@ export class SupervisordSupervisor implements Supervisor {
     }
     // supervisord reports STOPPED once the main process is reaped; a member that ignored the stop signal may outlive it
     for (const pgid of groups) {
-      await terminateGroup(pgid, null, Math.max(0, began + graceMs - Date.now()), KILL_WAIT_MS);
+      await terminateGroup(pgid, pgid === orphan?.pid ? orphan.stopSignal : null, Math.max(0, began + graceMs - Date.now()), KILL_WAIT_MS);
       const left = groupMembers(pgid);
       if (left.length > 0) throw new SargeError(`processes of ${name} survived SIGKILL: ${left.join(", ")}`);
     }
@@ -263,9 +270,10 @@ export class SupervisordSupervisor implements Supervisor {
     this.check();
     validateProgramName(name);
     const info = await this.info(name);
-    if (info && info.statename !== "STOPPED") await this.stop(name);
+    if (info && (info.statename !== "STOPPED" || (await runningRecord(this.paths, name)))) await this.stop(name);
     await rm(this.file(name), { force: true });
     if (info) await this.removeGroup(name);
+    await rm(programRecordPath(this.paths, name), { force: true });
   }
 
   async status(): Promise<ProgramStatus[]> {
@@ -290,7 +298,9 @@ export class SupervisordSupervisor implements Supervisor {
         const wantedByFile =
           info.statename === "FATAL" || info.statename === "UNKNOWN" ? await readAutostart(this.file(info.name)) : null;
         const { state, wanted } = mapState(info.statename, wantedByFile);
-        const pid = info.pid > 0 ? info.pid : null;
+        // an adopted program: supervisord's process is the launcher standing in for it
+        const recorded = info.pid > 0 ? await runningRecord(this.paths, info.name) : null;
+        const pid = recorded?.pid ?? (info.pid > 0 ? info.pid : null);
         let lastExit = exits.get(info.name) ?? null;
         if (lastExit === null && info.stop > 0 && info.exitstatus > 0) lastExit = `exit ${info.exitstatus}`;
         return {
@@ -298,7 +308,7 @@ export class SupervisordSupervisor implements Supervisor {
           state,
           wanted,
           pid,
-          startedAt: pid !== null && info.start > 0 ? new Date(info.start * 1000).toISOString() : null,
+          startedAt: pid !== null && info.start > 0 ? new Date((recorded?.startedAt ?? info.start) * 1000).toISOString() : null,
           restarts: counts[info.name] ?? 0,
           lastExit: info.stop > 0 ? lastExit : null,
           logFile: info.stdout_logfile,

@@ -20,11 +20,13 @@
  * `environment=`, which it parses with a non-POSIX shlex that strips quote
  * characters from both ends of every value (`"quoted"` arrives as `quoted`)
  * and cannot carry a value holding both quote kinds; stdin is a pipe from
- * supervisord; the child only calls setpgrp(), so it stays in supervisord's
- * session; and SIGPIPE and SIGXFSZ stay ignored (inherited from Python).
- * So a program's command is a short launcher run by supervisord's own Python
- * (LAUNCHER below) that fixes all four and then execs `/bin/sh -c <command>`
- * with exactly spec.env; the pid supervisord watches stays the program's.
+ * supervisord, and so are stdout and stderr (a program writing to them after
+ * supervisord died gets EPIPE); the child only calls setpgrp(), so it stays in
+ * supervisord's session; and SIGPIPE and SIGXFSZ stay ignored (inherited from
+ * Python). So a program's command is a launcher script run by supervisord's
+ * own Python (templates/supervisord/launcher.py.hbs) that fixes all of that
+ * and execs `/bin/sh -c <command>` with exactly spec.env, or adopts the
+ * program's process when a killed supervisord left it running.
  */
 import { chmod, mkdir, readFile } from "node:fs/promises";
 import { accessSync, constants as fsConstants, readFileSync } from "node:fs";
@@ -66,6 +68,16 @@ export function programConfPath(paths: HomePaths, name: string): string {
 }
 export function restarterScriptPath(paths: HomePaths): string {
   return join(paths.supervisorEtc, "sarge-restarter.py");
+}
+export function launcherScriptPath(paths: HomePaths): string {
+  return join(paths.supervisorEtc, "sarge_launcher.py");
+}
+/** One JSON file per program, written by the launcher: the process it started (see launcher.py.hbs). */
+export function programRecordsDir(paths: HomePaths): string {
+  return join(paths.run, "supervisord-programs");
+}
+export function programRecordPath(paths: HomePaths, name: string): string {
+  return join(programRecordsDir(paths), `${name}.json`);
 }
 /** Written by sarge.restarter: `{ "<program>": <automatic restarts> }`. */
 export function restartCountsPath(paths: HomePaths): string {
@@ -153,7 +165,7 @@ export function iniPath(value: string, what: string, expansions: 1 | 2 = 1): str
 
 // ---------------------------------------------------------------- rendering
 
-type TemplateName = "supervisord.conf" | "program.conf" | "restarter.py";
+type TemplateName = "supervisord.conf" | "program.conf" | "restarter.py" | "launcher.py";
 
 function template(name: TemplateName): (data: object) => string {
   return (data) => renderTemplate(`supervisord/${name}`, data);
@@ -162,28 +174,12 @@ function template(name: TemplateName): (data: object) => string {
 export interface ProgramRenderOptions {
   /** Whether sarge wants the program running (supervisord's autostart). */
   autostart: boolean;
-  /** Interpreter for LAUNCHER: supervisord's own (supervisordPython). */
+  /** Interpreter for the launcher: supervisord's own (supervisordPython). */
   python: string;
+  /** The home: where the launcher script and the program's record are. */
+  paths: HomePaths;
   startRetries?: number;
 }
-
-/**
- * Runs as `python -I -S -c LAUNCHER <signal number> <command> K=V...` with
- * pid = the program's pid: default SIGPIPE/SIGXFSZ; the program's stop signal
- * when supervisord dies (PR_SET_PDEATHSIG survives exec: a SIGKILLed or crashed
- * supervisord leaves no orphan holding the program's port when it is started
- * again); a session of its own (a process group leader cannot setsid(), so it
- * first joins supervisord's group for one syscall); stdin from /dev/null; then
- * exec /bin/sh -c <command> with exactly K=V... One line so that the include
- * file stays readable.
- */
-export const LAUNCHER =
-  "import ctypes,os,signal,sys;" +
-  "[signal.signal(s,signal.SIG_DFL) for s in (signal.SIGPIPE,signal.SIGXFSZ)];" +
-  "p=os.getppid();ctypes.CDLL(None).prctl(1,int(sys.argv[1]));os.getppid()==p or os._exit(1);" +
-  "os.setpgid(0,os.getpgid(os.getppid()));os.setsid();" +
-  'f=os.open("/dev/null",os.O_RDONLY);os.dup2(f,0);os.close(f);' +
-  'os.execve("/bin/sh",["/bin/sh","-c",sys.argv[2]],dict(a.split("=",1) for a in sys.argv[3:]))';
 
 export function validateProgramName(name: string): void {
   if (!PROGRAM_NAME.test(name)) {
@@ -201,8 +197,18 @@ export function supervisordSignal(signal: string): string {
   return full.slice(3);
 }
 
-/** The argv supervisord runs for a program: LAUNCHER, its death signal, the command, then exactly spec.env. */
-export function programArgv(spec: ProgramSpec, python: string): string[] {
+/** What the launcher needs besides the command: where to record the process, its log, how it stops. */
+export interface LauncherSettings {
+  record: string;
+  log: string;
+  stopSignal: number;
+  stopWaitSecs: number;
+  maxBytes: number;
+  keep: number;
+}
+
+/** The argv supervisord runs for a program: the launcher, its settings, the command, then exactly spec.env. */
+export function programArgv(spec: ProgramSpec, python: string, paths: HomePaths): string[] {
   const assignments = Object.entries(spec.env)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([key, value]) => {
@@ -211,30 +217,41 @@ export function programArgv(spec: ProgramSpec, python: string): string[] {
       }
       return `${key}=${value}`;
     });
-  const deathSignal = osConstants.signals[`SIG${supervisordSignal(spec.stopSignal ?? "SIGTERM")}` as NodeJS.Signals];
-  return [python, "-I", "-S", "-c", LAUNCHER, String(deathSignal), spec.command, ...assignments];
+  return [python, "-I", "-S", launcherScriptPath(paths), JSON.stringify(launcherSettings(spec, paths)), spec.command, ...assignments];
+}
+
+function launcherSettings(spec: ProgramSpec, paths: HomePaths): LauncherSettings {
+  const stopTimeoutMs = spec.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+  if (!Number.isFinite(stopTimeoutMs) || stopTimeoutMs < 0) throw new SargeError(`invalid stop timeout ${stopTimeoutMs} ms`);
+  const maxBytes = spec.logs?.maxBytes ?? LOG_MAX_BYTES;
+  const keep = spec.logs?.keep ?? LOG_BACKUPS;
+  if (!Number.isInteger(maxBytes) || maxBytes < 1 || !Number.isInteger(keep) || keep < 0) {
+    throw new SargeError(`invalid log rotation for ${spec.name}: ${maxBytes} bytes × ${keep}`);
+  }
+  return {
+    record: programRecordPath(paths, spec.name),
+    log: spec.logFile,
+    stopSignal: osConstants.signals[`SIG${supervisordSignal(spec.stopSignal ?? "SIGTERM")}` as NodeJS.Signals],
+    stopWaitSecs: Math.max(1, Math.ceil(stopTimeoutMs / 1000)),
+    maxBytes,
+    keep,
+  };
 }
 
 export function renderProgramConf(spec: ProgramSpec, options: ProgramRenderOptions): string {
   validateProgramName(spec.name);
-  const stopTimeoutMs = spec.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
-  if (!Number.isFinite(stopTimeoutMs) || stopTimeoutMs < 0) throw new SargeError(`invalid stop timeout ${stopTimeoutMs} ms`);
-  const maxBytes = spec.logs?.maxBytes ?? LOG_MAX_BYTES;
-  const backups = spec.logs?.keep ?? LOG_BACKUPS;
-  if (!Number.isInteger(maxBytes) || maxBytes < 1 || !Number.isInteger(backups) || backups < 0) {
-    throw new SargeError(`invalid log rotation for ${spec.name}: ${maxBytes} bytes × ${backups}`);
-  }
+  const settings = launcherSettings(spec, options.paths);
   return template("program.conf")({
     name: spec.name,
-    command: iniCommandLine(programArgv(spec, options.python), `the command or environment of ${spec.name}`),
+    command: iniCommandLine(programArgv(spec, options.python, options.paths), `the command or environment of ${spec.name}`),
     directory: iniPath(spec.cwd, `the folder of ${spec.name}`),
     autostart: options.autostart ? "true" : "false",
     startRetries: options.startRetries ?? DEFAULT_START_RETRIES,
     stopSignal: supervisordSignal(spec.stopSignal ?? "SIGTERM"),
-    stopWaitSecs: Math.max(1, Math.ceil(stopTimeoutMs / 1000)),
+    stopWaitSecs: settings.stopWaitSecs,
     logFile: iniPath(spec.logFile, `the log file of ${spec.name}`, 2),
-    logMaxBytes: maxBytes,
-    logBackups: backups,
+    logMaxBytes: settings.maxBytes,
+    logBackups: settings.keep,
   });
 }
 
@@ -264,6 +281,7 @@ export function renderRestarter(paths: HomePaths, options: SupervisordConfigOpti
     socket: JSON.stringify(paths.supervisorSocket),
     programs: JSON.stringify(programsDir(paths)),
     counts: JSON.stringify(restartCountsPath(paths)),
+    records: JSON.stringify(programRecordsDir(paths)),
     retrySeconds: options.fatalRetrySeconds ?? DEFAULT_FATAL_RETRY_SECONDS,
   });
 }
@@ -354,7 +372,9 @@ export async function writeSupervisordConfig(paths: HomePaths, options: Supervis
   await mkdir(paths.run, { recursive: true, mode: 0o700 });
   await chmod(paths.run, 0o700);
   await mkdir(paths.log, { recursive: true });
+  await mkdir(programRecordsDir(paths), { recursive: true, mode: 0o700 });
   writeFileAtomic(restarterScriptPath(paths), renderRestarter(paths, options));
+  writeFileAtomic(launcherScriptPath(paths), template("launcher.py")({}));
   const conf = supervisordConfPath(paths);
   writeFileAtomic(conf, renderSupervisordConf(paths, python, options));
   return conf;

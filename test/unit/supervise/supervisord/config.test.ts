@@ -10,7 +10,7 @@ import {
   iniCommandLine,
   iniPath,
   iniShellWord,
-  LAUNCHER,
+  launcherScriptPath,
   programArgv,
   programConfPath,
   readAutostart,
@@ -172,15 +172,16 @@ describe("iniShellWord / iniPath", () => {
   });
 
   test("environment variable names with = are refused", () => {
-    expect(() => programArgv(spec({ env: { "A=B": "x" } }), "/usr/bin/python3")).toThrow(/invalid environment variable name/);
+    expect(() => programArgv(spec({ env: { "A=B": "x" } }), "/usr/bin/python3", homePaths("/srv/home"))).toThrow(/invalid environment variable name/);
   });
 });
 
 const PY = "/usr/bin/python3";
+const SRV = homePaths("/srv/home");
 
 describe("renderProgramConf", () => {
   test("has the settings the SPEC and FIELD-NOTES ask for", () => {
-    const text = renderProgramConf(spec({ stopSignal: "SIGUSR1", stopTimeoutMs: 70_500 }), { autostart: true, python: PY });
+    const text = renderProgramConf(spec({ stopSignal: "SIGUSR1", stopTimeoutMs: 70_500 }), { autostart: true, python: PY, paths: SRV });
     expect(text).toContain("[program:web-k3x9qa]\n");
     for (const line of [
       "directory=/srv/home/deploy/web-k3x9qa",
@@ -201,18 +202,27 @@ describe("renderProgramConf", () => {
     }
     expect(text).not.toMatch(/^environment=/m);
     const command = text.split("\n").find((l) => l.startsWith("command="))!;
-    expect(command.startsWith("command='/usr/bin/python3' '-I' '-S' '-c' 'import ctypes,os,signal,sys;")).toBe(true);
-    expect(command.endsWith("' '10' 'exec python app.py' 'PORT=5010'")).toBe(true); // SIGUSR1 when supervisord dies
+    const settings = {
+      record: "/srv/home/var/run/supervisord-programs/web-k3x9qa.json",
+      log: "/srv/home/var/log/web-k3x9qa.log",
+      stopSignal: 10, // SIGUSR1: an adopted program gets it from the launcher standing in for it
+      stopWaitSecs: 71,
+      maxBytes: 10485760,
+      keep: 5,
+    };
+    expect(command).toBe(
+      `command='/usr/bin/python3' '-I' '-S' '/srv/home/etc/supervisor/sarge_launcher.py' '${JSON.stringify(settings)}' 'exec python app.py' 'PORT=5010'`,
+    );
   });
 
   test("log rotation from spec.logs", () => {
-    const text = renderProgramConf(spec({ logs: { maxBytes: 1000, keep: 2 } }), { autostart: true, python: PY });
+    const text = renderProgramConf(spec({ logs: { maxBytes: 1000, keep: 2 } }), { autostart: true, python: PY, paths: SRV });
     expect(text).toMatch(/^stdout_logfile_maxbytes=1000$/m);
     expect(text).toMatch(/^stdout_logfile_backups=2$/m);
   });
 
   test("defaults: SIGTERM, 10 s; autostart=false when not wanted", () => {
-    const text = renderProgramConf(spec(), { autostart: false, python: PY, startRetries: 3 });
+    const text = renderProgramConf(spec(), { autostart: false, python: PY, paths: SRV, startRetries: 3 });
     expect(text).toMatch(/^stopsignal=TERM$/m);
     expect(text).toMatch(/^stopwaitsecs=10$/m);
     expect(text).toMatch(/^autostart=false$/m);
@@ -220,7 +230,7 @@ describe("renderProgramConf", () => {
   });
 
   test("refuses bad names and signals before anything is written", () => {
-    const o = { autostart: true, python: PY };
+    const o = { autostart: true, python: PY, paths: SRV };
     expect(() => renderProgramConf(spec({ name: "web:1" }), o)).toThrow(/invalid program name/);
     expect(() => renderProgramConf(spec({ name: "a b" }), o)).toThrow(/invalid program name/);
     expect(() => renderProgramConf(spec({ command: "a\rb" }), o)).toThrow(/carriage return/);
@@ -266,27 +276,29 @@ describe.skipIf(python === null)("round trip through supervisor's own config par
       ),
     ];
     for (const s of specs) {
-      await writeFile(programConfPath(paths, s.name), renderProgramConf(s, { autostart: true, python: python! }));
+      await writeFile(programConfPath(paths, s.name), renderProgramConf(s, { autostart: true, python: python!, paths }));
     }
     const parsed = await parseWithSupervisor(supervisordConfPath(paths));
     for (const s of specs) {
       const p = parsed.programs[s.name]!;
       expect(p, s.name).toBeDefined();
       expect(p.group).toBe(s.name);
-      expect(p.argv).toEqual(programArgv(s, python!));
-      expect(p.argv.slice(0, 7)).toEqual([python, "-I", "-S", "-c", LAUNCHER, "15", s.command]);
+      expect(p.argv).toEqual(programArgv(s, python!, paths));
+      expect(p.argv.slice(0, 4)).toEqual([python, "-I", "-S", launcherScriptPath(paths)]);
+      expect(JSON.parse(p.argv[4]!)).toMatchObject({ log: s.logFile, stopSignal: 15 });
+      expect(p.argv[5]).toBe(s.command);
       expect(p.directory).toBe(s.cwd);
       expect(p.stdout_logfile).toBe(s.logFile);
       // supervisord's own environment= is not used: the launcher gives exactly spec.env
       expect(p.environment).toEqual({});
     }
     const env = parsed.programs["env-values"]!.argv;
-    expect(Object.fromEntries(env.slice(7).map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]))).toEqual(NASTY);
+    expect(Object.fromEntries(env.slice(6).map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]))).toEqual(NASTY);
   });
 
   test("program settings as supervisord understands them", async () => {
     const s = spec({ name: "haproxy", stopSignal: "SIGUSR1", stopTimeoutMs: 65_000, logFile: join(paths.log, "haproxy.log") });
-    await writeFile(programConfPath(paths, s.name), renderProgramConf(s, { autostart: false, python: python! }));
+    await writeFile(programConfPath(paths, s.name), renderProgramConf(s, { autostart: false, python: python!, paths }));
     const p = (await parseWithSupervisor(supervisordConfPath(paths))).programs["haproxy"]!;
     expect(p).toMatchObject({
       autostart: false,
@@ -314,40 +326,85 @@ describe.skipIf(python === null)("round trip through supervisor's own config par
   });
 });
 
-describe.skipIf(python === null)("LAUNCHER, started the way supervisord starts a child", () => {
-  test("exactly spec.env, own session, stdin /dev/null, default SIGPIPE, same pid through exec", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "sarge-launcher-"));
-    try {
-      const s = spec({
-        command: "echo pid=$$; env; readlink /proc/self/fd/0; grep SigIgn /proc/$$/status; cat /proc/$$/stat",
-        env: NASTY,
-        cwd: dir,
-      });
-      // supervisord's child: setpgrp(), a stdin pipe, SIGPIPE ignored (Python's default), then execve
-      const asSupervisordChild =
-        "import os,sys,signal;signal.signal(signal.SIGPIPE,signal.SIG_IGN);os.setpgrp();os.execv(sys.argv[1],sys.argv[1:])";
-      const child = execa(python!, ["-c", asSupervisordChild, ...programArgv(s, python!)], {
-        cwd: dir,
-        stdin: "pipe",
-        env: { SHOULD_NOT_LEAK: "1" },
-        extendEnv: true,
-      });
-      const out = (await child).stdout;
-      const pid = Number(/^pid=(\d+)$/m.exec(out)![1]);
-      expect(pid).toBe(child.pid); // execs all the way: supervisord watches the program itself
-      expect(out).toContain("\n/dev/null\n");
-      expect(out).toMatch(/^SigIgn:\s+0+$/m);
-      const stat = out.slice(out.lastIndexOf(")") + 2).split(" ");
-      expect(Number(stat[2])).toBe(pid); // pgrp
-      expect(Number(stat[3])).toBe(pid); // session
-      for (const [key, value] of Object.entries(NASTY)) expect(out).toContain(`${key}=${value}`);
-      expect(out).not.toContain("SHOULD_NOT_LEAK");
-      expect(out).not.toContain("SUPERVISOR_");
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+describe.skipIf(python === null)("the launcher, started the way supervisord starts a child", () => {
+  let dir: string;
+  let paths: HomePaths;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "sarge-launcher-"));
+    paths = homePaths(join(dir, "home"));
+    await writeSupervisordConfig(paths, { python: python! });
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  // supervisord's child: setpgrp(), stdin and stdout pipes, SIGPIPE ignored (Python's default), then execve
+  const asSupervisordChild =
+    "import os,sys,signal;signal.signal(signal.SIGPIPE,signal.SIG_IGN);os.setpgrp();os.execv(sys.argv[1],sys.argv[1:])";
+  const launch = (s: ProgramSpec) =>
+    execa(python!, ["-c", asSupervisordChild, ...programArgv(s, python!, paths)], { cwd: s.cwd, stdin: "pipe", env: { SHOULD_NOT_LEAK: "1" }, extendEnv: true });
+  const record = async (name: string) => JSON.parse(await readFile(join(paths.run, "supervisord-programs", `${name}.json`), "utf8")) as Record<string, unknown>;
+
+  test("exactly spec.env, own session, stdin /dev/null, output in the log file, default SIGPIPE, same pid through exec, recorded", async () => {
+    const s = spec({
+      command: "echo pid=$$; env; readlink /proc/self/fd/0; readlink /proc/self/fd/1; grep SigIgn /proc/$$/status; cat /proc/$$/stat",
+      env: NASTY,
+      cwd: dir,
+      logFile: join(paths.log, "fresh.log"),
+    });
+    const child = launch(s);
+    const { stdout } = await child;
+    expect(stdout).toBe(""); // nothing through supervisord's pipe
+    const out = await readFile(s.logFile, "utf8");
+    const pid = Number(/^pid=(\d+)$/m.exec(out)![1]);
+    expect(pid).toBe(child.pid); // execs all the way: supervisord watches the program itself
+    expect(out).toContain(`\n/dev/null\n${s.logFile}\n`);
+    expect(out).toMatch(/^SigIgn:\s+0+$/m);
+    const stat = out.slice(out.lastIndexOf(")") + 2).split(" ");
+    expect(Number(stat[2])).toBe(pid); // pgrp
+    expect(Number(stat[3])).toBe(pid); // session
+    for (const [key, value] of Object.entries(NASTY)) expect(out).toContain(`${key}=${value}`);
+    expect(out).not.toContain("SHOULD_NOT_LEAK");
+    expect(out).not.toContain("SUPERVISOR_");
+    expect(await record(s.name)).toMatchObject({ pid, start: stat[19], log: s.logFile, stopSignal: 15 });
+  });
+
+  test("adopts the recorded process while it runs: starts nothing, forwards signals (the stop signal to its group), exits with it", async () => {
+    const s = spec({
+      name: "adoptee",
+      command: "sleep 1000 & echo child=$!; trap 'echo got USR2' USR2; trap 'echo got TERM; exit 0' TERM; echo started; while :; do sleep 0.05; done",
+      cwd: dir,
+      logFile: join(paths.log, "adoptee.log"),
+    });
+    const first = launch(s);
+    await waitForText(s.logFile, "started\n");
+    const child = Number(/^child=(\d+)$/m.exec(await readFile(s.logFile, "utf8"))![1]);
+    // supervisord killed and started again: a second launcher for the same program
+    const second = launch(s);
+    expect((await record(s.name))["pid"]).toBe(first.pid);
+    await waitUntilTrue(() => readFile(`/proc/${second.pid}/stat`, "utf8").then((t) => t.slice(t.lastIndexOf(")") + 2).split(" ")[3] === String(second.pid)));
+    second.kill("SIGUSR2");
+    await waitForText(s.logFile, "got USR2\n");
+    second.kill("SIGTERM"); // supervisord's stop, to the launcher's group
+    await waitForText(s.logFile, "got TERM\n");
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.exitCode, b.exitCode]).toEqual([0, 0]);
+    expect((await readFile(s.logFile, "utf8")).match(/started/g)).toHaveLength(1);
+    await waitUntilTrue(() => readFile(`/proc/${child}/stat`, "utf8").then(() => false, () => true)); // the group got TERM
   });
 });
+
+async function waitUntilTrue(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function waitForText(file: string, text: string): Promise<void> {
+  await waitUntilTrue(async () => (await readFile(file, "utf8")).includes(text));
+}
 
 describe("files", () => {
   let dir: string;
@@ -396,7 +453,7 @@ describe("files", () => {
 
   test("setAutostart / readAutostart flip only the autostart line", async () => {
     const file = join(dir, "p.conf");
-    const text = renderProgramConf(spec({ command: "echo\nautostart=true" }), { autostart: true, python: PY });
+    const text = renderProgramConf(spec({ command: "echo\nautostart=true" }), { autostart: true, python: PY, paths: SRV });
     await writeFile(file, text);
     expect(await readAutostart(file)).toBe(true);
     expect(await setAutostart(file, false)).toBe(true);

@@ -1,0 +1,68 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readState } from "../../src/instance/state.js";
+import { runningProcStat } from "../../src/util/proc-stat.js";
+import { helloVersion } from "../support/apps.js";
+import { expectNoLeftovers, failuresOf, waitUntil } from "../support/crash.js";
+import { createTestHome, type TestHome } from "../support/home.js";
+import { instanceOf, startLoad } from "../support/load.js";
+
+interface ListRow {
+  id: string;
+  pid: number | null;
+}
+
+/**
+ * supervisord SIGKILLed under load: HAProxy and the app keep serving while it
+ * is dead, and the supervisord started again adopts them (same pids, one
+ * HAProxy) instead of starting them a second time.
+ */
+describe("supervisord dies", () => {
+  let home: TestHome;
+  beforeAll(async () => {
+    home = await createTestHome({ supervisor: "supervisord" });
+    await home.startSupervisor();
+    const first = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v1") });
+    expect(first.code, first.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    expect(await home.destroy()).toEqual([]);
+  });
+
+  const alive = (pid: number) => runningProcStat(pid) !== null;
+  const haproxyMasters = () => readFileSync(home.paths.haproxyPid, "utf8").trim();
+
+  it("SIGKILLed under load: HAProxy and the app keep serving, then are adopted untouched; a deploy after that retires the adopted app", async () => {
+    const active = Object.keys(readState(home.paths).instances)[0]!;
+    const appPid = (JSON.parse((await home.sarge(["list", "--json"])).stdout) as ListRow[]).find((row) => row.id === active)!.pid!;
+    const haproxyPid = Number(haproxyMasters());
+    const supervisordPid = Number(readFileSync(join(home.paths.run, "supervisord.pid"), "utf8"));
+    const load = startLoad(home.webPort, { workers: 2 });
+    await waitUntil(() => load.samples.length >= 50, 10_000, "the load runs");
+    process.kill(supervisordPid, "SIGKILL");
+    await waitUntil(() => !alive(supervisordPid), 5_000, "supervisord is gone");
+    const killedAt = Date.now();
+    const servedWhileDead = () => load.samples.filter((sample) => sample.start > killedAt).length;
+    await waitUntil(() => servedWhileDead() >= 300 || failuresOf(load.samples).length > 0, 20_000, "300 requests while supervisord is dead");
+    const [failedWhileDead, sentWhileDead] = [failuresOf(load.samples).length, servedWhileDead()];
+    expect([alive(haproxyPid), alive(appPid)]).toEqual([true, true]);
+
+    await home.startSupervisor();
+    await waitUntil(async () => (await home.sarge(["status"])).code === 0, 20_000, "sarge status is ok again");
+    const after = JSON.parse((await home.sarge(["list", "--json"])).stdout) as ListRow[];
+    expect(after.find((row) => row.id === active)!.pid).toBe(appPid);
+    expect(haproxyMasters()).toBe(String(haproxyPid));
+    expect([alive(haproxyPid), alive(appPid)]).toEqual([true, true]);
+
+    const deploy = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v2") });
+    expect(deploy.code, deploy.stderr).toBe(0);
+    await waitUntil(() => !alive(appPid), 15_000, "the adopted app is stopped when it is retired");
+    const samples = await load.stop();
+    console.log(`supervisord SIGKILL: ${failedWhileDead} failed of ${sentWhileDead} while it was dead; ${failuresOf(samples).length} failed of ${samples.length} in all`);
+    expect(failuresOf(samples)).toEqual([]);
+    expect(new Set(samples.map((sample) => instanceOf(sample.body))).has(active)).toBe(true);
+    expect(alive(haproxyPid)).toBe(true);
+    await expectNoLeftovers(home);
+  });
+});
