@@ -7,7 +7,7 @@ import type { HomePaths } from "../home/paths.js";
 import { builtinFiles } from "./builtin/daemon.js";
 import { groupAlive } from "../util/process-group.js";
 import { loadRecords } from "./builtin/store.js";
-import { runningPrograms, supervisordPidPath } from "./supervisord/index.js";
+import { programsStillRunning, runningPrograms, supervisordPidPath } from "./supervisord/index.js";
 
 /**
  * Refuse to start one backend while programs of the other still run: two
@@ -22,12 +22,13 @@ export async function assertOtherBackendIdle(paths: HomePaths, starting: Supervi
           .map((record) => record.spec.name)
       : supervisordAlive(paths)
         ? await runningPrograms(paths)
-        : [];
+        : // a killed supervisord leaves its programs running, for the next one to adopt
+          await programsStillRunning(paths);
   if (running.length === 0) return;
   throw new SargeError(`cannot start the ${starting} supervisor: programs still run under the ${other} supervisor (${running.join(", ")})`, {
     detail:
       `etc/sarge.yaml says \`supervisor: ${starting}\`. To switch, stop the ${other} supervisor first (SIGTERM to it, or stop its systemd unit): ` +
-      `it stops its programs. Then start ${paths.root}/bin/supervisord again; the next sarge command (e.g. \`sarge status\`) starts the active instances and HAProxy under the ${starting} supervisor.`,
+      `it stops its programs (one that was killed left them running: start it again, it takes them back, then stop it). Then start ${paths.root}/bin/supervisord again; the next sarge command (e.g. \`sarge status\`) starts the active instances and HAProxy under the ${starting} supervisor.`,
   });
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
@@ -64,5 +64,24 @@ describe("supervisord dies", () => {
     expect(new Set(samples.map((sample) => instanceOf(sample.body))).has(active)).toBe(true);
     expect(alive(haproxyPid)).toBe(true);
     await expectNoLeftovers(home);
+  });
+
+  it("while a killed supervisord's programs still run, switching the home to the builtin supervisor is refused, naming them", async () => {
+    const supervisordPid = Number(readFileSync(join(home.paths.run, "supervisord.pid"), "utf8"));
+    process.kill(supervisordPid, "SIGKILL");
+    await waitUntil(() => !alive(supervisordPid), 5_000, "supervisord is gone");
+    const config = readFileSync(home.paths.config, "utf8");
+    writeFileSync(home.paths.config, config.replace(/^supervisor: supervisord$/m, "supervisor: builtin"));
+    const refused = await home.sarge(["supervisord"], { timeoutMs: 20_000 });
+    writeFileSync(home.paths.config, config);
+    const active = Object.keys(readState(home.paths).instances).find((id) => readState(home.paths).instances[id]!.state === "active")!;
+    expect([refused.code, refused.stderr.split("\n")[0]]).toEqual([
+      1,
+      `sarge: cannot start the builtin supervisor: programs still run under the supervisord supervisor (${["haproxy", active].sort().join(", ")})`,
+    ]);
+    expect(refused.stderr).toContain("one that was killed left them running: start it again, it takes them back, then stop it");
+    await home.startSupervisor();
+    const status = await home.sarge(["status"]);
+    expect(status.code, status.stderr).toBe(0);
   });
 });

@@ -18,4 +18,5 @@ export {
   writeSupervisordConfig,
   type SupervisordConfigOptions,
 } from "./config.js";
+export { programsStillRunning } from "./record.js";
 export { SupervisordFaults, XmlRpcFault } from "./xmlrpc.js";

@@ -1,8 +1,9 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { constants as osConstants } from "node:os";
 import type { HomePaths } from "../../home/paths.js";
+import { currentBootId } from "../../util/boot-id.js";
 import { runningProcStat } from "../../util/proc-stat.js";
-import { programRecordPath } from "./config.js";
+import { programRecordPath, programRecordsDir } from "./config.js";
 
 /** A program's process as sarge_launcher.py recorded it, while that very process still runs. */
 export interface RunningRecord {
@@ -27,7 +28,20 @@ export async function runningRecord(paths: HomePaths, name: string): Promise<Run
   }
   const { pid, start, boot, startedAt, stopSignal } = record;
   if (typeof pid !== "number" || pid <= 1 || typeof startedAt !== "number" || typeof stopSignal !== "number") return null;
-  if (runningProcStat(pid)?.startTime !== start || boot !== (await readFile("/proc/sys/kernel/random/boot_id", "utf8")).trim()) return null;
+  if (runningProcStat(pid)?.startTime !== start || boot !== currentBootId()) return null;
   const signal = Object.entries(osConstants.signals).find(([, number]) => number === stopSignal)?.[0] as NodeJS.Signals | undefined;
   return { pid, startedAt, stopSignal: signal ?? "SIGTERM" };
+}
+
+/** Programs whose recorded process still runs, whether supervisord does or not. */
+export async function programsStillRunning(paths: HomePaths): Promise<string[]> {
+  let files: string[];
+  try {
+    files = await readdir(programRecordsDir(paths));
+  } catch {
+    return [];
+  }
+  const names = files.filter((file) => file.endsWith(".json")).map((file) => file.slice(0, -".json".length));
+  const running = await Promise.all(names.map(async (name) => ((await runningRecord(paths, name)) ? name : null)));
+  return running.filter((name): name is string => name !== null).sort();
 }
