@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
-import { readProcStat } from "../../src/util/process-alive.js";
+import { runningProcStat } from "../../src/util/proc-stat.js";
 import { helloVersion } from "../support/apps.js";
 import { expectNoLeftovers, failuresOf, spawnSarge, waitUntil } from "../support/crash.js";
 import { createTestHome, type TestHome } from "../support/home.js";
@@ -37,7 +37,7 @@ function shuffled<T>(items: readonly T[], next: () => number): T[] {
 }
 
 const versionOf = (body: string) => /\((\w+), [\w-]+\)\s*$/.exec(body)?.[1] ?? null;
-const alive = (pid: number) => !["Z", "X", undefined].includes(readProcStat(pid)?.state);
+const alive = (pid: number) => runningProcStat(pid) !== null;
 
 /**
  * Chaos under load on the stable port, for each backend: a deploy runs, and at
