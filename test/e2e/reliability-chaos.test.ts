@@ -90,7 +90,7 @@ describe.each(["builtin", "supervisord"] as const)("chaos: random SIGKILLs of de
       }
       const { code } = await deploy.exited;
       const list = await home.sarge(["list"]);
-      expect(list.code, list.stderr).toBe(0);
+      expect(list.code, `${list.stderr}supervisor output:\n${readFileSync(join(home.paths.log, "supervisord.out"), "utf8")}`).toBe(0);
       await waitUntil(async () => (await home.sarge(["status"])).code === 0, 20_000, `sarge status is ok after round ${round}`);
       const active = Object.values(readState(home.paths).instances).find((instance) => instance.proc === "web" && instance.state === "active")!;
       const body = await get(home.webPort);
