@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
-import { runningProcStat } from "../../src/util/proc-stat.js";
+import { readProcStat, runningProcStat } from "../../src/util/proc-stat.js";
 import { helloVersion } from "../support/apps.js";
 import { expectNoLeftovers, failuresOf, waitUntil } from "../support/crash.js";
 import { createTestHome, type TestHome } from "../support/home.js";
@@ -41,7 +41,7 @@ describe("supervisord dies", () => {
     const load = startLoad(home.webPort, { workers: 2 });
     await waitUntil(() => load.samples.length >= 50, 10_000, "the load runs");
     process.kill(supervisordPid, "SIGKILL");
-    await waitUntil(() => !alive(supervisordPid), 5_000, "supervisord is gone");
+    await waitUntil(() => readProcStat(supervisordPid) === null, 5_000, "supervisord is gone (reaped: its socket closed)");
     const killedAt = Date.now();
     const servedWhileDead = () => load.samples.filter((sample) => sample.start > killedAt).length;
     await waitUntil(() => servedWhileDead() >= 300 || failuresOf(load.samples).length > 0, 20_000, "300 requests while supervisord is dead");
@@ -69,7 +69,7 @@ describe("supervisord dies", () => {
   it("while a killed supervisord's programs still run, switching the home to the builtin supervisor is refused, naming them", async () => {
     const supervisordPid = Number(readFileSync(join(home.paths.run, "supervisord.pid"), "utf8"));
     process.kill(supervisordPid, "SIGKILL");
-    await waitUntil(() => !alive(supervisordPid), 5_000, "supervisord is gone");
+    await waitUntil(() => readProcStat(supervisordPid) === null, 5_000, "supervisord is gone (reaped: its socket closed)");
     const config = readFileSync(home.paths.config, "utf8");
     writeFileSync(home.paths.config, config.replace(/^supervisor: supervisord$/m, "supervisor: builtin"));
     const refused = await home.sarge(["supervisord"], { timeoutMs: 20_000 });
