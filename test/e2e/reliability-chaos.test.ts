@@ -5,9 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
 import { readProcStat } from "../../src/util/proc-stat.js";
 import { helloVersion } from "../support/apps.js";
-import { expectNoLeftovers, failuresOf, spawnSarge, waitUntil } from "../support/crash.js";
+import { expectNoLeftovers, failuresOf } from "../support/crash.js";
 import { createTestHome, type TestHome } from "../support/home.js";
 import { get, instanceOf, startLoad, type LoadRun } from "../support/load.js";
+import { waitFor } from "../support/wait.js";
 
 /** Rounds per backend: three in `npm test` (about 40 s per backend on 2 cores); more with SARGE_CHAOS_ROUNDS. */
 const ROUNDS = Number(process.env["SARGE_CHAOS_ROUNDS"] ?? 3);
@@ -83,21 +84,21 @@ describe.each(["builtin", "supervisord"] as const)("chaos: random SIGKILLs of de
       if ((round - 1) % VICTIMS.length === 0) victims = shuffled(VICTIMS, next);
       const victim = victims[(round - 1) % VICTIMS.length]!;
       const killAfterMs = Math.round(next() * deployMs * 1.2);
-      const deploy = spawnSarge(home, ["deploy", "-", "web"], { input: helloVersion(version) });
+      const deploy = home.spawn(["deploy", "-", "web"], { input: helloVersion(version) });
       // the random moment is the point of this test: no event to wait for
-      await Promise.race([sleep(killAfterMs), deploy.exited]);
+      await Promise.race([sleep(killAfterMs), deploy.done]);
       if (victim !== "supervisor") await deploy.kill();
       if (victim !== "deploy") {
         const pid = supervisorPid();
         process.kill(pid, "SIGKILL");
-        await waitUntil(() => gone(pid), 5_000, "the supervisor is gone");
+        await waitFor(() => gone(pid), "the supervisor to be gone", 5_000);
         await home.startSupervisor();
       }
-      const { code } = await deploy.exited;
+      const { code } = await deploy.done;
       const list = await home.sarge(["list"]);
       const what = `round ${round}, ${victim} SIGKILLed after ${killAfterMs} ms, deploy exit ${code}`;
       expect(list.code, `${what}\n${list.stderr}supervisor output:\n${readFileSync(join(home.paths.log, "supervisord.out"), "utf8")}`).toBe(0);
-      await waitUntil(async () => (await home.sarge(["status"])).code === 0, 20_000, `sarge status is ok after round ${round}`);
+      await waitFor(async () => (await home.sarge(["status"])).code === 0, `sarge status to be ok after round ${round}`, 20_000);
       const active = Object.values(readState(home.paths).instances).find((instance) => instance.proc === "web" && instance.state === "active")!;
       const body = await get(home.webPort);
       expect(instanceOf(body), body).toBe(active.id);

@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readState } from "../../src/instance/state.js";
 import { readProcStat, runningProcStat } from "../../src/util/proc-stat.js";
 import { helloVersion } from "../support/apps.js";
-import { expectNoLeftovers, failuresOf, waitUntil } from "../support/crash.js";
+import { expectNoLeftovers, failuresOf } from "../support/crash.js";
 import { createTestHome, type TestHome } from "../support/home.js";
 import { instanceOf, startLoad } from "../support/load.js";
+import { waitFor } from "../support/wait.js";
 
 interface ListRow {
   id: string;
@@ -39,17 +40,17 @@ describe("supervisord dies", () => {
     const haproxyPid = Number(haproxyMasters());
     const supervisordPid = Number(readFileSync(join(home.paths.run, "supervisord.pid"), "utf8"));
     const load = startLoad(home.webPort, { workers: 2 });
-    await waitUntil(() => load.samples.length >= 50, 10_000, "the load runs");
+    await waitFor(() => load.samples.length >= 50, "the load runs", 10_000);
     process.kill(supervisordPid, "SIGKILL");
-    await waitUntil(() => readProcStat(supervisordPid) === null, 5_000, "supervisord is gone (reaped: its socket closed)");
+    await waitFor(() => readProcStat(supervisordPid) === null, "supervisord is gone (reaped: its socket closed)", 5_000);
     const killedAt = Date.now();
     const servedWhileDead = () => load.samples.filter((sample) => sample.start > killedAt).length;
-    await waitUntil(() => servedWhileDead() >= 300 || failuresOf(load.samples).length > 0, 20_000, "300 requests while supervisord is dead");
+    await waitFor(() => servedWhileDead() >= 300 || failuresOf(load.samples).length > 0, "300 requests while supervisord is dead", 20_000);
     const [failedWhileDead, sentWhileDead] = [failuresOf(load.samples).length, servedWhileDead()];
     expect([alive(haproxyPid), alive(appPid)]).toEqual([true, true]);
 
     await home.startSupervisor();
-    await waitUntil(async () => (await home.sarge(["status"])).code === 0, 20_000, "sarge status is ok again");
+    await waitFor(async () => (await home.sarge(["status"])).code === 0, "sarge status is ok again", 20_000);
     const after = JSON.parse((await home.sarge(["list", "--json"])).stdout) as ListRow[];
     expect(after.find((row) => row.id === active)!.pid).toBe(appPid);
     expect(haproxyMasters()).toBe(String(haproxyPid));
@@ -57,7 +58,7 @@ describe("supervisord dies", () => {
 
     const deploy = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v2") });
     expect(deploy.code, deploy.stderr).toBe(0);
-    await waitUntil(() => !alive(appPid), 15_000, "the adopted app is stopped when it is retired");
+    await waitFor(() => !alive(appPid), "the adopted app is stopped when it is retired", 15_000);
     const samples = await load.stop();
     console.log(`supervisord SIGKILL: ${failedWhileDead} failed of ${sentWhileDead} while it was dead; ${failuresOf(samples).length} failed of ${samples.length} in all`);
     expect(failuresOf(samples)).toEqual([]);
@@ -69,7 +70,7 @@ describe("supervisord dies", () => {
   it("while a killed supervisord's programs still run, switching the home to the builtin supervisor is refused, naming them", async () => {
     const supervisordPid = Number(readFileSync(join(home.paths.run, "supervisord.pid"), "utf8"));
     process.kill(supervisordPid, "SIGKILL");
-    await waitUntil(() => readProcStat(supervisordPid) === null, 5_000, "supervisord is gone (reaped: its socket closed)");
+    await waitFor(() => readProcStat(supervisordPid) === null, "supervisord is gone (reaped: its socket closed)", 5_000);
     const config = readFileSync(home.paths.config, "utf8");
     writeFileSync(home.paths.config, config.replace(/^supervisor: supervisord$/m, "supervisor: builtin"));
     const refused = await home.sarge(["supervisord"], { timeoutMs: 20_000 });
