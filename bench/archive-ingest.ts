@@ -1,5 +1,5 @@
 /**
- * Archive ingest benchmark: unpackArchive (SPEC "One deployment" step 2) reading
+ * Archive ingest benchmark: unpackArchive reading
  * a tar from a file stream, against GNU `tar -xf` of the same archive.
  *
  *   npx tsc -p tsconfig.json && node build/bench/archive-ingest.js

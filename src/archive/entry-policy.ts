@@ -6,7 +6,7 @@ import { ArchiveError, quoteName } from "./error.js";
  * created so far (the deploy folder starts empty and only the unpacker writes
  * into it, so the model is exact) and decides each entry against it.
  *
- * Rules (SPEC "One deployment" step 2):
+ * Rules (docs/security.md, "A hostile archive"):
  * - names are relative; `.`/empty components are dropped; `..` may not climb
  *   above the deploy folder; no name may go through a symbolic link that an
  *   earlier entry created (the classic symlink-then-write escape);

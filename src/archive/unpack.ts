@@ -12,7 +12,7 @@ import { EntryWriteError, TreeWriter, type FileSink } from "./writer.js";
 export { ArchiveError } from "./error.js";
 
 /**
- * SPEC "One deployment, step by step", step 2: unpack a plain or gzip tar from
+ * Step 0 of a deploy (docs/architecture.md): unpack a plain or gzip tar from
  * a stream into the (new, empty) instance folder, refusing anything that would
  * land outside it, and return the commit id `git archive` wrote into it.
  *

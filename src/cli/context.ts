@@ -9,7 +9,7 @@ import { SupervisorNotRunningError } from "../util/errors.js";
 
 /**
  * The home a server-side command runs against: --home, else $SARGE_HOME, else
- * the folder above the bin/sarge wrapper that was run (SPEC "Words"). From
+ * the folder above the bin/sarge wrapper that was run. From
  * here on the command acts as the home's owner (home/owner.ts).
  */
 export function resolveHome(command: Command): HomePaths {

@@ -5,7 +5,7 @@ import { SargeError } from "../util/errors.js";
 /**
  * Refuse stable addresses that HAProxy could not bind. `haproxy -c` does not
  * catch a bind clash, and a reload that hits one fails after seconds with the
- * old listeners paused (FIELD-NOTES), so every address HAProxy is about to
+ * old listeners paused (measured), so every address HAProxy is about to
  * bind for the first time is tried here first.
  */
 export async function assertBindsFree(binds: readonly { proc: string; bind: HostPort }[]): Promise<void> {

@@ -66,7 +66,7 @@ function checkRoute(route: ListenRoute): void {
 }
 
 /**
- * The complete haproxy.cfg for these routes (SPEC "Routing"). Every slot that
+ * The complete haproxy.cfg for these routes. Every slot that
  * is not the active one is `disabled` (maintenance); an empty slot points at a
  * placeholder address. Throws a SargeError for input HAProxy could not use.
  */

@@ -15,7 +15,7 @@ import { pauseIfAsked } from "../release/steps.js";
 const haproxy = () => import("./index.js");
 
 /**
- * The Router over HAProxy (SPEC "Routing"): state.routes says which instance
+ * The Router over HAProxy: state.routes says which instance
  * sits in each slot; ports come from the instances, so a slot whose instance
  * was destroyed renders empty. HAProxy is started on first use and reloaded
  * only when the set of stable addresses changed since it was last applied.

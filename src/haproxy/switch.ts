@@ -49,8 +49,8 @@ async function setState(paths: AdminPaths, proc: string, slot: Slot, state: "rea
 }
 
 /**
- * Route the stable port of `proc` to `port` without dropping a request
- * (SPEC "Routing"): point the idle slot `to` at 127.0.0.1:port, make it
+ * Route the stable port of `proc` to `port` without dropping a request:
+ * point the idle slot `to` at 127.0.0.1:port, make it
  * ready, drain the other slot, and put that one in maintenance once its
  * running and queued requests reach 0. No request reaches the old slot after
  * this resolves. The new port must already answer: a slot out of maintenance

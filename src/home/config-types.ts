@@ -1,4 +1,4 @@
-/** etc/sarge.yaml after validation (SPEC "etc/sarge.yaml"). */
+/** etc/sarge.yaml after validation (docs/configuration.md). */
 export interface HostPort {
   host: string;
   port: number;

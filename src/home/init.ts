@@ -24,7 +24,7 @@ export interface InitReport {
 }
 
 /**
- * Create a home (SPEC "Home layout"). Idempotent: existing files are never
+ * Create a home (docs/architecture.md, "Where state lives"). Idempotent: existing files are never
  * overwritten, so a second run keeps whatever the user edited and says so.
  */
 export async function initHome(paths: HomePaths, options: InitOptions): Promise<InitReport> {

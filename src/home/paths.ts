@@ -1,6 +1,6 @@
 import { join, resolve } from "node:path";
 
-/** Every path sarge owns inside one home (SPEC "Home layout"). */
+/** Every path sarge owns inside one home (docs/architecture.md, "Where state lives"). */
 export interface HomePaths {
   root: string;
   bin: string;

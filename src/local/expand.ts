@@ -3,7 +3,7 @@ import { LocalError } from "./errors.js";
 import { pythonInt, pythonRepr } from "../procfile/pyutil.js";
 import { RELEASE_HOOK } from "../procfile/read.js";
 
-/** One process to run: `web.1`, its command and its own variables (HONCHO.md §4). */
+/** One process to run: `web.1`, its command and its own variables (docs/local.md, `start`). */
 export interface ProcessSpec {
   /** `<type>.<instance>` */
   name: string;

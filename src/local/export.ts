@@ -113,7 +113,7 @@ function renderSystemd(options: ExportOptions, context: Record<string, unknown>,
   return files;
 }
 
-/** `sarge local export FORMAT LOCATION` (HONCHO.md §8, formats supervisord and systemd). */
+/** `sarge local export FORMAT LOCATION` (docs/local.md, `export`). */
 export function exportProcfile(options: ExportOptions): void {
   const dotenv = readEnv(options);
   const procfile = readLocalProcfile(options, dotenv);

@@ -32,7 +32,7 @@ interface Running {
 const SIGNAL_EXIT: Record<"SIGINT" | "SIGTERM", number> = { SIGINT: 130, SIGTERM: 143 };
 
 /**
- * honcho's Manager (HONCHO.md §5): starts every process in its own session,
+ * honcho's Manager (docs/local.md, `start`): starts every process in its own session,
  * prints their output, and when the first one stops, sends SIGTERM to every
  * other process group, then SIGKILL after KILL_WAIT. SIGINT/SIGTERM to sarge
  * print a line, set the exit code to 130/143 and send SIGTERM the same way.

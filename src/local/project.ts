@@ -3,7 +3,7 @@ import type { ProcfileEntry } from "../procfile/parse.js";
 import { pathJoin } from "../procfile/pyutil.js";
 import { readProcfile } from "../procfile/read.js";
 
-/** The options every `sarge local` command accepts (HONCHO.md §1), resolved. */
+/** The options every `sarge local` command accepts (docs/local.md, "Common options"), resolved. */
 export interface CommonOptions {
   /** `-e`: comma-separated env files, default `.env`. */
   env: string;

@@ -4,7 +4,7 @@ import { readEnv, type CommonOptions } from "./project.js";
 import { shellQuote } from "../procfile/pyutil.js";
 
 /**
- * `sarge local run <argv...>` (HONCHO.md §6; the CLI has already removed one
+ * `sarge local run <argv...>` (docs/local.md, `run`; the CLI has already removed one
  * leading `--`): the env files are loaded over the
  * OS environment (no PORT, no HONCHO_PROCESS_NAME), the arguments are
  * shell-quoted and joined and run by `/bin/sh -c` in sarge's process group with

@@ -128,7 +128,7 @@ const KEY_START = /^[A-Za-z_]/;
 const EXPORT_PREFIX = /^[ \t]*export[ \t]/;
 
 /**
- * Parse .env text as honcho 2.0 does (HONCHO.md §3): each line (Python
+ * Parse .env text as honcho 2.0 does (docs/local.md, "`.env` grammar"): each line (Python
  * splitlines) is tokenised with posix shlex; a line of at least three tokens
  * whose second is `=` and whose first starts with a letter or `_` sets the
  * first token to the concatenation of the rest, with `\n` and `\t` then

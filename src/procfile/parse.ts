@@ -29,7 +29,7 @@ const PY_SPACE = "[ \\t\\x1f\\xa0\\u1680\\u2000-\\u200a\\u202f\\u205f\\u3000]";
 const LINE = new RegExp(`^([A-Za-z0-9_-]+):${PY_SPACE}*([^]+)$`);
 
 /**
- * Parse a Procfile exactly as honcho 2.0 does (HONCHO.md §2): lines are split
+ * Parse a Procfile exactly as honcho 2.0 does (docs/local.md, "Procfile grammar"): lines are split
  * with Python splitlines semantics, lines that do not match the grammar are
  * silently ignored, the command is the rest of the line verbatim, and a
  * duplicate name is an error.

@@ -1,6 +1,6 @@
 /**
  * The environment python and pip run with: the caller's, minus every PIP_* and PYTHON* variable
- * (FIELD-NOTES: this machine's PIP_FIND_LINKS adds a package source), minus VIRTUAL_ENV, plus
+ * (a PIP_FIND_LINKS set on the machine adds a package source), minus VIRTUAL_ENV, plus
  * PIP_CONFIG_FILE=/dev/null so no pip.conf (global, user or site) is read either.
  *
  * pip also gets no network, should a requirements check ever miss a package source: every proxy

@@ -1,5 +1,5 @@
 /**
- * Python environments (SPEC "Python environments", issue 4): one immutable virtualenv per key
+ * Python environments: one immutable virtualenv per key
  * under var/envs/, built offline from dist/ only, linked from each instance as `.venv`.
  */
 import { mkdir, stat } from "node:fs/promises";

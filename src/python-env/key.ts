@@ -1,4 +1,4 @@
-/** The environment key: what an environment's content depends on, hashed (SPEC "Python environments"). */
+/** The environment key: what an environment's content depends on, hashed (docs/architecture.md). */
 import { createHash } from "node:crypto";
 import type { DistFile } from "./dist.js";
 import type { Interpreter } from "./interpreter.js";

@@ -37,7 +37,7 @@ export function requirementsProblemError(problems: string[], dist: string): Sarg
 }
 
 /**
- * pip failed: name what it could not find (FIELD-NOTES: "No matching distribution found for X",
+ * pip failed: name what it could not find (pip says "No matching distribution found for X",
  * "(from Y)" for a dependency), a wrong Python, or a conflict; else its last ERROR line.
  */
 export function pipFailureError(output: string, exitCode: number | undefined, context: { dist: string; listing: DistListing; pythonVersion: string }): SargeError {

@@ -2,7 +2,7 @@
  * var/envs/: immutable environments, published atomically.
  *
  * A virtualenv cannot be moved: its pyvenv.cfg and every console script's `#!` line embed the
- * folder it was built in (FIELD-NOTES: a moved one fails with exit 127, a copied one silently
+ * folder it was built in (measured: a moved one fails with exit 127, a copied one silently
  * runs the original's interpreter). So instead of building in a temp folder and renaming the
  * folder, the environment is built in its final folder and what is renamed into place is a
  * symlink:

@@ -1,4 +1,4 @@
-/** The supervisord backend (SPEC "Supervisor"): see backend.ts and config.ts. */
+/** The supervisord backend: see backend.ts and config.ts. */
 export {
   connectSupervisord,
   connectSupervisordBackend,
