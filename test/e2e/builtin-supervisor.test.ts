@@ -431,7 +431,8 @@ describe("builtin supervisor daemon", () => {
     await stillServing();
   });
 
-  it("stays small and quick with 20 idle programs", async () => {
+  // how quick is measured by bench/supervisor.ts against supervisord; a test must not fail on a busy machine's timing
+  it("stays small with 20 idle programs, and answers status for all of them", async () => {
     const paths = newHome();
     const daemon = await startDaemon(paths);
     const supervisor = await connect(paths);
@@ -440,11 +441,14 @@ describe("builtin supervisor daemon", () => {
 
     const calls = 100;
     const began = performance.now();
-    for (let index = 0; index < calls; index++) await supervisor.status();
+    let answers: Awaited<ReturnType<typeof supervisor.status>> = [];
+    for (let index = 0; index < calls; index++) answers = await supervisor.status();
+    expect(answers.filter((status) => status.state === "running").map((status) => status.name).sort()).toEqual(
+      Array.from({ length: 20 }, (_, index) => `idle-${index}`).sort(),
+    );
     const perCallMs = (performance.now() - began) / calls;
     const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${daemon.child.pid}/status`, "utf8"))![1]);
     console.info(`builtin daemon with 20 idle programs: VmRSS ${(rssKb / 1024).toFixed(1)} MB, status call ${perCallMs.toFixed(2)} ms`);
-    expect(perCallMs).toBeLessThan(10);
     expect(rssKb).toBeLessThan(150 * 1024);
   });
 });
