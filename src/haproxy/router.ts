@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { SargeConfig } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
 import { idleSlot, otherSlot } from "./routes.js";
-import { HAPROXY_PROGRAM, SLOTS, type ListenRoute } from "./types.js";
+import { HAPROXY_PROGRAM, HARD_STOP_AFTER_MS, SLOTS, type ListenRoute } from "./types.js";
 import type { SargeLog } from "../util/sarge-log.js";
 import type { Supervisor } from "../supervise/supervisor.js";
 import { foreignListener } from "../instance/listeners.js";
@@ -10,6 +10,11 @@ import { tcpProbe } from "../util/tcp-probe.js";
 import type { Router } from "../release/router.js";
 import type { State } from "../instance/state.js";
 import { pauseIfAsked } from "../release/steps.js";
+
+/** What happens to requests a drain did not outlast: the old instance is stopped next, which cuts them. */
+export function undrainedWarning(boundMs: number): string {
+  return `the old slot still had requests after the ${boundMs / 1000} s drain bound; it is out of rotation, and any still running when its instance is stopped next are cut`;
+}
 
 /** The HAProxy modules, loaded when routing changes: commands that only look must not pay for them. */
 const haproxy = () => import("./index.js");
@@ -60,7 +65,7 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       const serving = state.routes[proc]?.active ?? route.active;
       const slot = serving && state.routes[proc]?.[serving] === instanceId ? serving : serving ? otherSlot(serving) : idleSlot(route);
       const result = await switchSlot(paths, proc, slot, port, { beforeDrain: () => pauseIfAsked("switch-drain") });
-      if (!result.drained) log.warn({ proc, slot: result.from }, "the old slot still had requests after the drain bound; they were left to finish");
+      if (!result.drained) log.warn({ proc, slot: result.from }, undrainedWarning(HARD_STOP_AFTER_MS));
       state.routes[proc] = { blue: null, green: null, ...state.routes[proc], active: slot, [slot]: instanceId };
       const next = routesOf(state, config);
       await apply(next, next);

@@ -30,7 +30,7 @@ export interface SwitchResult {
   /** From the drain order until the old slot has no request left and is in maintenance (0 without an old slot). */
   drainedMs: number;
   totalMs: number;
-  /** False when the drain bound passed with requests still running on the old slot (they were left to finish). */
+  /** False when the drain bound passed with requests still running on the old slot (stopping its instance cuts them). */
   drained: boolean;
 }
 

@@ -72,6 +72,17 @@ describe("sarge config: env changes as zero-downtime releases", () => {
     expect((await home.sarge(["config", "unset", "--no-restart", "TOKEN", "URL", "OTHER"])).code).toBe(0);
   });
 
+  it("a value too big for the kernel names the key and the limit, and the running version keeps serving", async () => {
+    const before = await get(home.webPort);
+    const result = await home.sarge(["config", "set", "--stdin"], { input: `HUGE=${"x".repeat(140_000)}\n` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "sarge: config change failed at start: HUGE is too big for a process environment: 140006 bytes as KEY=value, and Linux takes at most 131072 (MAX_ARG_STRLEN) for one variable\n",
+    );
+    expect(await get(home.webPort)).toBe(before);
+    expect((await home.sarge(["config", "unset", "--no-restart", "HUGE"])).code).toBe(0);
+  });
+
   it("five concurrent sets of different keys: every key kept, every command's release in history", async () => {
     const keys = ["K1", "K2", "K3", "K4", "K5"];
     const results = await Promise.all(keys.map((key) => home.sarge(["config", "set", `${key}=${key.toLowerCase()}`])));
