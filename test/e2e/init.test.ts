@@ -12,7 +12,7 @@ describe("sarge init and the home it creates", () => {
   const home = join(work, "myapp");
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it("creates the SPEC home layout with a random port base", async () => {
+  it("creates the home layout with a random port base", async () => {
     const result = await runSarge(["init", home]);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Created sarge home ${home}`);

@@ -1,11 +1,11 @@
-/** HONCHO.md §1 (command line) for `sarge local`, end to end. */
+/** docs/local.md (command line) for `sarge local`, end to end. */
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { logLinePattern, project, sarge } from "./local-support.js";
 
 const version = `sarge ${(JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version}\n`;
 
-describe("sarge local: command line (HONCHO.md §1)", () => {
+describe("sarge local: command line (docs/local.md)", () => {
   const cwd = project({ A: "from_a: x\n", B: "from_b: x\n", Procfile: "default: x\n", "a.env": "PROCFILE=A\n" });
   const checks = (args: string[]) => sarge(["local", ...args], { cwd });
 

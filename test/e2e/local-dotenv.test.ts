@@ -1,4 +1,4 @@
-/** HONCHO.md §3 (.env grammar and its effects), end to end through `sarge local run` and `start`. */
+/** docs/local.md, `.env` grammar and its effects, end to end through `sarge local run` and `start`. */
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { logLinePattern, project, sarge } from "./local-support.js";
@@ -81,7 +81,7 @@ const IGNORED = [
   ["ÀB=1", "ÀB"],
 ] as const;
 
-describe("sarge local: .env grammar (HONCHO.md §3)", () => {
+describe("sarge local: .env grammar (docs/local.md)", () => {
   it("every row of the table, and the lines that set nothing", async () => {
     const dotenv = [...TABLE.map(([line]) => line), ...IGNORED.map(([line]) => line)].join("\n") + "\n";
     const env = await envOf(project({ ".env": dotenv }));

@@ -1,4 +1,4 @@
-/** HONCHO.md §8 (`sarge local export` supervisord and systemd), end to end. */
+/** docs/local.md (`sarge local export` supervisord and systemd), end to end. */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -10,7 +10,7 @@ const DOTENV = "MESSAGE='hello world'\nPERCENT=50%\n";
 const exportTo = (cwd: string, args: string[], env: Record<string, string> = {}) =>
   sarge(["local", "export", ...args], { cwd, env });
 
-describe("sarge local export supervisord (HONCHO.md §8)", () => {
+describe("sarge local export supervisord (docs/local.md)", () => {
   it("writes <app>.conf: one [program:<name-N>] per process and a [group:<app>]", async () => {
     const cwd = project({ Procfile: PROCFILE, ".env": DOTENV });
     const result = await exportTo(cwd, ["-c", "web=2", "supervisord", "out"], { OS_ONLY: "not exported" });
@@ -95,7 +95,7 @@ describe("sarge local export supervisord (HONCHO.md §8)", () => {
   });
 });
 
-describe("sarge local export systemd (HONCHO.md §8)", () => {
+describe("sarge local export systemd (docs/local.md)", () => {
   it("<app>.target, <app>-<type>.target and <app>-<type>-<N>.service", async () => {
     const cwd = project({ Procfile: PROCFILE + "idle: z\n", ".env": DOTENV });
     const result = await exportTo(cwd, ["-a", "shop", "-c", "web=2,idle=0", "systemd", "units"]);

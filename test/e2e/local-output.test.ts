@@ -1,10 +1,10 @@
-/** HONCHO.md §5 (start: processes, output format, colour, quiet), end to end. */
+/** docs/local.md (start: processes, output format, colour, quiet), end to end. */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { sargeBin } from "../support/cli.js";
 import { baseEnv, linesOf, localStart, normalize, project, startAndCollect } from "./local-support.js";
 
-describe("sarge local start: line format (HONCHO.md §5)", () => {
+describe("sarge local start: line format (docs/local.md)", () => {
   it("`HH:MM:SS <name padded to 6> | <line>`: started line, output, stopped line", async () => {
     const cwd = project({ Procfile: "web: echo hello\n" });
     const result = await localStart(cwd);
@@ -110,7 +110,7 @@ function onTty(cwd: string, args: string): string {
   return out.toString().replace(/\r\n/g, "\n");
 }
 
-describe("sarge local start: colour (HONCHO.md §5)", () => {
+describe("sarge local start: colour (docs/local.md)", () => {
   it("not coloured when stdout is not a TTY", async () => {
     const result = await localStart(project({ Procfile: "web: echo hi\n" }));
     expect(result.stdout).not.toContain("\x1b");

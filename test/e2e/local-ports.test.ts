@@ -1,4 +1,4 @@
-/** HONCHO.md §4 (ports and the per-process environment), end to end. */
+/** docs/local.md (ports and the per-process environment), end to end. */
 import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { localStart, logLinePattern, project, startAndCollect } from "./local-support.js";
@@ -15,7 +15,7 @@ async function ports(cwd: string, args: string[], count: number, env: Record<str
   return lines.filter((line) => /^\S+\.\d+ -?\d+$/.test(line)).sort();
 }
 
-describe("sarge local: ports (HONCHO.md §4)", () => {
+describe("sarge local: ports (docs/local.md)", () => {
   it("base 5000, +100 per process type in Procfile order", async () => {
     const cwd = project({ Procfile: procfile("web", "worker", "clock") });
     expect(await ports(cwd, [], 3)).toEqual(["clock.1 5200", "web.1 5000", "worker.1 5100"]);
@@ -82,7 +82,7 @@ describe("sarge local: ports (HONCHO.md §4)", () => {
   });
 });
 
-describe("sarge local: the per-process environment (HONCHO.md §4)", () => {
+describe("sarge local: the per-process environment (docs/local.md)", () => {
   it("OS env, then HONCHO_PROCESS_NAME, then .env values, then PORT; PS is not set", async () => {
     const cwd = project({
       Procfile: 'web: echo "os=$FROM_OS name=$HONCHO_PROCESS_NAME dotenv=$FROM_DOTENV port=$PORT ps=${PS-unset}"; exec sleep 10\n',

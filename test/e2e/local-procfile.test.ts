@@ -1,11 +1,11 @@
-/** HONCHO.md §2 (Procfile grammar) and §7 (check), end to end. */
+/** docs/local.md (Procfile grammar and `check`), end to end. */
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { localStart, logLinePattern, normalize, project, spawnLocal, sarge } from "./local-support.js";
 
 const check = (cwd: string, args: string[] = []) => sarge(["local", "check", ...args], { cwd });
 
-describe("sarge local: Procfile grammar (HONCHO.md §2)", () => {
+describe("sarge local: Procfile grammar (docs/local.md)", () => {
   it("check logs the process types in file order at INFO on stderr; stdout is empty", async () => {
     const cwd = project({ Procfile: "web: a\nworker: b\nclock: c\n" });
     const result = await check(cwd);
@@ -116,7 +116,7 @@ describe("sarge local: Procfile grammar (HONCHO.md §2)", () => {
   });
 });
 
-describe("sarge local: Procfile errors and location (HONCHO.md §1, §7)", () => {
+describe("sarge local: Procfile errors and location (docs/local.md)", () => {
   it("a missing Procfile, a directory, or an unreadable one: error, exit 1, stdout empty", async () => {
     const cwd = project({ "dir/Procfile/x": "" });
     const runs = [[], ["-f", "dir/Procfile"], ["-f", "/nonexistent/Procfile"]].flatMap((args) =>

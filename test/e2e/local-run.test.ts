@@ -1,4 +1,4 @@
-/** HONCHO.md §6 (`sarge local run`), end to end. */
+/** docs/local.md, `run`, end to end. */
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { signalPending } from "../support/processes.js";
@@ -8,7 +8,7 @@ import { alive, killGroup, project, sarge, spawnLocal } from "./local-support.js
 const run = (cwd: string, args: string[], options: { env?: Record<string, string>; input?: string } = {}) =>
   sarge(["local", "run", ...args], { cwd, ...options });
 
-describe("sarge local run (HONCHO.md §6)", () => {
+describe("sarge local run (docs/local.md)", () => {
   it("loads the env files over the OS env; sets no PORT and no HONCHO_PROCESS_NAME; needs no Procfile", async () => {
     const cwd = project({ ".env": "FROM_DOTENV=1\nSHARED=dotenv\n" });
     const result = await run(cwd, ["sh", "-c", 'echo "$FROM_DOTENV $SHARED ${PORT-none} ${HONCHO_PROCESS_NAME-none} $OS_ONLY"'], {

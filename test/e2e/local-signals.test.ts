@@ -1,4 +1,4 @@
-/** HONCHO.md §5 (shutdown, exit codes, signals to sarge), end to end with real signals. */
+/** docs/local.md (shutdown, exit codes, signals to sarge), end to end with real signals. */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -14,7 +14,7 @@ const STUBBORN = `trap '' TERM; echo ready; while :; do sleep 0.05; done`;
 const pidOf = (stdout: string, name: string): number =>
   Number(stdout.match(new RegExp(`${name.replace(".", "\\.")} started \\(pid=(\\d+)\\)`))![1]);
 
-describe("sarge local start: shutdown (HONCHO.md §5)", () => {
+describe("sarge local start: shutdown (docs/local.md)", () => {
   it("when the first process stops, every other gets SIGTERM to its group; exit code = the first one's rc", async () => {
     const cwd = project({ Procfile: `web: sleep 0.3; exit 3\nworker: ${TRAPPING}\nclock: exec sleep 30\n` });
     const result = await localStart(cwd);
@@ -73,7 +73,7 @@ describe("sarge local start: shutdown (HONCHO.md §5)", () => {
   });
 });
 
-describe("sarge local start: signals to sarge (HONCHO.md §5)", () => {
+describe("sarge local start: signals to sarge (docs/local.md)", () => {
   for (const [signal, code] of [
     ["SIGINT", 130],
     ["SIGTERM", 143],

@@ -1,5 +1,5 @@
 /**
- * unpackArchive against hostile and broken input (SPEC "One deployment", step 2).
+ * unpackArchive against hostile and broken input (docs/security.md, "A hostile archive").
  * Every refusal asserts the exact message, that it is an ArchiveError, and that
  * nothing was written outside the deploy folder.
  */

@@ -43,7 +43,7 @@ describe("etc/sarge.yaml", () => {
     expect(config.env).toEqual({ VERSION: "1.10", MASK: "0x1F", ZIP: "007", BIG: "1e3", DEBUG: "true", SPACED: "1.10" });
   });
 
-  it("reads every key of the SPEC example", () => {
+  it("reads every key of the example in docs/configuration.md", () => {
     const config = parseConfig(
       `${minimal}env:\n  MESSAGE: "hello sarge!"\n  WORKERS: 4\nhaproxy_bin: /usr/sbin/haproxy\npython: /usr/bin/python3.11\ndist: /opt/wheels\nsupervisor: supervisord\nkeep_releases: 5\nhealth:\n  timeout: 500ms\n  http_path: /up\nnotify: [https://hooks.example/x]\n`,
       file,

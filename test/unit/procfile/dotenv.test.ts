@@ -21,7 +21,7 @@ describe("shlexTokens (Python shlex.shlex(line, posix=True))", () => {
   });
 });
 
-describe("parseDotenv: every row of HONCHO.md §3", () => {
+describe("parseDotenv: every row of the `.env` grammar (docs/local.md)", () => {
   it("FOO=bar", () => expect(foo("FOO=bar")).toBe("bar"));
 
   it("whitespace around = and indentation are fine", () => {

@@ -5,7 +5,7 @@ import { SargeError } from "../../../src/util/errors.js";
 /** Shorthand: the parsed Procfile as [name, command] pairs. */
 const pairs = (text: string): Array<[string, string]> => parseProcfile(text).map((e) => [e.name, e.command]);
 
-describe("parseProcfile (HONCHO.md §2)", () => {
+describe("parseProcfile (docs/local.md)", () => {
   it("parses name: command lines in file order", () => {
     expect(parseProcfile("web: python app.py\nworker: celery worker\n")).toEqual([
       { name: "web", command: "python app.py" },

@@ -180,7 +180,7 @@ const PY = "/usr/bin/python3";
 const SRV = homePaths("/srv/home");
 
 describe("renderProgramConf", () => {
-  test("has the settings the SPEC and FIELD-NOTES ask for", () => {
+  test("has the settings docs/architecture.md and docs/reliability.md rely on", () => {
     const text = renderProgramConf(spec({ stopSignal: "SIGUSR1", stopTimeoutMs: 70_500 }), { autostart: true, python: PY, paths: SRV });
     expect(text).toContain("[program:web-k3x9qa]\n");
     for (const line of [
