@@ -13,7 +13,7 @@ async function envOf(cwd: string, args: string[] = [], osEnv: Record<string, str
   return JSON.parse(result.stdout) as Record<string, string>;
 }
 
-/** Every row of the §3 table, one variable per row (K<n>), in one file. */
+/** Every row of the `.env` grammar table, one variable per row (K<n>), in one file. */
 const TABLE = [
   ["K01=bar", "bar"],
   ["K02 = bar", "bar"],
