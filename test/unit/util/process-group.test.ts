@@ -1,16 +1,16 @@
 import { execFileSync, spawn } from "node:child_process";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
 import { groupAlive, terminateGroup } from "../../../src/util/process-group.js";
+import { waitFor } from "../../support/wait.js";
 
 const leaders: number[] = [];
 
-/** A shell in its own process group, like the supervisor starts programs. */
-async function group(script: string): Promise<number> {
+/** A shell in its own process group, like the supervisor starts programs; resolves once the group has `size` live members (it forked, after its traps). */
+async function group(script: string, size: number): Promise<number> {
   const child = spawn("/bin/sh", ["-c", script], { detached: true, stdio: "ignore" });
   await new Promise((resolve) => child.once("spawn", resolve));
   leaders.push(child.pid!);
-  await sleep(150); // let it fork and install traps
+  await waitFor(() => members(child.pid!) === size, `${size} processes in the group of ${script}`);
   return child.pid!;
 }
 
@@ -32,7 +32,7 @@ describe("process groups", () => {
   });
 
   it("terminates a forking group with its stop signal and resolves only when it is empty", async () => {
-    const pgid = await group("sleep 100 & sleep 100 & wait");
+    const pgid = await group("sleep 100 & sleep 100 & wait", 3);
     expect(members(pgid)).toBe(3);
     expect(groupAlive(pgid)).toBe(true);
     const began = Date.now();
@@ -43,7 +43,7 @@ describe("process groups", () => {
   });
 
   it("sends SIGKILL after the grace period to a group that ignores the signal", async () => {
-    const pgid = await group(`trap "" TERM; sleep 100 & wait`);
+    const pgid = await group(`trap "" TERM; sleep 100 & wait`, 2);
     const began = Date.now();
     await terminateGroup(pgid, "SIGTERM", 400);
     expect(Date.now() - began).toBeGreaterThanOrEqual(400);
