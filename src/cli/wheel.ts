@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import type { WheelReport } from "../python-env/wheel.js";
-import { relative } from "node:path";
 import { SargeError } from "../util/errors.js";
 import { resolveHome } from "./context.js";
 import { printJson } from "./output.js";
@@ -28,11 +27,10 @@ export function registerWheel(program: Command): void {
         const report: WheelReport = { dist: config.dist, results };
         printJson(report);
       } else {
-        const where = relative(process.cwd(), config.dist) || ".";
         for (const result of results) {
           if (result.action === "failed") continue;
           const verb = result.action === "present" ? "already in" : result.action === "copied" ? "copied into" : "built into";
-          process.stdout.write(`${result.input}: ${verb} ${where}: ${result.files.join(", ")}\n`);
+          process.stdout.write(`${result.input}: ${verb} ${config.dist}: ${result.files.join(", ")}\n`);
           if (result.missingDependencies.length > 0) {
             process.stdout.write(`  needs, not in dist yet: ${result.missingDependencies.join(", ")}\n`);
           }

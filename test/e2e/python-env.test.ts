@@ -539,12 +539,15 @@ describe("sarge wheel", () => {
     // a failed input makes the command fail, after the others were added
     const again = new Command("sarge").option("--home <dir>").exitOverride();
     registerWheel(again);
-    const quiet = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    const printed: string[] = [];
+    const capture = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => printed.push(String(chunk)) > 0);
     try {
       const error = await failure(again.parseAsync(["node", "sarge", "--home", paths.root, "wheel", "no-such-thing", wheel]));
       expect(error.message).toBe(`1 of 2 not added: no-such-thing is not in ${join(paths.root, "wheels")}, and sarge wheel works offline — copy its wheel or sdist there, or give a local file or project folder`);
     } finally {
-      quiet.mockRestore();
+      capture.mockRestore();
     }
+    // the home's own path, not one relative to the current folder
+    expect(printed.join("")).toBe(`${wheel}: already in ${join(paths.root, "wheels")}: clitool-2.0-py3-none-any.whl\n  needs, not in dist yet: absent-dep\n`);
   });
 });
