@@ -53,6 +53,8 @@ export interface PushPlan {
   ssh: string[];
   /** The command the remote shell runs. */
   remote: string;
+  /** A command line that checks the connection alone, as the user would type it (their --ssh command as given). */
+  sshCheck: string;
 }
 
 const targetPattern = /^(?:([^@\s:/]+)@)?([A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?:((?:\/|~\/).*)$/;
@@ -148,8 +150,10 @@ export function planPush(options: PushOptions): PushPlan {
     commit = null;
   }
   const remote = remoteCommand(target.home, procs);
-  const ssh = sshCommand === "ssh" ? ["ssh", ...sshArguments(target, procs)] : ["/bin/sh", "-c", `${sshCommand} "$@"`, "ssh", ...sshArguments(target, procs)];
-  return { target, targetSource, procs, treeish, commit, ssh, remote };
+  const args = sshArguments(target, procs);
+  const ssh = sshCommand === "ssh" ? ["ssh", ...args] : ["/bin/sh", "-c", `${sshCommand} "$@"`, "ssh", ...args];
+  const sshCheck = [sshCommand, ...args.slice(0, -1).map(shellQuote), "true"].join(" ");
+  return { target, targetSource, procs, treeish, commit, ssh, remote, sshCheck };
 }
 
 /**
@@ -186,7 +190,7 @@ export async function push(options: PushOptions): Promise<number> {
   if (shipped.code === 255) {
     throw new SargeError(`ssh to ${plan.target.host} failed (exit 255; its message is above)`, {
       exitCode: 255,
-      detail: `Check that \`ssh ${plan.ssh.slice(1, -1).map(shellQuote).join(" ")} true\` works: host, port, user and key (ssh-add, ~/.ssh/config).`,
+      detail: `Check that \`${plan.sshCheck}\` works: host, port, user and key (ssh-add, ~/.ssh/config).`,
     });
   }
   if (shipped.code === 126 || shipped.code === 127) {

@@ -160,10 +160,13 @@ describe("sarge push over ssh to localhost", () => {
   });
 
   it("says so when ssh fails, when the remote folder is no sarge home, and for bad local input", async () => {
-    const refused = await push([`${user}@127.0.0.1:${await getPort({ host: "127.0.0.1" })}:${home.root}`, "--ssh", sshd.sshCommand]);
+    const closedPort = await getPort({ host: "127.0.0.1" });
+    const refused = await push([`${user}@127.0.0.1:${closedPort}:${home.root}`, "--ssh", sshd.sshCommand]);
     expect(refused.code).toBe(255);
     expect(refused.stderr).toContain("Connection refused");
     expect(refused.stderr).toContain("sarge: ssh to 127.0.0.1 failed (exit 255; its message is above)");
+    // the check it suggests runs the user's --ssh command as given, ready to paste
+    expect(refused.stderr).toContain(`Check that \`${sshd.sshCommand} -p ${closedPort} ${user}@127.0.0.1 true\` works`);
 
     const nohome = await push([`${user}@127.0.0.1:${sshd.port}:${work}/nothing-here`]);
     expect(nohome.code).toBe(127);
