@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
-import { delimiter, isAbsolute, join, resolve } from "node:path";
+import { delimiter, isAbsolute, join, relative, resolve } from "node:path";
 import { readDotenvFiles } from "../procfile/dotenv.js";
 import { processTypePattern } from "../procfile/parse.js";
 import { SargeError } from "../util/errors.js";
@@ -111,7 +111,10 @@ export function planPush(options: PushOptions): PushPlan {
       ? [options.target, "the target argument"]
       : dotenv.has("SARGE_TARGET")
         ? [dotenv.get("SARGE_TARGET")!, `SARGE_TARGET in ${envFile}`]
-        : process.env.SARGE_TARGET
+        : // TARGET: the name .env files of the fabfile flow used (honcho run fab deploy)
+          dotenv.has("TARGET")
+          ? [dotenv.get("TARGET")!, `TARGET in ${envFile}`]
+          : process.env.SARGE_TARGET
           ? [process.env.SARGE_TARGET, "$SARGE_TARGET"]
           : [null, ""];
   if (targetText === null) {
@@ -126,7 +129,7 @@ export function planPush(options: PushOptions): PushPlan {
   const target = parseTarget(targetText, targetSource);
   const sshCommand = options.ssh ?? dotenv.get("SARGE_SSH") ?? process.env.SARGE_SSH ?? "ssh";
 
-  git(cwd, ["rev-parse", "--show-toplevel"], () =>
+  const toplevel = git(cwd, ["rev-parse", "--show-toplevel"], () =>
     new SargeError(`${cwd} is not inside a git repository`, {
       detail: "sarge push deploys `git archive HEAD`: run it in the checkout (the folder with the Procfile), or pipe any archive to `sarge deploy -` yourself.",
     }),
@@ -134,7 +137,11 @@ export function planPush(options: PushOptions): PushPlan {
   const head = git(cwd, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], () =>
     new SargeError("the repository has no commit yet: commit the application first"),
   ).trim();
-  const changes = git(cwd, ["status", "--porcelain", "--", "."]).split("\n").filter(Boolean);
+  // an untracked env file holds the target and is usually not committed: it is no uncommitted change of the app
+  const untrackedEnvFile = `?? ${relative(toplevel.trim(), envFile)}`;
+  const changes = git(cwd, ["status", "--porcelain", "--", "."])
+    .split("\n")
+    .filter((line) => line !== "" && line !== untrackedEnvFile);
 
   let treeish = "HEAD";
   let commit: string | null = head;

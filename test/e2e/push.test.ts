@@ -226,6 +226,21 @@ describe("sarge push over ssh to localhost", () => {
     expect(rolledBack.code, rolledBack.output).toBe(0);
     expect(await get(home.webPort)).toContain("(v2, ");
   });
+
+  it("takes TARGET from an untracked .env (the 2012 flow) and does not count that .env as an uncommitted change", async () => {
+    rmSync(join(repo, ".env"), { force: true });
+    writeFileSync(join(repo, ".gitignore"), "");
+    git(repo, "add", "-A");
+    git(repo, "commit", "-q", "-m", "v2, .env no longer ignored");
+    writeFileSync(join(repo, ".env"), `TARGET=${target}\nSARGE_SSH='${sshd.sshCommand}'\n`);
+    expect(git(repo, "status", "--porcelain")).toBe("?? .env\n");
+    const result = await push(["web"]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("sarge push: HEAD (");
+    expect(readHistory(home.paths).at(-1)).toMatchObject({ outcome: "success", commit: git(repo, "rev-parse", "HEAD").trim() });
+    writeFileSync(join(repo, ".gitignore"), ".env\n");
+    git(repo, "commit", "-q", "-am", ".env ignored again");
+  });
 });
 
 describe("sarge push targets", () => {
