@@ -1,7 +1,8 @@
 import { randomInt } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
-import { basename, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
+import { SargeError } from "../util/errors.js";
 import getPort from "get-port";
 import { sargeBin } from "../util/package-root.js";
 import { writeSupervisordConfig } from "../supervise/supervisord/index.js";
@@ -28,11 +29,15 @@ export interface InitReport {
  * overwritten, so a second run keeps whatever the user edited and says so.
  */
 export async function initHome(paths: HomePaths, options: InitOptions): Promise<InitReport> {
-  for (const dir of [paths.bin, paths.dist, paths.etc, join(paths.etc, "haproxy"), paths.deploy, paths.envs, paths.log]) {
-    mkdirSync(dir, { recursive: true });
+  try {
+    for (const dir of [paths.bin, paths.dist, paths.etc, join(paths.etc, "haproxy"), paths.deploy, paths.envs, paths.log]) {
+      mkdirSync(dir, { recursive: true });
+    }
+    mkdirSync(paths.run, { recursive: true, mode: 0o700 });
+    chmodSync(paths.run, 0o700);
+  } catch (error) {
+    throw cannotCreate(paths.root, error);
   }
-  mkdirSync(paths.run, { recursive: true, mode: 0o700 });
-  chmodSync(paths.run, 0o700);
 
   const unitName = `sarge-${basename(paths.root).replace(/[^A-Za-z0-9_.-]/g, "-")}.service`;
   const unitFile = join(paths.etc, unitName);
@@ -66,4 +71,17 @@ async function randomPortBase(): Promise<{ base: number; rangeLow: number; range
     const base = 10_000 + 100 * randomInt(0, 220);
     if ((await getPort({ port: base, host: "127.0.0.1" })) === base) return { base, rangeLow: base + 10, rangeHigh: base + 99 };
   }
+}
+
+/** A home this user may not create (a root-owned /var/local, say): which folder refused, and the usual way out. */
+function cannotCreate(root: string, error: unknown): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code !== "EACCES" && code !== "EPERM") return error;
+  let refusing = root;
+  while (!existsSync(refusing) && dirname(refusing) !== refusing) refusing = dirname(refusing);
+  const user = userInfo().username;
+  return new SargeError(`cannot create the home ${root}: user ${user} may not write in ${refusing} (${code})`, {
+    detail: `Create it as root and give it to this user (sudo mkdir -p ${root} && sudo chown ${user} ${root}), or choose a folder this user owns.`,
+    cause: error,
+  });
 }

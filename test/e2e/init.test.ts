@@ -1,10 +1,10 @@
-import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/util/package-root.js";
-import { runSarge } from "../support/cli.js";
+import { runSarge, sargeBin } from "../support/cli.js";
 import { processesUsing } from "../support/processes.js";
 
 describe("sarge init and the home it creates", () => {
@@ -88,6 +88,18 @@ describe("sarge init and the home it creates", () => {
       await new Promise((resolve) => supervisor.once("exit", resolve));
     }
     expect(processesUsing(home)).toEqual([]);
+  });
+
+  it("as a user who may not write there: a clear message, no stack trace", () => {
+    const parent = join(work, "root-owned");
+    mkdirSync(parent, { mode: 0o755 });
+    chmodSync(work, 0o755);
+    const result = spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, sargeBin, "init", join(parent, "myapp")], { encoding: "utf8", cwd: "/" });
+    expect([result.status, result.stdout]).toEqual([1, ""]);
+    expect(result.stderr).toBe(
+      `sarge: cannot create the home ${join(parent, "myapp")}: user nobody may not write in ${parent} (EACCES)\n` +
+        `  Create it as root and give it to this user (sudo mkdir -p ${join(parent, "myapp")} && sudo chown nobody ${join(parent, "myapp")}), or choose a folder this user owns.\n`,
+    );
   });
 
   it("refuses an unknown supervisor backend", async () => {
