@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 
 /** The last `lines` lines of a file (reads at most the last 64 KiB); "" if it does not exist. */
 export function tailFile(path: string, lines: number): string {
+  if (lines <= 0) return "";
   let fd: number;
   try {
     fd = openSync(path, "r");

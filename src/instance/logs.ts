@@ -13,7 +13,8 @@ export function readLogTail(paths: HomePaths, target: string, lines: number): { 
 
 /**
  * Print the tail, then everything appended, until `signal` aborts. Survives
- * rotation (the file shrinks or is replaced: read it again from the start)
+ * rotation (the file shrinks or is replaced: what was appended before it
+ * rotated is read from its copy `<log>.1`, then the new file from the start)
  * and, when following a process type, a deploy or rollback (the new active
  * instance's log is followed from its beginning).
  */
@@ -40,11 +41,18 @@ export async function followLog(paths: HomePaths, target: string, lines: number,
     const stat = sizeOf(file);
     if (!stat) continue;
     if (stat.ino !== inode || stat.size < position) {
+      copyRotatedRest(file, position, write);
       inode = stat.ino;
       position = 0;
     }
     if (stat.size > position) position += copyRange(file, position, stat.size, write);
   }
+}
+
+/** The lines appended between the last read and the rotation are in the rotated copy, past what was read. */
+function copyRotatedRest(file: string, position: number, write: (text: string) => void): void {
+  const rotated = sizeOf(`${file}.1`);
+  if (rotated && rotated.size > position) copyRange(`${file}.1`, position, rotated.size, write);
 }
 
 function sizeOf(file: string): { size: number; ino: number } | null {
