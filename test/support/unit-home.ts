@@ -144,9 +144,17 @@ function summarize(state: State): StateSummary {
  * kernel's ephemeral ports (to 60999) and the e2e homes' (below 32000), in
  * one of ~190 slots, so unit files running side by side rarely meet.
  */
+const BLOCKS = Math.floor((65_535 - 61_004) / 24);
+let nextBlock = randomInt(0, BLOCKS);
+
+/**
+ * A block of ports no home of this process had lately: get-port, which port
+ * allocation uses, refuses for 15 s any port it returned before in the same
+ * process, so a random block that repeated within a test file ran out.
+ */
 async function freeRange(size: number): Promise<[number, number]> {
   for (;;) {
-    const low = 61_004 + 24 * randomInt(0, Math.floor((65_535 - 61_004 - size) / 24));
+    const low = 61_004 + 24 * (nextBlock++ % BLOCKS);
     const errors = await Promise.all(Array.from({ length: size }, (_, i) => bindError(low + i, "127.0.0.1")));
     if (errors.every((error) => error === null)) return [low, low + size - 1];
   }
