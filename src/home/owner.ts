@@ -69,19 +69,27 @@ interface Account {
 
 /** The user database's entry for `uid` (through NSS, as `id` sees it), or null when it has none. */
 function account(uid: number): Account | null {
+  const entry = passwdEntry(uid);
+  if (!entry) return null;
+  try {
+    const groups = execFileSync("id", ["-G", String(uid)], { encoding: "utf8" }).trim().split(/\s+/).map(Number);
+    return { ...entry, groups };
+  } catch {
+    return null;
+  }
+}
+
+function passwdEntry(uid: number): Omit<Account, "groups"> | null {
   try {
     const [name, , , gid, , dir] = execFileSync("getent", ["passwd", String(uid)], { encoding: "utf8" }).trim().split(":");
-    if (!name || !gid) return null;
-    const groups = execFileSync("id", ["-G", String(uid)], { encoding: "utf8" }).trim().split(/\s+/).map(Number);
-    return { name, gid: Number(gid), groups, dir: dir || null };
+    return name && gid ? { name, gid: Number(gid), dir: dir || null } : null;
   } catch {
-    // not listed
+    return null; // not listed
   }
-  return null;
 }
 
 export function userName(uid: number): string {
-  return account(uid)?.name ?? `uid ${uid}`;
+  return passwdEntry(uid)?.name ?? `uid ${uid}`;
 }
 
 function statOrNull(path: string): Stats | null {

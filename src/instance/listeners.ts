@@ -4,7 +4,8 @@
  * proves that someone listens; any local user can listen on a free unprivileged port.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { readProcStat } from "../util/proc-stat.js";
+import { userName } from "../home/owner.js";
+import { readCommandLine, readProcStat } from "../util/proc-stat.js";
 
 export interface PortListener {
   inode: string;
@@ -97,25 +98,9 @@ export function foreignListener(port: number, owner: number | null): string | nu
   if (!foreign) return null;
   const user = userName(foreign.uid);
   if (foreign.pids.length === 0) return `a process of user ${user} (its pid is hidden from sarge)`;
-  return foreign.pids.map((pid) => `pid ${pid} of user ${user} (${commandLine(pid)})`).join(", ");
+  return foreign.pids.map((pid) => `pid ${pid} of user ${user} (${describeCommand(readCommandLine(pid))})`).join(", ");
 }
 
-function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0+$/, "").replaceAll("\0", " ") || "?";
-  } catch {
-    return "gone";
-  }
-}
-
-function userName(uid: number): string {
-  try {
-    const line = readFileSync("/etc/passwd", "utf8")
-      .split("\n")
-      .find((entry) => entry.split(":")[2] === String(uid));
-    if (line) return line.split(":")[0]!;
-  } catch {
-    // no passwd file: the number says it
-  }
-  return `uid ${uid}`;
+function describeCommand(command: string | null): string {
+  return command === null ? "gone" : command || "?";
 }

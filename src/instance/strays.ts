@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import type { HomePaths } from "../home/paths.js";
 import { pollUntil } from "../util/poll.js";
-import { runningProcStat } from "../util/proc-stat.js";
+import { readCommandLine, runningProcStat } from "../util/proc-stat.js";
 
 export interface StrayProcess {
   pid: number;
@@ -53,8 +53,8 @@ function findProcesses(matches: (pid: number) => boolean): StrayProcess[] {
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
       if (!runningProcStat(pid) || !matches(pid)) continue;
-      const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0+$/, "").replaceAll("\0", " ");
-      found.push({ pid, command });
+      const command = readCommandLine(pid);
+      if (command !== null) found.push({ pid, command });
     } catch {
       // gone meanwhile, or another user's process
     }

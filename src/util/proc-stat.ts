@@ -24,6 +24,15 @@ export function readProcStat(pid: number): ProcStat | null {
   return { state: fields[0] ?? "", ppid: Number(fields[1]), pgrp: Number(fields[2]), session: Number(fields[3]), startTime: fields[19] ?? "" };
 }
 
+/** A process's command line, arguments joined by blanks; null when it is gone or another user's. */
+export function readCommandLine(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0+$/, "").replaceAll("\0", " ");
+  } catch {
+    return null;
+  }
+}
+
 /** /proc/<pid>/stat of a process that runs: null when it is gone or a zombie waiting to be reaped. */
 export function runningProcStat(pid: number): ProcStat | null {
   const stat = readProcStat(pid);
