@@ -5,7 +5,7 @@ import { actAsHomeOwner } from "../home/owner.js";
 import { homePaths, type HomePaths } from "../home/paths.js";
 import type { HomeContext } from "../home/context.js";
 import type { OpenHome } from "../home/open.js";
-import { SupervisorNotRunningError } from "../util/errors.js";
+import { ConfigError, SupervisorNotRunningError } from "../util/errors.js";
 
 /**
  * The home a server-side command runs against: --home, else $SARGE_HOME, else
@@ -27,23 +27,10 @@ export function resolveHome(command: Command): HomePaths {
  */
 export async function waitForSupervisor(command: Command, wait: true | string): Promise<void> {
   const seconds = wait === true ? 30 : Number(wait);
-  const { ConfigError, SupervisorNotRunningError } = await import("../util/errors.js");
   if (wait === "" || !Number.isFinite(seconds) || seconds < 0) throw new ConfigError(`--wait: expected a number of seconds, got "${String(wait)}"`);
   const paths = resolveHome(command);
-  const { loadConfig } = await import("../home/config.js");
-  const { openSupervisor } = await import("../supervise/open.js");
-  const config = loadConfig(paths);
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    try {
-      await (await openSupervisor(paths, config)).close();
-      return;
-    } catch (error) {
-      if (!(error instanceof SupervisorNotRunningError)) throw error;
-    }
-    if (Date.now() >= deadline) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  const [{ loadConfig }, supervise] = await Promise.all([import("../home/config.js"), import("../supervise/open.js")]);
+  await supervise.waitForSupervisor(paths, loadConfig(paths), seconds * 1000);
 }
 
 /** Open the home's context for one command, and close the supervisor connection however the command ends. */
