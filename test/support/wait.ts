@@ -1,16 +1,12 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import { pollUntil } from "../../src/util/poll.js";
 
 /**
  * Polls `check` until it returns something truthy, which it returns; fails after
- * `timeoutMs` naming what it waited for. Its own loop, not src/'s: the tests
- * (and bench/, which compiles this file) wait the same way whatever src/ does.
+ * `timeoutMs` naming what it waited for (src's pollUntil, with the tests' own
+ * timeout error and truthiness: a null or "" from `check` means not yet).
  */
 export async function waitFor<T>(check: () => T | Promise<T>, what: string | (() => string), timeoutMs = 30_000, intervalMs = 20): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(intervalMs);
-  }
+  const value = await pollUntil(async () => (await check()) || undefined, { timeoutMs, intervalMs });
+  if (value === undefined) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
+  return value as NonNullable<T>;
 }
