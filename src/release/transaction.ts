@@ -54,13 +54,14 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
     const made = records.filter((record) => record.state === "deploying");
     for (const record of made) state.instances[record.id] = record;
     const ids = records.map((record) => record.id);
-    const pending = { ...pendingRelease(plan.kind, release, plan.procs, ids, started, detail), commit: records[0]?.commit ?? null };
+    // a rollback's commit is known now, a deploy's once its archive is unpacked
+    const commit = () => records[0]?.commit ?? null;
+    const pending = { ...pendingRelease(plan.kind, release, plan.procs, ids, started, detail), commit: commit() };
     state.pendingRelease = pending;
     writeState(ctx.paths, state);
     const startNotice = announceStart(ctx, plan.kind, release, plan.procs);
-    // the commit of a deploy is known once its archive is unpacked
     const record = (outcome: HistoryEntry["outcome"], error?: string) =>
-      announceOutcome(ctx, state, finishedRelease({ ...pending, commit: records[0]?.commit ?? null }, outcome, error), startNotice);
+      announceOutcome(ctx, state, finishedRelease({ ...pending, commit: commit() }, outcome, error), startNotice);
     const switched: Switched[] = [];
     let switchMs: Record<string, number>;
     try {
@@ -77,7 +78,7 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
     await onlyWarn(ctx, "record", () => record("success"), "switched, but record failed", RECORD_LATER);
     return {
       release,
-      commit: records[0]?.commit ?? null,
+      commit: commit(),
       instances: records.map(({ id, proc, port }) => ({ id, proc, port })),
       durationMs: Date.now() - started.getTime(),
       switchMs,
