@@ -7,6 +7,7 @@ import { helloVersion } from "../support/apps.js";
 import { runSarge, sargeBin, type CliResult } from "../support/cli.js";
 import { createTestHome, type TestHome } from "../support/home.js";
 import { get } from "../support/load.js";
+import { letOtherUsersReachSarge } from "../support/other-users.js";
 
 // `nobody` stands for the home's owner, an unprivileged user, and `daemon` for another one; these tests run as root
 const NOBODY = 65534;
@@ -45,6 +46,7 @@ function runningHome(prepare: (home: TestHome) => void): () => TestHome {
 }
 
 describe("a home's files are written only as its owner, never through links, never in a folder others may write", () => {
+  letOtherUsersReachSarge();
   describe("links and modes", () => {
     const home = runningHome(() => undefined);
 

@@ -5,9 +5,11 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { packageRoot } from "../../src/util/package-root.js";
 import { runSarge, sargeBin } from "../support/cli.js";
+import { letOtherUsersReachSarge } from "../support/other-users.js";
 import { processesUsing } from "../support/processes.js";
 
 describe("sarge init and the home it creates", () => {
+  letOtherUsersReachSarge();
   const work = mkdtempSync(join(tmpdir(), "sarge-init-"));
   const home = join(work, "myapp");
   afterAll(() => rmSync(work, { recursive: true, force: true }));
