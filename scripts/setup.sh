@@ -14,6 +14,11 @@ command -v curl >/dev/null || missing+=(curl)
 # for sarge push's end-to-end test (a private sshd on loopback) and examples/fabfile.py
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v fab >/dev/null || missing+=(fabric)
+# the dashboard's browser tests (playwright-core drives the system chromium), the TLS test's certificate, the routing benchmark
+command -v chromium >/dev/null || missing+=(chromium)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v wrk >/dev/null || missing+=(wrk)
+command -v git >/dev/null || missing+=(git)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
