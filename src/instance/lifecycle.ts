@@ -5,6 +5,7 @@ import type { ProgramSpec } from "../supervise/supervisor.js";
 import type { HomeContext } from "../home/context.js";
 import { instanceDir, instanceEnvironment } from "./env.js";
 import { tailFile } from "./log-tail.js";
+import { keepReleasedLog } from "./released-logs.js";
 import { waitUntilReady } from "./readiness.js";
 import { markedProcesses, programMarker, stopStrayProcesses } from "./strays.js";
 import type { InstanceRecord } from "./state.js";
@@ -51,11 +52,14 @@ export async function waitUntilInstanceReady(ctx: HomeContext, instance: Instanc
       })
     : await stayUp(exited, Math.min(unroutedSettleMs, ctx.config.health.timeoutMs));
   if (!result.ready) {
-    const tail = tailFile(instanceLogPath(ctx.paths, instance.id), 20);
+    const tail = tailFile(instanceLogPath(ctx.paths, instance.id), FAILED_START_LINES);
     throw new Error(`${instance.id} ${result.reason}` + (tail ? `\nlast lines of its log:\n${tail}` : "\n(its log is empty)"));
   }
   return { readyMs: result.elapsedMs };
 }
+
+/** How much of a new instance's output a failed readiness check shows: enough for a Python traceback. */
+export const FAILED_START_LINES = 50;
 
 async function stayUp(exited: () => Promise<string | null>, ms: number) {
   const started = Date.now();
@@ -80,11 +84,10 @@ async function stopEscaped(ctx: HomeContext, id: string): Promise<void> {
   await stopStrayProcesses(escaped);
 }
 
-/** Remove an instance entirely: its program (and what escaped it), folder and logs. The caller drops it from state. */
+/** Remove an instance: its program (and what escaped it), folder and rotated logs; its last log is kept under var/log/released/. The caller drops it from state. */
 export async function destroyInstanceFiles(ctx: HomeContext, id: string): Promise<void> {
   await ctx.supervisor.remove(id);
   await stopEscaped(ctx, id);
   rmSync(instanceDir(ctx.paths, id), { recursive: true, force: true });
-  const log = instanceLogPath(ctx.paths, id);
-  for (let i = 0; i <= ctx.config.logs.keep; i++) rmSync(i === 0 ? log : `${log}.${i}`, { force: true });
+  keepReleasedLog(ctx.paths, id, ctx.config.logs.keep);
 }

@@ -163,12 +163,19 @@ describe("bad input never harms the running version", () => {
     await expectRefused(helloArchive(), ["worker"], 'deploy failed at procfile: unknown process type "worker": the Procfile defines web');
   });
 
-  it("fails a crashing app with the last lines of its log", async () => {
-    await expectRefused(
-      helloArchive({ Procfile: "web: python -c \"import sys; print('boom at start', flush=True); sys.exit(3)\"\n" }),
-      ["web"],
-      /deploy failed at readiness: web-\w+ the process exited \(exit 3\) before it was ready[\s\S]*boom at start/,
-    );
+  it("fails a crashing app with the last 50 lines of its log, which sarge logs --release shows after later deploys", async () => {
+    const crash = "web: python -c \"import sys; [print('boom line', n) for n in range(1, 61)]; sys.exit(3)\"\n";
+    await expectRefused(helloArchive({ Procfile: crash }), ["web"], /deploy failed at readiness: web-\w+ the process exited \(exit 3\) before it was ready\n\s*last lines of its log:\n\s*boom line 11\n[\s\S]*boom line 60/);
+    const failed = JSON.parse((await home.sarge(["history", "--json"])).stdout).at(-1);
+    expect(failed.outcome).toBe("failed");
+    expect((await home.sarge(["deploy", "-", "web"], { input: helloVersion("after-crash") })).code).toBe(0);
+    serving = await get(home.webPort);
+    const shown = await home.sarge(["logs", "--release", String(failed.release), "-n", "3"]);
+    expect(shown.stdout).toBe(`--- ${failed.instances[0]} ---\nboom line 58\nboom line 59\nboom line 60\n`);
+    expect((await home.sarge(["logs", "--release", String(failed.release), "worker"])).stderr).toContain(`release ${failed.release} has no worker instance (it released web)`);
+    expect((await home.sarge(["logs", "--release", "9999"])).stderr).toContain("release 9999 is not in the history (sarge history lists the releases)");
+    expect((await home.sarge(["logs", "--release", String(failed.release), "-f"])).stderr).toContain("--follow and --release do not go together");
+    expect((await home.sarge(["logs"])).stderr).toContain("logs needs an instance id or a process type (or --release N)");
   });
 
   it("fails an app that never listens, after health.timeout", async () => {
