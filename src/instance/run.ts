@@ -17,11 +17,14 @@ function commandLine(words: string[]): string {
 
 /**
  * `sarge run`: bash in the instance's folder with the environment its
- * processes get; interactive without a command. Resolves to bash's exit code.
+ * processes get, without ~/.bashrc; interactive without a command. Resolves
+ * to bash's exit code.
  */
 export function runInInstance(home: OpenHome, target: string, command: string[]): Promise<number> {
   const instance = resolveTarget(readState(home.paths), target, { allowProc: true });
-  const args = command.length === 0 ? [] : ["-c", commandLine(command)];
+  // --norc: bash reads ~/.bashrc even for -c when its input is a socket (ssh, or a parent's pipe), and a
+  // PATH set there (pyenv, conda) would come before the instance's .venv/bin
+  const args = ["--norc", ...(command.length === 0 ? [] : ["-c", commandLine(command)])];
   home.log.info({ instance: instance.id, interactive: command.length === 0 }, "sarge run");
   // the terminal's Ctrl-C reaches bash directly; sarge just waits for it (ignored before spawning: no window)
   process.on("SIGINT", () => undefined);

@@ -13,6 +13,7 @@ import type { DistListing } from "./dist.js";
 import { childEnvironment } from "./child-env.js";
 import type { Interpreter } from "./interpreter.js";
 import { pipFailureError } from "./messages.js";
+import { writePipShim } from "./pip-shim.js";
 import { MANIFEST } from "./store.js";
 
 export interface BuildOptions {
@@ -95,6 +96,7 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
       throw pipFailureError(pip.output, pip.exitCode, { dist: options.dist, listing: options.listing, pythonVersion: interpreter.version });
     }
     await rm(installList);
+    if (route !== "venv pip") await writePipShim(dir, interpreter.executable);
     const manifest = {
       key: options.key,
       python: interpreter,

@@ -192,6 +192,15 @@ describe("bad input never harms the running version", () => {
     );
   });
 
+  it("gives sarge run a pip that lists the instance's environment and refuses to change it", async () => {
+    const listed = await home.sarge(["run", "web", "pip list --format freeze"]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.trim().split("\n").map((line) => line.split("==")[0])).toEqual(["greeting"]);
+    const install = await home.sarge(["run", "web", "pip", "install", "greeting"]);
+    expect(install.code).toBe(2);
+    expect(install.stderr).toContain("this environment is built from requirements.txt and shared by every instance with the same requirements, so pip does not change it here");
+  });
+
   it("refuses to read a deploy from a missing file", async () => {
     const result = await home.sarge(["deploy", join(home.root, "nope.tar"), "web"]);
     expect(result.code).not.toBe(0);
