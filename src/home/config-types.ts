@@ -25,4 +25,19 @@ export interface SargeConfig {
   logs: { maxBytes: number; keep: number };
   /** Caps on an uploaded archive. */
   archive: { maxBytes: number; maxEntries: number; maxNameLength: number };
+  webhook: WebhookConfig;
+}
+
+/** Deploys by git push (GitHub's webhook) and by ref through the API. */
+export interface WebhookConfig {
+  /** The secret GitHub signs deliveries with; null: POST /hooks/github does not exist. */
+  secret: string | null;
+  /** Where commits are fetched from: any URL or path git fetches from; null: no deploys by ref. */
+  repository: string | null;
+  /** A push to this branch deploys. */
+  branch: string | null;
+  /** A pushed tag whose name matches this pattern ("v*") deploys. */
+  tags: string | null;
+  /** The process types a push deploys; null: as the API does without procs. */
+  procs: string[] | null;
 }

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { ConfigError } from "../util/errors.js";
 import { processTypePattern } from "../procfile/parse.js";
+import { readWebhook, webhookParserFile } from "./config-webhook.js";
 import { parseDuration, parseSize } from "./duration.js";
 import type { HostPort, SargeConfig, SupervisorKind } from "./config-types.js";
 import type { HomePaths } from "./paths.js";
@@ -21,7 +22,7 @@ function yaml(): typeof import("yaml") {
 type Reader<T> = (value: unknown, key: string) => T;
 
 /** Reads one key's value or throws naming the file, the key and what was expected. */
-class ConfigReader {
+export class ConfigReader {
   constructor(readonly file: string) {}
 
   fail(key: string, expected: string, value: unknown): never {
@@ -78,6 +79,7 @@ const topLevelKeys = [
   "notify",
   "logs",
   "archive",
+  "webhook",
 ];
 
 /** Load and validate etc/sarge.yaml. Every problem is a ConfigError naming the file and the key. */
@@ -121,10 +123,11 @@ function cachedParse(paths: HomePaths, text: string): SargeConfig {
 }
 
 let identity: string | undefined;
-/** The code that turns YAML into SargeConfig: this module and the duration/size parsers it calls. */
+/** The code that turns YAML into SargeConfig: this module and the parsers it calls. */
 function parserIdentity(): string {
   identity ??= createHash("sha256")
     .update(readFileSync(fileURLToPath(import.meta.url)))
+    .update(readFileSync(fileURLToPath(webhookParserFile)))
     .update(parseDuration.toString() + parseSize.toString())
     .digest("hex");
   return identity;
@@ -182,6 +185,7 @@ export function parseConfig(text: string, file: string, home: string): SargeConf
       maxEntries: ["max_entries", (v, k) => read.integer(v, k, 1, 10_000_000), 100_000],
       maxNameLength: ["max_name_length", (v, k) => read.integer(v, k, 1, 4096), 1024],
     }),
+    webhook: readWebhook(read, top.webhook),
   };
 }
 

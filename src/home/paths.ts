@@ -21,6 +21,8 @@ export interface HomePaths {
   haproxyMasterSocket: string;
   haproxyPid: string;
   deployLock: string;
+  /** Webhook deploys: the delivery log and the bare mirror of webhook.repository. */
+  webhook: string;
 }
 
 export function homePaths(home: string): HomePaths {
@@ -49,6 +51,7 @@ export function homePaths(home: string): HomePaths {
     haproxyMasterSocket: join(run, "haproxy-master.sock"),
     haproxyPid: join(run, "haproxy.pid"),
     deployLock: join(run, "deploy.lock"),
+    webhook: join(varDir, "webhook"),
   };
 }
 

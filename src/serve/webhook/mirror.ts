@@ -1,0 +1,110 @@
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { PassThrough, type Readable } from "node:stream";
+import { SargeError } from "../../util/errors.js";
+import { checkRef, isCommitId } from "../../util/git-ref.js";
+import { gitMessage, runGit, spawnGit } from "./git.js";
+
+const fetchTimeoutMs = 10 * 60_000;
+/** Where the last fetch lands: a ref of sarge's own, never a branch of the repository. */
+const fetchedRef = "refs/sarge/fetched";
+
+/** What to deploy: a ref name or commit id, and for a push the commit it moved the ref to. */
+export interface Wanted {
+  ref: string;
+  commit?: string;
+}
+
+/**
+ * A bare mirror of the configured repository (webhook.repository: any URL or
+ * path git fetches from), made on first use. Each deploy fetches what it
+ * needs into it and archives one commit with `git archive`, whose pax header
+ * carries the commit id the deploy records (src/archive/input.ts).
+ */
+export class Mirror {
+  private turn: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly dir: string,
+    readonly repository: string,
+  ) {}
+
+  /** Fetches what `wanted` names and returns its commit id; one fetch at a time. */
+  async resolve(wanted: Wanted): Promise<string> {
+    const ref = checkRef(wanted.ref);
+    const commit = wanted.commit === undefined ? undefined : checkRef(wanted.commit);
+    const next = this.turn.then(() => this.fetchCommit(ref, commit));
+    this.turn = next.catch(() => undefined);
+    return next;
+  }
+
+  /** `git archive --format=tar <commit>` as a stream; git's failure destroys it with git's message. */
+  archive(commit: string): Readable {
+    const out = new PassThrough();
+    const child = spawnGit(["-C", this.dir, "archive", "--format=tar", checkRef(commit)]);
+    let stderr = "";
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout!.pipe(out, { end: false });
+    child.once("error", (error) => out.destroy(new SargeError(`git archive could not run: ${error.message}`)));
+    child.once("close", (code) => {
+      if (code === 0) out.end();
+      else out.destroy(new SargeError(`git archive ${commit} failed in ${this.dir}: ${gitMessage(stderr)}`));
+    });
+    out.once("close", () => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    return out;
+  }
+
+  private async fetchCommit(ref: string, commit: string | undefined): Promise<string> {
+    await this.ensure();
+    if (commit === undefined && isCommitId(ref)) return this.fetchById(ref);
+    await this.fetch(ref);
+    if (commit === undefined) return this.revParse(`${fetchedRef}^{commit}`, ref);
+    return (await this.has(commit)) ? commit : this.fetchById(commit);
+  }
+
+  /** A commit by id: from the mirror when it has it, else fetched by id (servers that allow it: GitHub, git's own protocol v2). */
+  private async fetchById(commit: string): Promise<string> {
+    if (await this.has(commit)) return commit;
+    await this.fetch(commit);
+    if (await this.has(commit)) return commit;
+    throw new SargeError(`commit ${commit} is not in ${withoutCredentials(this.repository)}`);
+  }
+
+  private async fetch(ref: string): Promise<void> {
+    const args = ["-C", this.dir, "fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--end-of-options"];
+    const result = await runGit([...args, this.repository, `+${ref}:${fetchedRef}`], fetchTimeoutMs);
+    if (result.code !== 0) {
+      throw new SargeError(`cannot fetch ${ref} from ${withoutCredentials(this.repository)}: ${withoutCredentials(gitMessage(result.stderr))}`);
+    }
+  }
+
+  private async has(commit: string): Promise<boolean> {
+    const result = await runGit(["-C", this.dir, "cat-file", "-e", "--end-of-options", `${commit}^{commit}`], fetchTimeoutMs);
+    return result.code === 0;
+  }
+
+  private async revParse(expression: string, what: string): Promise<string> {
+    const result = await runGit(["-C", this.dir, "rev-parse", "--verify", "--quiet", "--end-of-options", expression], fetchTimeoutMs);
+    const commit = result.stdout.trim();
+    if (result.code !== 0 || !isCommitId(commit)) throw new SargeError(`${what} in ${withoutCredentials(this.repository)} is not a commit`);
+    return commit;
+  }
+
+  /** `git init --bare` in a folder beside the mirror, renamed into place: a crash never leaves half a mirror. */
+  private async ensure(): Promise<void> {
+    if (existsSync(join(this.dir, "HEAD"))) return;
+    mkdirSync(dirname(this.dir), { recursive: true, mode: 0o700 });
+    const temp = `${this.dir}.${process.pid}.tmp`;
+    rmSync(temp, { recursive: true, force: true });
+    const init = await runGit(["init", "--bare", "--quiet", temp], fetchTimeoutMs);
+    if (init.code !== 0) throw new SargeError(`cannot create the mirror ${this.dir}: ${gitMessage(init.stderr)}`);
+    renameSync(temp, this.dir);
+  }
+}
+
+/** A repository URL (or git's message naming it) as shown in messages and logs: a URL's user name and password are left out. */
+export function withoutCredentials(text: string): string {
+  return text.replace(/(\w+:\/\/)[^/@\s]+@/g, "$1***@");
+}
