@@ -5,6 +5,8 @@ import type { HistoryEntry } from "../src/release/history.js";
 import { NOTIFY_TIMEOUT_MS, type NotifyPayload } from "../src/release/notify.js";
 import type { DeployResult } from "../src/release/deploy.js";
 import type { RollbackResult } from "../src/release/rollback.js";
+import type { ActivateResult } from "../src/release/activate.js";
+import type { DiscardResult } from "../src/release/discard.js";
 import type { InstanceView, ProcStatusView } from "../src/instance/views.js";
 import { ConfigError, SargeError, SupervisorNotRunningError } from "../src/util/errors.js";
 import type { InitReport } from "../src/home/init.js";
@@ -40,13 +42,13 @@ function nestedFields<T>(prefix: string, docs: FieldDocs<T>): Array<[string, str
   return Object.entries(docs as Record<string, string>).map(([name, text]) => [`${prefix}.${name}`, text]);
 }
 
-const release = "release number (per home, counting deploys, rollbacks and config changes)";
+const release = "release number (per home, counting deploys, stages, activations, rollbacks and config changes)";
 const commit = "commit id git archive wrote into the archive, or null (none in the archive, e.g. a `--dirty` push)";
 
 const instanceFields: FieldDocs<InstanceView> = {
   id: "instance id, `<proc>-<6 chars>`",
   proc: "process type",
-  state: "sarge's view: `deploying`, `active` (receives the traffic) or `kept` (stopped, kept for rollback)",
+  state: "sarge's view: `deploying`, `active` (receives the traffic), `staged` (running and ready, not routed: `sarge activate` switches to it) or `kept` (stopped, kept for rollback)",
   process: "the supervisor's view: `starting`, `running`, `backoff`, `stopping`, `stopped`, `missing` (unknown to the supervisor), or `unknown` (the supervisor is not running: the rest is what var/state.json says)",
   pid: "process id, or null when not running",
   port: "allocated port (from `port_range`)",
@@ -59,7 +61,7 @@ const instanceFields: FieldDocs<InstanceView> = {
 
 const historyFields: FieldDocs<HistoryEntry> = {
   release,
-  kind: "`deploy`, `rollback` or `config`",
+  kind: "`deploy`, `rollback`, `config`, `stage` (`deploy --stage`: everything but the switch) or `activate`",
   procs: "process types it touched",
   instances: "instances it started (for a rollback: the one it went back to)",
   commit,
@@ -70,7 +72,8 @@ const historyFields: FieldDocs<HistoryEntry> = {
   durationMs: "duration in milliseconds",
   outcome: "`success` or `failed`",
   error: "failed only: the error message",
-  detail: "rollback: `from <instance>`, `to <instance> (release N)`; config: the variable names changed (never values)",
+  detail: "rollback: `from <instance>`, `to <instance> (release N)`; config: the variable names changed (never values); activate: `release N` (the release it switched to), `from <instances>`",
+  push: "the push it belongs to ($SARGE_PUSH_ID, set by `sarge push --hosts`): the same on every server of one push; absent otherwise",
 };
 
 /** The `--json` output of each command, keyed by command path (`deploy`, `config list`). */
@@ -81,9 +84,9 @@ export const JSON_OUTPUTS: Record<string, JsonOutputDoc> = {
       {
         release,
         commit,
-        instances: "the new instances, now active: one per process type",
+        instances: "the new instances, now active (with `--stage`: staged, on these ports): one per process type",
         durationMs: "the whole deploy, lock to lock, in milliseconds",
-        switchMs: "per process type: how long the HAProxy switch took, in milliseconds",
+        switchMs: "per process type: how long the HAProxy switch took, in milliseconds (empty with `--stage`)",
         leftBehind: "active process types this deploy did not include that run another commit (or one not known): deploy them too",
       },
       {
@@ -109,6 +112,33 @@ export const JSON_OUTPUTS: Record<string, JsonOutputDoc> = {
       to: "the instance active now",
       switchMs: "how long the HAProxy switch took, in milliseconds",
       durationMs: "the whole rollback in milliseconds",
+    }),
+  },
+  activate: {
+    shape: "an object",
+    fields: fields<ActivateResult>(
+      {
+        release: "this activation's release number",
+        commit,
+        instances: "the instances active now, one per process type of the release",
+        durationMs: "the whole activation, lock to lock, in milliseconds",
+        switchMs: "per process type: how long the HAProxy switch took, in milliseconds",
+        activated: "the staged (or kept) release that was activated",
+      },
+      {
+        instances: nestedFields<ActivateResult["instances"][number]>("instances[]", {
+          id: "instance id",
+          proc: "process type",
+          port: "its port",
+        }),
+      },
+    ),
+  },
+  discard: {
+    shape: "an object",
+    fields: fields<DiscardResult>({
+      release: "the staged release discarded",
+      instances: "the instances stopped and removed",
     }),
   },
   history: { shape: "an array of objects, oldest first, one per release: the lines of var/history.jsonl", fields: fields(historyFields) },

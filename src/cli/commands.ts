@@ -1,7 +1,10 @@
 import type { Command } from "commander";
+import { registerActivate } from "./activate.js";
 import { registerConfig } from "./config.js";
 import { registerDeploy } from "./deploy.js";
+import { registerDiscard } from "./discard.js";
 import { registerHistory } from "./history.js";
+import { registerHold } from "./hold.js";
 import { registerInit } from "./init.js";
 import { registerLifecycle } from "./lifecycle.js";
 import { registerList } from "./list.js";
@@ -17,6 +20,8 @@ import { registerWheel } from "./wheel.js";
 /** One register function per command (src/cli/<command>.ts), in --help order. */
 const commands: Array<(program: Command) => void> = [
   registerDeploy,
+  registerActivate,
+  registerDiscard,
   registerRollback,
   registerHistory,
   registerList,
@@ -30,6 +35,7 @@ const commands: Array<(program: Command) => void> = [
   registerSupervisord,
   registerLocal,
   registerPush,
+  registerHold,
 ];
 
 export function registerCommands(program: Command): void {

@@ -10,8 +10,9 @@ export function registerDeploy(program: Command): void {
     .description("deploy an archive (plain or gzip tar; - reads stdin) as new instances of the given process types")
     .argument("<archive>", "tar file, or - for standard input (git archive HEAD | ... deploy - web)")
     .argument("<proc...>", "process types from the Procfile")
+    .option("--stage", "everything but the switch: the new instances start and must be ready, then stay running, not routed, until `sarge activate <release>` (or `sarge discard <release>`)")
     .option("--json", "print the result as JSON (fields: release, commit, instances[{id, proc, port}], durationMs, switchMs, leftBehind)")
-    .action(async (archive: string, procs: string[], options: { json?: boolean }, command: Command) => {
+    .action(async (archive: string, procs: string[], options: { stage?: boolean; json?: boolean }, command: Command) => {
       if (archive === "-" && process.stdin.isTTY) {
         throw new SargeError("deploy - reads the archive from standard input, which is a terminal", {
           exitCode: 2,
@@ -20,10 +21,12 @@ export function registerDeploy(program: Command): void {
       }
       const [{ deploy }, { describeLeftBehind }] = await Promise.all([import("../release/deploy.js"), import("../release/left-behind.js")]);
       const input = archive === "-" ? process.stdin : createReadStream(archive);
-      const result = await withContext(command, "deploy", (ctx) => deploy(ctx, input, procs));
+      const result = await withContext(command, "deploy", (ctx) => deploy(ctx, input, procs, { stage: options.stage }));
       if (options.json) return printJson(result);
       const instances = result.instances.map((instance) => `${instance.id} (port ${instance.port})`).join(", ");
-      process.stdout.write(`deployed release ${result.release}: ${instances} in ${(result.durationMs / 1000).toFixed(1)}s\n`);
+      const done = `release ${result.release}: ${instances} in ${(result.durationMs / 1000).toFixed(1)}s`;
+      if (options.stage) return void process.stdout.write(`staged ${done}\nnot routed yet: sarge activate ${result.release} switches to it, sarge discard ${result.release} removes it\n`);
+      process.stdout.write(`deployed ${done}\n`);
       for (const line of describeLeftBehind(result.leftBehind, result)) process.stdout.write(`${line}\n`);
     });
 }

@@ -9,9 +9,10 @@ import type { PendingRelease } from "../release/history.js";
 /**
  * - deploying: being built by a deploy that has not finished (or was killed)
  * - active: serving its process type
+ * - staged: started and ready by `sarge deploy --stage`, kept running but not routed, until `sarge activate` or `sarge discard`
  * - kept: stopped, kept for rollback
  */
-export type InstanceState = "deploying" | "active" | "kept";
+export type InstanceState = "deploying" | "active" | "staged" | "kept";
 
 export interface InstanceRecord {
   id: string;

@@ -6,7 +6,8 @@ import { writeState, type State } from "../instance/state.js";
 
 /**
  * Where a release is made known: history gets every release; the notify
- * endpoints get deploys (started, then succeeded or failed) and rollbacks.
+ * endpoints get deploys (started, then succeeded or failed) and rollbacks,
+ * not config changes, stages or activations.
  */
 export function announceStart(ctx: HomeContext, kind: HistoryEntry["kind"], release: number, procs: string[]): Promise<void> {
   if (kind !== "deploy") return Promise.resolve();
@@ -22,7 +23,8 @@ export async function announceOutcome(ctx: HomeContext, state: State, entry: His
   appendHistory(ctx.paths, entry);
   delete state.pendingRelease;
   writeState(ctx.paths, state);
-  const kind: NotifyKind | null = entry.kind === "config" ? null : `${entry.kind}.${entry.outcome === "success" ? "succeeded" : "failed"}`;
+  const kind: NotifyKind | null =
+    entry.kind === "deploy" || entry.kind === "rollback" ? `${entry.kind}.${entry.outcome === "success" ? "succeeded" : "failed"}` : null;
   await Promise.all([
     startNotice,
     kind &&

@@ -9,6 +9,7 @@ import { readState, writeState, type InstanceRecord, type State } from "../insta
 import { commandFor, readProcfile, RELEASE_HOOK } from "../procfile/read.js";
 import { prepareEnvironment } from "../python-env/index.js";
 import { formatBytes } from "../util/format.js";
+import type { ReleaseKind } from "./history.js";
 import { incomingFolder } from "./incoming.js";
 import { typesLeftBehind, type LeftBehind } from "./left-behind.js";
 import { runReleaseHook } from "./release-hook.js";
@@ -28,16 +29,20 @@ interface Received extends UnpackResult {
  * One archive becomes one new instance per process type. The archive is
  * received (unpacked and checked) before the home lock is taken, so a slow or
  * stalled upload holds nothing up; the release then prepares from that folder.
+ * With `stage`, it stops before the switch: the instances stay staged (see
+ * activate.ts).
  */
-export async function deploy(ctx: HomeContext, input: Readable, requested: string[]): Promise<DeployResult> {
+export async function deploy(ctx: HomeContext, input: Readable, requested: string[], options: { stage?: boolean } = {}): Promise<DeployResult> {
   const procs = [...new Set(requested)];
   procs.forEach(assertProcessType);
-  const received = await receive(ctx, input);
+  const kind = options.stage ? "stage" : "deploy";
+  const received = await receive(ctx, input, kind);
   try {
     const result = await runRelease(ctx, {
-      kind: "deploy",
+      kind,
+      stage: options.stage,
       procs,
-      command: `sarge deploy ${procs.join(" ")}`,
+      command: `sarge deploy ${options.stage ? "--stage " : ""}${procs.join(" ")}`,
       choose: (_state, release) => ({ instances: newInstances(ctx, procs, release) }),
       prepare: (records, state) => prepareFromArchive(ctx, state, records, received),
     });
@@ -47,7 +52,7 @@ export async function deploy(ctx: HomeContext, input: Readable, requested: strin
   }
 }
 
-async function receive(ctx: HomeContext, input: Readable): Promise<Received> {
+async function receive(ctx: HomeContext, input: Readable, kind: ReleaseKind): Promise<Received> {
   const dir = incomingFolder(ctx.paths);
   ctx.reporter.line(`receiving the archive into deploy/${basename(dir)}`);
   try {
@@ -65,7 +70,7 @@ async function receive(ctx: HomeContext, input: Readable): Promise<Received> {
     return { ...unpacked, dir };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    throw releaseError("deploy", error);
+    throw releaseError(kind, error);
   }
 }
 

@@ -1,9 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { HomePaths } from "../home/paths.js";
 import { appendToFile } from "../util/append-file.js";
+import { ConfigError } from "../util/errors.js";
 import { currentUser } from "./lock.js";
 
-export type ReleaseKind = "deploy" | "rollback" | "config";
+/** A stage is a deploy stopped before its switch; an activate is the switch of a staged (or kept) release. */
+export type ReleaseKind = "deploy" | "rollback" | "config" | "stage" | "activate";
 
 /** One line of var/history.jsonl. Config releases record key names only, never values. */
 export interface HistoryEntry {
@@ -20,15 +22,30 @@ export interface HistoryEntry {
   durationMs: number;
   outcome: "success" | "failed";
   error?: string;
-  /** For rollbacks: the instances it went back to; for config: the keys changed. */
+  /** For rollbacks: the instances it went back to; for config: the keys changed; for activate: the release it activated. */
   detail?: string[];
+  /** The push this release belongs to ($SARGE_PUSH_ID): the same on every server of a multi-server push. */
+  push?: string;
 }
 
 /** A release under way, in state from its start until its history line is written: recovery writes the line of one that was killed. */
 export type PendingRelease = Omit<HistoryEntry, "finishedAt" | "durationMs" | "outcome" | "error">;
 
 export function pendingRelease(kind: ReleaseKind, release: number, procs: string[], instances: string[], started: Date, detail?: string[]): PendingRelease {
-  return { release, kind, procs, instances, commit: null, ...whoAmI(), startedAt: started.toISOString(), ...(detail ? { detail } : {}) };
+  const push = pushIdFromEnv();
+  return { release, kind, procs, instances, commit: null, ...whoAmI(), startedAt: started.toISOString(), ...(detail ? { detail } : {}), ...(push ? { push } : {}) };
+}
+
+const PUSH_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** $SARGE_PUSH_ID, checked: it is written into history and shown by tools that read it. */
+export function pushIdFromEnv(): string | undefined {
+  const value = process.env.SARGE_PUSH_ID;
+  if (value === undefined || value === "") return undefined;
+  if (!PUSH_ID.test(value)) {
+    throw new ConfigError(`SARGE_PUSH_ID ${JSON.stringify(value)} is not a push id: expected 1 to 64 letters, digits, dots, underscores or hyphens`);
+  }
+  return value;
 }
 
 export function finishedRelease(pending: PendingRelease, outcome: HistoryEntry["outcome"], error?: string): HistoryEntry {

@@ -31,7 +31,9 @@ export interface LockEvents {
 /**
  * The home's deploy lock (var/run/deploy.lock). Created atomically with its
  * content (link of a complete temp file), so a reader never sees half a
- * holder. A holder whose process is gone is taken over.
+ * holder. A holder whose process is gone is taken over. With
+ * $SARGE_LOCK_TOKEN, the lock a live `sarge hold` took is this command's own:
+ * it neither waits for it nor releases it.
  */
 export async function acquireHomeLock(
   paths: HomePaths,
@@ -39,6 +41,8 @@ export async function acquireHomeLock(
   events: LockEvents,
   options: { timeoutMs?: number; pollMs?: number } = {},
 ): Promise<HomeLock> {
+  const token = process.env.SARGE_LOCK_TOKEN;
+  if (token) return heldByToken(paths, token);
   const me: LockHolder = {
     pid: process.pid,
     startTime: processStartTime(process.pid),
@@ -67,6 +71,16 @@ export async function acquireHomeLock(
     throw new SargeError(`the home is locked by pid ${pid} (${user}: ${what}) since ${since}`);
   }
   return { holder: me, release: () => releaseIfMine(paths.deployLock, me.token) };
+}
+
+/** The lock a live holder took for us (`sarge hold`): ours while it runs; releasing it is the holder's business. */
+function heldByToken(paths: HomePaths, token: string): HomeLock {
+  const holder = readHolder(paths.deployLock);
+  if (holder?.token === token && isSameProcessAlive(holder.pid, holder.startTime)) return { holder, release: () => undefined };
+  const now = holder === null ? "nobody holds it" : isSameProcessAlive(holder.pid, holder.startTime) ? `it is held by ${describeHolder(holder)}` : "its holder is gone";
+  throw new SargeError(`SARGE_LOCK_TOKEN does not hold the deploy lock: ${now}`, {
+    detail: "The `sarge hold` that took it has ended (its session closed). Take the lock again, or run without SARGE_LOCK_TOKEN.",
+  });
 }
 
 export function describeHolder(holder: LockHolder): string {

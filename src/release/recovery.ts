@@ -22,8 +22,8 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
   undoPartialReleases(ctx, state);
   const known = new Set((await ctx.supervisor.status()).map((program) => program.name));
   for (const instance of Object.values(state.instances)) {
-    if (instance.state !== "active" || known.has(instance.id)) continue;
-    ctx.reporter.line(`starting ${instance.id}: it is active but its supervisor does not know it (a new or switched supervisor)`);
+    if ((instance.state !== "active" && instance.state !== "staged") || known.has(instance.id)) continue;
+    ctx.reporter.line(`starting ${instance.id}: it is ${instance.state} but its supervisor does not know it (a new or switched supervisor)`);
     await startInstance(ctx, instance);
   }
   const { started, routedBack } = await ctx.router.reconcile(state);
@@ -55,20 +55,23 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
  * A release of several process types killed between their switches left some
  * on the new version and some not. It did not happen: each switched type goes
  * back to the instance it replaced (still running, retire had not begun), if
- * it had one, and its new instance is left half-made like the rest of the release.
+ * it had one, and its new instance is left half-made like the rest of the
+ * release (an activate's stays staged, as the rest of its release).
  */
 function undoPartialReleases(ctx: HomeContext, state: State): void {
-  const made = (state.pendingRelease?.instances ?? []).flatMap((id) => state.instances[id] ?? []);
-  if (!made.some((instance) => instance.state === "deploying")) return;
+  const pending = state.pendingRelease;
+  const made = (pending?.instances ?? []).flatMap((id) => state.instances[id] ?? []);
+  if (pending?.kind === "stage" || made.every((instance) => instance.state === "active")) return;
+  const before = pending?.kind === "activate" ? "staged" : "deploying";
   for (const instance of made.filter((candidate) => candidate.state === "active")) {
     // activate() marks the replaced instance retired at the moment it activates the new one
     const previous = instancesOf(state, instance.proc).find((other) => other.state === "kept" && other.retiredAt === instance.activatedAt);
     if (previous) {
-      ctx.reporter.line(`${instance.proc}: back to ${previous.id}; release ${instance.release} was interrupted before every process type switched`);
-      unswitchState(state, instance, previous, "deploying");
+      ctx.reporter.line(`${instance.proc}: back to ${previous.id}; release ${pending!.release} was interrupted before every process type switched`);
+      unswitchState(state, instance, previous, before);
     } else {
       // the type's first instance: nothing to go back to; it goes with the rest of the release, as a failed release's undo removes it
-      Object.assign(instance, { state: "deploying", activatedAt: null });
+      Object.assign(instance, { state: before, activatedAt: null });
     }
     writeState(ctx.paths, state);
   }
@@ -85,7 +88,7 @@ function recordInterruptedRelease(ctx: HomeContext, state: State, commit: string
   if (!pending) return;
   delete state.pendingRelease;
   if (readHistory(ctx.paths).some((entry) => entry.release === pending.release)) return;
-  const finished = pending.instances.every((id) => state.instances[id]?.state === "active");
+  const finished = pending.instances.every((id) => state.instances[id]?.state === (pending.kind === "stage" ? "staged" : "active"));
   const entry = finished
     ? finishedRelease({ ...pending, commit }, "success")
     : finishedRelease({ ...pending, commit }, "failed", "interrupted: sarge was stopped before the release finished");

@@ -7,20 +7,35 @@ import { isReceiving } from "./incoming.js";
 import type { Switched } from "./switch.js";
 
 /**
- * After a switch: stop the replaced instances gracefully (they stay on disk
- * for rollback), then destroy kept instances beyond keep_releases and the
- * Python environments nothing links to any more.
+ * After a switch (or a stage): stop the replaced instances gracefully (they
+ * stay on disk for rollback), then prune.
  */
-export async function retire(ctx: HomeContext, state: State, switched: Switched[]): Promise<void> {
+export async function retire(ctx: HomeContext, state: State, switched: Switched[], released: InstanceRecord[]): Promise<void> {
   for (const { previous } of switched) {
     if (!previous) continue;
     await stopInstance(ctx, previous.id);
     ctx.reporter.line(`${previous.id}: stopped, kept for rollback`);
   }
-  await prune(ctx, state);
+  await prune(ctx, state, released);
 }
 
-export async function prune(ctx: HomeContext, state: State): Promise<void> {
+/**
+ * Destroy what is no longer wanted: staged instances another release
+ * superseded (`released`, the instances a release just made active or staged,
+ * supersede every other staged instance of their process types), kept
+ * instances beyond keep_releases, and the Python environments nothing links
+ * to any more.
+ */
+export async function prune(ctx: HomeContext, state: State, released: InstanceRecord[]): Promise<void> {
+  const releasedIds = new Set(released.map((instance) => instance.id));
+  const superseded = Object.values(state.instances).filter(
+    (instance) => instance.state === "staged" && !releasedIds.has(instance.id) && released.some((other) => other.proc === instance.proc),
+  );
+  await destroyInstances(ctx, state, superseded);
+  for (const instance of superseded) {
+    const by = released.find((other) => other.proc === instance.proc)!;
+    ctx.reporter.line(`${instance.id}: destroyed (staged by release ${instance.release}, superseded by ${by.id} of release ${by.release})`);
+  }
   const keptByProc = new Map<string, InstanceRecord[]>();
   for (const instance of Object.values(state.instances)) {
     if (instance.state !== "kept") continue;

@@ -76,7 +76,7 @@ export async function step<T>(name: ReleaseStep, work: () => Promise<T> | T): Pr
   }
 }
 
-const RELEASE_NAMES: Record<ReleaseKind, string> = { deploy: "deploy", rollback: "rollback", config: "config change" };
+const RELEASE_NAMES: Record<ReleaseKind, string> = { deploy: "deploy", rollback: "rollback", config: "config change", stage: "stage", activate: "activate" };
 
 /** "<release> failed at <step>: <reason>" for a step's failure; any other error as it is. */
 export function releaseError(kind: ReleaseKind, error: unknown): unknown {

@@ -44,6 +44,13 @@ export async function switchAll(ctx: HomeContext, state: State, records: Instanc
   return switchMs;
 }
 
+/** A stage's end instead of the switch: its ready instances keep running, not routed, until `sarge activate` or `sarge discard`. */
+export function markStaged(ctx: HomeContext, state: State, records: InstanceRecord[]): void {
+  for (const record of records) record.state = "staged";
+  writeState(ctx.paths, state);
+  for (const record of records) ctx.reporter.line(`${record.id}: staged on port ${record.port}, not routed`);
+}
+
 /**
  * Route every switched process type back to the instance it had (still
  * running: nothing was retired yet). Where that fails, state is put back to
@@ -57,6 +64,9 @@ export async function undoSwitches(ctx: HomeContext, state: State, switched: Swi
     if (!previous) continue;
     try {
       await activate(ctx, state, previous);
+      // activate() made it kept; a staged one stays staged, a new one stays half-made for the undo (or recovery) to remove
+      Object.assign(next, { state: nextStateBefore, activatedAt: null });
+      writeState(ctx.paths, state);
       ctx.reporter.line(`${previous.proc}: routed back to ${previous.id}`);
     } catch (error) {
       // The switch may not have begun (this is tried for every switch attempted): say what is known, not that it points elsewhere.

@@ -10,7 +10,7 @@ import { acquireHomeLock, describeHolder } from "./lock.js";
 import { recoverInterrupted } from "./recovery.js";
 import { destroyInstances, retire } from "./retire.js";
 import { releaseError, step, type ReleaseStep } from "./steps.js";
-import { switchAll, undoSwitches, type Switched } from "./switch.js";
+import { markStaged, switchAll, undoSwitches, type Switched } from "./switch.js";
 
 /** What makes one release differ from another: deploy, rollback and config change are each a plan. */
 export interface ReleasePlan {
@@ -26,6 +26,8 @@ export interface ReleasePlan {
   choose(state: State, release: number): { instances: InstanceRecord[]; detail?: string[] };
   /** Fill in the new instances (folder, command, commit, environment); they are in state while it runs. */
   prepare(records: InstanceRecord[], state: State): Promise<void>;
+  /** Stop before the switch: the ready instances keep running, not routed, as "staged" (`sarge deploy --stage`). */
+  stage?: boolean;
 }
 
 export interface ReleaseResult {
@@ -63,19 +65,21 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
     const record = (outcome: HistoryEntry["outcome"], error?: string) =>
       announceOutcome(ctx, state, finishedRelease({ ...pending, commit: commit() }, outcome, error), startNotice);
     const switched: Switched[] = [];
-    let switchMs: Record<string, number>;
+    let switchMs: Record<string, number> = {};
     try {
       await plan.prepare(records, state);
       await launch(ctx, state, records);
-      switchMs = await step("switch", () => switchAll(ctx, state, records, switched));
+      if (plan.stage) markStaged(ctx, state, records);
+      else switchMs = await step("switch", () => switchAll(ctx, state, records, switched));
     } catch (error) {
       const failure = releaseError(plan.kind, error);
       await undo(ctx, state, records, made, switched);
       await onlyWarn(ctx, "record", () => record("failed", (failure as Error).message), "the release failed, and record failed too", RECORD_LATER);
       throw failure;
     }
-    await onlyWarn(ctx, "retire", () => retire(ctx, state, switched), "switched, but retire failed", "the next sarge command finishes retiring");
-    await onlyWarn(ctx, "record", () => record("success"), "switched, but record failed", RECORD_LATER);
+    const done = plan.stage ? "staged" : "switched";
+    await onlyWarn(ctx, "retire", () => retire(ctx, state, switched, records), `${done}, but retire failed`, "the next sarge command finishes retiring");
+    await onlyWarn(ctx, "record", () => record("success"), `${done}, but record failed`, RECORD_LATER);
     return {
       release,
       commit: commit(),
@@ -101,18 +105,25 @@ export async function withHomeLock<T>(ctx: Pick<HomeContext, "paths" | "reporter
   }
 }
 
-/** Give each instance a port (a kept instance keeps its own while it is free), start them all, and wait until every one is ready. */
+/**
+ * Give each instance a port (a kept instance keeps its own while it is free),
+ * start them all, and wait until every one is ready. A staged instance that
+ * still runs keeps its port and process: only its readiness is checked again.
+ */
 async function launch(ctx: HomeContext, state: State, records: InstanceRecord[]): Promise<void> {
-  await step("port", async () => {
-    for (const record of records) {
+  const starting = await step("port", async () => {
+    const running = new Set((await ctx.supervisor.status()).filter((program) => program.wanted && program.state === "running").map((program) => program.name));
+    const starting = records.filter((record) => record.state !== "staged" || !running.has(record.id));
+    for (const record of starting) {
       if (record.port !== 0 && (await isPortFree(record.port))) continue;
       record.port = await allocatePort(ctx.config.portRange, state);
       writeState(ctx.paths, state);
     }
+    return starting;
   });
   await step("start", async () => {
     // fail only once every start has ended: the undo must not remove a program that a start still under way then adds
-    const starts = await Promise.allSettled(records.map((record) => startInstance(ctx, record)));
+    const starts = await Promise.allSettled(starting.map((record) => startInstance(ctx, record)));
     const failed = starts.find((start) => start.status === "rejected");
     if (failed) throw failed.reason;
   });
@@ -128,7 +139,8 @@ async function launch(ctx: HomeContext, state: State, records: InstanceRecord[])
 
 /**
  * A release that failed before its switch completed did not happen: route
- * back, remove the instances it made and stop the kept ones it started. A
+ * back, remove the instances it made and stop the kept ones it started (a
+ * staged one stays staged, for another try or a discard). A
  * cleanup that fails too (the supervisor is gone) must not hide why the
  * release failed: what is left stays in state, and the next command's
  * recovery removes it.
@@ -136,7 +148,7 @@ async function launch(ctx: HomeContext, state: State, records: InstanceRecord[])
 async function undo(ctx: HomeContext, state: State, records: InstanceRecord[], made: InstanceRecord[], switched: Switched[]): Promise<void> {
   const leftForRecovery = await undoSwitches(ctx, state, switched);
   const cleanup = async () => {
-    for (const reused of records.filter((record) => !made.includes(record) && record.state !== "active" && !leftForRecovery.includes(record))) {
+    for (const reused of records.filter((record) => !made.includes(record) && record.state === "kept" && !leftForRecovery.includes(record))) {
       await stopInstance(ctx, reused.id);
     }
     await destroyInstances(ctx, state, made.filter((record) => !leftForRecovery.includes(record)));

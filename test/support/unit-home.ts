@@ -11,7 +11,7 @@ import { readState, writeState, type InstanceState, type State } from "../../src
 import { deploy, type DeployResult } from "../../src/release/deploy.js";
 import { readHistory, type HistoryEntry } from "../../src/release/history.js";
 import { step } from "../../src/release/steps.js";
-import { newInstances, runRelease, type ReleaseResult } from "../../src/release/transaction.js";
+import { newInstances, runRelease, type ReleasePlan, type ReleaseResult } from "../../src/release/transaction.js";
 import { bindError } from "../../src/util/bind-check.js";
 import type { SargeLog } from "../../src/util/sarge-log.js";
 import { FakeRouter } from "./fake-router.js";
@@ -28,6 +28,8 @@ export interface UnitHome {
   lines: string[];
   /** A release like a deploy's, without an archive: new instances of `procs` in empty folders. */
   release(procs: string[]): Promise<ReleaseResult>;
+  /** The same release stopped before its switch, as `deploy --stage`: its instances end staged. */
+  stage(procs: string[]): Promise<ReleaseResult>;
   /** A real deploy of an archive holding `files` (by default a Procfile with a command per type of `procs`); its unpacking costs ~100 ms. */
   deploy(procs: string[], files?: Record<string, string>): Promise<DeployResult>;
   state(): State;
@@ -87,27 +89,28 @@ export async function createUnitHome(options: UnitHomeOptions = {}): Promise<Uni
   const supervisor = new FakeSupervisor();
   const router = new FakeRouter(config.portMap);
   const ctx: HomeContext = { paths, config, supervisor, router, log, reporter: { line: (text) => lines.push(text), progress: ignore } };
+  const plan = (procs: string[]): ReleasePlan => ({
+    kind: "deploy",
+    procs,
+    command: `test release of ${procs.join(" ")}`,
+    choose: (_state, release) => ({ instances: newInstances(ctx, procs, release) }),
+    prepare: (records, state) =>
+      step("prepare", () => {
+        for (const record of records) {
+          mkdirSync(instanceDir(paths, record.id));
+          Object.assign(record, { command: `serve-${record.proc}`, commit: "c0ffee" });
+        }
+        writeState(paths, state);
+      }),
+  });
   const home: UnitHome = {
     paths,
     ctx,
     supervisor,
     router,
     lines,
-    release: (procs) =>
-      runRelease(ctx, {
-        kind: "deploy",
-        procs,
-        command: `test release of ${procs.join(" ")}`,
-        choose: (_state, release) => ({ instances: newInstances(ctx, procs, release) }),
-        prepare: (records, state) =>
-          step("prepare", () => {
-            for (const record of records) {
-              mkdirSync(instanceDir(paths, record.id));
-              Object.assign(record, { command: `serve-${record.proc}`, commit: "c0ffee" });
-            }
-            writeState(paths, state);
-          }),
-      }),
+    release: (procs) => runRelease(ctx, plan(procs)),
+    stage: (procs) => runRelease(ctx, { ...plan(procs), kind: "stage", stage: true }),
     async deploy(procs, files = { Procfile: procs.map((proc) => `${proc}: serve-${proc}\n`).join("") }) {
       const archive = await buildTar(Object.entries(files).map(([name, content]) => ({ name, content })));
       return deploy(ctx, Readable.from(archive), procs);

@@ -59,7 +59,7 @@ describe("pruning after a release", () => {
     const state = { ...emptyState(), lastRelease: 4, instances: Object.fromEntries(instances.map((record) => [record.id, record])) };
     writeState(home.paths, state);
 
-    await prune(home.ctx, state);
+    await prune(home.ctx, state, []);
     expect(home.lines).toEqual(["web-r2aaaa: destroyed (beyond keep_releases: 2)"]);
     expect(Object.keys(readState(home.paths).instances).sort()).toEqual(["api-r1aaaa", "api-r4aaaa", "web-r1aaaa", "web-r3aaaa", "web-r4aaaa"]);
     expect(home.folders()).toEqual(["api-r1aaaa", "api-r4aaaa", "web-r1aaaa", "web-r3aaaa", "web-r4aaaa"]);

@@ -1,0 +1,78 @@
+import type { HomeContext } from "../home/context.js";
+import { stopInstance } from "../instance/lifecycle.js";
+import { activeInstance, readState, type InstanceRecord, type State } from "../instance/state.js";
+import { SargeError } from "../util/errors.js";
+import { step } from "./steps.js";
+import { runRelease, type ReleaseResult } from "./transaction.js";
+
+export interface ActivateResult extends ReleaseResult {
+  /** The staged (or kept) release whose instances are active now; `release` is this activation's own number. */
+  activated: number;
+}
+
+/**
+ * `sarge activate <release>`: the switch a `deploy --stage` stopped before.
+ * The release's staged instances are checked for readiness again (one that
+ * died meanwhile is started again first), switched in with zero downtime,
+ * and the instances they replace are retired, as a deploy does. A kept
+ * release is started and switched in the same way, as a rollback of every
+ * process type it has.
+ */
+export async function activateRelease(ctx: HomeContext, release: number): Promise<ActivateResult> {
+  const procs = [...new Set(releaseInstances(readState(ctx.paths), release).map((instance) => instance.proc))];
+  const result = await runRelease(ctx, {
+    kind: "activate",
+    procs,
+    command: `sarge activate ${release}`,
+    choose: (state) => {
+      const targets = chooseTargets(state, release);
+      const from = targets.map((target) => activeInstance(state, target.proc)?.id ?? `no ${target.proc}`);
+      return { instances: targets, detail: [`release ${release}`, `from ${from.join(", ")}`] };
+    },
+    prepare: (targets) => step("prepare", () => restartDead(ctx, targets)),
+  });
+  return { ...result, activated: release };
+}
+
+function releaseInstances(state: State, release: number): InstanceRecord[] {
+  return Object.values(state.instances).filter((instance) => instance.release === release);
+}
+
+function chooseTargets(state: State, release: number): InstanceRecord[] {
+  const members = releaseInstances(state, release);
+  const targets = members.filter((instance) => instance.state === "staged" || instance.state === "kept");
+  if (targets.length > 0) return targets;
+  if (members.length > 0) throw new SargeError(`release ${release} is already active (${members.map((instance) => instance.id).join(", ")})`);
+  throw new SargeError(`no staged or kept release ${release} to activate; ${describeReleases(state)}`, {
+    detail: "Stage one with `sarge deploy --stage - <proc...>`; `sarge list` shows every instance and its release.",
+  });
+}
+
+/** "staged: 7 (web-ab12cd), kept: 5 (web-…), 4 (…)", for a message that refuses a release number. */
+export function describeReleases(state: State): string {
+  const by = (wanted: InstanceRecord["state"]) => {
+    const releases = new Map<number, string[]>();
+    for (const instance of Object.values(state.instances).filter((candidate) => candidate.state === wanted)) {
+      releases.set(instance.release, [...(releases.get(instance.release) ?? []), instance.id]);
+    }
+    const listed = [...releases].sort(([a], [b]) => b - a).map(([number, ids]) => `${number} (${ids.join(", ")})`);
+    return `${wanted}: ${listed.join(", ") || "none"}`;
+  };
+  return `${by("staged")}; ${by("kept")}`;
+}
+
+/** A staged instance that is no longer running (it crashed, or was stopped) is stopped for good, so the start step starts it afresh. */
+async function restartDead(ctx: HomeContext, targets: InstanceRecord[]): Promise<void> {
+  const programs = new Map((await ctx.supervisor.status()).map((program) => [program.name, program]));
+  for (const target of targets) {
+    if (target.state === "kept") {
+      ctx.reporter.line(`${target.id}: kept, starting it again (release ${target.release})`);
+      continue;
+    }
+    const program = programs.get(target.id);
+    if (program?.wanted && program.state === "running") continue;
+    const why = !program ? "unknown to the supervisor" : program.lastExit ? `${program.state}, last exit: ${program.lastExit}` : program.state;
+    ctx.reporter.line(`${target.id}: staged but not running (${why}); starting it again`);
+    if (program) await stopInstance(ctx, target.id);
+  }
+}
