@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -30,7 +30,7 @@ describe("sarge logs", () => {
     expect([result.code, result.stderr]).toEqual([1, 'sarge: no instance "nope-abcdef" in this home (see `sarge list`)\n']);
   });
 
-  it("-f follows across rotation and across a deploy", async () => {
+  it("-f follows across rotation, a deploy and a rollback", async () => {
     const follower = home.spawn(["logs", "web", "-f", "-n", "0"]);
     const out = () => follower.stdout;
     try {
@@ -55,6 +55,16 @@ describe("sarge logs", () => {
       await waitFor(() => out().includes("/after"), "a request after the deploy");
       expect(out()).toContain(`--- web is now ${newId} ---`);
       for (let i = 0; i < 60; i++) expect(out()).toContain(`/before-${i} `);
+
+      // what the replaced instance logged before: sarge logs -f has shown it once already
+      appendFileSync(join(home.paths.log, `${active}.log`), "an old line of the replaced instance\n");
+      expect((await home.sarge(["rollback", "web"])).code).toBe(0);
+      await fetch(`http://127.0.0.1:${home.webPort}/after-rollback`).then((r) => r.text());
+      await waitFor(() => out().includes("/after-rollback"), "a request after the rollback");
+      expect(out()).toContain(`--- web is now ${active} ---`);
+      const sinceRollback = out().slice(out().indexOf(`--- web is now ${active} ---`));
+      // the reactivated instance's log is followed from its end, not reprinted from its start
+      expect(sinceRollback).not.toContain("an old line of the replaced instance");
     } finally {
       follower.signal("SIGINT");
     }
