@@ -11,6 +11,7 @@ import type { InstanceView, ProcStatusView } from "../src/instance/views.js";
 import { ConfigError, SargeError, SupervisorNotRunningError } from "../src/util/errors.js";
 import type { InitReport } from "../src/home/init.js";
 import type { WheelReport } from "../src/python-env/wheel.js";
+import type { TokenView } from "../src/serve/tokens.js";
 import { buildLocalProgram } from "../src/cli/local.js";
 
 /**
@@ -197,6 +198,17 @@ export const JSON_OUTPUTS: Record<string, JsonOutputDoc> = {
     shape: "an object: variable name → value; every value is null unless `--show-values` is given",
     fields: [],
   },
+  "token list": {
+    shape: "an array of objects, one per token (revoked ones too), oldest first; never the token or its hash",
+    fields: fields<TokenView>({
+      name: "the token's name: the `user` of the releases it starts",
+      role: "`viewer`, `deployer` or `admin` (docs/server.md)",
+      createdAt: "when it was made (ISO 8601)",
+      expiresAt: "when it stops working (ISO 8601), or null",
+      window: 'its deploy window like `"mon-fri 08:00-18:00"`, or null',
+      revokedAt: "when it was revoked (ISO 8601), or null",
+    }),
+  },
 };
 
 /** The body POSTed to every `notify:` URL. */
@@ -224,6 +236,8 @@ export interface ConfigKeyDoc {
   example?: string;
   /** Inclusive bounds of a whole-number key. */
   range?: [number, number];
+  /** For a key whose default depends on other keys: the default in words (then `default` is null and `example` is what the default comes to beside the other examples). */
+  derivedDefault?: string;
   description: string;
 }
 
@@ -265,6 +279,24 @@ export const CONFIG_KEYS: ConfigKeyDoc[] = [
   { key: "archive.max_bytes", type: "size", default: "1GiB", description: "an archive unpacking to more is refused" },
   { key: "archive.max_entries", type: "whole number", default: "100000", range: [1, 10_000_000], description: "an archive with more entries is refused" },
   { key: "archive.max_name_length", type: "whole number", default: "1024", range: [1, 4096], description: "longest path inside an archive" },
+  {
+    key: "serve.listen",
+    type: '`"host:port"` or a port',
+    default: null,
+    example: "127.0.0.1:5009",
+    derivedDefault: "127.0.0.1 and the port just below `port_range`",
+    description: "with a `serve:` block the home's supervisor runs `sarge serve` there (docs/server.md); not in `port_range` nor a `port_map` port",
+  },
+  { key: "serve.allow_remote", type: "boolean", default: "false", description: "a `listen` (or `tls.listen`) that is not a loopback address is refused unless true" },
+  {
+    key: "serve.tls",
+    type: "null or `{cert, key, listen}`",
+    default: "null",
+    description: "PEM certificate and key files (relative to the home unless absolute): the home's HAProxy terminates TLS on `listen` and forwards to `serve.listen`",
+  },
+  { key: "serve.deploy_timeout", type: "duration", default: "30m", description: "a deploy the server runs fails after this long" },
+  { key: "serve.idle_timeout", type: "duration", default: "10m", description: "a deploy the server runs fails after this long without output" },
+  { key: "serve.failed_auth_limit", type: "whole number", default: "10", range: [1, 1_000_000], description: "refused tokens one client address may present per minute; after that it gets 429 until a minute has passed since the first" },
 ];
 
 /** Extra paragraphs after a command's description, keyed by command path. */
@@ -328,7 +360,7 @@ export function renderReference(program: Command): string {
     "## Configuration: etc/sarge.yaml",
     "",
     "Unknown keys, wrong types, an overlapping `port_range` and `port_map`, or an unparsable file are refused with the file name, the key and what was expected.",
-    'Durations: `30s`, `500ms`, `2m`, `1h` or a number of seconds. Sizes: `10MB`, `512KB`, `1GiB` or a number of bytes (K, M and G are powers of 1024).',
+    'Durations: `30s`, `500ms`, `2m`, `1h`, `90d` or a number of seconds. Sizes: `10MB`, `512KB`, `1GiB` or a number of bytes (K, M and G are powers of 1024).',
     "",
     "| key | value | default | meaning |",
     "|---|---|---|---|",
@@ -336,7 +368,7 @@ export function renderReference(program: Command): string {
       row(
         `\`${entry.key}\``,
         entry.range ? `${entry.type}, ${entry.range[0]} to ${entry.range[1]}` : entry.type,
-        entry.default === null ? `required, e.g. \`${entry.example}\`` : `\`${entry.default}\``,
+        entry.derivedDefault ?? (entry.default === null ? `required, e.g. \`${entry.example}\`` : `\`${entry.default}\``),
         entry.description,
       ),
     ),

@@ -13,8 +13,10 @@ import { registerLogs } from "./logs.js";
 import { registerPush } from "./push.js";
 import { registerRollback } from "./rollback.js";
 import { registerRun } from "./run.js";
+import { registerServe } from "./serve.js";
 import { registerStatus } from "./status.js";
 import { registerSupervisord } from "./supervisord.js";
+import { registerToken } from "./token.js";
 import { registerWheel } from "./wheel.js";
 
 /** One register function per command (src/cli/<command>.ts), in --help order. */
@@ -36,6 +38,8 @@ const commands: Array<(program: Command) => void> = [
   registerLocal,
   registerPush,
   registerHold,
+  registerServe,
+  registerToken,
 ];
 
 export function registerCommands(program: Command): void {

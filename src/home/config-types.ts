@@ -26,6 +26,22 @@ export interface SargeConfig {
   /** Caps on an uploaded archive. */
   archive: { maxBytes: number; maxEntries: number; maxNameLength: number };
   webhook: WebhookConfig;
+  /** `sarge serve` (docs/server.md); null without a `serve:` block, and then the supervisor does not run it. */
+  serve: ServeConfig | null;
+}
+
+export interface ServeConfig {
+  /** Where the server listens; loopback unless allowRemote. */
+  listen: HostPort;
+  allowRemote: boolean;
+  /** PEM files (absolute paths): the home's HAProxy terminates TLS on `tls.listen` and forwards to `listen`. */
+  tls: { cert: string; key: string; listen: HostPort } | null;
+  /** A deploy run by the server fails after this long in total… */
+  deployTimeoutMs: number;
+  /** …or after this long without a line of output. */
+  idleTimeoutMs: number;
+  /** Refused tokens one client address may present per minute before it is refused outright (429). */
+  failedAuthLimit: number;
 }
 
 /** Deploys by git push (GitHub's webhook) and by ref through the API. */

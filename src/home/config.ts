@@ -9,6 +9,7 @@ import { processTypePattern } from "../procfile/parse.js";
 import { readWebhook, webhookParserFile } from "./config-webhook.js";
 import { parseDuration, parseSize } from "./duration.js";
 import type { HostPort, SargeConfig, SupervisorKind } from "./config-types.js";
+import { readServe, serveParserFile } from "./config-serve.js";
 import type { HomePaths } from "./paths.js";
 
 const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -19,7 +20,7 @@ function yaml(): typeof import("yaml") {
   return require("yaml") as typeof import("yaml");
 }
 
-type Reader<T> = (value: unknown, key: string) => T;
+export type Reader<T> = (value: unknown, key: string) => T;
 
 /** Reads one key's value or throws naming the file, the key and what was expected. */
 export class ConfigReader {
@@ -80,6 +81,7 @@ const topLevelKeys = [
   "logs",
   "archive",
   "webhook",
+  "serve",
 ];
 
 /** Load and validate etc/sarge.yaml. Every problem is a ConfigError naming the file and the key. */
@@ -123,11 +125,12 @@ function cachedParse(paths: HomePaths, text: string): SargeConfig {
 }
 
 let identity: string | undefined;
-/** The code that turns YAML into SargeConfig: this module and the parsers it calls. */
+/** The code that turns YAML into SargeConfig: this module and the parsers it calls (config-webhook.ts, config-serve.ts). */
 function parserIdentity(): string {
   identity ??= createHash("sha256")
     .update(readFileSync(fileURLToPath(import.meta.url)))
     .update(readFileSync(fileURLToPath(webhookParserFile)))
+    .update(readFileSync(fileURLToPath(serveParserFile)))
     .update(parseDuration.toString() + parseSize.toString())
     .digest("hex");
   return identity;
@@ -186,6 +189,7 @@ export function parseConfig(text: string, file: string, home: string): SargeConf
       maxNameLength: ["max_name_length", (v, k) => read.integer(v, k, 1, 4096), 1024],
     }),
     webhook: readWebhook(read, top.webhook),
+    serve: top.serve === undefined ? null : readServe(read, top.serve, { home, portRange, portMap }),
   };
 }
 
@@ -230,7 +234,7 @@ function readPortMap(read: ConfigReader, value: unknown): Record<string, HostPor
   return map;
 }
 
-function parseHostPort(value: unknown): HostPort | null {
+export function parseHostPort(value: unknown): HostPort | null {
   if (typeof value === "number") return Number.isInteger(value) && value > 0 && value < 65536 ? { host: "127.0.0.1", port: value } : null;
   if (typeof value !== "string") return null;
   // a host name or IPv4 address: sarge connects to the stable address to check it, which `*` and IPv6 forms break
@@ -265,7 +269,7 @@ function readNotify(read: ConfigReader, value: unknown): string[] {
   });
 }
 
-function duration(read: ConfigReader, value: unknown, key: string): number {
+export function duration(read: ConfigReader, value: unknown, key: string): number {
   const ms = parseDuration(value);
   if (ms === null || ms <= 0) read.fail(key, 'a duration like "30s", "500ms" or "2m"', value);
   return ms;

@@ -1,10 +1,10 @@
-/** "30s", "500ms", "2m", "1h" or a bare number of seconds, to milliseconds; null if malformed. */
+/** "30s", "500ms", "2m", "1h", "90d" or a bare number of seconds, to milliseconds; null if malformed. */
 export function parseDuration(value: unknown): number | null {
   if (typeof value === "number") return Number.isFinite(value) && value >= 0 ? value * 1000 : null;
   if (typeof value !== "string") return null;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/.exec(value);
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
   if (!match) return null;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? "s") as "ms" | "s" | "m" | "h"];
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(match[2] ?? "s") as "ms" | "s" | "m" | "h" | "d"];
   return Number(match[1]) * unit;
 }
 

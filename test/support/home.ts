@@ -40,6 +40,8 @@ export interface TestHomeOptions {
   supervisor?: "builtin" | "supervisord";
   /** Extra YAML appended to etc/sarge.yaml. */
   extraConfig?: string;
+  /** More env variables beside MESSAGE. */
+  moreEnv?: Record<string, string>;
   /** More routed process types, on the ports after web's (webPort + 1, + 2, ...). */
   moreRoutes?: string[];
   /** How many instance ports (default 20). */
@@ -71,6 +73,7 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
       ...(options.moreRoutes ?? []).map((proc, i) => `  ${proc}: 127.0.0.1:${webPort + 1 + i}`),
       "env:",
       '  MESSAGE: "hello sarge!"',
+      ...Object.entries(options.moreEnv ?? {}).map(([key, value]) => `  ${key}: ${JSON.stringify(value)}`),
       `supervisor: ${options.supervisor ?? "builtin"}`,
       `keep_releases: ${options.keepReleases ?? 3}`,
       "health:",

@@ -1,0 +1,83 @@
+import fastifyCookie from "@fastify/cookie";
+import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
+import type { HomePaths } from "../home/paths.js";
+import { SargeError, SupervisorNotRunningError } from "../util/errors.js";
+import { openSargeLog } from "../util/sarge-log.js";
+import { installAuth, type AuthOptions } from "./auth.js";
+import { HttpError } from "./http-error.js";
+import { healthRoutes } from "./routes/health.js";
+import { statusRoutes } from "./routes/status.js";
+
+export interface ServerTimeouts {
+  /** The whole request head must arrive within this. */
+  headersMs: number;
+  /** A connection with no byte either way for this long is closed (slow bodies; SSE streams send heartbeats well within it). */
+  idleMs: number;
+  /** A request, body included, must arrive within this (a trickled body is cut). */
+  requestMs: number;
+}
+
+export interface ServerOptions {
+  paths: HomePaths;
+  auth?: AuthOptions;
+  timeouts?: Partial<ServerTimeouts>;
+}
+
+export const defaultTimeouts: ServerTimeouts = { headersMs: 10_000, idleMs: 60_000, requestMs: 15 * 60_000 };
+
+/** A route group: one file per resource under src/serve/routes/. */
+export type RouteGroup = (app: FastifyInstance) => void;
+
+const routeGroups: RouteGroup[] = [healthRoutes, statusRoutes];
+
+/**
+ * The `sarge serve` HTTP server on one home, not yet listening. Every error
+ * is `{ "error": "<message>" }`; every request is a line in var/log/sarge.log
+ * (method, path, status, who: never a body, a header or a value).
+ */
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const timeouts = { ...defaultTimeouts, ...options.timeouts };
+  const app = Fastify({
+    logger: false,
+    connectionTimeout: timeouts.idleMs,
+    requestTimeout: timeouts.requestMs,
+    http: { headersTimeout: timeouts.headersMs },
+    return503OnClosing: true,
+  });
+  await app.register(fastifyCookie);
+  installAuth(app, options.paths, options.auth);
+  installErrorShape(app);
+  installRequestLog(app, options.paths);
+  for (const group of routeGroups) group(app);
+  return app;
+}
+
+function installErrorShape(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError | Error, _request, reply) => {
+    const { status, message } = describeError(error);
+    if (error instanceof HttpError) void reply.headers(error.headers);
+    return reply.status(status).send({ error: message });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: `no route ${request.method} ${request.url.split("?")[0]}: the API is under /api/v1 (docs/server.md lists it)` }),
+  );
+}
+
+function describeError(error: FastifyError | Error): { status: number; message: string } {
+  if (error instanceof HttpError) return { status: error.statusCode, message: error.message };
+  if (error instanceof SupervisorNotRunningError) return { status: 503, message: error.message };
+  if (error instanceof SargeError) return { status: 400, message: error.message };
+  const status = (error as FastifyError).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) return { status, message: error.message };
+  return { status: 500, message: `internal error: ${error.message} (details in var/log/sarge.log)` };
+}
+
+function installRequestLog(app: FastifyInstance, paths: HomePaths): void {
+  const log = openSargeLog(paths, "serve");
+  app.addHook("onResponse", async (request, reply) => {
+    log.info({ method: request.method, path: request.url.split("?")[0], status: reply.statusCode, who: request.who, ms: Math.round(reply.elapsedTime) }, "request");
+  });
+  app.addHook("onError", async (request, _reply, error) => {
+    if (!(error instanceof HttpError || error instanceof SargeError)) log.error({ method: request.method, path: request.url.split("?")[0], err: error.message }, "request failed");
+  });
+}
