@@ -5,6 +5,7 @@ import { startInstance, stopInstance, waitUntilInstanceReady } from "../instance
 import { allocatePort, isPortFree } from "../instance/ports.js";
 import { readState, writeState, type InstanceRecord, type State } from "../instance/state.js";
 import { announceOutcome, announceStart } from "./announce.js";
+import { fullDiskNote } from "./disk-note.js";
 import { finishedRelease, pendingRelease, type HistoryEntry, type ReleaseKind } from "./history.js";
 import { acquireHomeLock, describeHolder } from "./lock.js";
 import { recoverInterrupted } from "./recovery.js";
@@ -73,7 +74,9 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
       else switchMs = await step("switch", () => switchAll(ctx, state, records, switched));
     } catch (error) {
       const failure = releaseError(plan.kind, error);
+      const diskNote = fullDiskNote(ctx.paths.root);
       await undo(ctx, state, records, made, switched);
+      if (diskNote) ctx.reporter.line(diskNote());
       await onlyWarn(ctx, "record", () => record("failed", (failure as Error).message), "the release failed, and record failed too", RECORD_LATER);
       throw failure;
     }

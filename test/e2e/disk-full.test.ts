@@ -3,7 +3,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { helloVersion } from "../support/apps.js";
 import { runSarge } from "../support/cli.js";
+import { createTestHome, type TestHome } from "../support/home.js";
+import { get } from "../support/load.js";
 
 /** A home on a 3 MiB tmpfs that a file then fills: every write sarge tries fails with ENOSPC. */
 describe("a full disk", () => {
@@ -31,5 +34,32 @@ describe("a full disk", () => {
     expect(result.stderr).toMatch(new RegExp(`^sarge: config change failed at lock: the disk holding ${home}/var/run is full \\(ENOSPC\\): cannot take the deploy lock; nothing was changed\\n`));
     expect(result.stderr).not.toContain("unexpected error");
     expect({ files: files(), config: readFileSync(join(home, "etc/sarge.yaml"), "utf8") }).toEqual(before);
+  });
+});
+
+/** A deployed home on a 100 MiB tmpfs whose next release fills it. */
+describe("an app that fills the disk", () => {
+  const mount = mkdtempSync(join(tmpdir(), "sarge-fills-"));
+  let home: TestHome;
+  beforeAll(async () => {
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=100m", "tmpfs", mount]);
+    home = await createTestHome({ parent: mount });
+    await home.startSupervisor();
+    expect((await home.sarge(["deploy", "-", "web"], { input: helloVersion("one") })).code).toBe(0);
+  });
+  afterAll(async () => {
+    await home.destroy();
+    execFileSync("umount", [mount]);
+    rmSync(mount, { recursive: true, force: true });
+  });
+
+  it("fails the release, says the disk was full and what the undo freed, and keeps serving", async () => {
+    const filler = "release: python -c \"open('fill', 'w').write('x' * (120 * 1024 * 1024))\"";
+    const result = await home.sarge(["deploy", "-", "web"], { input: helloVersion("two", { Procfile: (old) => old.replace(/release: .*/, filler) }) });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("OSError: [Errno 28] No space left on device");
+    expect(result.stderr).toMatch(new RegExp(`the disk holding ${home.root} was full when the release failed \\(\\d+(\\.\\d)? (B|KB) free\\); the running version keeps serving, and removing the new instances freed \\d+\\.\\d MB`));
+    expect(result.stderr).toMatch(/sarge: deploy failed at release: the release command .* exited with code 1/);
+    expect(await get(home.webPort)).toContain("(one, ");
   });
 });

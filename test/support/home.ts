@@ -37,6 +37,8 @@ export interface TestHome {
 }
 
 export interface TestHomeOptions {
+  /** The folder the home's temp folder is made in (default: the system's temp folder), e.g. a small tmpfs. */
+  parent?: string;
   supervisor?: "builtin" | "supervisord";
   /** Extra YAML appended to etc/sarge.yaml. */
   extraConfig?: string;
@@ -57,7 +59,7 @@ export interface TestHomeOptions {
 /** A fresh home made by `sarge init`, on free ports, with examples/greeting's wheel in dist/. */
 export async function createTestHome(options: TestHomeOptions = {}): Promise<TestHome> {
   // short: HAProxy's and the supervisor's unix socket paths must stay under 108 bytes
-  const root = join(mkdtempSync(join(tmpdir(), "sarge-")), "home");
+  const root = join(mkdtempSync(join(options.parent ?? tmpdir(), "sarge-")), "home");
   const paths = homePaths(root);
   const init = await runSarge(["init", root, "--supervisor", options.supervisor ?? "builtin"]);
   if (init.code !== 0) throw new Error(`sarge init failed: ${init.stderr}`);
