@@ -28,8 +28,8 @@ export async function holdHomeLock(paths: HomePaths, options: HoldOptions): Prom
       waiting: (holder) => options.say(`waiting for the deploy lock held by ${describeHolder(holder)}`),
       takeover: (holder) => options.say(`took over the deploy lock of ${describeHolder(holder)}, which is no longer running`),
     },
-    // on timeout: "the home is locked by pid … (user: command) since …"
-    { timeoutMs: options.waitMs },
+    // on timeout: "the home is locked by pid … (user: command) since …"; a hold takes the lock for itself, whatever SARGE_LOCK_TOKEN says
+    { timeoutMs: options.waitMs, ignoreToken: true },
   );
   try {
     options.held(lock.holder.token);

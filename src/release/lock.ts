@@ -39,10 +39,10 @@ export async function acquireHomeLock(
   paths: HomePaths,
   command: string,
   events: LockEvents,
-  options: { timeoutMs?: number; pollMs?: number } = {},
+  options: { timeoutMs?: number; pollMs?: number; ignoreToken?: boolean } = {},
 ): Promise<HomeLock> {
   const token = process.env.SARGE_LOCK_TOKEN;
-  if (token) return heldByToken(paths, token);
+  if (token && !options.ignoreToken) return heldByToken(paths, token);
   const me: LockHolder = {
     pid: process.pid,
     startTime: processStartTime(process.pid),

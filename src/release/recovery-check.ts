@@ -28,7 +28,7 @@ export async function recoverIfIdle(ctx: HomeContext, command: string): Promise<
   return ctx.supervisor.status();
 }
 
-/** A dead deploy's leftovers (half-made instances, an abandoned upload) or its lock, or active instances (or HAProxy) the supervisor does not run. */
+/** A dead deploy's leftovers (half-made instances, an abandoned upload) or its lock, or active or staged instances (or HAProxy) the supervisor does not run. */
 function needsRecovery(ctx: HomeContext, programs: ProgramStatus[]): boolean {
   // A command killed while it held the lock may have stopped anywhere (even between its switch and retiring the old instance).
   const holder = readHolder(ctx.paths.deployLock);
@@ -38,5 +38,6 @@ function needsRecovery(ctx: HomeContext, programs: ProgramStatus[]): boolean {
   if (existsSync(ctx.paths.deploy) && readdirSync(ctx.paths.deploy).some(isAbandonedIncoming)) return true;
   const known = new Set(programs.map((program) => program.name));
   const active = instances.filter((instance) => instance.state === "active");
-  return active.some((instance) => !known.has(instance.id)) || (active.some((instance) => ctx.router.routes(instance.proc)) && !known.has(HAPROXY_PROGRAM));
+  const running = instances.filter((instance) => instance.state === "active" || instance.state === "staged");
+  return running.some((instance) => !known.has(instance.id)) || (active.some((instance) => ctx.router.routes(instance.proc)) && !known.has(HAPROXY_PROGRAM));
 }

@@ -194,4 +194,35 @@ describe("staged releases (deploy --stage, activate, discard)", () => {
     expect(await home.running()).toEqual([old.web, old.api, staged.web, staged.api].sort());
     expect(home.history()[2]).toMatchObject({ release: 3, kind: "activate", outcome: "failed", detail: ["release 2", `from ${old.web}, ${old.api}`, "undone by recovery"] });
   });
+
+  describe("a push id", () => {
+    afterEach(() => {
+      delete process.env.SARGE_PUSH_ID;
+    });
+
+    it("is recorded on every history line written with SARGE_PUSH_ID", async () => {
+      home = await createUnitHome();
+      process.env.SARGE_PUSH_ID = "2026-12-06T19.00_a-b";
+      await home.stage(["web"]);
+      await activateRelease(home.ctx, 1);
+      expect(home.history().map((entry) => [entry.kind, entry.push])).toEqual([
+        ["stage", "2026-12-06T19.00_a-b"],
+        ["activate", "2026-12-06T19.00_a-b"],
+      ]);
+    });
+
+    it("is refused before anything changes when it is not 1 to 64 safe characters", async () => {
+      const { old } = await homeWithStagedRelease();
+      const before = home.state();
+      for (const bad of ["a b", "x".repeat(65), "push;rm", "über"]) {
+        process.env.SARGE_PUSH_ID = bad;
+        await expect(activateRelease(home.ctx, 2)).rejects.toThrow(
+          `SARGE_PUSH_ID ${JSON.stringify(bad)} is not a push id: expected 1 to 64 letters, digits, dots, underscores or hyphens`,
+        );
+      }
+      expect(home.state()).toEqual(before);
+      expect(home.router.serving).toEqual(new Map(Object.entries(old)));
+      expect(home.history()).toHaveLength(2);
+    });
+  });
 });
