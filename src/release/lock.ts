@@ -78,9 +78,15 @@ function heldByToken(paths: HomePaths, token: string): HomeLock {
   const holder = readHolder(paths.deployLock);
   if (holder?.token === token && isSameProcessAlive(holder.pid, holder.startTime)) return { holder, release: () => undefined };
   const now = holder === null ? "nobody holds it" : isSameProcessAlive(holder.pid, holder.startTime) ? `it is held by ${describeHolder(holder)}` : "its holder is gone";
-  throw new SargeError(`SARGE_LOCK_TOKEN does not hold the deploy lock: ${now}`, {
-    detail: "The `sarge hold` that took it has ended (its session closed). Take the lock again, or run without SARGE_LOCK_TOKEN.",
-  });
+  throw new TokenNotHoldingError(now);
+}
+
+export class TokenNotHoldingError extends SargeError {
+  constructor(now: string) {
+    super(`SARGE_LOCK_TOKEN does not hold the deploy lock: ${now}`, {
+      detail: "The `sarge hold` that took it has ended (its session closed). Take the lock again, or run without SARGE_LOCK_TOKEN.",
+    });
+  }
 }
 
 export function describeHolder(holder: LockHolder): string {

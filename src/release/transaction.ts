@@ -7,10 +7,10 @@ import { readState, writeState, type InstanceRecord, type State } from "../insta
 import { announceOutcome, announceStart } from "./announce.js";
 import { fullDiskNote } from "./disk-note.js";
 import { finishedRelease, pendingRelease, type HistoryEntry, type ReleaseKind } from "./history.js";
-import { acquireHomeLock, describeHolder } from "./lock.js";
+import { acquireHomeLock, describeHolder, TokenNotHoldingError } from "./lock.js";
 import { recoverInterrupted } from "./recovery.js";
 import { destroyInstances, retire } from "./retire.js";
-import { releaseError, step, type ReleaseStep } from "./steps.js";
+import { releaseError, step, StepFailure, type ReleaseStep } from "./steps.js";
 import { markStaged, switchAll, undoSwitches, type Switched } from "./switch.js";
 
 /** What makes one release differ from another: deploy, rollback and config change are each a plan. */
@@ -100,7 +100,10 @@ export async function withHomeLock<T>(ctx: Pick<HomeContext, "paths" | "reporter
       waiting: (holder) => ctx.reporter.line(`waiting for the deploy lock held by ${describeHolder(holder)}`),
       takeover: (holder) => ctx.reporter.line(`took over the deploy lock of ${describeHolder(holder)}, which is no longer running`),
     }),
-  );
+  ).catch((error: unknown) => {
+    // a token that holds nothing is the caller's mistake, said as it is, not a step of the release that failed
+    throw error instanceof StepFailure && error.cause instanceof TokenNotHoldingError ? error.cause : error;
+  });
   try {
     return await work();
   } finally {

@@ -1,0 +1,149 @@
+/**
+ * Staged releases with real HAProxy, supervisors and Python (docs/behaviour.md,
+ * "Staged releases"): deploy --stage, activate and discard under load on the
+ * stable port; sarge hold and its token; a staged release across supervisor restarts.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runningProcStat } from "../../src/util/proc-stat.js";
+import { helloVersion } from "../support/apps.js";
+import { expectNoLeftovers, failuresOf } from "../support/crash.js";
+import { useDeployedHome } from "../support/deployed-home.js";
+import { get, instanceOf, startLoad } from "../support/load.js";
+import { waitFor } from "../support/wait.js";
+
+interface Staged {
+  release: number;
+  commit: string | null;
+  instances: Array<{ id: string; proc: string; port: number }>;
+  durationMs: number;
+}
+
+interface ListRow {
+  id: string;
+  state: string;
+  process: string;
+  pid: number | null;
+  release: number;
+}
+
+describe("staged releases with real HAProxy and Python", () => {
+  const home = useDeployedHome();
+  const list = async () => JSON.parse((await home.sarge(["list", "--json"])).stdout) as ListRow[];
+  const stage = async (version: string, env: Record<string, string> = {}) => {
+    const result = await home.sarge(["deploy", "--stage", "-", "web", "--json"], { input: helloVersion(version), env });
+    expect(result.code, result.stderr).toBe(0);
+    return JSON.parse(result.stdout) as Staged;
+  };
+
+  it("stages beside the serving version, activates with 0 failed requests, stages again and discards, leaving nothing", async () => {
+    const load = startLoad(home.webPort, { workers: 4 });
+    await load.answered(20);
+    const staged = await stage("v2", { SARGE_PUSH_ID: "push-e2e.1" });
+    const [{ id, port }] = staged.instances as [Staged["instances"][number]];
+    expect(Object.keys(staged)).toEqual(expect.arrayContaining(["release", "commit", "instances", "durationMs"]));
+    expect(staged.release).toBe(2);
+    expect(await get(home.webPort)).toContain("(v1, ");
+    expect(await get(port)).toContain(`(v2, ${id})`);
+    expect((await list()).find((row) => row.id === id)).toMatchObject({ state: "staged", process: "running", release: 2 });
+    await load.answered(50);
+    expect(load.samples.some((sample) => instanceOf(sample.body) === id)).toBe(false);
+
+    const activate = await home.sarge(["activate", "2", "--json"], { env: { SARGE_PUSH_ID: "push-e2e.1" } });
+    expect(activate.code, activate.stderr).toBe(0);
+    expect(JSON.parse(activate.stdout)).toMatchObject({ release: 3, activated: 2, instances: [{ id, port }] });
+    expect(activate.stderr).toContain(`now routes to ${id}`);
+    expect(await get(home.webPort)).toContain(`(v2, ${id})`);
+    await load.answered(50);
+    const samples = await load.stop();
+    expect(failuresOf(samples)).toEqual([]);
+    expect(samples.at(-1)!.instance).toBe(id);
+
+    const again = await stage("v3");
+    const [next] = again.instances;
+    expect(await get(home.webPort)).toContain(`(v2, ${id})`);
+    const discard = await home.sarge(["discard", String(again.release)]);
+    expect([discard.code, discard.stdout]).toEqual([0, `discarded release ${again.release}: ${next!.id}\n`]);
+    expect((await list()).map((row) => row.id)).not.toContain(next!.id);
+    expect(await get(home.webPort)).toContain(`(v2, ${id})`);
+    await expectNoLeftovers(home, [next!.port]);
+
+    const history = JSON.parse((await home.sarge(["history", "--json"])).stdout) as Array<{ kind: string; outcome: string; push?: string }>;
+    expect(history.map(({ kind, outcome, push }) => [kind, outcome, push ?? null])).toEqual([
+      ["deploy", "success", null],
+      ["stage", "success", "push-e2e.1"],
+      ["activate", "success", "push-e2e.1"],
+      ["stage", "success", null],
+    ]);
+  });
+
+  it("says why it refuses to discard an active release or activate one it does not have", async () => {
+    const active = (await list()).find((row) => row.state === "active")!;
+    const discard = await home.sarge(["discard", String(active.release)]);
+    expect([discard.code, discard.stderr]).toEqual([1, `sarge: release ${active.release} is active (${active.id}): only a staged release can be discarded\n`]);
+    const activate = await home.sarge(["activate", "99"]);
+    expect(activate.code).toBe(1);
+    expect(activate.stderr).toMatch(/^sarge: no staged or kept release 99 to activate; staged: none; kept: 1 \(web-\w+\)\n/);
+    const notNumber = await home.sarge(["activate", "latest"]);
+    expect([notNumber.code, notNumber.stderr]).toEqual([2, 'sarge: <release>: expected a release number like 7 (see sarge list), got "latest"\n']);
+    const badPush = await home.sarge(["activate", "1"], { env: { SARGE_PUSH_ID: "../etc" } });
+    expect([badPush.code, badPush.stderr]).toEqual([2, 'sarge: SARGE_PUSH_ID "../etc" is not a push id: expected 1 to 64 letters, digits, dots, underscores or hyphens\n']);
+  });
+
+  it("holds the deploy lock for a session: commands with its token use it, others wait until the session ends", async () => {
+    const hold = home.spawn(["hold", "--wait-lock", "30"], { keepStdinOpen: true });
+    const [line] = await hold.waitFor(/^held [0-9a-f]{16}\n$/);
+    const token = line!.split(" ")[1]!.trim();
+
+    const second = await home.sarge(["hold", "--wait-lock", "0.5"]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`sarge: the home is locked by pid ${hold.pid} (`);
+    expect(second.stderr).toContain(": sarge hold) since ");
+
+    const staged = await stage("v4", { SARGE_LOCK_TOKEN: token });
+    const waiting = home.spawn(["discard", String(staged.release)]);
+    await waiting.waitForStderr(`waiting for the deploy lock held by pid ${hold.pid}`);
+    expect(waiting.result).toBeNull();
+    hold.child.stdin!.end();
+    expect((await hold.done).code).toBe(0);
+    expect((await waiting.done).code).toBe(0);
+
+    const stale = await home.sarge(["list"], { env: { SARGE_LOCK_TOKEN: token } });
+    expect(stale.code).toBe(0);
+    const refused = await home.sarge(["activate", "1"], { env: { SARGE_LOCK_TOKEN: token } });
+    expect([refused.code, refused.stderr.split("\n")[0]]).toEqual([1, "sarge: SARGE_LOCK_TOKEN does not hold the deploy lock: nobody holds it"]);
+    await expectNoLeftovers(home);
+  });
+});
+
+describe.each(["builtin", "supervisord"] as const)("a staged release across supervisor restarts (%s)", (supervisor) => {
+  const home = useDeployedHome({ supervisor });
+  const list = async () => JSON.parse((await home.sarge(["list", "--json"])).stdout) as ListRow[];
+  const supervisorPid = () =>
+    supervisor === "builtin" ? home.supervisorPid()! : Number(readFileSync(join(home.paths.run, "supervisord.pid"), "utf8"));
+
+  it("keeps running, not routed, when the supervisor is killed and restarted, or stopped and started; then activates", async () => {
+    const result = await home.sarge(["deploy", "--stage", "-", "web", "--json"], { input: helloVersion("v2") });
+    expect(result.code, result.stderr).toBe(0);
+    const [{ id, port }] = JSON.parse(result.stdout).instances;
+    const pid = (await list()).find((row) => row.id === id)!.pid;
+
+    const killed = supervisorPid();
+    process.kill(killed, "SIGKILL");
+    await waitFor(() => runningProcStat(killed) === null, "the killed supervisor is gone", 10_000);
+    await home.startSupervisor();
+    await waitFor(async () => (await list()).find((row) => row.id === id)?.process === "running", `${id} adopted by the new supervisor`, 30_000);
+    expect((await list()).find((row) => row.id === id)).toMatchObject({ state: "staged", pid });
+
+    await home.stopSupervisor();
+    await home.startSupervisor();
+    await waitFor(async () => (await list()).find((row) => row.id === id)?.process === "running", `${id} running again after a restart`, 30_000);
+    expect(await get(port)).toContain(`(v2, ${id})`);
+    expect(await get(home.webPort)).toContain("(v1, ");
+
+    const activate = await home.sarge(["activate", "2"]);
+    expect(activate.code, activate.stderr).toBe(0);
+    expect(await get(home.webPort)).toContain(`(v2, ${id})`);
+  });
+});
