@@ -24,16 +24,16 @@ export interface Wanted {
 export class Mirror {
   private turn: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    readonly dir: string,
-    readonly repository: string,
-  ) {}
+  constructor(readonly dir: string) {}
 
-  /** Fetches what `wanted` names and returns its commit id; one fetch at a time. */
-  async resolve(wanted: Wanted): Promise<string> {
+  /** Fetches what `wanted` names from `repository` and returns its commit id; one fetch at a time. */
+  async resolve(repository: string, wanted: Wanted): Promise<string> {
     const ref = checkRef(wanted.ref);
     const commit = wanted.commit === undefined ? undefined : checkRef(wanted.commit);
-    const next = this.turn.then(() => this.fetchCommit(ref, commit));
+    const next = this.turn.then(async () => {
+      await this.ensure();
+      return new Fetch(this.dir, repository).commitOf(ref, commit);
+    });
     this.turn = next.catch(() => undefined);
     return next;
   }
@@ -56,8 +56,26 @@ export class Mirror {
     return out;
   }
 
-  private async fetchCommit(ref: string, commit: string | undefined): Promise<string> {
-    await this.ensure();
+  /** `git init --bare` in a folder beside the mirror, renamed into place: a crash never leaves half a mirror. */
+  private async ensure(): Promise<void> {
+    if (existsSync(join(this.dir, "HEAD"))) return;
+    mkdirSync(dirname(this.dir), { recursive: true, mode: 0o700 });
+    const temp = `${this.dir}.${process.pid}.tmp`;
+    rmSync(temp, { recursive: true, force: true });
+    const init = await runGit(["init", "--bare", "--quiet", temp], fetchTimeoutMs);
+    if (init.code !== 0) throw new SargeError(`cannot create the mirror ${this.dir}: ${gitMessage(init.stderr)}`);
+    renameSync(temp, this.dir);
+  }
+}
+
+/** The fetches of one deploy, into the mirror at `dir`. */
+class Fetch {
+  constructor(
+    private readonly dir: string,
+    private readonly repository: string,
+  ) {}
+
+  async commitOf(ref: string, commit: string | undefined): Promise<string> {
     if (commit === undefined && isCommitId(ref)) return this.fetchById(ref);
     await this.fetch(ref);
     if (commit === undefined) return this.revParse(`${fetchedRef}^{commit}`, ref);
@@ -90,17 +108,6 @@ export class Mirror {
     const commit = result.stdout.trim();
     if (result.code !== 0 || !isCommitId(commit)) throw new SargeError(`${what} in ${withoutCredentials(this.repository)} is not a commit`);
     return commit;
-  }
-
-  /** `git init --bare` in a folder beside the mirror, renamed into place: a crash never leaves half a mirror. */
-  private async ensure(): Promise<void> {
-    if (existsSync(join(this.dir, "HEAD"))) return;
-    mkdirSync(dirname(this.dir), { recursive: true, mode: 0o700 });
-    const temp = `${this.dir}.${process.pid}.tmp`;
-    rmSync(temp, { recursive: true, force: true });
-    const init = await runGit(["init", "--bare", "--quiet", temp], fetchTimeoutMs);
-    if (init.code !== 0) throw new SargeError(`cannot create the mirror ${this.dir}: ${gitMessage(init.stderr)}`);
-    renameSync(temp, this.dir);
   }
 }
 

@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HomePaths } from "../../../../src/home/paths.js";
+import { homeMirror, refArchive } from "../../../../src/serve/webhook/source.js";
 import { checkRef } from "../../../../src/util/git-ref.js";
 import { Mirror, withoutCredentials } from "../../../../src/serve/webhook/mirror.js";
 import { GitRepo } from "../../../support/git-repo.js";
@@ -31,47 +33,47 @@ function commitOfArchive(tar: Buffer): string {
 
 describe("the mirror", () => {
   it("is made on first use and resolves a branch, an annotated tag and a commit id", async () => {
-    const mirror = new Mirror(join(root, "var", "webhook", "mirror.git"), origin);
+    const mirror = new Mirror(join(root, "var", "webhook", "mirror.git"));
     expect(existsSync(mirror.dir)).toBe(false);
-    expect(await mirror.resolve({ ref: "main" })).toBe(second);
+    expect(await mirror.resolve(origin, { ref: "main" })).toBe(second);
     expect(existsSync(join(mirror.dir, "HEAD"))).toBe(true);
-    expect(await mirror.resolve({ ref: "v1" })).toBe(first);
-    expect(await mirror.resolve({ ref: "refs/tags/v1" })).toBe(first);
-    expect(await new Mirror(join(root, "by-id.git"), origin).resolve({ ref: first })).toBe(first);
+    expect(await mirror.resolve(origin, { ref: "v1" })).toBe(first);
+    expect(await mirror.resolve(origin, { ref: "refs/tags/v1" })).toBe(first);
+    expect(await new Mirror(join(root, "by-id.git")).resolve(origin, { ref: first })).toBe(first);
   });
 
   it("archives the pushed commit, whose id the archive carries, even after the branch moved on", async () => {
-    const mirror = new Mirror(join(root, "push.git"), origin);
+    const mirror = new Mirror(join(root, "push.git"));
     const pushed = work.commit({ "app.py": "v3\n" }, "three");
     work.git("push", "--quiet", origin, "main");
     work.commit({ "app.py": "v4\n" }, "four");
     work.git("push", "--quiet", origin, "main");
-    expect(await mirror.resolve({ ref: "refs/heads/main", commit: pushed })).toBe(pushed);
+    expect(await mirror.resolve(origin, { ref: "refs/heads/main", commit: pushed })).toBe(pushed);
     const tar = await buffer(mirror.archive(pushed));
     expect(commitOfArchive(tar)).toBe(pushed);
     expect(tar.includes(Buffer.from("v3\n"))).toBe(true);
   });
 
   it("says which ref or commit the repository lacks", async () => {
-    const mirror = new Mirror(join(root, "missing.git"), origin);
-    await expect(mirror.resolve({ ref: "nope" })).rejects.toThrow(`cannot fetch nope from ${origin}: fatal: couldn't find remote ref nope`);
+    const mirror = new Mirror(join(root, "missing.git"));
+    await expect(mirror.resolve(origin, { ref: "nope" })).rejects.toThrow(`cannot fetch nope from ${origin}: fatal: couldn't find remote ref nope`);
     // git and its upload-pack both say so, in either order
-    await expect(mirror.resolve({ ref: "d".repeat(40) })).rejects.toThrow(new RegExp(`^cannot fetch d{40} from ${origin}: fatal: .*upload-pack: not our ref d{40}$`));
+    await expect(mirror.resolve(origin, { ref: "d".repeat(40) })).rejects.toThrow(new RegExp(`^cannot fetch d{40} from ${origin}: fatal: .*upload-pack: not our ref d{40}$`));
   });
 
   it("says when the repository cannot be reached, without prompting", async () => {
-    const mirror = new Mirror(join(root, "gone.git"), join(root, "no-such-repo.git"));
-    await expect(mirror.resolve({ ref: "main" })).rejects.toThrow(`cannot fetch main from ${join(root, "no-such-repo.git")}: fatal: '${join(root, "no-such-repo.git")}' does not appear to be a git repository`);
+    const mirror = new Mirror(join(root, "gone.git"));
+    await expect(mirror.resolve(join(root, "no-such-repo.git"), { ref: "main" })).rejects.toThrow(`cannot fetch main from ${join(root, "no-such-repo.git")}: fatal: '${join(root, "no-such-repo.git")}' does not appear to be a git repository`);
   });
 
   it("fails the archive stream with git's message when the commit is unknown", async () => {
-    const mirror = new Mirror(join(root, "var", "webhook", "mirror.git"), origin);
+    const mirror = new Mirror(join(root, "var", "webhook", "mirror.git"));
     await expect(buffer(mirror.archive("e".repeat(40)))).rejects.toThrow(/^git archive e{40} failed in .*: fatal: not a tree object/);
   });
 
   it("never hands git an option or a revision expression as a ref", async () => {
-    const mirror = new Mirror(join(root, "hostile.git"), origin);
-    await expect(mirror.resolve({ ref: "--upload-pack=touch /tmp/pwned" })).rejects.toThrow('"--upload-pack=touch /tmp/pwned" is not a commit id or a ref name: it starts with -');
+    const mirror = new Mirror(join(root, "hostile.git"));
+    await expect(mirror.resolve(origin, { ref: "--upload-pack=touch /tmp/pwned" })).rejects.toThrow('"--upload-pack=touch /tmp/pwned" is not a commit id or a ref name: it starts with -');
     for (const bad of ["main~1", "main^{tree}", "a b", "main@{1}", "a..b", "x:y", ""]) expect(() => checkRef(bad)).toThrow(/is not a commit id or a ref name/);
     expect(existsSync(mirror.dir)).toBe(false);
   });
@@ -79,5 +81,19 @@ describe("the mirror", () => {
   it("leaves a URL's password out of what it shows", () => {
     expect(withoutCredentials("https://deploy:ghp_s3cret@github.com/acme/app.git")).toBe("https://***@github.com/acme/app.git");
     expect(withoutCredentials("git@github.com:acme/app.git")).toBe("git@github.com:acme/app.git");
+  });
+});
+
+describe("refArchive, the deploy source", () => {
+  const paths = () => ({ webhook: join(root, "home-var-webhook") }) as HomePaths;
+
+  it("streams the tar of the commit the ref names, fetched when it is queued", async () => {
+    const tar = await buffer(refArchive(paths(), origin, { ref: "v1" }));
+    expect(commitOfArchive(tar)).toBe(first);
+    expect(homeMirror(paths()).dir).toBe(join(root, "home-var-webhook", "mirror.git"));
+  });
+
+  it("ends in the fetch's error, not in an empty archive", async () => {
+    await expect(buffer(refArchive(paths(), origin, { ref: "no-such-branch" }))).rejects.toThrow(`cannot fetch no-such-branch from ${origin}: fatal: couldn't find remote ref no-such-branch`);
   });
 });
