@@ -1,0 +1,44 @@
+import type { FastifyInstance } from "fastify";
+import { procStatus, recordedStatus, type ProcStatusView } from "../../instance/views.js";
+import { readState, type InstanceRecord } from "../../instance/state.js";
+import { readHistory, type HistoryEntry } from "../../release/history.js";
+import { withContextOrRecorded } from "../home.js";
+import { pageBase, pagePermission, sendPage, signedIn } from "./page-auth.js";
+
+/** One row of the home's "Last releases" table. */
+export interface ReleaseRow {
+  id: number;
+  kind: string;
+  who: string;
+  commit: string | null;
+  state: string;
+  startedAt: string;
+  durationMs: number | null;
+}
+
+export const releasesShown = 20;
+
+export function historyRow(entry: HistoryEntry): ReleaseRow {
+  return { id: entry.release, kind: entry.kind, who: entry.user, commit: entry.commit, state: entry.outcome, startedAt: entry.startedAt, durationMs: entry.durationMs };
+}
+
+function procRow(status: ProcStatusView, instances: Record<string, InstanceRecord>) {
+  const active = status.active === null ? undefined : instances[status.active];
+  const health = status.healthy === null ? "unknown" : status.healthy ? "healthy" : "unhealthy";
+  return { ...status, health, commit: active?.commit ?? null, activatedAt: active?.activatedAt ?? null };
+}
+
+export function homeRoutes(app: FastifyInstance): void {
+  const paths = app.sargeAuth.paths;
+  app.get("/", { preHandler: pagePermission("read") }, async (request, reply) => {
+    const status = await withContextOrRecorded(paths, reply, procStatus, recordedStatus);
+    const { instances } = readState(paths);
+    const releases = readHistory(paths).slice(-releasesShown).reverse().map(historyRow);
+    return sendPage(reply, "home", {
+      ...pageBase(signedIn(request), "Home"),
+      homeName: paths.root,
+      procs: status.map((row) => procRow(row, instances)),
+      releases,
+    });
+  });
+}

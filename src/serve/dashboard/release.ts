@@ -1,0 +1,59 @@
+import type { FastifyInstance } from "fastify";
+import { readState, type State } from "../../instance/state.js";
+import { readHistory } from "../../release/history.js";
+import { HttpError } from "../http-error.js";
+import type { HomePaths } from "../../home/paths.js";
+import { pageBase, pagePermission, sendPage, signedIn } from "./page-auth.js";
+import { runSargeAs } from "./sarge-child.js";
+
+/** What the release page shows of release `id`: finished (history), under way (state's pendingRelease), or unknown. */
+function findRelease(paths: HomePaths, state: State, id: number) {
+  const entry = readHistory(paths).find((candidate) => candidate.release === id);
+  if (entry) return { ...entry, id: entry.release, who: entry.user, state: entry.outcome };
+  const pending = state.pendingRelease;
+  if (pending?.release === id) return { ...pending, id: pending.release, who: pending.user, state: "running", durationMs: null, error: undefined };
+  throw new HttpError(404, `no release #${id} in this home's history (the home page lists the last ones)`);
+}
+
+/** The release's instances that are kept now, one per process type: what "Roll back to this" makes active again. */
+function keptInstances(state: State, instances: string[]) {
+  return instances.flatMap((id) => {
+    const instance = state.instances[id];
+    return instance?.state === "kept" ? [{ id, proc: instance.proc }] : [];
+  });
+}
+
+function releaseId(text: string): number {
+  if (!/^[1-9]\d{0,9}$/.test(text)) throw new HttpError(404, `"${text}" is not a release number`);
+  return Number(text);
+}
+
+export function releaseRoutes(app: FastifyInstance): void {
+  const paths = app.sargeAuth.paths;
+
+  app.get<{ Params: { id: string } }>("/releases/:id", { preHandler: pagePermission("read") }, (request, reply) => {
+    const id = releaseId(request.params.id);
+    const state = readState(paths);
+    const release = findRelease(paths, state, id);
+    const base = pageBase(signedIn(request), `Release #${id}`);
+    return sendPage(reply, "release", {
+      ...base,
+      release,
+      running: release.state === "running",
+      rollbackable: base.can.rollback && release.state === "success" && keptInstances(state, release.instances).length > 0,
+    });
+  });
+
+  app.post<{ Params: { id: string } }>("/releases/:id/rollback", { preHandler: pagePermission("rollback") }, async (request, reply) => {
+    const id = releaseId(request.params.id);
+    const state = readState(paths);
+    const targets = keptInstances(state, findRelease(paths, state, id).instances);
+    if (targets.length === 0) throw new HttpError(409, `release #${id} has no kept instance to go back to (it is active, or was pruned: see keep_releases)`);
+    let last = 0;
+    for (const target of targets) {
+      const result = JSON.parse(await runSargeAs(paths.root, signedIn(request).name, ["rollback", target.proc, "--to", target.id, "--json"])) as { release: number };
+      last = result.release;
+    }
+    return reply.redirect(`/releases/${last}`, 303);
+  });
+}

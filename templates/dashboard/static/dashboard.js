@@ -1,0 +1,55 @@
+// The dashboard's live parts; every page works without this file.
+"use strict";
+
+function ago(iso) {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (s < 60) return s + "s ago";
+  if (s < 3600) return Math.floor(s / 60) + "m ago";
+  if (s < 86400) return Math.floor(s / 3600) + "h ago";
+  return Math.floor(s / 86400) + "d ago";
+}
+
+function refreshTimes(root) {
+  for (const el of root.querySelectorAll("time[datetime]")) el.textContent = ago(el.getAttribute("datetime"));
+}
+
+// #live is re-rendered by the server: on each event fetch the page again and swap that part in.
+function followEvents(live) {
+  let pending = false;
+  const source = new EventSource(live.dataset.events);
+  source.addEventListener("change", async () => {
+    if (pending) return;
+    pending = true;
+    try {
+      const response = await fetch(location.href, { headers: { accept: "text/html" } });
+      const next = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("live");
+      const current = document.getElementById("live");
+      if (next && current) current.replaceWith(next);
+    } finally {
+      pending = false;
+    }
+  });
+}
+
+// A log: the server's SSE stream, each event's data a chunk of the log from the offset the page was rendered at.
+function followLog(log) {
+  const url = new URL(log.dataset.stream, location.href);
+  url.searchParams.set("offset", log.dataset.offset || "0");
+  const source = new EventSource(url);
+  const append = (text) => {
+    const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    log.append(text);
+    if (atBottom) log.scrollTop = log.scrollHeight;
+  };
+  source.onmessage = (event) => append(JSON.parse(event.data).text);
+  source.addEventListener("end", () => source.close());
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  refreshTimes(document);
+  setInterval(() => refreshTimes(document), 15000);
+  const live = document.getElementById("live");
+  if (live && live.dataset.events) followEvents(live);
+  const log = document.getElementById("log");
+  if (log && log.dataset.stream) followLog(log);
+});

@@ -1,0 +1,145 @@
+/**
+ * The dashboard in a real browser (docs/server.md, "Dashboard"): chromium
+ * driven by playwright-core against `sarge serve`'s app on a deployed home.
+ */
+import { createServer, type Server } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { documentationShots, useBrowser, viewports } from "../support/browser.js";
+import { logIn, startDashboardServer, type DashboardServer } from "../support/dashboard-server.js";
+import { useDeployedHome } from "../support/deployed-home.js";
+import { waitFor } from "../support/wait.js";
+
+async function stableAnswer(port: number): Promise<string> {
+  return (await fetch(`http://127.0.0.1:${port}/`)).text();
+}
+
+describe("the dashboard", () => {
+  const home = useDeployedHome();
+  const browser = useBrowser();
+  let server: DashboardServer;
+  beforeAll(async () => {
+    server = await startDashboardServer(home.paths);
+  });
+  afterAll(async () => server?.close());
+
+  it("logs a deployer in with a strict, HttpOnly, expiring session cookie and shows the active instance", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${server.url}/`);
+    expect(page.url()).toBe(`${server.url}/login?next=%2F`);
+    await page.fill("#token", "sarge_not-a-token");
+    await page.click("button.primary");
+    await expect(page.textContent(".flash.bad")).resolves.toContain("unknown token");
+    await documentationShots(page, "login");
+
+    await logIn(page, server, server.tokens.deployer);
+    const [cookie] = await page.context().cookies();
+    expect(cookie).toMatchObject({ name: "sarge_session", httpOnly: true, sameSite: "Strict", secure: false });
+    expect(cookie!.expires).toBeGreaterThan(Date.now() / 1000);
+
+    const status = JSON.parse((await home.sarge(["status", "--json"])).stdout) as Array<{ proc: string; active: string }>;
+    const web = page.locator("table.procs tbody tr", { hasText: "web" });
+    await expect(web.textContent()).resolves.toContain(status.find((row) => row.proc === "web")!.active);
+    await expect(web.textContent()).resolves.toContain(`127.0.0.1:${home.webPort}`);
+    await expect(web.locator(".badge").textContent()).resolves.toBe("healthy");
+    expect(await page.locator("header nav").textContent()).toContain("Deploy");
+    expect(await page.locator("header nav").textContent()).not.toContain("Config");
+    await documentationShots(page, "home");
+
+    await page.click("table.procs tbody tr a");
+    await expect(page.textContent("h1")).resolves.toContain(status[0]!.active);
+    await expect(page.textContent("#log")).resolves.toContain("listening on 127.0.0.1");
+    await documentationShots(page, "instance-logs");
+
+    await page.click("text=Log out");
+    await page.goto(`${server.url}/`);
+    expect(page.url()).toContain("/login");
+  });
+
+  it("lets an admin set config as a release with values hidden until asked, then roll back to the old value with the button", async () => {
+    const page = await browser.newPage();
+    await logIn(page, server, server.tokens.admin);
+    await page.goto(`${server.url}/config`);
+    await expect(page.textContent("table.config")).resolves.not.toContain("hello sarge!");
+    await page.click("table.config >> text=Show");
+    await expect(page.textContent("table.config")).resolves.toContain("hello sarge!");
+    await documentationShots(page, "config");
+
+    await page.fill("#key", "MESSAGE");
+    await page.fill("#value", "bonjour");
+    await Promise.all([page.waitForURL(/\/releases\/2$/, { timeout: 90_000 }), page.click("text=Set (a release)")]);
+    await expect(page.textContent("h1")).resolves.toContain("succeeded");
+    expect(await stableAnswer(home.webPort)).toContain("bonjour");
+
+    await page.goto(`${server.url}/releases/1`);
+    await documentationShots(page, "release");
+    await Promise.all([page.waitForURL(/\/releases\/3$/, { timeout: 90_000 }), page.click("text=Roll back to this")]);
+    await expect(page.textContent("h1")).resolves.toContain("succeeded");
+    expect(await stableAnswer(home.webPort)).toContain("hello sarge!");
+  });
+
+  it("shows an admin a new token once and ends the sessions of a revoked one", async () => {
+    const admin = await browser.newPage();
+    await logIn(admin, server, server.tokens.admin);
+    await admin.goto(`${server.url}/tokens`);
+    await admin.fill("#name", "temp");
+    await admin.selectOption("#role", "viewer");
+    await admin.click("button:has-text('Add')");
+    const secret = (await admin.textContent("#new-token"))!.trim();
+    expect(secret).toMatch(/^sarge_/);
+    await documentationShots(admin, "tokens");
+    await admin.reload();
+    await expect(admin.content()).resolves.not.toContain(secret);
+
+    const temp = await browser.newPage();
+    await logIn(temp, server, secret);
+    await admin.goto(`${server.url}/tokens`);
+    await admin.locator("table.tokens tr", { hasText: "temp" }).locator("text=Revoke").click();
+    await expect(admin.textContent(".flash")).resolves.toContain("token temp revoked");
+    await temp.goto(`${server.url}/`);
+    expect(temp.url()).toContain("/login");
+    browser.use(admin);
+  });
+
+  it("shows a viewer no Deploy, Rollback or Config, and refuses them with 403 when it POSTs anyway", async () => {
+    const page = await browser.newPage(viewports.phone);
+    await logIn(page, server, server.tokens.viewer);
+    const nav = await page.locator("header nav").textContent();
+    expect(nav).not.toContain("Deploy");
+    expect(nav).not.toContain("Config");
+    expect(nav).not.toContain("Tokens");
+    await page.goto(`${server.url}/releases/1`);
+    expect(await page.locator("text=Roll back to this").count()).toBe(0);
+    for (const [path, body] of [["/releases/1/rollback", ""], ["/config", "key=MESSAGE&value=pwned"], ["/tokens", "name=mine&role=admin"]] as const) {
+      const answer = await page.evaluate(
+        async ([url, form]) => {
+          const response = await fetch(url, { method: "POST", body: new URLSearchParams(form) });
+          return { status: response.status, text: await response.text() };
+        },
+        [path, body] as const,
+      );
+      expect(answer.status, path).toBe(403);
+      expect(answer.text).toContain("token vera is a viewer");
+    }
+    expect(await stableAnswer(home.webPort)).toContain("hello sarge!");
+  });
+
+  it("refuses a form POSTed from another site's page with 403 and says why", async () => {
+    const page = await browser.newPage();
+    await logIn(page, server, server.tokens.admin);
+    // another origin (a different port is a different origin but the same site, so the SameSite cookie goes along: the Origin check must refuse it)
+    const evil: Server = createServer((_request, response) => {
+      response.setHeader("content-type", "text/html");
+      response.end(`<form method="post" action="${server.url}/config"><input name="key" value="MESSAGE"><input name="value" value="pwned"></form><script>document.forms[0].submit()</script>`);
+    });
+    await new Promise<void>((resolve) => evil.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = evil.address() as { port: number };
+      const [response] = await Promise.all([page.waitForResponse(`${server.url}/config`), page.goto(`http://127.0.0.1:${port}/`)]);
+      expect(response.status()).toBe(403);
+      await waitFor(async () => (await page.textContent("body"))?.includes("cross-site request"), "the refusal page");
+    } finally {
+      evil.close();
+    }
+    expect(await stableAnswer(home.webPort)).toContain("hello sarge!");
+  });
+});
