@@ -4,7 +4,8 @@
  */
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { documentationShots, useBrowser, viewports } from "../support/browser.js";
+import { documentationShots, useBrowser } from "../support/browser.js";
+import { viewports } from "../support/chromium.js";
 import { logIn, startDashboardServer, type DashboardServer } from "../support/dashboard-server.js";
 import { useDeployedHome } from "../support/deployed-home.js";
 import { waitFor } from "../support/wait.js";

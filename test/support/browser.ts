@@ -1,32 +1,23 @@
 /**
- * The browser the dashboard tests drive: Debian's chromium through
- * playwright-core (Playwright's own browser download is not reachable here).
+ * The browser the dashboard tests drive (test/support/chromium.ts).
  * useBrowser() launches one browser per test file; after each test the last
  * page it used is saved as test-artifacts/<file>/<test>.png, and with
  * SARGE_SCREENSHOTS=<folder> documentationShots() writes the docs' images.
  */
 import { mkdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { packageRoot } from "../../src/util/package-root.js";
+import { launchBrowser, viewports } from "./chromium.js";
 
-export const chromiumPath = "/usr/bin/chromium";
 export const artifactsDir = join(packageRoot, "test-artifacts");
-
-/** The two widths the dashboard must read well at: a laptop and a phone. */
-export const viewports = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const;
 
 export interface BrowserUse {
   /** A fresh context (its own cookies) and page; the last one a test opened or touched is screenshot after it. */
   newPage(viewport?: { width: number; height: number }): Promise<Page>;
   /** Marks `page` as the one to screenshot when the test ends. */
   use(page: Page): Page;
-}
-
-export function launchBrowser(): Promise<Browser> {
-  // --no-sandbox: chromium's sandbox refuses to run as root, which the tests do here
-  return chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
 }
 
 export function useBrowser(): BrowserUse {

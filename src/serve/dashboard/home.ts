@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
-import { procStatus, recordedStatus, type ProcStatusView } from "../../instance/views.js";
+import type { ProcStatusView } from "../../instance/views.js";
 import { readState, type InstanceRecord } from "../../instance/state.js";
 import { readHistory, type HistoryEntry } from "../../release/history.js";
-import { withContextOrRecorded } from "../home.js";
 import { pageBase, pagePermission, sendPage, signedIn } from "./page-auth.js";
+import { statusCache } from "./status-cache.js";
 
 /** One row of the home's "Last releases" table. */
 export interface ReleaseRow {
@@ -30,14 +30,17 @@ function procRow(status: ProcStatusView, instances: Record<string, InstanceRecor
 
 export function homeRoutes(app: FastifyInstance): void {
   const paths = app.sargeAuth.paths;
+  const status = statusCache(paths);
   app.get("/", { preHandler: pagePermission("read") }, async (request, reply) => {
-    const status = await withContextOrRecorded(paths, reply, procStatus, recordedStatus);
+    const { rows, recorded, checkedAt } = await status();
     const { instances } = readState(paths);
     const releases = readHistory(paths).slice(-releasesShown).reverse().map(historyRow);
     return sendPage(reply, "home", {
       ...pageBase(signedIn(request), "Home"),
       homeName: paths.root,
-      procs: status.map((row) => procRow(row, instances)),
+      procs: rows.map((row) => procRow(row, instances)),
+      recorded,
+      checkedAt,
       releases,
     });
   });
