@@ -7,6 +7,7 @@ import { installAuth, type AuthOptions } from "./auth.js";
 import { HttpError } from "./http-error.js";
 import { healthRoutes } from "./routes/health.js";
 import { statusRoutes } from "./routes/status.js";
+import { dashboardRoutes } from "./dashboard/index.js";
 
 export interface ServerTimeouts {
   /** The whole request head must arrive within this. */
@@ -28,7 +29,7 @@ export const defaultTimeouts: ServerTimeouts = { headersMs: 10_000, idleMs: 60_0
 /** A route group: one file per resource under src/serve/routes/. */
 export type RouteGroup = (app: FastifyInstance) => void;
 
-const routeGroups: RouteGroup[] = [healthRoutes, statusRoutes];
+const routeGroups: RouteGroup[] = [healthRoutes, statusRoutes, dashboardRoutes];
 
 /**
  * The `sarge serve` HTTP server on one home, not yet listening. Every error
