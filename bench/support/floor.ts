@@ -75,7 +75,7 @@ export async function floorDeploy(options: FloorOptions): Promise<{ timings: Flo
   } else {
     check(await run(python, ["-I", "-m", "venv", "--without-pip", venv], { env: childEnvironment() }), "venv");
     check(
-      await run(python, ["-I", "-m", "pip", "--python", join(venv, "bin", "python"), ...pipInstallArgs(options.dist, join(dir, "requirements.txt"))], {
+      await run(python, ["-I", "-m", "pip", "--python", join(venv, "bin", "python"), ...pipInstallArgs([options.dist], join(dir, "requirements.txt"))], {
         cwd: dir,
         env: childEnvironment({ pip: true }),
       }),

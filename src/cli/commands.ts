@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { registerActivate } from "./activate.js";
+import { registerBundle } from "./bundle.js";
 import { registerConfig } from "./config.js";
 import { registerDeploy } from "./deploy.js";
 import { registerDiscard } from "./discard.js";
@@ -40,6 +41,7 @@ const commands: Array<(program: Command) => void> = [
   registerHold,
   registerServe,
   registerToken,
+  registerBundle,
 ];
 
 export function registerCommands(program: Command): void {

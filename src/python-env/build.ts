@@ -24,18 +24,24 @@ export interface BuildOptions {
   requirementsFiles: string[];
   appDir: string;
   dist: string;
+  /** Where pip finds files: dist, then a bundle's wheels. */
+  findLinks: string[];
+  /** How messages name them. */
+  label: string;
+  /** The requirements carry hashes: pip checks every file against them. */
+  requireHashes: boolean;
   listing: DistListing;
   log: (line: string) => void;
 }
 
-/** Options every pip run gets: only dist, no index, no config, no prompts, no version check, no retries. */
-export function pipInstallArgs(dist: string, installList: string): string[] {
+/** Options every pip run gets: only dist (and a bundle's wheels), no index, no config, no prompts, no version check, no retries. */
+export function pipInstallArgs(findLinks: string[], installList: string, requireHashes = false): string[] {
   return [
     "install",
     "--isolated",
     "--no-index",
-    "--find-links",
-    dist,
+    ...findLinks.flatMap((dir) => ["--find-links", dir]),
+    ...(requireHashes ? ["--require-hashes"] : []),
     "--disable-pip-version-check",
     "--no-input",
     "--retries",
@@ -68,7 +74,7 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
     await createVenv(interpreter.executable, dir, false);
     const python = join(dir, "bin", "python");
     const installList = await writeInstallList(dir, options.requirementsFile);
-    const args = pipInstallArgs(options.dist, installList);
+    const args = pipInstallArgs(options.findLinks, installList, options.requireHashes);
     let route: string;
     let pip: { exitCode: number | undefined; output: string };
     if (interpreter.pipRunner) {
@@ -93,7 +99,7 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
       }
     }
     if (pip.exitCode !== 0) {
-      throw pipFailureError(pip.output, pip.exitCode, { dist: options.dist, listing: options.listing, pythonVersion: interpreter.version });
+      throw pipFailureError(pip.output, pip.exitCode, { dist: options.label, listing: options.listing, pythonVersion: interpreter.version });
     }
     await rm(installList);
     if (route !== "venv pip") await writePipShim(dir, interpreter.executable);
@@ -102,6 +108,8 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
       python: interpreter,
       requirements: options.requirementsFiles,
       dist: options.dist,
+      findLinks: options.findLinks,
+      hashChecked: options.requireHashes,
       distFiles: options.listing.files.length,
       pip: route,
       builtAt: new Date().toISOString(),

@@ -12,6 +12,8 @@ export interface DistFile {
 
 export interface DistPackage {
   file: string;
+  /** Absolute: the folder listed, then the file. */
+  path: string;
   version: string;
   kind: "wheel" | "sdist";
 }
@@ -44,10 +46,19 @@ export async function listDist(dist: string): Promise<DistListing> {
     if (!parsed) return;
     const key = normalizeName(parsed.name);
     const list = packages.get(key) ?? [];
-    list.push({ file, version: parsed.version, kind: parsed.kind });
+    list.push({ file, path: join(dist, file), version: parsed.version, kind: parsed.kind });
     packages.set(key, list);
   });
   return { files, packages };
+}
+
+/** Several folders pip finds links in (dist/, a bundle's wheels) as one listing, in the order given. */
+export function mergeListings(listings: DistListing[]): DistListing {
+  const packages = new Map<string, DistPackage[]>();
+  for (const listing of listings) {
+    for (const [key, list] of listing.packages) packages.set(key, [...(packages.get(key) ?? []), ...list]);
+  }
+  return { files: listings.flatMap((listing) => listing.files), packages };
 }
 
 /** "Flask-3.1.0-py3-none-any.whl" → Flask 3.1.0; "python-dateutil-2.9.0.tar.gz" → python-dateutil 2.9.0. */

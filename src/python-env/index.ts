@@ -1,16 +1,19 @@
 /**
  * Python environments: one immutable virtualenv per key
- * under var/envs/, built offline from dist/ only, linked from each instance as `.venv`.
+ * under var/envs/, built offline from dist/ (and a bundle's own wheels) only, linked from each instance as `.venv`.
  */
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { delimiter, join, resolve } from "node:path";
 import type { HomePaths } from "../home/paths.js";
 import { buildEnvironment } from "./build.js";
-import { findMissing, listDist, type DistListing } from "./dist.js";
+import { findMissing } from "./dist.js";
+import { inspectFindLinks, type FindLinks } from "./find-links.js";
+import { checkFileHashes, checkHashCoverage, usesHashes } from "./hashes.js";
 import { resolveInterpreter, type Interpreter } from "./interpreter.js";
 import { environmentKey } from "./key.js";
 import { missingItems, notInDistError, requirementsProblemError } from "./messages.js";
 import { readRequirements, type ParsedRequirements } from "./requirements.js";
+import { findInstallSource } from "./source.js";
 import { endBuild, findEnvironment, linkEnvironment, publish, removeStale, startBuild } from "./store.js";
 
 export { collectEnvironments, environmentKeyOf } from "./store.js";
@@ -28,6 +31,8 @@ export interface PrepareOptions {
   appDir: string;
   /** One line at a time; pip's whole output comes through here. */
   log: (line: string) => void;
+  /** What the user should hear about (nothing pinned); default: the log. */
+  warn?: (line: string) => void;
 }
 
 export interface PreparedEnvironment {
@@ -38,30 +43,29 @@ export interface PreparedEnvironment {
 }
 
 /**
- * Builds or reuses the environment for `<appDir>/requirements.txt` and links `<appDir>/.venv` to
- * it. Null when the app has no requirements.txt (no environment). Throws SargeError naming every
- * requirement dist cannot satisfy, or what pip could not install.
+ * Builds or reuses the environment for the app's requirements (requirements.txt, pylock.toml or
+ * pyproject.toml: source.ts) and links `<appDir>/.venv` to it. pip finds files in dist/ and, for a
+ * bundle, in its `.sarge/wheels/`. Null when the app declares no requirements (no environment).
+ * Throws SargeError naming every requirement those folders cannot satisfy, every hash mismatch,
+ * or what pip could not install.
  */
 export async function prepareEnvironment(options: PrepareOptions): Promise<PreparedEnvironment | null> {
   const { paths, appDir, log } = options;
   const dist = resolve(options.dist);
-  const requirementsFile = join(appDir, "requirements.txt");
-  const found = await stat(requirementsFile).catch(() => null);
-  if (!found?.isFile()) return null;
+  const wheels = await inspectFindLinks(dist, appDir);
+  const source = await findInstallSource(appDir, (file) => wheels.names.has(file));
+  if (source === null) return null;
+  if (source.warning) (options.warn ?? log)(source.warning);
 
   await mkdir(paths.envs, { recursive: true });
-  const [requirements, listing, interpreter] = await Promise.all([
-    readRequirements(requirementsFile, appDir),
-    listDist(dist),
-    resolveInterpreter(options.python, paths),
-  ]);
-  if (requirements.problems.length > 0) throw requirementsProblemError(requirements.problems, dist);
+  const [requirements, interpreter] = await Promise.all([readRequirements(source.file, appDir), resolveInterpreter(options.python, paths)]);
+  if (requirements.problems.length > 0) throw requirementsProblemError(requirements.problems, wheels.label);
 
-  const key = environmentKey({ interpreter, requirements: requirements.files, dist, distFiles: listing.files });
+  const key = environmentKey({ interpreter, requirements: requirements.files, dist, distFiles: wheels.distFiles, bundleWheels: wheels.bundle });
   const existing = await findEnvironment(paths.envs, key);
   if (existing) {
     await linkEnvironment(appDir, existing);
-    log(`python environment ${key}: reused (requirements, Python ${interpreter.version} and dist unchanged)`);
+    log(`python environment ${key}: reused (requirements, Python ${interpreter.version}, dist and bundled wheels unchanged)`);
     return { key, envDir: existing, reused: true };
   }
 
@@ -74,10 +78,12 @@ export async function prepareEnvironment(options: PrepareOptions): Promise<Prepa
     return { key, envDir, reused: true };
   }
 
-  const missing = findMissing(requirements.requirements, listing);
-  if (missing.length > 0) throw notInDistError(missingItems(missing), dist);
+  checkHashCoverage(requirements.requirements);
+  const missing = findMissing(requirements.requirements, wheels.listing);
+  if (missing.length > 0) throw notInDistError(missingItems(missing), wheels.label);
+  await checkFileHashes(requirements.requirements, wheels.listing);
 
-  const building = build({ paths, key, interpreter, requirementsFile, requirements, appDir, dist, listing, log });
+  const building = build({ paths, key, interpreter, requirementsFile: source.file, requirements, appDir, dist, wheels, log });
   inFlight.set(id, building);
   try {
     const envDir = await building;
@@ -96,14 +102,14 @@ async function build(options: {
   requirements: ParsedRequirements;
   appDir: string;
   dist: string;
-  listing: DistListing;
+  wheels: FindLinks;
   log: (line: string) => void;
 }): Promise<string> {
-  const { paths, key, interpreter, dist, log } = options;
+  const { paths, key, interpreter, wheels, log } = options;
   const removed = await removeStale(paths.envs);
   if (removed.length > 0) log(`python environment: removed unfinished builds ${removed.join(", ")}`);
   const dir = startBuild(paths.envs, key);
-  log(`python environment ${key}: building with ${interpreter.executable} (Python ${interpreter.version}) from ${dist}`);
+  log(`python environment ${key}: building with ${interpreter.executable} (Python ${interpreter.version}) from ${wheels.label}`);
   try {
     await buildEnvironment({
       dir,
@@ -112,8 +118,11 @@ async function build(options: {
       requirementsFile: options.requirementsFile,
       requirementsFiles: options.requirements.files.map((file) => file.name),
       appDir: options.appDir,
-      dist,
-      listing: options.listing,
+      dist: options.dist,
+      findLinks: wheels.dirs,
+      label: wheels.label,
+      requireHashes: usesHashes(options.requirements.requirements),
+      listing: wheels.listing,
       log,
     });
     const envDir = await publish(paths.envs, key, dir);

@@ -7,7 +7,19 @@ import type { RequirementsFile } from "./requirements.js";
 /** Bump when the way environments are built changes, so old ones are not reused. */
 const RECIPE = "sarge-env-1";
 
-export function environmentKey(parts: { interpreter: Interpreter; requirements: RequirementsFile[]; dist: string; distFiles: DistFile[] }): string {
+/** A wheel a bundle carries (`.sarge/wheels/`), by content: every unpacked bundle gets new mtimes. */
+export interface BundleWheel {
+  file: string;
+  sha256: string;
+}
+
+export function environmentKey(parts: {
+  interpreter: Interpreter;
+  requirements: RequirementsFile[];
+  dist: string;
+  distFiles: DistFile[];
+  bundleWheels: BundleWheel[];
+}): string {
   const hash = createHash("sha256");
   hash.update(`${RECIPE}\0${parts.interpreter.executable}\0${parts.interpreter.full}\0${parts.dist}\0`);
   for (const file of parts.requirements) {
@@ -15,5 +27,6 @@ export function environmentKey(parts: { interpreter: Interpreter; requirements: 
     hash.update(file.bytes);
   }
   for (const file of parts.distFiles) hash.update(`${file.file}\0${file.size}\0${file.mtimeMs}\n`);
+  for (const wheel of parts.bundleWheels) hash.update(`bundle\0${wheel.file}\0${wheel.sha256}\n`);
   return hash.digest("hex").slice(0, 20);
 }

@@ -22,6 +22,8 @@ export interface Requirement {
   where: string;
   /** From a -c constraints file: limits versions, is not itself installed. */
   constraint: boolean;
+  /** The line's --hash values as written ("sha256:<hex>"); empty when it has none. */
+  hashes: string[];
 }
 
 export interface RequirementsFile {
@@ -86,7 +88,8 @@ async function readInto(file: string, app: string, constraint: boolean, result: 
       for (const option of options) await checkOption(option, { file, app, constraint, result, seen, where });
     } else {
       // on a requirement line pip acts only on the per-requirement options (--hash, -C...)
-      readRequirement(line.args.trim(), where, constraint, result);
+      const hashes = options.filter((option) => option.name === "--hash").map((option) => option.value!);
+      readRequirement(line.args.trim(), where, constraint, hashes, result);
     }
   }
 }
@@ -133,7 +136,7 @@ async function checkOption(
   }
 }
 
-function readRequirement(text: string, where: string, constraint: boolean, result: ParsedRequirements): void {
+function readRequirement(text: string, where: string, constraint: boolean, hashes: string[], result: ParsedRequirements): void {
   const parsed = parseRequirement(text);
   if (parsed === "reference") {
     result.problems.push(
@@ -142,7 +145,7 @@ function readRequirement(text: string, where: string, constraint: boolean, resul
   } else if (parsed === null) {
     result.problems.push(`${where}: cannot read requirement "${text}"`);
   } else {
-    result.requirements.push({ ...parsed, text, where, constraint });
+    result.requirements.push({ ...parsed, text, where, constraint, hashes });
   }
 }
 

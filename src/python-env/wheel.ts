@@ -174,7 +174,7 @@ async function missingDependencies(files: string[], dist: string, options: AddTo
     const parsed = parseRequirement(line.trim());
     // dependencies behind a marker (extras, other platforms) are pip's call at install time
     if (parsed && parsed !== "reference" && parsed.marker === null) {
-      requirements.push({ ...parsed, text: line.trim(), where: "", constraint: false });
+      requirements.push({ ...parsed, text: line.trim(), where: "", constraint: false, hashes: [] });
     }
   }
   return findMissing(requirements, await listDist(dist)).map((m) => m.requirement.text);

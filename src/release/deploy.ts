@@ -98,6 +98,9 @@ async function prepareFromArchive(ctx: HomeContext, state: State, records: Insta
         dist: ctx.config.dist,
         appDir: instanceDir(ctx.paths, record.id),
         log: (line) => ctx.log.info(line),
+        warn: (line) => {
+          if (record === first) ctx.reporter.line(`warning: ${line}`);
+        },
       });
       record.envKey = env?.key ?? null;
       if (env && record === first) ctx.reporter.line(`environment ${env.key}: ${env.reused ? "reused, nothing installed" : "built"}`);

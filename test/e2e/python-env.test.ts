@@ -405,6 +405,9 @@ describe("pip without a network", () => {
       requirementsFiles: ["requirements.txt"],
       appDir: app,
       dist,
+      findLinks: [dist],
+      label: dist,
+      requireHashes: false,
       listing: await listDist(dist),
       log: (line) => lines.push(line),
     });

@@ -217,7 +217,7 @@ describe("checking requirements against dist", () => {
     for (const file of files) {
       const parsed = parseDistFileName(file)!;
       const key = normalizeName(parsed.name);
-      packages.set(key, [...(packages.get(key) ?? []), { file, version: parsed.version, kind: parsed.kind }]);
+      packages.set(key, [...(packages.get(key) ?? []), { file, path: `/dist/${file}`, version: parsed.version, kind: parsed.kind }]);
     }
     return { files: files.map((file) => ({ file, size: 1, mtimeMs: 1 })), packages };
   };

@@ -53,6 +53,7 @@ describe("environment key", () => {
     requirements: [{ name: "requirements.txt", bytes: Buffer.from("flask\n") }],
     dist: "/h/dist",
     distFiles: [{ file: "flask-3.1.0-py3-none-any.whl", size: 100, mtimeMs: 1 }],
+    bundleWheels: [{ file: "click-8.1-py3-none-any.whl", sha256: "1".repeat(64) }],
   };
 
   it("is stable and changes with each input", () => {
@@ -67,6 +68,8 @@ describe("environment key", () => {
       { ...base, distFiles: [{ ...base.distFiles[0]!, size: 101 }] },
       { ...base, distFiles: [...base.distFiles, { file: "click-8.whl", size: 1, mtimeMs: 1 }] },
       { ...base, requirements: [...base.requirements, { name: "base.txt", bytes: Buffer.from("") }] },
+      { ...base, bundleWheels: [{ ...base.bundleWheels[0]!, sha256: "2".repeat(64) }] },
+      { ...base, bundleWheels: [] },
     ];
     for (const variant of variants) expect(environmentKey(variant)).not.toBe(key);
   });
@@ -157,7 +160,7 @@ describe("pip failures become one sentence", () => {
   it("says when dist has the name but no file this Python can use", () => {
     const listing = {
       files: [],
-      packages: new Map([["cp312only", [{ file: "cp312only-1.0-cp312-cp312-linux_x86_64.whl", version: "1.0", kind: "wheel" as const }]]]),
+      packages: new Map([["cp312only", [{ file: "cp312only-1.0-cp312-cp312-linux_x86_64.whl", path: "/h/dist/cp312only-1.0-cp312-cp312-linux_x86_64.whl", version: "1.0", kind: "wheel" as const }]]]),
     };
     const output = "ERROR: Could not find a version that satisfies the requirement cp312only (from versions: none)\n";
     expect(pipFailureError(output, 1, { ...context, listing }).message).toContain(
