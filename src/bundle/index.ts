@@ -12,7 +12,8 @@ import { basename, join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { BUNDLE_WHEELS, SARGE_DIR } from "../python-env/source.js";
+import { fileHash } from "../python-env/hashes.js";
+import { BUNDLE_SUMS, BUNDLE_WHEELS, SARGE_DIR } from "../python-env/source.js";
 import { templatesDir } from "../util/package-root.js";
 import { appName, readCheckout } from "./git.js";
 import { END_BLOCKS, entryBytes, withoutEnd, type TarEntry } from "./tar.js";
@@ -91,9 +92,13 @@ async function sargeEntries(tree: string, needed: Awaited<ReturnType<typeof need
   if (needed.installFrom !== "") {
     entries.push({ name: `${SARGE_DIR}/install.txt`, data: Buffer.from(`-r ${needed.installFrom}\n--no-index\n`), mode: 0o644 });
   }
+  const sums = await Promise.all(needed.files.map(async (wheel) => `${await fileHash(wheel)}  ${basename(wheel)}\n`));
+  entries.push({ name: BUNDLE_SUMS, data: Buffer.from(sums.join("")), mode: 0o644 });
   for (const derived of needed.derived) entries.push({ name: derived, data: await readFile(join(tree, derived)), mode: 0o644 });
   entries.push({ name: BUNDLE_WHEELS, data: null, mode: 0o755 });
-  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // by the names the tar holds (folders end in "/"), so .sarge/wheels/ is followed by its wheels
+  const tarName = (entry: TarEntry) => (entry.data === null ? `${entry.name}/` : entry.name);
+  return entries.sort((a, b) => (tarName(a) < tarName(b) ? -1 : tarName(a) > tarName(b) ? 1 : 0));
 }
 
 async function* tarChunks(archive: Buffer, entries: TarEntry[], wheels: string[], mtime: number): AsyncGenerator<Buffer> {

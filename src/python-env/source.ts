@@ -13,6 +13,8 @@ import { pylockToRequirements } from "./pylock.js";
 /** Where a bundle carries its wheels, and where sarge writes the requirements it derives. */
 export const SARGE_DIR = ".sarge";
 export const BUNDLE_WHEELS = `${SARGE_DIR}/wheels`;
+/** The bundled wheels' sha256 as `sha256sum` writes them (`cd .sarge/wheels && sha256sum -c ../wheels.sha256`). */
+export const BUNDLE_SUMS = `${SARGE_DIR}/wheels.sha256`;
 
 export interface InstallSource {
   /** The requirements file pip reads: the app's own, or one written under .sarge/. */

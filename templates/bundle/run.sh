@@ -26,6 +26,12 @@ if [ -z "$command" ]; then
 fi
 
 build() {
+  if [ -f "$sarge/wheels.sha256" ] && command -v sha256sum >/dev/null 2>&1; then
+    if ! (cd "$sarge/wheels" && sha256sum --quiet --strict -c ../wheels.sha256); then
+      echo ".sarge/run: the bundle's wheels are not the ones it was made with (.sarge/wheels.sha256), refusing to install" >&2
+      exit 1
+    fi
+  fi
   for name in $(env | sed -n 's/^\(PIP_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$name"; done
   PIP_CONFIG_FILE=/dev/null
   export PIP_CONFIG_FILE
