@@ -21,7 +21,8 @@ export async function changeInstance(ctx: HomeContext, action: LifecycleAction, 
         if (program?.wanted) await ctx.supervisor.startExisting(instance.id);
         else await ctx.supervisor.start(programSpec(ctx, instance));
         markStartedByHand(ctx, state, instance, true);
-        return `${instance.id}: started on port ${instance.port}${instance.state === "active" ? "" : " (not routed: use `sarge rollback` to route to it)"}`;
+        const routeWith = instance.state === "staged" ? `sarge activate ${instance.release}` : "sarge rollback";
+        return `${instance.id}: started on port ${instance.port}${instance.state === "active" ? "" : ` (not routed: use \`${routeWith}\` to route to it)`}`;
       }
       case "stop":
         await stopInstance(ctx, instance.id);

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { instanceLogPath } from "../home/paths.js";
 import { pollUntil } from "../util/poll.js";
-import type { ProgramSpec } from "../supervise/supervisor.js";
+import type { ProgramSpec, ProgramStatus } from "../supervise/supervisor.js";
 import type { HomeContext } from "../home/context.js";
 import { instanceDir, instanceEnvironment } from "./env.js";
 import { tailFile } from "./log-tail.js";
@@ -23,6 +23,11 @@ export function programSpec(ctx: HomeContext, instance: InstanceRecord): Program
     stopTimeoutMs: 10_000,
     logs: ctx.config.logs,
   };
+}
+
+/** Whether the supervisor keeps a program up: running, or started and not yet up for long. */
+export function isUp(program: ProgramStatus | undefined): boolean {
+  return program !== undefined && program.wanted && (program.state === "running" || program.state === "starting");
 }
 
 export async function startInstance(ctx: HomeContext, instance: InstanceRecord): Promise<void> {

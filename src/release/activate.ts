@@ -1,5 +1,5 @@
 import type { HomeContext } from "../home/context.js";
-import { stopInstance } from "../instance/lifecycle.js";
+import { isUp, stopInstance } from "../instance/lifecycle.js";
 import { activeInstance, readState, type InstanceRecord, type State } from "../instance/state.js";
 import { SargeError } from "../util/errors.js";
 import { step } from "./steps.js";
@@ -70,7 +70,7 @@ async function restartDead(ctx: HomeContext, targets: InstanceRecord[]): Promise
       continue;
     }
     const program = programs.get(target.id);
-    if (program?.wanted && program.state === "running") continue;
+    if (isUp(program)) continue;
     const why = !program ? "unknown to the supervisor" : program.lastExit ? `${program.state}, last exit: ${program.lastExit}` : program.state;
     ctx.reporter.line(`${target.id}: staged but not running (${why}); starting it again`);
     if (program) await stopInstance(ctx, target.id);

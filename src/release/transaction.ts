@@ -1,7 +1,7 @@
 import { loadConfig } from "../home/config.js";
 import type { HomeContext } from "../home/context.js";
 import { newInstanceId } from "../instance/id.js";
-import { startInstance, stopInstance, waitUntilInstanceReady } from "../instance/lifecycle.js";
+import { isUp, startInstance, stopInstance, waitUntilInstanceReady } from "../instance/lifecycle.js";
 import { allocatePort, isPortFree } from "../instance/ports.js";
 import { readState, writeState, type InstanceRecord, type State } from "../instance/state.js";
 import { announceOutcome, announceStart } from "./announce.js";
@@ -118,7 +118,7 @@ export async function withHomeLock<T>(ctx: Pick<HomeContext, "paths" | "reporter
  */
 async function launch(ctx: HomeContext, state: State, records: InstanceRecord[]): Promise<void> {
   const starting = await step("port", async () => {
-    const running = new Set((await ctx.supervisor.status()).filter((program) => program.wanted && program.state === "running").map((program) => program.name));
+    const running = new Set((await ctx.supervisor.status()).filter(isUp).map((program) => program.name));
     const starting = records.filter((record) => record.state !== "staged" || !running.has(record.id));
     for (const record of starting) {
       if (record.port !== 0 && (await isPortFree(record.port))) continue;

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
+import { changeInstance } from "../../../src/instance/commands.js";
 import { activateRelease } from "../../../src/release/activate.js";
 import { discardRelease } from "../../../src/release/discard.js";
 import { recoverInterrupted } from "../../../src/release/recovery.js";
@@ -83,6 +84,14 @@ describe("staged releases (deploy --stage, activate, discard)", () => {
     expect(home.lines[0]).toBe(`${staged.web}: staged but not running (stopped); starting it again`);
     expect(home.router.serving).toEqual(new Map(Object.entries(staged)));
     expect(await home.running()).toEqual([staged.web, staged.api].sort());
+  });
+
+  it("says how to route to a staged instance started by hand", async () => {
+    const { staged } = await homeWithStagedRelease();
+    await home.supervisor.stop(staged.web);
+    const port = home.state().instances[staged.web]!.port;
+    expect(await changeInstance(home.ctx, "start", staged.web)).toBe(`${staged.web}: started on port ${port} (not routed: use \`sarge activate 2\` to route to it)`);
+    expect(home.state().instances[staged.web]).toMatchObject({ state: "staged" });
   });
 
   it("refuses a staged instance that does not come up again: the old release serves, the staged one stays staged", async () => {
