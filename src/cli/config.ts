@@ -18,7 +18,7 @@ export function registerConfig(program: Command): void {
     .option("--json", "print JSON: an object of name -> value (values null unless --show-values)")
     .action(async (options: { showValues?: boolean; json?: boolean }, command: Command) => {
       const env = await configuredEnv(command);
-      if (options.json) return printJson(Object.fromEntries(Object.entries(env).map(([key, value]) => [key, options.showValues ? value : null])));
+      if (options.json) return printJson((await import("../home/env-view.js")).envView(env, options.showValues === true));
       for (const [key, value] of Object.entries(env)) process.stdout.write(options.showValues ? `${key}=${value}\n` : `${key}\n`);
     });
 

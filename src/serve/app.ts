@@ -5,7 +5,10 @@ import { SargeError, SupervisorNotRunningError } from "../util/errors.js";
 import { openSargeLog } from "../util/sarge-log.js";
 import { installAuth, type AuthOptions } from "./auth.js";
 import { HttpError } from "./http-error.js";
+import { configRoutes } from "./routes/config.js";
 import { healthRoutes } from "./routes/health.js";
+import { instanceRoutes } from "./routes/instances.js";
+import { releaseRoutes } from "./routes/releases.js";
 import { statusRoutes } from "./routes/status.js";
 import { dashboardRoutes } from "./dashboard/index.js";
 
@@ -29,7 +32,7 @@ export const defaultTimeouts: ServerTimeouts = { headersMs: 10_000, idleMs: 60_0
 /** A route group: one file per resource under src/serve/routes/. */
 export type RouteGroup = (app: FastifyInstance) => void;
 
-const routeGroups: RouteGroup[] = [healthRoutes, statusRoutes, dashboardRoutes];
+const routeGroups: RouteGroup[] = [healthRoutes, statusRoutes, instanceRoutes, releaseRoutes, configRoutes, dashboardRoutes];
 
 /**
  * The `sarge serve` HTTP server on one home, not yet listening. Every error
@@ -49,6 +52,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   installAuth(app, options.paths, options.auth);
   installErrorShape(app);
   installRequestLog(app, options.paths);
+  app.addHook("onRequest", async (request) => refuseDotSegments(request.url));
   for (const group of routeGroups) group(app);
   return app;
 }
@@ -71,6 +75,19 @@ function describeError(error: FastifyError | Error): { status: number; message: 
   const status = (error as FastifyError).statusCode;
   if (status !== undefined && status >= 400 && status < 500) return { status, message: error.message };
   return { status: 500, message: `internal error: ${error.message} (details in var/log/sarge.log)` };
+}
+
+/** A `.` or `..` path segment, spelled out or percent-encoded, is refused before routing: no name parameter ever holds one. */
+function refuseDotSegments(url: string): void {
+  for (const segment of url.split("?")[0]!.split("/")) {
+    let name: string;
+    try {
+      name = decodeURIComponent(segment);
+    } catch {
+      throw new HttpError(400, `malformed percent-encoding in the path segment "${segment}"`);
+    }
+    if (name === "." || name === ".." || name.includes("\0")) throw new HttpError(400, `the path segment "${segment}" is not a name: paths may not hold ".", ".." or NUL`);
+  }
 }
 
 function installRequestLog(app: FastifyInstance, paths: HomePaths): void {

@@ -19,4 +19,16 @@ export interface RouteRow {
 
 export const routeTable: RouteRow[] = [
   { method: "GET", path: "/api/v1/status", permission: "read", ok: 200 },
+  { method: "GET", path: "/api/v1/instances", permission: "read", ok: 200 },
+  { method: "GET", path: "/api/v1/instances/:instance/log", permission: "read", ok: 200 },
+  { method: "GET", path: "/api/v1/instances/:instance/log?offset=5", permission: "read", ok: 200 },
+  { method: "GET", path: "/api/v1/instances/web-zzzzzz/log", permission: "read", ok: 404 },
+  { method: "GET", path: "/api/v1/instances/..%2F..%2Fetc%2Fsarge.yaml/log", permission: "read", ok: 400 },
+  { method: "GET", path: "/api/v1/releases", permission: "read", ok: 200 },
+  { method: "GET", path: "/api/v1/releases?outcome=failed", permission: "read", ok: 200 },
+  { method: "GET", path: "/api/v1/releases/1", permission: "read", ok: 200 },
+  { method: "GET", path: "/api/v1/releases/999", permission: "read", ok: 404 },
+  { method: "GET", path: "/api/v1/releases/..%2F1/log", permission: "read", ok: 400 },
+  { method: "GET", path: "/api/v1/config", permission: "read", ok: 200 },
+  { method: "GET", path: "/api/v1/config?values=1", permission: "config-values", ok: 200 },
 ];

@@ -87,3 +87,68 @@ export async function api(url: string, token: string | null, init: RequestInit =
 export async function waitForServe(url: string, timeoutMs = 30_000): Promise<void> {
   await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.ok, `${url}/healthz to answer`, timeoutMs);
 }
+
+export interface SseEvent {
+  event: string;
+  id: string | null;
+  data: string;
+}
+
+/**
+ * Reads a Server-Sent Events stream until `until(events)` says enough (or the
+ * server ends it), then closes the connection; returns the events so far.
+ */
+export async function readEvents(url: string, token: string | null, options: { lastEventId?: string; until?: (events: SseEvent[]) => boolean; timeoutMs?: number } = {}): Promise<SseEvent[]> {
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), options.timeoutMs ?? 60_000);
+  const headers: Record<string, string> = { accept: "text/event-stream" };
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  if (options.lastEventId !== undefined) headers["last-event-id"] = options.lastEventId;
+  const events: SseEvent[] = [];
+  try {
+    const response = await fetch(url, { headers, signal: stop.signal });
+    if (response.status !== 200) throw new Error(`${url}: ${response.status} ${await response.text()}`);
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const event = parseEvent(block);
+        if (event) events.push(event);
+      }
+      if (options.until?.(events)) break;
+    }
+  } catch (error) {
+    if (!stop.signal.aborted || options.until === undefined) throw error;
+    throw new Error(`timed out reading ${url}; events so far: ${JSON.stringify(events)}`);
+  } finally {
+    clearTimeout(timer);
+    stop.abort();
+  }
+  return events;
+}
+
+function parseEvent(block: string): SseEvent | null {
+  const event: SseEvent = { event: "message", id: null, data: "" };
+  const data: string[] = [];
+  for (const line of block.split("\n")) {
+    if (line.startsWith(":")) continue;
+    const colon = line.indexOf(":");
+    const field = colon < 0 ? line : line.slice(0, colon);
+    const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+    if (field === "event") event.event = value;
+    else if (field === "id") event.id = value;
+    else if (field === "data") data.push(value);
+  }
+  if (data.length === 0) return null;
+  event.data = data.join("\n");
+  return event;
+}
+
+/** The text of the `log` events, in order. */
+export function logText(events: SseEvent[]): string {
+  return events.filter((event) => event.event === "log").map((event) => JSON.parse(event.data) as string).join("");
+}

@@ -1,0 +1,168 @@
+import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { HomePaths } from "../home/paths.js";
+import { HttpError } from "./http-error.js";
+
+/**
+ * A growing log file served two ways (docs/server.md, "Logs"): `?offset=N`
+ * pages of JSON, or a Server-Sent Events stream whose event ids are byte
+ * offsets, so a client that reconnects with Last-Event-ID gets every byte
+ * once. The release log routes, the queue and the dashboard all use this.
+ */
+export interface LogSource {
+  /** The file's current path; null while there is none yet (a release still queued). */
+  file(): string | null;
+  /**
+   * Once the writer is done, what the final `end` event carries (a
+   * release's outcome); null while it goes on. Without it the stream never
+   * ends by itself (an instance's log).
+   */
+  finished?(): unknown;
+}
+
+export interface LogPage {
+  /** The byte offset `text` starts at. */
+  offset: number;
+  /** The offset to ask for next. */
+  next: number;
+  /** The file's size now. */
+  size: number;
+  text: string;
+}
+
+export interface StreamTiming {
+  pollMs: number;
+  heartbeatMs: number;
+}
+
+/** At most this much per page or per event. */
+const chunkBytes = 256 * 1024;
+
+/** Where the server keeps the output of a release it runs (written by the queue, src/serve/queue.ts). */
+export function releaseLogPath(paths: HomePaths, release: number): string {
+  return join(paths.log, "releases", `${release}.log`);
+}
+
+/** `?offset=` (a byte offset, default 0): a page of at most 256 KiB, cut after a whole UTF-8 character. */
+export function readLogPage(file: string | null, offset: number): LogPage {
+  const size = file === null ? 0 : sizeOf(file);
+  const from = offset > size ? 0 : offset;
+  const bytes = file === null ? Buffer.alloc(0) : readRange(file, from, Math.min(size, from + chunkBytes));
+  const whole = wholeCharacters(bytes);
+  return { offset: from, next: from + whole.length, size, text: whole.toString("utf8") };
+}
+
+/**
+ * A log route's answer: an SSE stream when the client accepts
+ * text/event-stream, else the page at `?offset=` as JSON, with `end`: the
+ * source's final outcome once it is finished and this page reaches the end
+ * (null before; always null for a log that never ends).
+ */
+export async function serveLog(request: FastifyRequest, reply: FastifyReply, source: LogSource, timing?: StreamTiming): Promise<(LogPage & { end: unknown }) | undefined> {
+  const offset = requestedOffset(request);
+  if (wantsEventStream(request)) return void (await streamLog(request, reply, source, offset, timing));
+  const outcome = source.finished?.() ?? null;
+  const page = readLogPage(source.file(), offset);
+  return { ...page, end: page.next >= page.size ? outcome : null };
+}
+
+/** The byte offset a request asks for: Last-Event-ID (a reconnecting SSE client) before `?offset=`. */
+export function requestedOffset(request: FastifyRequest): number {
+  const lastEventId = request.headers["last-event-id"];
+  const raw = typeof lastEventId === "string" ? lastEventId : (request.query as { offset?: string }).offset;
+  if (raw === undefined) return 0;
+  if (!/^\d{1,15}$/.test(raw)) throw new HttpError(400, `invalid offset "${raw}": expected a byte offset (a whole number, the "next" of the previous page)`);
+  return Number(raw);
+}
+
+export function wantsEventStream(request: FastifyRequest): boolean {
+  return (request.headers.accept ?? "").includes("text/event-stream");
+}
+
+/**
+ * Stream `source` from `offset` as SSE until the client goes or the source
+ * finishes: `log` events (id: the offset after them; data: the text as a
+ * JSON string), a comment every `heartbeatMs`, then one `end` event.
+ * A log that shrank (rotated) is read again from 0.
+ */
+export async function streamLog(request: FastifyRequest, reply: FastifyReply, source: LogSource, offset: number, timing: StreamTiming = { pollMs: 200, heartbeatMs: 15_000 }): Promise<void> {
+  reply.hijack();
+  const out = reply.raw;
+  out.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
+  out.write(`retry: 1000\n\n`);
+  const closed = new AbortController();
+  request.raw.socket.once("close", () => closed.abort());
+  let position = offset;
+  let lastWrite = Date.now();
+  while (!closed.signal.aborted) {
+    const outcome = source.finished?.() ?? null;
+    const page = readLogPage(source.file(), position);
+    if (page.offset < position) position = page.offset;
+    if (page.text !== "") {
+      // a slow reader holds the loop here instead of the text piling up in memory
+      if (!out.write(`event: log\nid: ${page.next}\ndata: ${JSON.stringify(page.text)}\n\n`)) await drained(out, closed.signal);
+      position = page.next;
+      lastWrite = Date.now();
+      continue;
+    }
+    if (outcome !== null) {
+      out.end(`event: end\nid: ${position}\ndata: ${JSON.stringify(outcome)}\n\n`);
+      return;
+    }
+    if (Date.now() - lastWrite >= timing.heartbeatMs) {
+      out.write(": heartbeat\n\n");
+      lastWrite = Date.now();
+    }
+    await sleep(timing.pollMs, undefined, { signal: closed.signal }).catch(() => undefined);
+  }
+  out.end();
+}
+
+function drained(out: NodeJS.WritableStream, closed: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off("drain", done);
+      closed.removeEventListener("abort", done);
+      resolve();
+    };
+    out.once("drain", done);
+    closed.addEventListener("abort", done);
+  });
+}
+
+function sizeOf(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function readRange(file: string, from: number, to: number): Buffer {
+  if (to <= from) return Buffer.alloc(0);
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch {
+    return Buffer.alloc(0);
+  }
+  try {
+    const buffer = Buffer.alloc(to - from);
+    return buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, from));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Drops a UTF-8 character cut at the end (its bytes come with the next read). */
+function wholeCharacters(bytes: Buffer): Buffer {
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const byte = bytes[bytes.length - back]!;
+    if ((byte & 0xc0) === 0x80) continue;
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return length > back ? bytes.subarray(0, bytes.length - back) : bytes;
+  }
+  return bytes;
+}
