@@ -75,19 +75,17 @@ class Fetch {
     private readonly repository: string,
   ) {}
 
-  async commitOf(ref: string, commit: string | undefined): Promise<string> {
-    if (commit === undefined && isCommitId(ref)) return this.fetchById(ref);
+  /** The commit `ref` names, or for a push the commit (or annotated tag) it moved `ref` to, once fetched. */
+  async commitOf(ref: string, pushed: string | undefined): Promise<string> {
+    if (pushed === undefined && isCommitId(ref)) return this.byId(ref);
     await this.fetch(ref);
-    if (commit === undefined) return this.revParse(`${fetchedRef}^{commit}`, ref);
-    return (await this.has(commit)) ? commit : this.fetchById(commit);
+    return pushed === undefined ? this.peel(fetchedRef, ref) : this.byId(pushed);
   }
 
-  /** A commit by id: from the mirror when it has it, else fetched by id (servers that allow it: GitHub, git's own protocol v2). */
-  private async fetchById(commit: string): Promise<string> {
-    if (await this.has(commit)) return commit;
-    await this.fetch(commit);
-    if (await this.has(commit)) return commit;
-    throw new SargeError(`commit ${commit} is not in ${withoutCredentials(this.repository)}`);
+  /** An object by id: from the mirror when it has it (the ref's fetch brought it), else fetched by id (GitHub and git's protocol v2 allow it). */
+  private async byId(id: string): Promise<string> {
+    if (!(await this.has(id))) await this.fetch(id);
+    return this.peel(id, id);
   }
 
   private async fetch(ref: string): Promise<void> {
@@ -103,8 +101,9 @@ class Fetch {
     return result.code === 0;
   }
 
-  private async revParse(expression: string, what: string): Promise<string> {
-    const result = await runGit(["-C", this.dir, "rev-parse", "--verify", "--quiet", "--end-of-options", expression], fetchTimeoutMs);
+  /** The commit `name` is or points to (an annotated tag is peeled). */
+  private async peel(name: string, what: string): Promise<string> {
+    const result = await runGit(["-C", this.dir, "rev-parse", "--verify", "--quiet", "--end-of-options", `${name}^{commit}`], fetchTimeoutMs);
     const commit = result.stdout.trim();
     if (result.code !== 0 || !isCommitId(commit)) throw new SargeError(`${what} in ${withoutCredentials(this.repository)} is not a commit`);
     return commit;

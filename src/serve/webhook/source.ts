@@ -1,6 +1,9 @@
 import { join } from "node:path";
 import { PassThrough, pipeline, type Readable } from "node:stream";
+import type { WebhookConfig } from "../../home/config-types.js";
 import type { HomePaths } from "../../home/paths.js";
+import { checkRef } from "../../util/git-ref.js";
+import { HttpError } from "../http-error.js";
 import { Mirror, type Wanted } from "./mirror.js";
 
 const mirrors = new Map<string, Mirror>();
@@ -27,4 +30,22 @@ export function refArchive(paths: HomePaths, repository: string, wanted: Wanted)
     (error: Error) => out.destroy(error),
   );
   return out;
+}
+
+/**
+ * The deploy source of `POST /api/v1/releases` with `{"ref": "<commit, branch or tag>"}`,
+ * checked at once (400 before anything is queued); the fetch happens when the release runs.
+ */
+export function refDeploySource(paths: HomePaths, webhook: WebhookConfig, ref: unknown): () => Readable {
+  if (webhook.repository === null) {
+    throw new HttpError(400, `deploys by ref need webhook.repository in ${paths.config} (the URL or path sarge fetches from); or send the archive itself as the body`);
+  }
+  if (typeof ref !== "string") throw new HttpError(400, '"ref" must be a string: a full commit id, a branch or a tag');
+  try {
+    checkRef(ref);
+  } catch (error) {
+    throw new HttpError(400, (error as Error).message);
+  }
+  const repository = webhook.repository;
+  return () => refArchive(paths, repository, { ref });
 }

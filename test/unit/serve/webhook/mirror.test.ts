@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { buffer } from "node:stream/consumers";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HomePaths } from "../../../../src/home/paths.js";
-import { homeMirror, refArchive } from "../../../../src/serve/webhook/source.js";
+import type { WebhookConfig } from "../../../../src/home/config-types.js";
+import { HttpError } from "../../../../src/serve/http-error.js";
+import { homeMirror, refArchive, refDeploySource } from "../../../../src/serve/webhook/source.js";
 import { checkRef } from "../../../../src/util/git-ref.js";
 import { Mirror, withoutCredentials } from "../../../../src/serve/webhook/mirror.js";
 import { GitRepo } from "../../../support/git-repo.js";
@@ -54,6 +56,13 @@ describe("the mirror", () => {
     expect(tar.includes(Buffer.from("v3\n"))).toBe(true);
   });
 
+  it("deploys the commit of a pushed annotated tag, whose after is the tag object", async () => {
+    const mirror = new Mirror(join(root, "tag-push.git"));
+    const tagObject = work.git("rev-parse", "v1");
+    expect(tagObject).not.toBe(first);
+    expect(await mirror.resolve(origin, { ref: "refs/tags/v1", commit: tagObject })).toBe(first);
+  });
+
   it("says which ref or commit the repository lacks", async () => {
     const mirror = new Mirror(join(root, "missing.git"));
     await expect(mirror.resolve(origin, { ref: "nope" })).rejects.toThrow(`cannot fetch nope from ${origin}: fatal: couldn't find remote ref nope`);
@@ -95,5 +104,32 @@ describe("refArchive, the deploy source", () => {
 
   it("ends in the fetch's error, not in an empty archive", async () => {
     await expect(buffer(refArchive(paths(), origin, { ref: "no-such-branch" }))).rejects.toThrow(`cannot fetch no-such-branch from ${origin}: fatal: couldn't find remote ref no-such-branch`);
+  });
+});
+
+describe('refDeploySource, for {"ref": …} through the API', () => {
+  const paths = () => ({ webhook: join(root, "api-var-webhook"), config: "/srv/app/etc/sarge.yaml" }) as HomePaths;
+  const webhook = (repository: string | null): WebhookConfig => ({ secret: null, repository, branch: null, tags: null, procs: null });
+
+  it("checks the ref at once and fetches only when the release reads the archive", async () => {
+    const source = refDeploySource(paths(), webhook(origin), first);
+    expect(existsSync(join(root, "api-var-webhook"))).toBe(false);
+    expect(commitOfArchive(await buffer(source()))).toBe(first);
+  });
+
+  it.each([
+    [null, "main", "deploys by ref need webhook.repository in /srv/app/etc/sarge.yaml (the URL or path sarge fetches from); or send the archive itself as the body"],
+    ["/srv/git/app.git", 42, '"ref" must be a string: a full commit id, a branch or a tag'],
+    ["/srv/git/app.git", "-c core.sshCommand=evil", '"-c core.sshCommand=evil" is not a commit id or a ref name: it starts with -'],
+    ["/srv/git/app.git", "HEAD@{1}", expect.stringMatching(/^"HEAD@\{1\}" is not a commit id or a ref name: git check-ref-format refuses it/)],
+  ])("refuses with 400: repository %j, ref %j", (repository, ref, message) => {
+    let refusal: unknown;
+    try {
+      refDeploySource(paths(), webhook(repository), ref);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(HttpError);
+    expect(refusal).toMatchObject({ statusCode: 400, message });
   });
 });
