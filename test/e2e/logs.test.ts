@@ -6,11 +6,21 @@ import { helloVersion } from "../support/apps.js";
 import { useDeployedHome } from "../support/deployed-home.js";
 import { waitFor } from "../support/wait.js";
 
+/**
+ * One request on a connection of its own: a keep-alive connection reset later makes the app log a
+ * traceback that rotates the 2000-byte log early, twice between two reads of the follower.
+ */
+function request(port: number, path: string): Promise<void> {
+  return new Promise((resolve, reject) =>
+    httpGet({ host: "127.0.0.1", port, path, agent: false }, (res) => res.resume().on("end", resolve)).on("error", reject),
+  );
+}
+
 describe("sarge logs", () => {
   const home = useDeployedHome({ extraConfig: "logs:\n  max_bytes: 2000\n  keep: 2" });
 
   it("prints the last lines of the active instance's output", async () => {
-    await fetch(`http://127.0.0.1:${home.webPort}/first`).then((r) => r.text());
+    await request(home.webPort, "/first");
     const result = await home.sarge(["logs", "web", "-n", "1"]);
     expect(result.stdout).toMatch(/^127\.0\.0\.1 "GET \/first HTTP\/1\.1" 200 -\n$/);
   });
@@ -34,24 +44,21 @@ describe("sarge logs", () => {
     const follower = home.spawn(["logs", "web", "-f", "-n", "0"]);
     const out = () => follower.stdout;
     try {
-      // following once a request made after it started shows up (one connection each: no idle keep-alive
-      // connection is reset later, which the app logs as a traceback that would rotate the log early)
+      // following once a request made after it started shows up
       await waitFor(async () => {
-        await new Promise((resolve, reject) =>
-          httpGet({ host: "127.0.0.1", port: home.webPort, path: "/following", agent: false }, (res) => res.resume().on("end", resolve)).on("error", reject),
-        );
+        await request(home.webPort, "/following");
         return out().includes("/following");
       }, "sarge logs -f to follow", 30_000, 250);
       // 60 lines of ~42 bytes: past max_bytes (2000) whatever else the instance logged
-      for (let i = 0; i < 60; i++) await fetch(`http://127.0.0.1:${home.webPort}/before-${i}`).then((r) => r.text());
+      for (let i = 0; i < 60; i++) await request(home.webPort, `/before-${i}`);
       await waitFor(() => out().includes("/before-59"), "the 60th request before the deploy");
       const active = JSON.parse((await home.sarge(["status", "--json"])).stdout)[0].active as string;
       await waitFor(() => existsSync(join(home.paths.log, `${active}.log.1`)), "the log to be rotated (2000 bytes)");
-      for (let i = 0; i < 5; i++) await fetch(`http://127.0.0.1:${home.webPort}/rotated-${i}`).then((r) => r.text());
+      for (let i = 0; i < 5; i++) await request(home.webPort, `/rotated-${i}`);
       await waitFor(() => out().includes("/rotated-4"), "requests logged after the rotation");
       const deployed = await home.sarge(["deploy", "-", "web", "--json"], { input: helloVersion("v2") });
       const newId = JSON.parse(deployed.stdout).instances[0].id as string;
-      await fetch(`http://127.0.0.1:${home.webPort}/after`).then((r) => r.text());
+      await request(home.webPort, "/after");
       await waitFor(() => out().includes("/after"), "a request after the deploy");
       expect(out()).toContain(`--- web is now ${newId} ---`);
       for (let i = 0; i < 60; i++) expect(out()).toContain(`/before-${i} `);
@@ -59,7 +66,7 @@ describe("sarge logs", () => {
       // what the replaced instance logged before: sarge logs -f has shown it once already
       appendFileSync(join(home.paths.log, `${active}.log`), "an old line of the replaced instance\n");
       expect((await home.sarge(["rollback", "web"])).code).toBe(0);
-      await fetch(`http://127.0.0.1:${home.webPort}/after-rollback`).then((r) => r.text());
+      await request(home.webPort, "/after-rollback");
       await waitFor(() => out().includes("/after-rollback"), "a request after the rollback");
       expect(out()).toContain(`--- web is now ${active} ---`);
       const sinceRollback = out().slice(out().indexOf(`--- web is now ${active} ---`));

@@ -110,7 +110,8 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
           return socketAccepts(paths.supervisorSocket);
         },
         () => `the supervisor's socket to answer: ${readFileSync(outFile, "utf8")}`,
-        10_000,
+        // a Node daemon's start took over 10 s at a load average of 30
+        30_000,
       );
       return daemon.pid!;
     },
