@@ -4,6 +4,7 @@
  *
  *   1 deploy-latency   2 zero-downtime   3 routing-overhead
  *   4 archive-ingest (bench/archive-ingest.ts's main())   5 cli-latency   6 supervisor
+ *   7 dashboard (issue 16: first contentful paint and weight of the dashboard's home page)
  *
  * BENCH_ONLY=1,4 runs a subset. Each benchmark also runs alone: node build/bench/<name>.js.
  * Results: bench/results/<name>.json and bench/results/summary.json. A benchmark that crashes is
@@ -12,6 +13,7 @@
 import { existsSync } from "node:fs";
 import { main as archiveIngest, type IngestResult } from "./archive-ingest.js";
 import { main as cliLatency } from "./cli-latency.js";
+import { main as dashboard } from "./dashboard.js";
 import { main as deployLatency } from "./deploy-latency.js";
 import { main as routingOverhead } from "./routing-overhead.js";
 import { runAllCleanups } from "./support/cleanup.js";
@@ -45,6 +47,7 @@ const benchmarks: Array<[number, string, () => Promise<BenchOutcome>]> = [
   [4, "archive-ingest", ingest],
   [5, "cli-latency", cliLatency],
   [6, "supervisor", supervisorBench],
+  [7, "dashboard", dashboard],
 ];
 
 async function runAll(): Promise<number> {
