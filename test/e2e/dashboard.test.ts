@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { documentationShots, useBrowser } from "../support/browser.js";
 import { viewports } from "../support/chromium.js";
 import { logIn, startDashboardServer, type DashboardServer } from "../support/dashboard-server.js";
+import { helloVersion } from "../support/apps.js";
 import { useDeployedHome } from "../support/deployed-home.js";
 import { waitFor } from "../support/wait.js";
 
@@ -46,8 +47,19 @@ describe("the dashboard", () => {
     expect(await page.locator("header nav").textContent()).not.toContain("Config");
     await documentationShots(page, "home");
 
+    // a deploy made elsewhere (over ssh) shows up without a reload: the page's #live part follows /events
+    await page.evaluate(() => ((globalThis as unknown as { notReloaded: boolean }).notReloaded = true));
+    const deployed = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v2") });
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const latest = page.locator("table.releases tbody tr").first();
+    await waitFor(async () => /#2\s.*succeeded/s.test((await latest.textContent()) ?? ""), "release #2 on the page without a reload", 30_000);
+    expect(await page.evaluate(() => (globalThis as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await stableAnswer(home.webPort)).toContain("(v2,");
+    const v2 = JSON.parse((await home.sarge(["status", "--json"])).stdout)[0].active as string;
+    await expect(web.textContent()).resolves.toContain(v2);
+
     await page.click("table.procs tbody tr a");
-    await expect(page.textContent("h1")).resolves.toContain(status[0]!.active);
+    await expect(page.textContent("h1")).resolves.toContain(v2);
     await expect(page.textContent("#log")).resolves.toContain("listening on 127.0.0.1");
     await documentationShots(page, "instance-logs");
 
@@ -56,7 +68,7 @@ describe("the dashboard", () => {
     expect(page.url()).toContain("/login");
   });
 
-  it("lets an admin set config as a release with values hidden until asked, then roll back to the old value with the button", async () => {
+  it("lets an admin set config as a release with values hidden until asked, then roll back to the first version with the button", async () => {
     const page = await browser.newPage();
     await logIn(page, server, server.tokens.admin);
     await page.goto(`${server.url}/config`);
@@ -67,15 +79,17 @@ describe("the dashboard", () => {
 
     await page.fill("#key", "MESSAGE");
     await page.fill("#value", "bonjour");
-    await Promise.all([page.waitForURL(/\/releases\/2$/, { timeout: 90_000 }), page.click("text=Set (a release)")]);
+    await Promise.all([page.waitForURL(/\/releases\/3$/, { timeout: 90_000 }), page.click("text=Set (a release)")]);
     await expect(page.textContent("h1")).resolves.toContain("succeeded");
     expect(await stableAnswer(home.webPort)).toContain("bonjour");
 
     await page.goto(`${server.url}/releases/1`);
     await documentationShots(page, "release");
-    await Promise.all([page.waitForURL(/\/releases\/3$/, { timeout: 90_000 }), page.click("text=Roll back to this")]);
+    await Promise.all([page.waitForURL(/\/releases\/4$/, { timeout: 90_000 }), page.click("text=Roll back to this")]);
     await expect(page.textContent("h1")).resolves.toContain("succeeded");
-    expect(await stableAnswer(home.webPort)).toContain("hello sarge!");
+    const answer = await stableAnswer(home.webPort);
+    expect(answer).toContain("hello sarge!");
+    expect(answer).toContain("(v1,");
   });
 
   it("shows an admin a new token once and ends the sessions of a revoked one", async () => {

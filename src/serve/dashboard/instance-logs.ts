@@ -22,7 +22,7 @@ export function instanceLogRoutes(app: FastifyInstance): void {
       instance: id,
       lines: tailLines,
       logText: tail.text,
-      logStream: `/api/v1/instances/${encodeURIComponent(id)}/logs/stream`,
+      logStream: `/api/v1/instances/${encodeURIComponent(id)}/log`,
       logOffset: offset,
     });
   });

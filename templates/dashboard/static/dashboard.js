@@ -31,17 +31,17 @@ function followEvents(live) {
   });
 }
 
-// A log: the server's SSE stream, each event's data a chunk of the log from the offset the page was rendered at.
+// A log: the API's SSE stream from the offset the page was rendered at ("log" events carry the text
+// as a JSON string, their id the next offset, so a reconnect resumes without repeating a byte).
 function followLog(log) {
   const url = new URL(log.dataset.stream, location.href);
   url.searchParams.set("offset", log.dataset.offset || "0");
   const source = new EventSource(url);
-  const append = (text) => {
+  source.addEventListener("log", (event) => {
     const atBottom = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
-    log.append(text);
+    log.append(JSON.parse(event.data));
     if (atBottom) log.scrollTop = log.scrollHeight;
-  };
-  source.onmessage = (event) => append(JSON.parse(event.data).text);
+  });
   source.addEventListener("end", () => source.close());
 }
 
