@@ -105,6 +105,8 @@ describe("sarge bundle", () => {
     const notGit = await bundle(join(work, "out-plain"), [], plain);
     expect(notGit.code).toBe(1);
     expect(notGit.stderr).toContain(`sarge: sarge bundle works from a git checkout with a commit: ${plain} is not one`);
+    const noPython = await bundle(join(work, "out-python"), ["--python", "/nonexistent/python3"]);
+    expect([noPython.code, noPython.stderr]).toEqual([1, "sarge: cannot run /nonexistent/python3 to resolve the requirements: not found (give --python)\n"]);
   });
 
   it("refuses a checkout that tracks .sarge/", async () => {
