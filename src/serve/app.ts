@@ -25,6 +25,8 @@ export interface ServerOptions {
   paths: HomePaths;
   auth?: AuthOptions;
   timeouts?: Partial<ServerTimeouts>;
+  /** The address of a proxy in front (the home's TLS HAProxy) whose X-Forwarded-For names the client, for the per-address limit. */
+  trustProxy?: string;
 }
 
 export const defaultTimeouts: ServerTimeouts = { headersMs: 10_000, idleMs: 60_000, requestMs: 15 * 60_000 };
@@ -45,8 +47,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     logger: false,
     connectionTimeout: timeouts.idleMs,
     requestTimeout: timeouts.requestMs,
-    http: { headersTimeout: timeouts.headersMs },
+    // Node checks the header and request deadlines on this interval (30 s by default)
+    http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.min(1000, timeouts.headersMs) },
+    bodyLimit: 1024 * 1024,
     return503OnClosing: true,
+    ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
   });
   await app.register(fastifyCookie);
   installAuth(app, options.paths, options.auth);

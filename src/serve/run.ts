@@ -16,7 +16,12 @@ export async function runServer(paths: HomePaths, override: HostPort | null, sta
   if (!isLoopback(listen.host) && !config.serve?.allowRemote) {
     throw new ConfigError(`${listen.host} is not a loopback address: the API would be reachable from other machines; set serve.allow_remote: true in ${paths.config} to mean it`);
   }
-  const app = await buildServer({ paths, auth: { failures: { max: config.serve?.failedAuthLimit ?? 10, windowMs: 60_000 } } });
+  const app = await buildServer({
+    paths,
+    auth: { failures: { max: config.serve?.failedAuthLimit ?? 10, windowMs: 60_000 } },
+    // HAProxy connects from loopback with the client's address in X-Forwarded-For
+    ...(config.serve?.tls ? { trustProxy: "127.0.0.1" } : {}),
+  });
   await listenOn(app, listen);
   started(`http://${listen.host}:${listen.port}`);
   await new Promise<void>((resolve) => {

@@ -1,0 +1,78 @@
+/**
+ * sarge serve run by the home's supervisor (`sarge serve --supervise`), with
+ * TLS terminated by the home's HAProxy using a certificate made here by
+ * openssl: it answers over HTTPS, and comes back after it is killed.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { request } from "node:https";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestHome, type TestHome } from "../support/home.js";
+import { freePortBlock } from "../support/ports.js";
+import { api, waitForServe } from "../support/serve.js";
+import { waitFor } from "../support/wait.js";
+
+function httpsGet(url: string, ca: string, token: string): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, servername: "localhost", headers: { authorization: `Bearer ${token}` } }, (response) => {
+      let text = "";
+      response.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      response.on("end", () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+describe("sarge serve under the supervisor, behind the home's HAProxy for TLS", () => {
+  let home: TestHome;
+  let port: number;
+  let url: string;
+
+  beforeAll(async () => {
+    port = await freePortBlock(2);
+    url = `http://127.0.0.1:${port}`;
+    home = await createTestHome({
+      withGreetingWheel: false,
+      extraConfig: `serve:\n  listen: 127.0.0.1:${port}\n  tls:\n    cert: etc/tls/cert.pem\n    key: etc/tls/key.pem\n    listen: 127.0.0.1:${port + 1}\n`,
+    });
+    const tls = join(home.paths.etc, "tls");
+    execFileSync("mkdir", ["-p", tls]);
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost", "-keyout", join(tls, "key.pem"), "-out", join(tls, "cert.pem")], { stdio: "ignore" });
+    await home.startSupervisor();
+  });
+  afterAll(async () => {
+    if (home) expect(await home.destroy()).toEqual([]);
+  });
+
+  it("starts it with --supervise, and answers over HTTPS", async () => {
+    const supervise = await home.sarge(["serve", "--supervise"]);
+    expect(supervise.stderr).toBe("");
+    expect(supervise.stdout).toBe(`sarge serve runs under the supervisor: ${url}, https://127.0.0.1:${port + 1}\n`);
+    const token = (await home.sarge(["token", "add", "ann", "--role", "viewer"])).stdout.trim();
+    const answer = await httpsGet(`https://localhost:${port + 1}/api/v1/status`, readFileSync(join(home.paths.etc, "tls", "cert.pem"), "utf8"), token);
+    expect(answer).toEqual({ status: 200, body: [expect.objectContaining({ proc: "web" })] });
+    expect((await api(`${url}/healthz`, null)).status).toBe(200);
+  });
+
+  it("comes back after it is killed, as the apps do", async () => {
+    const serveLine = execFileSync("pgrep", ["-f", "--", `--home ${home.root} serve`]).toString().trim().split("\n")[0]!;
+    process.kill(Number(serveLine), "SIGKILL");
+    await waitFor(() => {
+      try {
+        const now = execFileSync("pgrep", ["-f", "--", `--home ${home.root} serve`]).toString().trim().split("\n")[0];
+        return now !== serveLine && now;
+      } catch {
+        return false;
+      }
+    }, "the supervisor to start sarge serve again", 30_000);
+    await waitForServe(url);
+  });
+
+  it("stops it with --unsupervise", async () => {
+    const stop = await home.sarge(["serve", "--unsupervise"]);
+    expect(stop.code, stop.stderr).toBe(0);
+    await waitFor(async () => !(await fetch(`${url}/healthz`).catch(() => null)), "sarge serve to stop");
+  });
+});
