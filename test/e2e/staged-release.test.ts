@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runningProcStat } from "../../src/util/proc-stat.js";
 import { helloVersion } from "../support/apps.js";
-import { expectNoLeftovers, failuresOf } from "../support/crash.js";
+import { expectNoLeftovers, failuresOf, pausedLine, plainLines } from "../support/crash.js";
 import { useDeployedHome } from "../support/deployed-home.js";
 import { get, instanceOf, startLoad } from "../support/load.js";
 import { waitFor } from "../support/wait.js";
@@ -113,6 +113,34 @@ describe("staged releases with real HAProxy and Python", () => {
     expect(stale.code).toBe(0);
     const refused = await home.sarge(["activate", "1"], { env: { SARGE_LOCK_TOKEN: token } });
     expect([refused.code, refused.stderr.split("\n")[0]]).toEqual([1, "sarge: SARGE_LOCK_TOKEN does not hold the deploy lock: nobody holds it"]);
+    await expectNoLeftovers(home);
+  });
+
+  it("an activate killed in its switch under load: the next command routes back, the release stays staged, 0 failed requests", async () => {
+    const active = (await list()).find((row) => row.state === "active")!.id;
+    const staged = await stage("v5");
+    const [{ id }] = staged.instances as [Staged["instances"][number]];
+    const load = startLoad(home.webPort, { workers: 2 });
+    await load.answered(10);
+    const activate = home.spawn(["activate", String(staged.release)], { env: { SARGE_PAUSE_AT: "switch-drain" } });
+    await activate.waitForStderr(pausedLine("switch-drain"));
+    await load.answered(10);
+    await activate.kill();
+    const recovery = await home.sarge(["list"]);
+    expect(recovery.code, recovery.stderr).toBe(0);
+    expect(plainLines(recovery.stderr)).toBe("web: routed back to its active instance after an interrupted deploy\n");
+    await load.answered(10);
+    expect(await get(home.webPort)).toContain(`, ${active})`);
+    expect((await list()).find((row) => row.id === id)).toMatchObject({ state: "staged", process: "running" });
+    const history = JSON.parse((await home.sarge(["history", "--json", "-n", "1"])).stdout);
+    expect(history).toMatchObject([{ kind: "activate", outcome: "failed", detail: [`release ${staged.release}`, `from ${active}`, "undone by recovery"] }]);
+
+    const again = await home.sarge(["activate", String(staged.release)]);
+    expect(again.code, again.stderr).toBe(0);
+    await load.answered(10);
+    const samples = await load.stop();
+    expect(failuresOf(samples)).toEqual([]);
+    expect(samples.at(-1)!.instance).toBe(id);
     await expectNoLeftovers(home);
   });
 });
