@@ -8,7 +8,7 @@ import type { RollbackResult } from "../src/release/rollback.js";
 import type { ActivateResult } from "../src/release/activate.js";
 import type { DiscardResult } from "../src/release/discard.js";
 import type { InstanceView, ProcStatusView } from "../src/instance/views.js";
-import { ConfigError, SargeError, SupervisorNotRunningError } from "../src/util/errors.js";
+import { ConfigError, ReleaseCancelledError, SargeError, SupervisorNotRunningError } from "../src/util/errors.js";
 import type { InitReport } from "../src/home/init.js";
 import type { WheelReport } from "../src/python-env/wheel.js";
 import type { TokenView } from "../src/serve/tokens.js";
@@ -389,6 +389,7 @@ export function renderReference(program: Command): string {
     row(`\`${new SargeError("").exitCode}\``, "the command failed, and says why (deploy and rollback: at which step; the running version is untouched); also usage errors found by the command-line parser (a missing argument, an unknown option)"),
     row(`\`${new ConfigError("").exitCode}\``, "bad etc/sarge.yaml, or input sarge itself refuses (an invalid process type or target); `sarge local` usage errors, as honcho"),
     row(`\`${new SupervisorNotRunningError("").exitCode}\``, "the home's supervisor is not running (start it with `<home>/bin/supervisord`); `list` and `status` still print what var/state.json says"),
+    row(`\`${new ReleaseCancelledError("", "").exitCode}\``, "a deploy, rollback or config change cancelled by SIGTERM or SIGINT before its switch: undone, recorded as cancelled in history"),
     row("`70`", "an unexpected error (a bug): the message and stack trace are printed"),
     "",
     "`sarge run` and `sarge local run` exit with the command's status; `sarge push` with the remote deploy's (255 when ssh fails).",

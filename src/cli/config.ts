@@ -60,13 +60,13 @@ export function registerConfig(program: Command): void {
 }
 
 async function changeEnv(command: Command, verb: "set" | "unset", change: EnvChange, restart: boolean): Promise<void> {
-  const { applyConfigRelease, editEnvUnderLock } = await import("../release/config.js");
+  const [{ applyConfigRelease, editEnvUnderLock }, { cancelOnSignals }] = await Promise.all([import("../release/config.js"), import("../release/cancel.js")]);
   const paths = resolveHome(command);
   const changed = await editEnvUnderLock(paths, change);
   if (changed.length === 0) return void process.stdout.write("nothing changed\n");
   process.stdout.write(`${verb} ${changed.join(", ")} in ${paths.config}\n`);
   if (!restart) return;
-  const result = await withContext(command, "config", (ctx) => applyConfigRelease(ctx, changed)).catch((error: unknown) => {
+  const result = await withContext(command, "config", (ctx) => cancelOnSignals(ctx, () => applyConfigRelease(ctx, changed))).catch((error: unknown) => {
     if (!(error instanceof SupervisorNotRunningError)) throw error;
     throw new SargeError(`the change to ${changed.join(", ")} is saved in ${paths.config} but not applied: ${error.message}; ${appliedLater}`, { exitCode: error.exitCode });
   });

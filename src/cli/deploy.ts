@@ -7,7 +7,7 @@ import { printJson } from "./output.js";
 export function registerDeploy(program: Command): void {
   program
     .command("deploy")
-    .description("deploy an archive (plain or gzip tar; - reads stdin) as new instances of the given process types")
+    .description("deploy an archive (plain or gzip tar; - reads stdin) as new instances of the given process types; SIGTERM or SIGINT before the switch cancels it (exit 5)")
     .argument("<archive>", "tar file, or - for standard input (git archive HEAD | ... deploy - web)")
     .argument("<proc...>", "process types from the Procfile")
     .option("--stage", "everything but the switch: the new instances start and must be ready, then stay running, not routed, until `sarge activate <release>` (or `sarge discard <release>`)")
@@ -19,9 +19,13 @@ export function registerDeploy(program: Command): void {
           detail: "Pipe an archive in: git archive HEAD | sarge deploy - web",
         });
       }
-      const [{ deploy }, { describeLeftBehind }] = await Promise.all([import("../release/deploy.js"), import("../release/left-behind.js")]);
+      const [{ deploy }, { describeLeftBehind }, { cancelOnSignals }] = await Promise.all([
+        import("../release/deploy.js"),
+        import("../release/left-behind.js"),
+        import("../release/cancel.js"),
+      ]);
       const input = archive === "-" ? process.stdin : createReadStream(archive);
-      const result = await withContext(command, "deploy", (ctx) => deploy(ctx, input, procs, { stage: options.stage }));
+      const result = await withContext(command, "deploy", (ctx) => cancelOnSignals(ctx, () => deploy(ctx, input, procs, { stage: options.stage })));
       if (options.json) return printJson(result);
       const instances = result.instances.map((instance) => `${instance.id} (port ${instance.port})`).join(", ");
       const done = `release ${result.release}: ${instances} in ${(result.durationMs / 1000).toFixed(1)}s`;

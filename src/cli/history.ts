@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { HistoryEntry } from "../release/history.js";
 import { resolveHome } from "./context.js";
 import { printJson } from "./output.js";
 import { formatTable } from "./table.js";
@@ -26,9 +27,14 @@ export function registerHistory(program: Command): void {
             entry.from ? `${entry.user}@${entry.from}` : entry.user,
             entry.startedAt.replace("T", " ").slice(0, 19),
             `${(entry.durationMs / 1000).toFixed(1)}s`,
-            entry.outcome === "success" ? "ok" : `FAILED: ${entry.error?.split("\n")[0] ?? ""}`,
+            outcomeWord(entry),
           ]),
         ),
       );
     });
+}
+
+function outcomeWord(entry: HistoryEntry): string {
+  if (entry.outcome === "success") return "ok";
+  return `${entry.outcome === "cancelled" ? "CANCELLED" : "FAILED"}: ${entry.error?.split("\n")[0] ?? ""}`;
 }

@@ -10,8 +10,8 @@ export function registerRollback(program: Command): void {
     .option("--to <instance>", "the kept instance to go back to (default: the one active before the current one)")
     .option("--json", "print the result as JSON (fields: release, proc, from, to, switchMs, durationMs)")
     .action(async (proc: string, options: { to?: string; json?: boolean }, command: Command) => {
-      const { rollback } = await import("../release/rollback.js");
-      const result = await withContext(command, "rollback", (ctx) => rollback(ctx, proc, options.to));
+      const [{ rollback }, { cancelOnSignals }] = await Promise.all([import("../release/rollback.js"), import("../release/cancel.js")]);
+      const result = await withContext(command, "rollback", (ctx) => cancelOnSignals(ctx, () => rollback(ctx, proc, options.to)));
       if (options.json) return printJson(result);
       process.stdout.write(`rolled ${proc} back: ${result.from ?? "nothing"} -> ${result.to} (release ${result.release})\n`);
     });

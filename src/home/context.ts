@@ -4,6 +4,7 @@ import type { Reporter } from "../util/reporter.js";
 import type { SargeLog } from "../util/sarge-log.js";
 import type { Supervisor } from "../supervise/supervisor.js";
 import type { Router } from "../release/router.js";
+import type { ReleaseCancel } from "../release/cancel.js";
 
 /** Everything a server-side operation works with, opened once per command. */
 export interface HomeContext {
@@ -13,4 +14,6 @@ export interface HomeContext {
   router: Router;
   log: SargeLog;
   reporter: Reporter;
+  /** Set while a release command runs cancellable (release/cancel.ts): the steps watch its signal. */
+  cancel?: ReleaseCancel;
 }

@@ -42,6 +42,7 @@ export async function startInstance(ctx: HomeContext, instance: InstanceRecord):
 export async function waitUntilInstanceReady(ctx: HomeContext, instance: InstanceRecord): Promise<{ readyMs: number }> {
   const program = async () => (await ctx.supervisor.status()).find((candidate) => candidate.name === instance.id);
   const exited = async () => {
+    if (ctx.cancel?.signal.aborted) return "was cancelled";
     const status = await program();
     if (!status) return "disappeared";
     if (status.state === "running" || status.state === "starting") return null;

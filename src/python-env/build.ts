@@ -8,6 +8,7 @@ import { loadExeca } from "../util/load-execa.js";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { shellQuote } from "../procfile/pyutil.js";
+import { stopGroupOnAbort } from "../util/abort-group.js";
 import { SargeError } from "../util/errors.js";
 import type { DistListing } from "./dist.js";
 import { childEnvironment } from "./child-env.js";
@@ -32,6 +33,8 @@ export interface BuildOptions {
   requireHashes: boolean;
   listing: DistListing;
   log: (line: string) => void;
+  /** A cancelled release: pip's process group is stopped and the build fails. */
+  cancel?: AbortSignal;
 }
 
 /** Options every pip run gets: only dist (and a bundle's wheels), no index, no config, no prompts, no version check, no retries. */
@@ -82,10 +85,10 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
       // exactly the child process `pip --python <env>` starts, minus first starting pip in the
       // host interpreter only to re-launch itself (~0.5 CPU-s of a ~4 CPU-s build).
       route = "host pip via its runner (as --python runs it)";
-      pip = await runLogged(python, ["-I", interpreter.pipRunner, ...args], options.appDir, log);
+      pip = await runLogged(python, ["-I", interpreter.pipRunner, ...args], options.appDir, log, options.cancel);
     } else {
       route = "host pip --python";
-      pip = await runLogged(interpreter.executable, ["-I", "-m", "pip", "--python", python, ...args], options.appDir, log);
+      pip = await runLogged(interpreter.executable, ["-I", "-m", "pip", "--python", python, ...args], options.appDir, log, options.cancel);
       if (pip.exitCode !== 0 && /no such option: --python|No module named pip/.test(pip.output)) {
         log(
           `python environment: the host pip of ${interpreter.executable} cannot install into another environment (needs pip 22.3+ for --python); ` +
@@ -95,7 +98,7 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
         await createVenv(interpreter.executable, dir, true);
         await writeInstallList(dir, options.requirementsFile);
         route = "venv pip";
-        pip = await runLogged(python, ["-I", "-m", "pip", ...args], options.appDir, log);
+        pip = await runLogged(python, ["-I", "-m", "pip", ...args], options.appDir, log, options.cancel);
       }
     }
     if (pip.exitCode !== 0) {
@@ -142,10 +145,17 @@ async function flushToDisk(dir: string): Promise<void> {
   await (await loadExeca())("sync", ["-f", dir], { reject: false }).catch(() => undefined);
 }
 
-/** Runs a command, sending every output line to `log` as it comes, and returns the whole output. */
-function runLogged(command: string, args: string[], cwd: string, log: (line: string) => void): Promise<{ exitCode: number | undefined; output: string }> {
+/** Runs a command in its own process group, sending every output line to `log` as it comes, and returns the whole output. */
+function runLogged(
+  command: string,
+  args: string[],
+  cwd: string,
+  log: (line: string) => void,
+  cancel: AbortSignal | undefined,
+): Promise<{ exitCode: number | undefined; output: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd, env: childEnvironment({ pip: true }), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd, env: childEnvironment({ pip: true }), stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const unwatch = stopGroupOnAbort(child.pid, cancel);
     let output = "";
     const partial = { stdout: "", stderr: "" };
     const feed = (stream: "stdout" | "stderr", chunk: Buffer) => {
@@ -157,8 +167,12 @@ function runLogged(command: string, args: string[], cwd: string, log: (line: str
     };
     child.stdout.on("data", (chunk: Buffer) => feed("stdout", chunk));
     child.stderr.on("data", (chunk: Buffer) => feed("stderr", chunk));
-    child.on("error", reject);
+    child.on("error", (error) => {
+      unwatch();
+      reject(error);
+    });
     child.on("close", (code) => {
+      unwatch();
       for (const rest of [partial.stdout, partial.stderr]) if (rest.trim() !== "") log(`pip: ${rest}`);
       resolvePromise({ exitCode: code ?? undefined, output });
     });

@@ -33,6 +33,8 @@ export interface PrepareOptions {
   log: (line: string) => void;
   /** What the user should hear about (nothing pinned); default: the log. */
   warn?: (line: string) => void;
+  /** A cancelled release stops pip (its process group) and the build fails. */
+  cancel?: AbortSignal;
 }
 
 export interface PreparedEnvironment {
@@ -83,7 +85,7 @@ export async function prepareEnvironment(options: PrepareOptions): Promise<Prepa
   if (missing.length > 0) throw notInDistError(missingItems(missing), wheels.label);
   await checkFileHashes(requirements.requirements, wheels.listing);
 
-  const building = build({ paths, key, interpreter, requirementsFile: source.file, requirements, appDir, dist, wheels, log });
+  const building = build({ paths, key, interpreter, requirementsFile: source.file, requirements, appDir, dist, wheels, log, cancel: options.cancel });
   inFlight.set(id, building);
   try {
     const envDir = await building;
@@ -104,6 +106,7 @@ async function build(options: {
   dist: string;
   wheels: FindLinks;
   log: (line: string) => void;
+  cancel: AbortSignal | undefined;
 }): Promise<string> {
   const { paths, key, interpreter, wheels, log } = options;
   const removed = await removeStale(paths.envs);
@@ -124,6 +127,7 @@ async function build(options: {
       requireHashes: usesHashes(options.requirements.requirements),
       listing: wheels.listing,
       log,
+      cancel: options.cancel,
     });
     const envDir = await publish(paths.envs, key, dir);
     log(`python environment ${key}: built`);

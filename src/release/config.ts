@@ -33,7 +33,7 @@ export async function applyConfigRelease(ctx: HomeContext, changedKeys: string[]
           Object.assign(record, { command: source.command, commit: source.commit, envKey: source.envKey });
         }
         writeState(ctx.paths, state);
-      }),
+      }, ctx.cancel?.signal),
   });
 }
 

@@ -55,22 +55,32 @@ export async function deploy(ctx: HomeContext, input: Readable, requested: strin
 async function receive(ctx: HomeContext, input: Readable, kind: ReleaseKind): Promise<Received> {
   const dir = incomingFolder(ctx.paths);
   ctx.reporter.line(`receiving the archive into deploy/${basename(dir)}`);
+  const cancel = ctx.cancel?.signal;
+  // a cancel ends the upload: the unpack fails and the folder goes
+  const stopReading = () => input.destroy(new Error("cancelled"));
+  cancel?.addEventListener("abort", stopReading, { once: true });
   try {
-    const unpacked = await step("unpack", async () => {
-      // 0700 from the start: the app's files, .env among them, are never readable by other users
-      mkdirSync(dir, { mode: 0o700 });
-      const result = await unpackArchive(input, dir, {
-        ...ctx.config.archive,
-        onProgress: (bytes, entries) => ctx.reporter.progress(`unpacking: ${formatBytes(bytes)}, ${entries} entries`),
-      });
-      protectEnvFile(dir);
-      return result;
-    });
+    const unpacked = await step(
+      "unpack",
+      async () => {
+        // 0700 from the start: the app's files, .env among them, are never readable by other users
+        mkdirSync(dir, { mode: 0o700 });
+        const result = await unpackArchive(input, dir, {
+          ...ctx.config.archive,
+          onProgress: (bytes, entries) => ctx.reporter.progress(`unpacking: ${formatBytes(bytes)}, ${entries} entries`),
+        });
+        protectEnvFile(dir);
+        return result;
+      },
+      cancel,
+    );
     ctx.reporter.line(`unpacked ${unpacked.entries} entries (${formatBytes(unpacked.bytes)})${unpacked.commit ? `, commit ${unpacked.commit}` : ""}`);
     return { ...unpacked, dir };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw releaseError(kind, error);
+  } finally {
+    cancel?.removeEventListener("abort", stopReading);
   }
 }
 
@@ -78,17 +88,18 @@ async function receive(ctx: HomeContext, input: Readable, kind: ReleaseKind): Pr
 async function prepareFromArchive(ctx: HomeContext, state: State, records: InstanceRecord[], received: Received): Promise<void> {
   const first = records[0]!;
   const firstDir = instanceDir(ctx.paths, first.id);
+  const cancel = ctx.cancel?.signal;
   await step("copy", () => {
     ctx.reporter.line(`release ${first.release}: deploy/${first.id} from the archive`);
     renameSync(received.dir, firstDir);
     for (const record of records.slice(1)) copyInstanceFolder(ctx, first, record);
-  });
+  }, cancel);
   const procfile = await step("procfile", () => {
     const entries = readProcfile(firstDir);
     for (const record of records) Object.assign(record, { commit: received.commit, command: commandFor(entries, record.proc) });
     writeState(ctx.paths, state);
     return entries;
-  });
+  }, cancel);
 
   await step("environment", async () => {
     for (const record of records) {
@@ -101,15 +112,16 @@ async function prepareFromArchive(ctx: HomeContext, state: State, records: Insta
         warn: (line) => {
           if (record === first) ctx.reporter.line(`warning: ${line}`);
         },
+        cancel,
       });
       record.envKey = env?.key ?? null;
       if (env && record === first) ctx.reporter.line(`environment ${env.key}: ${env.reused ? "reused, nothing installed" : "built"}`);
     }
     writeState(ctx.paths, state);
-  });
+  }, cancel);
 
   const releaseEntry = procfile.find((entry) => entry.name === RELEASE_HOOK);
-  if (releaseEntry) await step("release", () => runReleaseHook(ctx, first, releaseEntry.command));
+  if (releaseEntry) await step("release", () => runReleaseHook(ctx, first, releaseEntry.command), cancel);
 }
 
 /** The app's .env holds values (often secrets) and comes with the archive's mode: only the owner may read it. */

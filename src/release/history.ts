@@ -20,7 +20,7 @@ export interface HistoryEntry {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
-  outcome: "success" | "failed";
+  outcome: "success" | "failed" | "cancelled";
   error?: string;
   /** For rollbacks: the instances it went back to; for config: the keys changed; for activate: the release it activated. */
   detail?: string[];
@@ -29,7 +29,10 @@ export interface HistoryEntry {
 }
 
 /** A release under way, in state from its start until its history line is written: recovery writes the line of one that was killed. */
-export type PendingRelease = Omit<HistoryEntry, "finishedAt" | "durationMs" | "outcome" | "error">;
+export type PendingRelease = Omit<HistoryEntry, "finishedAt" | "durationMs" | "outcome" | "error"> & {
+  /** Set when the switch began: the release can no longer be cancelled. */
+  switchingSince?: string;
+};
 
 export function pendingRelease(kind: ReleaseKind, release: number, procs: string[], instances: string[], started: Date, detail?: string[]): PendingRelease {
   const push = pushIdFromEnv();
@@ -48,7 +51,7 @@ export function pushIdFromEnv(): string | undefined {
   return value;
 }
 
-export function finishedRelease(pending: PendingRelease, outcome: HistoryEntry["outcome"], error?: string): HistoryEntry {
+export function finishedRelease({ switchingSince: _switching, ...pending }: PendingRelease, outcome: HistoryEntry["outcome"], error?: string): HistoryEntry {
   const finished = new Date();
   return { ...pending, finishedAt: finished.toISOString(), durationMs: finished.getTime() - Date.parse(pending.startedAt), outcome, ...(error ? { error } : {}) };
 }

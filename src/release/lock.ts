@@ -39,7 +39,7 @@ export async function acquireHomeLock(
   paths: HomePaths,
   command: string,
   events: LockEvents,
-  options: { timeoutMs?: number; pollMs?: number; ignoreToken?: boolean } = {},
+  options: { timeoutMs?: number; pollMs?: number; ignoreToken?: boolean; cancel?: AbortSignal } = {},
 ): Promise<HomeLock> {
   const token = process.env.SARGE_LOCK_TOKEN;
   if (token && !options.ignoreToken) return heldByToken(paths, token);
@@ -54,6 +54,7 @@ export async function acquireHomeLock(
   let waitingFor: LockHolder | undefined;
   /** Created, or else held by a live process (`waitingFor`): a dead holder's lock is taken over at once. */
   const created = () => {
+    if (options.cancel?.aborted) throw new Error("cancelled while waiting for the deploy lock");
     for (;;) {
       if (tryCreate(paths.deployLock, me)) return true;
       const holder = readHolder(paths.deployLock);

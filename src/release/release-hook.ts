@@ -1,3 +1,4 @@
+import { stopGroupOnAbort } from "../util/abort-group.js";
 import { loadExeca } from "../util/load-execa.js";
 import type { HomeContext } from "../home/context.js";
 import { instanceDir, instanceEnvironment } from "../instance/env.js";
@@ -6,17 +7,21 @@ import type { InstanceRecord } from "../instance/state.js";
 /**
  * Run the Procfile's `release` command once, in the new instance's folder and
  * environment, before anything is switched (like Heroku's release phase).
+ * It leads its own process group, which a cancelled release stops whole.
  */
 export async function runReleaseHook(ctx: HomeContext, instance: InstanceRecord, command: string): Promise<void> {
   ctx.reporter.line(`release: ${command}`);
-  const result = await (await loadExeca())("/bin/sh", ["-c", command], {
+  const child = (await loadExeca())("/bin/sh", ["-c", command], {
     cwd: instanceDir(ctx.paths, instance.id),
     env: instanceEnvironment(ctx.paths, instance),
     extendEnv: false,
     stdin: "ignore",
     all: true,
     reject: false,
+    detached: true,
   });
+  const unwatch = stopGroupOnAbort(child.pid, ctx.cancel?.signal);
+  const result = await child.finally(unwatch);
   const output = result.all?.trimEnd() ?? "";
   if (output) ctx.log.info({ output }, "release hook output");
   for (const line of output.split("\n").slice(-40)) if (line) ctx.reporter.line(`release | ${line}`);

@@ -1,4 +1,4 @@
-import { ReleaseError } from "../util/errors.js";
+import { ReleaseCancelledError, ReleaseError } from "../util/errors.js";
 import type { ReleaseKind } from "./history.js";
 
 /**
@@ -62,13 +62,26 @@ export class StepFailure extends Error {
   }
 }
 
-/** Run one step; any failure becomes a StepFailure naming it (see releaseError). */
-export async function step<T>(name: ReleaseStep, work: () => Promise<T> | T): Promise<T> {
+/** A step that stopped because the release was cancelled (release/cancel.ts), or was cancelled before it began. */
+export class StepCancelled extends StepFailure {
+  constructor(step: ReleaseStep) {
+    super(step, "cancelled", undefined, undefined);
+  }
+}
+
+/**
+ * Run one step; any failure becomes a StepFailure naming it (see
+ * releaseError). With the release's cancel signal, a cancel asked for before
+ * the step, or one that made it fail, stops the release there instead.
+ */
+export async function step<T>(name: ReleaseStep, work: () => Promise<T> | T, cancel?: AbortSignal): Promise<T> {
   await pauseIfAsked(name);
+  if (cancel?.aborted) throw new StepCancelled(name);
   try {
     return await work();
   } catch (error) {
     if (error instanceof StepFailure) throw error;
+    if (cancel?.aborted) throw new StepCancelled(name);
     const message = error instanceof Error ? error.message : String(error);
     const [reason, ...detail] = message.split("\n");
     const extra = (error as { detail?: string }).detail;
@@ -78,8 +91,9 @@ export async function step<T>(name: ReleaseStep, work: () => Promise<T> | T): Pr
 
 const RELEASE_NAMES: Record<ReleaseKind, string> = { deploy: "deploy", rollback: "rollback", config: "config change", stage: "stage", activate: "activate" };
 
-/** "<release> failed at <step>: <reason>" for a step's failure; any other error as it is. */
+/** "<release> failed at <step>: <reason>" for a step's failure, "<release> cancelled at <step>" for a cancel; any other error as it is. */
 export function releaseError(kind: ReleaseKind, error: unknown): unknown {
+  if (error instanceof StepCancelled) return new ReleaseCancelledError(RELEASE_NAMES[kind], error.step);
   if (!(error instanceof StepFailure)) return error;
   return new ReleaseError(RELEASE_NAMES[kind], error.step, error.reason, { detail: error.detail, cause: error.cause });
 }

@@ -10,6 +10,7 @@ import { finishedRelease, pendingRelease, type HistoryEntry, type ReleaseKind } 
 import { acquireHomeLock, describeHolder, TokenNotHoldingError } from "./lock.js";
 import { recoverInterrupted } from "./recovery.js";
 import { destroyInstances, retire } from "./retire.js";
+import { ReleaseCancelledError } from "../util/errors.js";
 import { releaseError, step, StepFailure, type ReleaseStep } from "./steps.js";
 import { markStaged, switchAll, undoSwitches, type Switched } from "./switch.js";
 
@@ -66,18 +67,28 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
     const record = (outcome: HistoryEntry["outcome"], error?: string) =>
       announceOutcome(ctx, state, finishedRelease({ ...pending, commit: commit() }, outcome, error), startNotice);
     const switched: Switched[] = [];
+    const cancel = ctx.cancel?.signal;
     let switchMs: Record<string, number> = {};
     try {
       await plan.prepare(records, state);
       await launch(ctx, state, records);
       if (plan.stage) markStaged(ctx, state, records);
-      else switchMs = await step("switch", () => switchAll(ctx, state, records, switched));
+      else
+        switchMs = await step(
+          "switch",
+          () => {
+            beginSwitch(ctx, state);
+            return switchAll(ctx, state, records, switched);
+          },
+          cancel,
+        );
     } catch (error) {
       const failure = releaseError(plan.kind, error);
       const diskNote = fullDiskNote(ctx.paths.root);
       await undo(ctx, state, records, made, switched);
       if (diskNote) ctx.reporter.line(diskNote());
-      await onlyWarn(ctx, "record", () => record("failed", (failure as Error).message), "the release failed, and record failed too", RECORD_LATER);
+      const outcome = failure instanceof ReleaseCancelledError ? "cancelled" : "failed";
+      await onlyWarn(ctx, "record", () => record(outcome, (failure as Error).message), `the release ${outcome}, and record failed too`, RECORD_LATER);
       throw failure;
     }
     const done = plan.stage ? "staged" : "switched";
@@ -90,16 +101,28 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
       durationMs: Date.now() - started.getTime(),
       switchMs,
     };
+  }).catch((error: unknown) => {
+    // a failure of the lock step itself: nothing began
+    throw releaseError(plan.kind, error);
   });
 }
 
 /** Run `work` holding the home's deploy lock; every command that changes instances or etc/sarge.yaml goes through here. */
-export async function withHomeLock<T>(ctx: Pick<HomeContext, "paths" | "reporter">, command: string, work: () => Promise<T>): Promise<T> {
-  const lock = await step("lock", () =>
-    acquireHomeLock(ctx.paths, command, {
-      waiting: (holder) => ctx.reporter.line(`waiting for the deploy lock held by ${describeHolder(holder)}`),
-      takeover: (holder) => ctx.reporter.line(`took over the deploy lock of ${describeHolder(holder)}, which is no longer running`),
-    }),
+export async function withHomeLock<T>(ctx: Pick<HomeContext, "paths" | "reporter" | "cancel">, command: string, work: () => Promise<T>): Promise<T> {
+  const cancel = ctx.cancel?.signal;
+  const lock = await step(
+    "lock",
+    () =>
+      acquireHomeLock(
+        ctx.paths,
+        command,
+        {
+          waiting: (holder) => ctx.reporter.line(`waiting for the deploy lock held by ${describeHolder(holder)}`),
+          takeover: (holder) => ctx.reporter.line(`took over the deploy lock of ${describeHolder(holder)}, which is no longer running`),
+        },
+        { cancel },
+      ),
+    cancel,
   ).catch((error: unknown) => {
     // a token that holds nothing is the caller's mistake, said as it is, not a step of the release that failed
     throw error instanceof StepFailure && error.cause instanceof TokenNotHoldingError ? error.cause : error;
@@ -117,6 +140,7 @@ export async function withHomeLock<T>(ctx: Pick<HomeContext, "paths" | "reporter
  * still runs keeps its port and process: only its readiness is checked again.
  */
 async function launch(ctx: HomeContext, state: State, records: InstanceRecord[]): Promise<void> {
+  const cancel = ctx.cancel?.signal;
   const starting = await step("port", async () => {
     const running = new Set((await ctx.supervisor.status()).filter(isUp).map((program) => program.name));
     const starting = records.filter((record) => record.state !== "staged" || !running.has(record.id));
@@ -126,13 +150,13 @@ async function launch(ctx: HomeContext, state: State, records: InstanceRecord[])
       writeState(ctx.paths, state);
     }
     return starting;
-  });
+  }, cancel);
   await step("start", async () => {
     // fail only once every start has ended: the undo must not remove a program that a start still under way then adds
     const starts = await Promise.allSettled(starting.map((record) => startInstance(ctx, record)));
     const failed = starts.find((start) => start.status === "rejected");
     if (failed) throw failed.reason;
-  });
+  }, cancel);
   await step("readiness", () =>
     Promise.all(
       records.map(async (record) => {
@@ -140,7 +164,18 @@ async function launch(ctx: HomeContext, state: State, records: InstanceRecord[])
         ctx.reporter.line(`${record.id}: ready on port ${record.port} after ${(readyMs / 1000).toFixed(1)}s`);
       }),
     ),
+    cancel,
   );
+}
+
+/**
+ * The switch begins: from here the release finishes (a cancel is refused),
+ * and state says so, for whoever watches it from outside (the server's queue).
+ */
+function beginSwitch(ctx: HomeContext, state: State): void {
+  ctx.cancel?.beginSwitch();
+  if (state.pendingRelease) state.pendingRelease.switchingSince = new Date().toISOString();
+  writeState(ctx.paths, state);
 }
 
 /**

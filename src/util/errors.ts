@@ -38,6 +38,16 @@ export class ReleaseError extends SargeError {
   }
 }
 
+/** A release stopped by a cancel before its switch, and undone: exit code 5. */
+export class ReleaseCancelledError extends SargeError {
+  readonly step: string;
+
+  constructor(release: string, step: string) {
+    super(`${release} cancelled at ${step}`, { detail: "Nothing was switched: the running version is untouched, and what the release had made is removed.", exitCode: 5 });
+    this.step = step;
+  }
+}
+
 /** ENOSPC, or EDQUOT (the user's quota): either way nothing more can be written there. */
 export function isDiskFull(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
