@@ -8,6 +8,7 @@ import type { RollbackResult } from "../src/release/rollback.js";
 import type { ActivateResult } from "../src/release/activate.js";
 import type { DiscardResult } from "../src/release/discard.js";
 import type { InstanceView, ProcStatusView } from "../src/instance/views.js";
+import { DeployFrozenError } from "../src/home/deploy-freeze.js";
 import { ConfigError, ReleaseCancelledError, SargeError, SupervisorNotRunningError } from "../src/util/errors.js";
 import type { InitReport } from "../src/home/init.js";
 import type { WheelReport } from "../src/python-env/wheel.js";
@@ -71,7 +72,7 @@ const historyFields: FieldDocs<HistoryEntry> = {
   startedAt: "start (ISO 8601)",
   finishedAt: "end (ISO 8601)",
   durationMs: "duration in milliseconds",
-  outcome: "`success` or `failed`",
+  outcome: "`success`, `failed`, or `cancelled` (by a signal before its switch; undone)",
   error: "failed only: the error message",
   detail: "rollback: `from <instance>`, `to <instance> (release N)`; config: the variable names changed (never values); activate: `release N` (the release it switched to), `from <instances>`",
   push: "the push it belongs to ($SARGE_PUSH_ID, set by `sarge push --hosts`): the same on every server of one push; absent otherwise",
@@ -156,6 +157,7 @@ export const JSON_OUTPUTS: Record<string, JsonOutputDoc> = {
       healthy: "whether the stable address answers now (without one: whether the process runs); null while the supervisor is not running",
       problem: "null when HAProxy answers at the stable address, else why not: nothing answers, or another program listens there (its pid, user and command)",
       lastLines: "when not healthy: the last lines of the active instance's log, else empty",
+      deployLock: "the deploy lock (`sarge lock`), the same on every row: `{reason, who, since}`, or null when deploys are open",
     }),
   },
   init: {
@@ -389,6 +391,7 @@ export function renderReference(program: Command): string {
     row(`\`${new SargeError("").exitCode}\``, "the command failed, and says why (deploy and rollback: at which step; the running version is untouched); also usage errors found by the command-line parser (a missing argument, an unknown option)"),
     row(`\`${new ConfigError("").exitCode}\``, "bad etc/sarge.yaml, or input sarge itself refuses (an invalid process type or target); `sarge local` usage errors, as honcho"),
     row(`\`${new SupervisorNotRunningError("").exitCode}\``, "the home's supervisor is not running (start it with `<home>/bin/supervisord`); `list` and `status` still print what var/state.json says"),
+    row(`\`${new DeployFrozenError({ reason: "", who: "", since: "" }).exitCode}\``, "a deploy refused because deploys are locked (`sarge lock`); the message gives the reason and who locked it"),
     row(`\`${new ReleaseCancelledError("", "").exitCode}\``, "a deploy, rollback or config change cancelled by SIGTERM or SIGINT before its switch: undone, recorded as cancelled in history"),
     row("`70`", "an unexpected error (a bug): the message and stack trace are printed"),
     "",

@@ -9,6 +9,7 @@ import { registerHold } from "./hold.js";
 import { registerInit } from "./init.js";
 import { registerLifecycle } from "./lifecycle.js";
 import { registerList } from "./list.js";
+import { registerLock } from "./lock.js";
 import { register as registerLocal } from "./local.js";
 import { registerLogs } from "./logs.js";
 import { registerPush } from "./push.js";
@@ -26,6 +27,7 @@ const commands: Array<(program: Command) => void> = [
   registerActivate,
   registerDiscard,
   registerRollback,
+  registerLock,
   registerHistory,
   registerList,
   registerStatus,

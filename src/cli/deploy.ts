@@ -11,8 +11,9 @@ export function registerDeploy(program: Command): void {
     .argument("<archive>", "tar file, or - for standard input (git archive HEAD | ... deploy - web)")
     .argument("<proc...>", "process types from the Procfile")
     .option("--stage", "everything but the switch: the new instances start and must be ready, then stay running, not routed, until `sarge activate <release>` (or `sarge discard <release>`)")
+    .option("--force", "deploy even while deploys are locked (sarge lock); the shell user owns the home, so this is an admin's choice")
     .option("--json", "print the result as JSON (fields: release, commit, instances[{id, proc, port}], durationMs, switchMs, leftBehind)")
-    .action(async (archive: string, procs: string[], options: { stage?: boolean; json?: boolean }, command: Command) => {
+    .action(async (archive: string, procs: string[], options: { stage?: boolean; json?: boolean; force?: boolean }, command: Command) => {
       if (archive === "-" && process.stdin.isTTY) {
         throw new SargeError("deploy - reads the archive from standard input, which is a terminal", {
           exitCode: 2,
@@ -25,7 +26,9 @@ export function registerDeploy(program: Command): void {
         import("../release/cancel.js"),
       ]);
       const input = archive === "-" ? process.stdin : createReadStream(archive);
-      const result = await withContext(command, "deploy", (ctx) => cancelOnSignals(ctx, () => deploy(ctx, input, procs, { stage: options.stage })));
+      const result = await withContext(command, "deploy", (ctx) =>
+        cancelOnSignals(ctx, () => deploy(ctx, input, procs, { stage: options.stage, force: options.force })),
+      );
       if (options.json) return printJson(result);
       const instances = result.instances.map((instance) => `${instance.id} (port ${instance.port})`).join(", ");
       const done = `release ${result.release}: ${instances} in ${(result.durationMs / 1000).toFixed(1)}s`;

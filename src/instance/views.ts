@@ -1,8 +1,8 @@
+import { readDeployFreeze, type DeployFreeze } from "../home/deploy-freeze.js";
 import type { ProgramStatus } from "../supervise/supervisor.js";
 import type { HomeContext } from "../home/context.js";
 import { tailFile } from "./log-tail.js";
 import { instanceLogPath, type HomePaths } from "../home/paths.js";
-import type { SargeConfig } from "../home/config-types.js";
 import { probeInstance } from "./readiness.js";
 import { recoverIfIdle } from "../release/recovery-check.js";
 import { readState, type InstanceRecord, type InstanceState } from "./state.js";
@@ -37,6 +37,8 @@ export interface ProcStatusView {
   problem: string | null;
   /** The active instance's last log lines when it is not healthy. */
   lastLines: string[];
+  /** The home's deploy lock (`sarge lock`), the same on every row; null when deploys are open. */
+  deployLock: DeployFreeze | null;
 }
 
 export async function listInstances(ctx: HomeContext): Promise<InstanceView[]> {
@@ -74,7 +76,7 @@ function instanceView(instance: InstanceRecord, programs: Map<string, ProgramSta
 
 export async function procStatus(ctx: HomeContext): Promise<ProcStatusView[]> {
   return Promise.all(
-    statusRows(ctx.config, await listInstances(ctx)).map(async ({ row, active }) => {
+    statusRows(ctx, await listInstances(ctx)).map(async ({ row, active }) => {
       const running = active?.process === "running";
       const up = running || active?.process === "starting";
       const problem = row.address !== null ? await ctx.router.probe(row.proc) : null;
@@ -88,11 +90,12 @@ export async function procStatus(ctx: HomeContext): Promise<ProcStatusView[]> {
 
 /** `sarge status` from state.json and the config while the supervisor is not running: nothing is probed. */
 export function recordedStatus(home: Pick<HomeContext, "paths" | "config">): ProcStatusView[] {
-  return statusRows(home.config, recordedInstances(home.paths)).map(({ row }) => row);
+  return statusRows(home, recordedInstances(home.paths)).map(({ row }) => row);
 }
 
 /** One row per process type in port_map or with instances, sorted, health not yet known. */
-function statusRows(config: SargeConfig, instances: InstanceView[]): Array<{ row: ProcStatusView; active: InstanceView | undefined }> {
+function statusRows({ config, paths }: Pick<HomeContext, "paths" | "config">, instances: InstanceView[]): Array<{ row: ProcStatusView; active: InstanceView | undefined }> {
+  const deployLock = readDeployFreeze(paths);
   const procs = [...new Set([...Object.keys(config.portMap), ...instances.map((instance) => instance.proc)])].sort();
   return procs.map((proc) => {
     const active = activeOf(instances, proc);
@@ -107,6 +110,7 @@ function statusRows(config: SargeConfig, instances: InstanceView[]): Array<{ row
       healthy: null,
       problem: null,
       lastLines: [],
+      deployLock,
     };
     return { row, active };
   });

@@ -3,6 +3,7 @@ import { basename, join } from "node:path";
 import type { Readable } from "node:stream";
 import { unpackArchive, type UnpackResult } from "../archive/unpack.js";
 import type { HomeContext } from "../home/context.js";
+import { assertDeploysOpen } from "../home/deploy-freeze.js";
 import { assertProcessType } from "../instance/id.js";
 import { instanceDir } from "../instance/env.js";
 import { readState, writeState, type InstanceRecord, type State } from "../instance/state.js";
@@ -32,10 +33,19 @@ interface Received extends UnpackResult {
  * With `stage`, it stops before the switch: the instances stay staged (see
  * activate.ts).
  */
-export async function deploy(ctx: HomeContext, input: Readable, requested: string[], options: { stage?: boolean } = {}): Promise<DeployResult> {
+export interface DeployOptions {
+  /** Everything but the switch (sarge deploy --stage). */
+  stage?: boolean;
+  /** Deploy through the deploy lock (`sarge lock`): an admin's choice. */
+  force?: boolean;
+}
+
+export async function deploy(ctx: HomeContext, input: Readable, requested: string[], options: DeployOptions = {}): Promise<DeployResult> {
   const procs = [...new Set(requested)];
   procs.forEach(assertProcessType);
   const kind = options.stage ? "stage" : "deploy";
+  const force = options.force ?? false;
+  assertDeploysOpen(ctx.paths, force);
   const received = await receive(ctx, input, kind);
   try {
     const result = await runRelease(ctx, {
@@ -43,7 +53,11 @@ export async function deploy(ctx: HomeContext, input: Readable, requested: strin
       stage: options.stage,
       procs,
       command: `sarge deploy ${options.stage ? "--stage " : ""}${procs.join(" ")}`,
-      choose: (_state, release) => ({ instances: newInstances(ctx, procs, release) }),
+      choose: (_state, release) => {
+        // a lock placed while this deploy received its archive or waited for the deploy lock counts too
+        assertDeploysOpen(ctx.paths, force);
+        return { instances: newInstances(ctx, procs, release) };
+      },
       prepare: (records, state) => prepareFromArchive(ctx, state, records, received),
     });
     return { ...result, leftBehind: typesLeftBehind(readState(ctx.paths), result) };

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import type { HomePaths } from "../home/paths.js";
 import { appendToFile } from "../util/append-file.js";
 import { ConfigError } from "../util/errors.js";
-import { currentUser } from "./lock.js";
+import { currentUser } from "../util/current-user.js";
 
 /** A stage is a deploy stopped before its switch; an activate is the switch of a staged (or kept) release. */
 export type ReleaseKind = "deploy" | "rollback" | "config" | "stage" | "activate";

@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { userInfo } from "node:os";
 import { linkSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { DiskFullError, isDiskFull, SargeError } from "../util/errors.js";
 import { dirname } from "node:path";
+import { currentUser } from "../util/current-user.js";
 import { pollUntil } from "../util/poll.js";
 import type { HomePaths } from "../home/paths.js";
 import { isSameProcessAlive, processStartTime } from "../util/process-alive.js";
@@ -92,10 +92,6 @@ export class TokenNotHoldingError extends SargeError {
 
 export function describeHolder(holder: LockHolder): string {
   return `pid ${holder.pid} (${holder.user}: ${holder.command}, since ${holder.since})`;
-}
-
-export function currentUser(): string {
-  return process.env.SUDO_USER || process.env.USER || process.env.LOGNAME || userInfo().username;
 }
 
 export function readHolder(lockPath: string): LockHolder | null {
