@@ -71,7 +71,11 @@ async function receive(ctx: HomeContext, input: Readable, kind: ReleaseKind): Pr
   ctx.reporter.line(`receiving the archive into deploy/${basename(dir)}`);
   const cancel = ctx.cancel?.signal;
   // a cancel ends the upload: the unpack fails and the folder goes
-  const stopReading = () => input.destroy(new Error("cancelled"));
+  const stopReading = () => {
+    // the unpack may have let go of the stream already: its error must not go unheard
+    input.once("error", () => undefined);
+    input.destroy(new Error("cancelled"));
+  };
   cancel?.addEventListener("abort", stopReading, { once: true });
   try {
     const unpacked = await step(
