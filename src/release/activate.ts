@@ -2,6 +2,7 @@ import type { HomeContext } from "../home/context.js";
 import { isUp, stopInstance } from "../instance/lifecycle.js";
 import { activeInstance, readState, type InstanceRecord, type State } from "../instance/state.js";
 import { SargeError } from "../util/errors.js";
+import { assertProcessType } from "../instance/id.js";
 import { step } from "./steps.js";
 import { runRelease, type ReleaseResult } from "./transaction.js";
 
@@ -18,14 +19,15 @@ export interface ActivateResult extends ReleaseResult {
  * release is started and switched in the same way, as a rollback of every
  * process type it has.
  */
-export async function activateRelease(ctx: HomeContext, release: number): Promise<ActivateResult> {
-  const procs = [...new Set(releaseInstances(readState(ctx.paths), release).map((instance) => instance.proc))];
+export async function activateRelease(ctx: HomeContext, release: number, only: string[] = []): Promise<ActivateResult> {
+  only.forEach(assertProcessType);
+  const procs = only.length > 0 ? [...new Set(only)] : [...new Set(releaseInstances(readState(ctx.paths), release).map((instance) => instance.proc))];
   const result = await runRelease(ctx, {
     kind: "activate",
     procs,
-    command: `sarge activate ${release}`,
+    command: `sarge activate ${[release, ...only].join(" ")}`,
     choose: (state) => {
-      const targets = chooseTargets(state, release);
+      const targets = chooseTargets(state, release, only);
       const from = targets.map((target) => activeInstance(state, target.proc)?.id ?? `no ${target.proc}`);
       return { instances: targets, detail: [`release ${release}`, `from ${from.join(", ")}`] };
     },
@@ -38,8 +40,14 @@ function releaseInstances(state: State, release: number): InstanceRecord[] {
   return Object.values(state.instances).filter((instance) => instance.release === release);
 }
 
-function chooseTargets(state: State, release: number): InstanceRecord[] {
-  const members = releaseInstances(state, release);
+/** The release's staged or kept instances (of the `only` process types, when given: each must be in the release). */
+function chooseTargets(state: State, release: number, only: string[]): InstanceRecord[] {
+  const all = releaseInstances(state, release);
+  const members = all.filter((instance) => only.length === 0 || only.includes(instance.proc));
+  const absent = only.filter((proc) => !members.some((instance) => instance.proc === proc));
+  if (all.length > 0 && absent.length > 0) {
+    throw new SargeError(`release ${release} has no ${absent.join(" or ")} instance (it has ${all.map((instance) => instance.id).join(", ")})`);
+  }
   const targets = members.filter((instance) => instance.state === "staged" || instance.state === "kept");
   if (targets.length > 0) return targets;
   if (members.length > 0) throw new SargeError(`release ${release} is already active (${members.map((instance) => instance.id).join(", ")})`);

@@ -76,6 +76,18 @@ describe("staged releases (deploy --stage, activate, discard)", () => {
     expect(home.lines).toContain(`${old.web}: kept, starting it again (release 1)`);
   });
 
+  it("activates only the process types it is given: a kept release's other types stay where they are", async () => {
+    const { old, staged } = await homeWithStagedRelease();
+    await activateRelease(home.ctx, 2);
+    const [api] = (await home.release(["api"])).instances;
+
+    await activateRelease(home.ctx, 1, ["web"]);
+    expect(home.summary().instances).toMatchObject({ [old.web]: "active", [old.api]: "kept", [staged.web]: "kept", [api!.id]: "active" });
+    expect(home.history().at(-1)).toMatchObject({ kind: "activate", procs: ["web"], instances: [old.web] });
+    await expect(activateRelease(home.ctx, 4, ["web"])).rejects.toThrow(`release 4 has no web instance (it has ${api!.id})`);
+    await expect(activateRelease(home.ctx, 1, ["web"])).rejects.toThrow(`release 1 is already active (${old.web})`);
+  });
+
   it("starts a staged instance that stopped meanwhile again before switching to it", async () => {
     const { staged } = await homeWithStagedRelease();
     await home.supervisor.stop(staged.web);
