@@ -61,6 +61,8 @@ describe("the dashboard", () => {
     await page.click("table.procs tbody tr a");
     await expect(page.textContent("h1")).resolves.toContain(v2);
     await expect(page.textContent("#log")).resolves.toContain("listening on 127.0.0.1");
+    await fetch(`http://127.0.0.1:${home.webPort}/followed-live`);
+    await waitFor(async () => (await page.textContent("#log"))?.includes("GET /followed-live"), "the request's log line on the open page", 30_000);
     await documentationShots(page, "instance-logs");
 
     await page.click("text=Log out");

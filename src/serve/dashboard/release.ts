@@ -1,7 +1,9 @@
+import { existsSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { readState, type State } from "../../instance/state.js";
 import { readHistory } from "../../release/history.js";
 import { HttpError } from "../http-error.js";
+import { readLogPage, releaseLogPath } from "../log-stream.js";
 import type { HomePaths } from "../../home/paths.js";
 import { pageBase, pagePermission, sendPage, signedIn } from "./page-auth.js";
 import { runSargeAs } from "./sarge-child.js";
@@ -36,9 +38,13 @@ export function releaseRoutes(app: FastifyInstance): void {
     const state = readState(paths);
     const release = findRelease(paths, state, id);
     const base = pageBase(signedIn(request), `Release #${id}`);
+    const logFile = releaseLogPath(paths, id);
+    // the server keeps the output of the releases it runs; one run over ssh has none
+    const log = existsSync(logFile) ? readLogPage(logFile, 0) : null;
     return sendPage(reply, "release", {
       ...base,
       release,
+      ...(log ? { logText: log.text, logOffset: log.next, logStream: `/api/v1/releases/${id}/log` } : {}),
       running: release.state === "running",
       rollbackable: base.can.rollback && release.state === "success" && keptInstances(state, release.instances).length > 0,
     });
