@@ -13,6 +13,7 @@ import { ConfigError, ReleaseCancelledError, SargeError, SupervisorNotRunningErr
 import type { InitReport } from "../src/home/init.js";
 import type { WheelReport } from "../src/python-env/wheel.js";
 import type { TokenView } from "../src/serve/tokens.js";
+import type { UpgradeReport } from "../src/home/upgrade.js";
 import { buildLocalProgram } from "../src/cli/local.js";
 
 /**
@@ -211,6 +212,18 @@ export const JSON_OUTPUTS: Record<string, JsonOutputDoc> = {
       revokedAt: "when it was revoked (ISO 8601), or null",
     }),
   },
+  upgrade: {
+    shape: "an object",
+    fields: fields<UpgradeReport>({
+      home: "absolute path of the home",
+      from: "the sarge version the home ran before, or null (a home made before homes were pinned)",
+      to: "the sarge version it runs now (`<home>/opt/current`)",
+      supervisor:
+        "what happened to the supervisor, by `kind`: `restarted` (`from`, `to`: the daemon's pids; every app kept running), `current` (it ran that version already), `not running`, `restart needed` (a daemon of a sarge that cannot hand over: restart it), `supervisord files rendered`",
+      removed: "copies removed from `<home>/opt/` (two are kept: current and previous)",
+    }),
+  },
+  version: { shape: "an object", fields: [["sarge_version", "this sarge's version"]] },
 };
 
 /** The body POSTed to every `notify:` URL. */
@@ -329,6 +342,8 @@ export function renderReference(program: Command): string {
     "- [Configuration: etc/sarge.yaml](#configuration-etcsargeyaml)",
     "- [Notifications](#notifications)",
     "- [Exit codes](#exit-codes)",
+    "",
+    "Every `--json` output carries `sarge_version`, the version of the sarge that printed it: first in an object, in each element of an array. A checkout's version is `<package.json version>+<hash of its build>` (src/util/version.ts).",
     "",
     "## Global options",
     "",

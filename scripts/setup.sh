@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what sarge's demo and tests need on a fresh Debian machine: HAProxy,
 # supervisord and a Python with venv (Debian packages), then the npm
-# dependencies, then the build. Safe to run again.
+# dependencies, then the build, and links sarge into /usr/local/bin. Safe to
+# run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,3 +33,12 @@ fi
 # other platforms). `npm install` installs the locked versions all the same.
 npm install --no-audit --no-fund
 npm run build
+
+# `sarge` on PATH for development: this checkout's bin/sarge (a server installs the packed tarball instead, see README.md)
+link=/usr/local/bin/sarge
+if [ "$(readlink "$link" 2>/dev/null)" != "$PWD/bin/sarge" ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || [ -w "$(dirname "$link")" ] || sudo="sudo"
+  $sudo ln -sfn "$PWD/bin/sarge" "$link"
+  echo "linked $link -> $PWD/bin/sarge"
+fi

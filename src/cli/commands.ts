@@ -19,6 +19,8 @@ import { registerServe } from "./serve.js";
 import { registerStatus } from "./status.js";
 import { registerSupervisord } from "./supervisord.js";
 import { registerToken } from "./token.js";
+import { registerUpgrade } from "./upgrade.js";
+import { registerVersion } from "./version.js";
 import { registerWheel } from "./wheel.js";
 
 /** One register function per command (src/cli/<command>.ts), in --help order. */
@@ -44,6 +46,8 @@ const commands: Array<(program: Command) => void> = [
   registerServe,
   registerToken,
   registerBundle,
+  registerUpgrade,
+  registerVersion,
 ];
 
 export function registerCommands(program: Command): void {

@@ -1,4 +1,5 @@
 import { isDiskFull, SargeError } from "../util/errors.js";
+import { sargeVersion } from "../util/version.js";
 
 /** Print an error as one sentence plus detail, never a stack (unless SARGE_DEBUG). Returns the exit code. */
 export function reportError(error: unknown): number {
@@ -18,8 +19,13 @@ export function reportError(error: unknown): number {
   return 70;
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+/**
+ * Every --json output carries the `sarge_version` that wrote it: first in an
+ * object, and in each element of a list (list, history, status print lists).
+ */
+export function printJson(value: object): void {
+  const versioned = (item: unknown) => (typeof item === "object" && item !== null && !Array.isArray(item) ? { sarge_version: sargeVersion(), ...item } : item);
+  process.stdout.write(JSON.stringify(Array.isArray(value) ? value.map(versioned) : versioned(value), null, 2) + "\n");
 }
 
 function indent(text: string): string {

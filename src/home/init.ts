@@ -4,11 +4,11 @@ import { userInfo } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { SargeError } from "../util/errors.js";
 import getPort from "get-port";
-import { sargeBin } from "../util/package-root.js";
 import { writeSupervisordConfig } from "../supervise/supervisord/index.js";
 import { renderTemplate } from "../util/templates.js";
 import type { SupervisorKind } from "./config-types.js";
 import type { HomePaths } from "./paths.js";
+import { pinnedVersion, pinRunningSarge, pointAt, wrapperFiles } from "./pinned-sarge.js";
 
 export interface InitOptions {
   supervisor: SupervisorKind;
@@ -30,7 +30,7 @@ export interface InitReport {
  */
 export async function initHome(paths: HomePaths, options: InitOptions): Promise<InitReport> {
   try {
-    for (const dir of [paths.bin, paths.dist, paths.etc, join(paths.etc, "haproxy"), paths.deploy, paths.envs, paths.log]) {
+    for (const dir of [paths.bin, paths.opt, paths.dist, paths.etc, join(paths.etc, "haproxy"), paths.deploy, paths.envs, paths.log]) {
       mkdirSync(dir, { recursive: true });
     }
     mkdirSync(paths.run, { recursive: true, mode: 0o700 });
@@ -41,20 +41,28 @@ export async function initHome(paths: HomePaths, options: InitOptions): Promise<
 
   const unitName = `sarge-${basename(paths.root).replace(/[^A-Za-z0-9_.-]/g, "-")}.service`;
   const unitFile = join(paths.etc, unitName);
-  const wrapperData = { node: process.execPath, sarge: sargeBin, home: paths.root };
   const files: InitReport["files"] = [];
   const place = (path: string, content: () => string | Promise<string>, mode: number) =>
     writeIfMissing(path, content, mode).then((outcome) => files.push({ path: relative(paths.root, path), outcome }));
 
   await place(paths.config, async () => renderTemplate("sarge.yaml", { ...(await randomPortBase()), supervisor: options.supervisor }), 0o600);
-  await place(join(paths.bin, "sarge"), () => renderTemplate("bin-sarge", wrapperData), 0o755);
-  await place(join(paths.bin, "supervisord"), () => renderTemplate("bin-supervisord", wrapperData), 0o755);
+  files.push(pinSarge(paths));
+  for (const wrapper of wrapperFiles(paths)) await place(wrapper.path, wrapper.content, 0o755);
   await place(unitFile, () => renderTemplate("sarge.service", { home: paths.root, user: userInfo().username, unitFile, unitName }), 0o644);
   if (options.supervisor === "supervisord") {
     const conf = await writeSupervisordConfig(paths);
     files.push({ path: relative(paths.root, conf), outcome: "created" });
   }
   return { home: paths.root, files, unitFile, unitName };
+}
+
+/** A home made before has its sarge already, whichever version: only `sarge upgrade` changes it. */
+function pinSarge(paths: HomePaths): InitReport["files"][number] {
+  const pinned = pinnedVersion(paths, "current");
+  if (pinned !== null) return { path: join("opt", `sarge-${pinned}`), outcome: "kept" };
+  const { version, created } = pinRunningSarge(paths);
+  pointAt(paths, "current", version);
+  return { path: join("opt", `sarge-${version}`), outcome: created ? "created" : "kept" };
 }
 
 async function writeIfMissing(path: string, content: () => string | Promise<string>, mode: number): Promise<FileOutcome> {

@@ -15,7 +15,7 @@ import type { HomePaths } from "./paths.js";
 export function actAsHomeOwner(paths: HomePaths): void {
   const home = statOrNull(paths.root);
   if (!home?.isDirectory()) return; // no home there: the command says so in its own words
-  refuseWritableByOthers([paths.root, paths.etc, dirname(paths.state), paths.run, paths.log, paths.deploy, paths.bin]);
+  refuseWritableByOthers([paths.root, paths.etc, dirname(paths.state), paths.run, paths.log, paths.deploy, paths.bin, paths.opt]);
   for (const file of [paths.sargeLog, paths.history]) {
     if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink()) throw linkRefusal(file);
   }

@@ -4,6 +4,8 @@ import { join, resolve } from "node:path";
 export interface HomePaths {
   root: string;
   bin: string;
+  /** sarge-<version>/ copies of sarge, and `current` / `previous` links to them (src/home/pinned-sarge.ts). */
+  opt: string;
   dist: string;
   etc: string;
   config: string;
@@ -34,6 +36,7 @@ export function homePaths(home: string): HomePaths {
   return {
     root,
     bin: join(root, "bin"),
+    opt: join(root, "opt"),
     dist: join(root, "dist"),
     etc,
     config: join(etc, "sarge.yaml"),

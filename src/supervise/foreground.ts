@@ -25,10 +25,7 @@ export async function prepareSupervisor(paths: HomePaths, kind: SupervisorKind):
  */
 export async function runSupervisorForeground(paths: HomePaths, kind: SupervisorKind): Promise<number> {
   const command = await prepareSupervisor(paths, kind);
-  if (command === null) {
-    await runDaemon(paths);
-    return 0;
-  }
+  if (command === null) return runDaemon(paths);
   const [bin, ...args] = command;
   // listening before spawning: a signal that arrived between the two would kill us and orphan supervisord
   let forwardTo: ChildProcess | undefined;

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { useDeployedHome } from "../support/deployed-home.js";
 import { get, startLoad } from "../support/load.js";
 import { readState } from "../../src/instance/state.js";
+import { sargeVersion } from "../../src/util/version.js";
 import { pausedLine, plainLines } from "../support/crash.js";
 
 describe("sarge config: env changes as zero-downtime releases", () => {
@@ -12,7 +13,7 @@ describe("sarge config: env changes as zero-downtime releases", () => {
   it("lists names only, unless values are asked for", async () => {
     expect((await home.sarge(["config", "list"])).stdout).toBe("MESSAGE\n");
     expect((await home.sarge(["config", "list", "--show-values"])).stdout).toBe("MESSAGE=hello sarge!\n");
-    expect(JSON.parse((await home.sarge(["config", "list", "--json"])).stdout)).toEqual({ MESSAGE: null });
+    expect(JSON.parse((await home.sarge(["config", "list", "--json"])).stdout)).toEqual({ sarge_version: sargeVersion(), MESSAGE: null });
     expect((await home.sarge(["config", "get", "MESSAGE"])).stdout).toBe("hello sarge!\n");
     const missing = await home.sarge(["config", "get", "NOPE"]);
     expect([missing.code, missing.stderr]).toEqual([1, "sarge: NOPE is not set\n"]);

@@ -54,6 +54,8 @@ export interface TestHomeOptions {
   healthTimeout?: string;
   /** Put examples/greeting's wheel in dist/ (default true). */
   withGreetingWheel?: boolean;
+  /** The sarge executable that runs `init` (default the checkout's bin/sarge): the home pins that one. */
+  sarge?: string;
 }
 
 /** A fresh home made by `sarge init`, on free ports, with examples/greeting's wheel in dist/. */
@@ -61,7 +63,7 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
   // short: HAProxy's and the supervisor's unix socket paths must stay under 108 bytes
   const root = join(mkdtempSync(join(options.parent ?? tmpdir(), "sarge-")), "home");
   const paths = homePaths(root);
-  const init = await runSarge(["init", root, "--supervisor", options.supervisor ?? "builtin"]);
+  const init = await runSarge(["init", root, "--supervisor", options.supervisor ?? "builtin"], options.sarge ? { bin: options.sarge } : {});
   if (init.code !== 0) throw new Error(`sarge init failed: ${init.stderr}`);
   const rangeSize = options.rangeSize ?? 20;
   const webPort = await freePortBlock(rangeSize + 10);

@@ -1,5 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { SargeError, SupervisorNotRunningError } from "../../util/errors.js";
+import { sargeVersion } from "../../util/version.js";
 import type { HomePaths } from "../../home/paths.js";
 import type { ProgramSpec, ProgramStatus, Supervisor } from "../supervisor.js";
 import { readLines } from "./line-reader.js";
@@ -28,6 +29,8 @@ export class BuiltinClient implements Supervisor {
   private socket!: Socket;
   private closed = false;
   private reconnecting: Promise<void> | null = null;
+  /** Known once daemon() answered. */
+  private daemonVersion: string | null | undefined;
 
   constructor(
     socket: Socket,
@@ -73,7 +76,19 @@ export class BuiltinClient implements Supervisor {
 
   /** The daemon's pid; proves it answers. */
   async ping(): Promise<number> {
-    return (await this.call("ping", {})).pid;
+    return (await this.daemon()).pid;
+  }
+
+  /** The daemon's pid and sarge version (null: a daemon older than versions in the protocol). */
+  async daemon(): Promise<{ pid: number; version: string | null }> {
+    const { pid, version } = await this.call("ping", {});
+    this.daemonVersion = version ?? null;
+    return { pid, version: this.daemonVersion };
+  }
+
+  /** Asks the daemon to leave its programs to a new daemon (see runDaemon); its pid. */
+  async handover(): Promise<number> {
+    return (await this.call("handover", {})).pid;
   }
 
   /** Immediate: every answer awaited has arrived, or is abandoned (a hung daemon must not hang the caller). */
@@ -106,9 +121,27 @@ export class BuiltinClient implements Supervisor {
     if (!pending) return;
     this.pending.delete(response.id);
     if (![...this.pending.values()].some((other) => other.socket === pending.socket)) pending.socket.unref();
-    if ("error" in response) pending.reject(new SargeError(response.error));
+    if ("error" in response) pending.reject(failureOf(response.error, this.daemonVersion));
     else pending.resolve(response.result);
   }
+}
+
+/**
+ * The daemon's words, except for a request it does not know: that is a daemon
+ * of another sarge, which `sarge upgrade` or a restart brings to this one.
+ */
+function failureOf(error: string, daemonVersion: string | null | undefined): SargeError {
+  if (!error.startsWith("unknown method")) return new SargeError(error);
+  return new VersionMismatchError(`${versionMismatch(daemonVersion ?? null)}: it cannot do this (${error})`);
+}
+
+/** The daemon does not know a request: it runs another sarge. */
+export class VersionMismatchError extends SargeError {}
+
+/** "supervisor runs sarge X, this is sarge Y; run `sarge upgrade` (or restart the supervisor)" */
+export function versionMismatch(daemonVersion: string | null): string {
+  const daemon = daemonVersion === null ? "an older sarge" : `sarge ${daemonVersion}`;
+  return `the supervisor runs ${daemon}, this is sarge ${sargeVersion()}; run \`sarge upgrade\` (or restart the supervisor)`;
 }
 
 /** Connects to the home's builtin supervisor; SupervisorNotRunningError when nothing listens there. */

@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { SargeError, SupervisorNotRunningError } from "../../util/errors.js";
+import { sargeVersion } from "../../util/version.js";
 import type { HomePaths } from "../../home/paths.js";
 import { connectBuiltin } from "./client.js";
 import { Connections } from "./connections.js";
@@ -18,12 +20,18 @@ export function builtinFiles(paths: HomePaths): { pidFile: string; programs: str
   return { pidFile: join(paths.run, "supervisor.pid"), programs: join(paths.run, "supervisor-programs.json") };
 }
 
+/** Exit code of a daemon that handed over under systemd, whose unit (Restart=always, KillMode=process) starts the new one. */
+export const HANDED_OVER_EXIT = 75;
+
 /**
  * The builtin supervisor for one home, in the foreground, until SIGTERM or
  * SIGINT: then it stops every program (still recorded as wanted, so the next
- * daemon starts them again) and resolves. Refuses to run next to a live daemon.
+ * daemon starts them again) and resolves to exit code 0. Until a handover
+ * (sarge upgrade): then it leaves every program running for the daemon of
+ * the home's current sarge, which adopts them as after a crash. Refuses to
+ * run next to a live daemon.
  */
-export async function runDaemon(paths: HomePaths): Promise<void> {
+export async function runDaemon(paths: HomePaths): Promise<number> {
   // Nobody reading our output (a closed terminal or pipe) must not crash the daemon.
   for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   const files = builtinFiles(paths);
@@ -38,7 +46,9 @@ export async function runDaemon(paths: HomePaths): Promise<void> {
   }
   try {
     const table = new ProgramTable(loadRecords(files.programs, warn), { save: (records) => saveRecords(files.programs, records), log, warn });
-    const connections = new Connections((line) => answer(line, table), warn);
+    let handOver!: () => void;
+    const handover = new Promise<"handover">((resolve) => (handOver = () => resolve("handover")));
+    const connections = new Connections((line) => answer(line, table, handOver), warn);
     const server = createServer((socket) => connections.accept(socket));
     await listenPrivately(server, paths.supervisorSocket);
     // e.g. EMFILE when accepting: that client is not served, the daemon goes on.
@@ -47,17 +57,40 @@ export async function runDaemon(paths: HomePaths): Promise<void> {
     const recovered = table.recover().catch((error: unknown) => warn(`recovery failed: ${(error as Error).message}`));
     const rotation = setInterval(() => void table.rotateLogs(), ROTATE_CHECK_MS);
 
-    const signal = await shutdownSignal();
-    log(`${signal}: stopping every program`);
+    const reason = await Promise.race([shutdownSignal(), handover]);
     clearInterval(rotation);
     server.close(); // no new clients; Node also removes the socket file
     await recovered;
+    if (reason === "handover") {
+      connections.closeAll();
+      pidFile.release();
+      return startSuccessor(paths);
+    }
+    log(`${reason}: stopping every program`);
     await table.shutdown();
     connections.closeAll();
     log("stopped");
+    return 0;
   } finally {
     pidFile.release();
   }
+}
+
+/**
+ * The home's bin/supervisord (it runs the home's current sarge) takes over,
+ * on this daemon's output. Under systemd the unit restarts it instead: a
+ * process of ours left behind would not be the unit's main process.
+ */
+function startSuccessor(paths: HomePaths): number {
+  if (process.env.INVOCATION_ID) {
+    log(`handing over: exiting with ${HANDED_OVER_EXIT} for systemd to start ${paths.bin}/supervisord; every program keeps running`);
+    return HANDED_OVER_EXIT;
+  }
+  const successor = spawn(join(paths.bin, "supervisord"), [], { detached: true, stdio: ["ignore", "inherit", "inherit"] });
+  successor.on("error", (error) => warn(`cannot start ${paths.bin}/supervisord: ${error.message}`));
+  successor.unref();
+  log(`handed over to ${paths.bin}/supervisord (pid ${successor.pid ?? "?"}); every program keeps running`);
+  return 0;
 }
 
 /** The socket answering means a daemon is up: refuse before touching anything. */
@@ -100,12 +133,15 @@ async function listenPrivately(server: Server, path: string): Promise<void> {
   if (mode !== 0o600) throw new SargeError(`socket ${path} has mode ${mode.toString(8)} instead of 600`);
 }
 
-async function answer(line: string, table: ProgramTable): Promise<Response> {
+async function answer(line: string, table: ProgramTable, handOver: () => void): Promise<Response> {
   let id = -1;
   try {
     const value: unknown = JSON.parse(line);
     id = requestId(value);
-    return { id, result: await dispatch(parseRequest(value), table) };
+    const request = parseRequest(value);
+    // after this answer is written (Connections writes it as soon as this resolves)
+    if (request.method === "handover") setImmediate(handOver);
+    return { id, result: await dispatch(request, table) };
   } catch (error) {
     if (!(error instanceof SargeError)) warn(`request failed: ${(error as Error).stack ?? String(error)}`);
     return { id, error: (error as Error).message };
@@ -115,6 +151,8 @@ async function answer(line: string, table: ProgramTable): Promise<Response> {
 async function dispatch({ method, params }: Request, table: ProgramTable): Promise<unknown> {
   switch (method) {
     case "ping":
+      return { pid: process.pid, version: sargeVersion() };
+    case "handover":
       return { pid: process.pid };
     case "start":
       return table.start(parseSpec(params.spec));

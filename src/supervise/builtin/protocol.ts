@@ -9,7 +9,10 @@ import { SargeError } from "../../util/errors.js";
 import type { ProgramSpec, ProgramStatus } from "../supervisor.js";
 
 export interface Requests {
-  ping: { params: Record<string, never>; result: { pid: number } };
+  /** `version`: the daemon's sarge (absent from daemons older than it). */
+  ping: { params: Record<string, never>; result: { pid: number; version?: string } };
+  /** Stop serving without stopping any program, and let a new daemon (the home's current sarge) adopt them. */
+  handover: { params: Record<string, never>; result: { pid: number } };
   start: { params: { spec: ProgramSpec }; result: ProgramStatus };
   startExisting: { params: { name: string }; result: ProgramStatus };
   stop: { params: { name: string }; result: ProgramStatus };
@@ -27,7 +30,7 @@ export interface Request {
 
 export type Response = { id: number; result: unknown } | { id: number; error: string };
 
-const methods = new Set<string>(["ping", "start", "startExisting", "stop", "remove", "status"]);
+const methods = new Set<string>(["ping", "handover", "start", "startExisting", "stop", "remove", "status"]);
 
 /** The id to answer with, even for a request that is otherwise invalid (-1 if none). */
 export function requestId(value: unknown): number {

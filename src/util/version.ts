@@ -1,0 +1,32 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packagedFiles } from "./package-files.js";
+import { packageRoot } from "./package-root.js";
+
+/** A checkout has its TypeScript sources; an installed package and a home's pinned copy do not. */
+export function isCheckout(root: string = packageRoot): boolean {
+  return existsSync(join(root, "src"));
+}
+
+let cached: string | undefined;
+
+/**
+ * This sarge's version: package.json's, and from a checkout
+ * `<version>+<hash>`, a hash of what would be packaged, so two different
+ * builds of one version never share a home's opt/sarge-<version>/.
+ */
+export function sargeVersion(): string {
+  cached ??= isCheckout() ? `${packageVersion(packageRoot)}+${contentHash(packageRoot)}` : packageVersion(packageRoot);
+  return cached;
+}
+
+export function packageVersion(root: string): string {
+  return (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
+}
+
+function contentHash(root: string): string {
+  const hash = createHash("sha256");
+  for (const file of [...packagedFiles(root), "package.json"]) hash.update(file).update("\0").update(readFileSync(join(root, file))).update("\0");
+  return hash.digest("hex").slice(0, 10);
+}
