@@ -6,6 +6,7 @@
  *   4 archive-ingest (bench/archive-ingest.ts's main())   5 cli-latency   6 supervisor
  *   7 dashboard (issue 16: first contentful paint and weight of the dashboard's home page)
  *   8 serve-status (issue 15: GET /api/v1/status against sarge status --json, server RSS)
+ *   9 package (issue 19: size, offline install, sarge list installed vs checkout)
  *
  * BENCH_ONLY=1,4 runs a subset. Each benchmark also runs alone: node build/bench/<name>.js.
  * Results: bench/results/<name>.json and bench/results/summary.json. A benchmark that crashes is
@@ -16,6 +17,7 @@ import { main as archiveIngest, type IngestResult } from "./archive-ingest.js";
 import { main as cliLatency } from "./cli-latency.js";
 import { main as dashboard } from "./dashboard.js";
 import { main as deployLatency } from "./deploy-latency.js";
+import { main as packageBench } from "./package.js";
 import { main as routingOverhead } from "./routing-overhead.js";
 import { main as serveStatus } from "./serve-status.js";
 import { runAllCleanups } from "./support/cleanup.js";
@@ -51,6 +53,7 @@ const benchmarks: Array<[number, string, () => Promise<BenchOutcome>]> = [
   [6, "supervisor", supervisorBench],
   [7, "dashboard", dashboard],
   [8, "serve-status", serveStatus],
+  [9, "package", packageBench],
 ];
 
 async function runAll(): Promise<number> {

@@ -6,7 +6,7 @@
  * Deleting or updating the checkout or global install a home was made from
  * changes nothing in the home.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { constants, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { packagedFiles, runtimeDependencyDirs } from "../util/package-files.js";
 import { packageRoot } from "../util/package-root.js";
@@ -43,9 +43,10 @@ export function pointAt(paths: HomePaths, pointer: Pointer, version: string): vo
 /**
  * Copies the running sarge into opt/sarge-<version>/ unless it is there:
  * built into a temporary folder and renamed, so a copy is whole or absent.
- * Runtime dependencies are hard links where the file system allows (they
- * are 95% of the bytes and npm replaces files rather than rewriting them);
- * sarge's own files are copied, as a rebuild of a checkout rewrites them in place.
+ * A copy, not hard links: a link shares its owner and mode with the
+ * original, so `chown -R owner <home>` would change the installed sarge too,
+ * and a rebuild of a checkout rewrites its files in place (a clone where the
+ * file system can).
  */
 export function pinRunningSarge(paths: HomePaths): { version: string; created: boolean } {
   const version = sargeVersion();
@@ -64,7 +65,7 @@ export function pinRunningSarge(paths: HomePaths): { version: string; created: b
     const dependencies = runtimeDependencyDirs(packageRoot);
     // a package nested in another's node_modules comes with that one
     for (const dir of dependencies.filter((dir) => !dependencies.some((outer) => dir.startsWith(outer + "/")))) {
-      linkTree(join(packageRoot, dir), join(temp, dir));
+      copyTree(join(packageRoot, dir), join(temp, dir));
     }
     renameSync(temp, target);
   } catch (error) {
@@ -74,24 +75,8 @@ export function pinRunningSarge(paths: HomePaths): { version: string; created: b
   return { version, created: true };
 }
 
-function linkTree(from: string, to: string): void {
-  mkdirSync(to, { recursive: true });
-  for (const entry of readdirSync(from, { withFileTypes: true })) {
-    const [source, target] = [join(from, entry.name), join(to, entry.name)];
-    if (entry.isDirectory()) linkTree(source, target);
-    else if (entry.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
-    else linkOrCopy(source, target);
-  }
-}
-
-function linkOrCopy(source: string, target: string): void {
-  try {
-    linkSync(source, target);
-  } catch (error) {
-    // another file system, or a file of another user under fs.protected_hardlinks
-    if (!["EXDEV", "EPERM", "EACCES", "EMLINK"].includes((error as NodeJS.ErrnoException).code ?? "")) throw error;
-    copyFileSync(source, target);
-  }
+function copyTree(from: string, to: string): void {
+  cpSync(from, to, { recursive: true, verbatimSymlinks: true, mode: constants.COPYFILE_FICLONE });
 }
 
 /** Copies beyond `current` and `previous`; removed, their names returned. */

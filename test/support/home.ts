@@ -5,12 +5,14 @@
  * anything left that mentions the home, and removes it.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { homePaths, type HomePaths } from "../../src/home/paths.js";
+import { pinnedDir } from "../../src/home/pinned-sarge.js";
+import { sargeVersion } from "../../src/util/version.js";
 import { packageRoot } from "../../src/util/package-root.js";
 import { runSarge, spawnSarge, type CliOptions, type CliResult, type SargeProcess } from "./cli.js";
 import { freePortBlock } from "./ports.js";
@@ -63,6 +65,7 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
   // short: HAProxy's and the supervisor's unix socket paths must stay under 108 bytes
   const root = join(mkdtempSync(join(options.parent ?? tmpdir(), "sarge-")), "home");
   const paths = homePaths(root);
+  if (!options.sarge) await seedPinnedCopy(paths);
   const init = await runSarge(["init", root, "--supervisor", options.supervisor ?? "builtin"], options.sarge ? { bin: options.sarge } : {});
   if (init.code !== 0) throw new Error(`sarge init failed: ${init.stderr}`);
   const rangeSize = options.rangeSize ?? 20;
@@ -138,6 +141,27 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
     },
   };
   return home;
+}
+
+let sharedCopy: Promise<string> | undefined;
+
+/**
+ * The checkout's pinned copy, made once per test process by a real `sarge
+ * init` and linked into each home as opt/sarge-<version>, which init then
+ * uses as it is: copying ~3,500 files takes seconds per home on a loaded
+ * machine. init.test.ts, upgrade.test.ts and package.test.ts make real copies.
+ */
+async function seedPinnedCopy(paths: HomePaths): Promise<void> {
+  sharedCopy ??= (async () => {
+    const scratch = join(mkdtempSync(join(tmpdir(), "sarge-pinned-")), "home");
+    chmodSync(join(scratch, ".."), 0o755); // homes of other owners run it too (e2e home-ownership.test.ts)
+    process.once("exit", () => rmSync(join(scratch, ".."), { recursive: true, force: true }));
+    const init = await runSarge(["init", scratch]);
+    if (init.code !== 0) throw new Error(`sarge init failed: ${init.stderr}`);
+    return pinnedDir(homePaths(scratch), sargeVersion());
+  })();
+  mkdirSync(paths.opt, { recursive: true });
+  symlinkSync(await sharedCopy, pinnedDir(paths, sargeVersion()));
 }
 
 function socketAccepts(path: string): Promise<boolean> {
