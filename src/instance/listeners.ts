@@ -72,6 +72,15 @@ function socketInodes(pid: number): Set<string> {
   return inodes;
 }
 
+/** The direct children of a process (none when the kernel does not say: then the slow path looks at every process). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Whether `pid` is `root` or runs under it: in its process group, or a descendant. */
 function belongsTo(pid: number, root: number): boolean {
   for (let current = pid, hops = 0; current > 1 && hops < 64; hops++) {
@@ -89,9 +98,9 @@ function belongsTo(pid: number, root: number): boolean {
  * A null `owner` (the program is not running) owns nothing.
  */
 export function foreignListener(port: number, owner: number | null): string | null {
-  // the usual case, without a look at every process: the program itself holds every listening socket
+  // the usual case, without a look at every process: the program or its children (HAProxy's worker) hold every listening socket
   if (owner !== null) {
-    const own = socketInodes(owner);
+    const own = new Set([owner, ...childrenOf(owner)].flatMap((pid) => [...socketInodes(pid)]));
     if ([...listeningSockets(port).keys()].every((inode) => own.has(inode))) return null;
   }
   const foreign = portListeners(port).find((listener) => owner === null || !listener.pids.some((pid) => belongsTo(pid, owner)));
