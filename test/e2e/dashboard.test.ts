@@ -83,6 +83,7 @@ describe("the dashboard", () => {
     await page.fill("#value", "bonjour");
     await Promise.all([page.waitForURL(/\/releases\/3$/, { timeout: 90_000 }), page.click("text=Set (a release)")]);
     await expect(page.textContent("h1")).resolves.toContain("succeeded");
+    await expect(page.textContent("dl.facts")).resolves.toContain("ada");
     expect(await stableAnswer(home.webPort)).toContain("bonjour");
 
     await page.goto(`${server.url}/releases/1`);
@@ -92,6 +93,31 @@ describe("the dashboard", () => {
     const answer = await stableAnswer(home.webPort);
     expect(answer).toContain("hello sarge!");
     expect(answer).toContain("(v1,");
+  });
+
+  it("locks deploys from the page: a deploy is refused with the reason and who, and every open page shows the banner", async () => {
+    const watcher = await browser.newPage(viewports.phone);
+    await logIn(watcher, server, server.tokens.viewer);
+    expect(await watcher.locator("#lock-form, .lock-form").count()).toBe(0);
+    const page = await browser.newPage();
+    await logIn(page, server, server.tokens.deployer);
+    await page.fill("#lock-reason", "database migration until 15:00");
+    await page.click(".lock-form button");
+    const banner = page.locator("#lock-banner");
+    await expect(banner.textContent()).resolves.toMatch(/Deploys are locked.*by dee.*database migration until 15:00/s);
+    await waitFor(async () => (await watcher.locator("#lock-banner").count()) === 1, "the banner on the viewer's open page");
+    await documentationShots(page, "home-locked");
+
+    const refused = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v3") });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toContain("deploys are locked by dee");
+    expect(refused.stderr).toContain("database migration until 15:00");
+    expect(await stableAnswer(home.webPort)).toContain("(v1,");
+
+    await page.click("#lock-banner button");
+    expect(await page.locator("#lock-banner").count()).toBe(0);
+    await waitFor(async () => (await watcher.locator("#lock-banner").count()) === 0, "the banner gone from the viewer's page");
+    browser.use(watcher);
   });
 
   it("shows an admin a new token once and ends the sessions of a revoked one", async () => {
@@ -126,7 +152,7 @@ describe("the dashboard", () => {
     expect(nav).not.toContain("Tokens");
     await page.goto(`${server.url}/releases/1`);
     expect(await page.locator("text=Roll back to this").count()).toBe(0);
-    for (const [path, body] of [["/releases/1/rollback", ""], ["/config", "key=MESSAGE&value=pwned"], ["/tokens", "name=mine&role=admin"]] as const) {
+    for (const [path, body] of [["/releases/1/rollback", ""], ["/lock", "reason=mine"], ["/config", "key=MESSAGE&value=pwned"], ["/tokens", "name=mine&role=admin"]] as const) {
       const answer = await page.evaluate(
         async ([url, form]) => {
           const response = await fetch(url, { method: "POST", body: new URLSearchParams(form) });

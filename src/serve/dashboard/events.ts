@@ -1,19 +1,21 @@
 import { watch } from "node:fs";
 import { basename, dirname } from "node:path";
 import type { FastifyInstance } from "fastify";
+import { deployFreezePath } from "../../home/deploy-freeze.js";
 import { pagePermission } from "./page-auth.js";
 
 const heartbeatMs = 15_000;
 
 /**
  * GET /events: an SSE stream with a `change` event whenever a release starts,
- * ends or moves (var/state.json or var/history.jsonl changed, whoever ran it:
+ * ends or moves, or deploys are locked or unlocked (var/state.json,
+ * var/history.jsonl or var/deploy-freeze.json changed, whoever did it:
  * the API, the webhook or a `sarge deploy` over ssh). The pages re-render
  * their live part on it; a heartbeat keeps idle connections open.
  */
 export function eventRoutes(app: FastifyInstance): void {
   const paths = app.sargeAuth.paths;
-  const watched = new Set([basename(paths.state), basename(paths.history)]);
+  const watched = new Set([basename(paths.state), basename(paths.history), basename(deployFreezePath(paths))]);
   app.get("/events", { preHandler: pagePermission("read") }, (request, reply) => {
     reply.hijack();
     const out = reply.raw;

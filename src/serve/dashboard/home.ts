@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { readDeployFreeze } from "../../home/deploy-freeze.js";
 import type { ProcStatusView } from "../../instance/views.js";
 import { readState, type InstanceRecord } from "../../instance/state.js";
 import { readHistory, type HistoryEntry } from "../../release/history.js";
@@ -38,6 +39,7 @@ export function homeRoutes(app: FastifyInstance): void {
     return sendPage(reply, "home", {
       ...pageBase(signedIn(request), "Home"),
       homeName: paths.root,
+      lock: readDeployFreeze(paths),
       procs: rows.map((row) => procRow(row, instances)),
       recorded,
       checkedAt,

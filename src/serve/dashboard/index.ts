@@ -6,6 +6,7 @@ import { configRoutes } from "./config.js";
 import { eventRoutes } from "./events.js";
 import { homeRoutes } from "./home.js";
 import { instanceLogRoutes } from "./instance-logs.js";
+import { lockRoutes } from "./lock.js";
 import { loginRoutes } from "./login.js";
 import { installOriginCheck } from "./origin-check.js";
 import { sendPage } from "./page-auth.js";
@@ -13,7 +14,7 @@ import { staticRoutes } from "./static.js";
 import { releaseRoutes } from "./release.js";
 import { tokenRoutes } from "./tokens.js";
 
-const pages = [staticRoutes, loginRoutes, homeRoutes, eventRoutes, releaseRoutes, instanceLogRoutes, configRoutes, tokenRoutes];
+const pages = [staticRoutes, loginRoutes, homeRoutes, lockRoutes, eventRoutes, releaseRoutes, instanceLogRoutes, configRoutes, tokenRoutes];
 
 /**
  * The web dashboard (docs/server.md, "Dashboard"): server-rendered pages in

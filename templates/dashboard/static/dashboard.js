@@ -16,9 +16,16 @@ function refreshTimes(root) {
 // #live is re-rendered by the server: on each event fetch the page again and swap that part in.
 function followEvents(live) {
   let pending = false;
+  let again = false;
   const source = new EventSource(live.dataset.events);
-  source.addEventListener("change", async () => {
-    if (pending) return;
+  const refresh = async () => {
+    const typing = document.activeElement;
+    // never swap out a form someone is filling in: refresh once they leave the field
+    if (typing && typing.tagName === "INPUT" && document.getElementById("live").contains(typing)) {
+      typing.addEventListener("blur", refresh, { once: true });
+      return;
+    }
+    if (pending) return void (again = true);
     pending = true;
     try {
       const response = await fetch(location.href, { headers: { accept: "text/html" } });
@@ -27,8 +34,14 @@ function followEvents(live) {
       if (next && current) current.replaceWith(next);
     } finally {
       pending = false;
+      // a change that came while fetching: look once more
+      if (again) {
+        again = false;
+        refresh();
+      }
     }
-  });
+  };
+  source.addEventListener("change", refresh);
 }
 
 // A log: the API's SSE stream from the offset the page was rendered at ("log" events carry the text
