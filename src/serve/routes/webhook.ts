@@ -1,12 +1,15 @@
-import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { loadConfig } from "../../home/config.js";
 import { openSargeLog } from "../../util/sarge-log.js";
 import { HttpError } from "../http-error.js";
+import { BodyTooLarge, readCappedBody } from "../webhook/capped-body.js";
 import { receiveDelivery, type DeploySubmitter } from "../webhook/receive.js";
 import { signatureHeader } from "../webhook/signature.js";
 
 /** GitHub sends up to 25 MB; a push payload is far smaller, and it is held in memory until its signature is checked. */
 export const maxDeliveryBytes = 5 * 1024 * 1024;
+/** Beyond this a refused body is not even read to its end: the connection is dropped after the 413. */
+const maxDrainedBytes = 32 * 1024 * 1024;
 
 /**
  * POST /hooks/github (docs/server.md, "Webhook deploys"): authenticated by
@@ -24,15 +27,16 @@ export function webhookRoutes(app: FastifyInstance, queue: DeploySubmitter): voi
   void app.register(async (scope) => {
     // the signature covers the bytes as sent: this route alone gets them unparsed
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: maxDeliveryBytes }, (_request, body, done) => done(null, body));
-    scope.setErrorHandler((error: FastifyError) => {
-      if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") throw new HttpError(413, "the delivery is larger than 5 MiB, the most sarge takes at /hooks/github");
-      throw error;
+    scope.addContentTypeParser("*", (request, payload, done) => {
+      readCappedBody(payload, Number(request.headers["content-length"] ?? 0), maxDeliveryBytes, maxDrainedBytes).then(
+        (body) => done(null, body),
+        (error: Error) => done(error instanceof BodyTooLarge ? new HttpError(413, "the delivery is larger than 5 MiB, the most sarge takes at /hooks/github") : error, undefined),
+      );
     });
     const onRequest = async (_request: FastifyRequest, reply: import("fastify").FastifyReply) => {
       if (configured() === null) return reply.callNotFound();
     };
-    scope.post("/hooks/github", { bodyLimit: maxDeliveryBytes, onRequest }, async (request, reply) => {
+    scope.post("/hooks/github", { bodyLimit: maxDrainedBytes, onRequest }, async (request, reply) => {
       const webhook = configured();
       if (webhook === null) return reply.callNotFound();
       const answer = await receiveDelivery(

@@ -20,7 +20,7 @@ export interface Delivery {
 
 /** What the route needs of the release queue (src/serve/queue.ts). */
 export interface DeploySubmitter {
-  submit(request: { kind: "deploy"; archive: () => Readable; procs: string[] | null; who: string }): Promise<{ id: number; state: string }>;
+  submit(request: { kind: "deploy"; archive: () => Readable; procs: string[] | null; who: string; source: "webhook" }): Promise<{ id: number; state: string }>;
 }
 
 export interface Answer {
@@ -61,7 +61,7 @@ export async function receiveDelivery(delivery: Delivery, deps: HookDeps): Promi
   try {
     const { paths, webhook } = deps;
     const wanted = { ref: action.ref, commit: action.commit };
-    queued = await deps.queue.submit({ kind: "deploy", archive: () => refArchive(paths, webhook.repository, wanted), procs: webhook.procs, who: action.who });
+    queued = await deps.queue.submit({ kind: "deploy", archive: () => refArchive(paths, webhook.repository, wanted), procs: webhook.procs, who: action.who, source: "webhook" });
   } catch (error) {
     deliveries.forget(delivery.id);
     throw error;
