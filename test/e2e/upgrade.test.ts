@@ -3,12 +3,13 @@
  * back, with the builtin supervisor handing its programs over, under load on
  * the stable port.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { acquireHomeLock } from "../../src/release/lock.js";
 import { connectBuiltin } from "../../src/supervise/builtin/client.js";
+import { launcherScriptPath } from "../../src/supervise/supervisord/config.js";
 import { isSameProcessAlive, processStartTime } from "../../src/util/process-alive.js";
 import { sargeVersion } from "../../src/util/version.js";
 import { anotherSarge } from "../support/another-sarge.js";
@@ -105,5 +106,27 @@ describe("sarge upgrade", () => {
     expect(undo.stdout).toMatch(new RegExp(`^${home.root}: sarge ${third.version.replace(/[.+]/g, "\\$&")} -> ${next.version.replace(/[.+]/g, "\\$&")}\\n  supervisor restarted onto it`));
     expect([after.version, after.programs]).toEqual([next.version, before.programs]);
     expect(readFileSync(join(home.paths.bin, "supervisord"), "utf8")).toContain(join(home.paths.opt, "current", "bin", "sarge"));
+  });
+});
+
+describe("sarge upgrade with the supervisord backend", () => {
+  const home = useDeployedHome({ supervisor: "supervisord" });
+  const work = mkdtempSync(join(tmpdir(), "sarge-upgrade-sd-"));
+  const next = anotherSarge(join(work, "next"), `${sargeVersion()}.next`);
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it("renders supervisord's launcher and restarter with the new copy; supervisord and every app keep running", async () => {
+    const launcher = launcherScriptPath(home.paths);
+    const pids = async () => (JSON.parse((await home.sarge(["list", "--json"])).stdout) as Array<{ id: string; pid: number }>).map(({ id, pid }) => [id, pid]);
+    const before = { pids: await pids(), launcher: statSync(launcher).mtimeMs, supervisord: home.supervisorPid() };
+    const load = startLoad(home.webPort, { workers: 2 });
+    await load.answered(10);
+    const result = await runSarge(["upgrade", "--home", home.root], { bin: next.bin });
+    await load.answered(10);
+    const samples = await load.stop();
+    expect([result.code, result.stdout]).toEqual([0, `${home.root}: sarge ${sargeVersion()} -> ${next.version}\n  supervisord's launcher and restarter rendered again\n`]);
+    expect(samples.filter((sample) => sample.error !== null)).toEqual([]);
+    expect(statSync(launcher).mtimeMs).toBeGreaterThan(before.launcher);
+    expect([await pids(), home.supervisorPid()]).toEqual([before.pids, before.supervisord]);
   });
 });
