@@ -38,6 +38,8 @@ export interface DeployOptions {
   stage?: boolean;
   /** Deploy through the deploy lock (`sarge lock`): an admin's choice. */
   force?: boolean;
+  /** The release number the server's queue reserved (src/release/release-number.ts). */
+  release?: number;
 }
 
 export async function deploy(ctx: HomeContext, input: Readable, requested: string[], options: DeployOptions = {}): Promise<DeployResult> {
@@ -53,6 +55,7 @@ export async function deploy(ctx: HomeContext, input: Readable, requested: strin
       stage: options.stage,
       procs,
       command: `sarge deploy ${options.stage ? "--stage " : ""}${procs.join(" ")}`,
+      release: options.release,
       choose: (_state, release) => {
         // a lock placed while this deploy received its archive or waited for the deploy lock counts too
         assertDeploysOpen(ctx.paths, force);

@@ -9,6 +9,7 @@ import { fullDiskNote } from "./disk-note.js";
 import { finishedRelease, pendingRelease, type HistoryEntry, type ReleaseKind } from "./history.js";
 import { acquireHomeLock, describeHolder, TokenNotHoldingError } from "./lock.js";
 import { recoverInterrupted } from "./recovery.js";
+import { claimReleaseNumber, pruneReleaseClaims } from "./release-number.js";
 import { destroyInstances, retire } from "./retire.js";
 import { ReleaseCancelledError } from "../util/errors.js";
 import { releaseError, step, StepFailure, type ReleaseStep } from "./steps.js";
@@ -18,6 +19,8 @@ import { markStaged, switchAll, undoSwitches, type Switched } from "./switch.js"
 export interface ReleasePlan {
   kind: ReleaseKind;
   procs: string[];
+  /** The release number reserved for it (release-number.ts: the server's queue passes it to sarge deploy --release). */
+  release?: number;
   /** Who holds the lock, as shown to a waiting command. */
   command: string;
   /**
@@ -53,7 +56,10 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
   return withHomeLock(ctx, plan.command, async () => {
     await recoverInterrupted(ctx);
     const state = readState(ctx.paths);
-    const release = ++state.lastRelease;
+    // a number the server's queue reserved for this release, else the next free one
+    const release = plan.release ?? claimReleaseNumber(ctx.paths, state.lastRelease);
+    state.lastRelease = Math.max(state.lastRelease, release);
+    pruneReleaseClaims(ctx.paths, state.lastRelease);
     const { instances: records, detail } = plan.choose(state, release);
     const made = records.filter((record) => record.state === "deploying");
     for (const record of made) state.instances[record.id] = record;

@@ -5,6 +5,11 @@ import { SargeError, SupervisorNotRunningError } from "../util/errors.js";
 import { openSargeLog } from "../util/sarge-log.js";
 import { installAuth, type AuthOptions } from "./auth.js";
 import { HttpError } from "./http-error.js";
+import { ReleaseQueue } from "./queue.js";
+import { deployRoutes } from "./routes/deploys.js";
+import { lockRoutes } from "./routes/lock.js";
+import { rollbackRoutes } from "./routes/rollback.js";
+import { webhookRoutes } from "./routes/webhook.js";
 import { configRoutes } from "./routes/config.js";
 import { healthRoutes } from "./routes/health.js";
 import { instanceRoutes } from "./routes/instances.js";
@@ -59,6 +64,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   installRequestLog(app, options.paths);
   app.addHook("onRequest", async (request) => refuseDotSegments(request.url));
   for (const group of routeGroups) group(app);
+  const queue = new ReleaseQueue(options.paths);
+  deployRoutes(app, queue);
+  lockRoutes(app);
+  rollbackRoutes(app);
+  webhookRoutes(app, queue);
+  app.addHook("onReady", async () => queue.start());
+  app.addHook("onClose", async () => queue.close());
   return app;
 }
 

@@ -78,7 +78,7 @@ describe("sarge serve: every route × every credential", () => {
     expect((await api(`${serve.url}/api/v1/releases?outcome=success&n=1`, tokens.viewer)).body).toEqual(history.filter((e) => e.outcome === "success").slice(-1));
     expect((await api(`${serve.url}/api/v1/releases?outcome=failed`, tokens.viewer)).body).toEqual([]);
     expect((await api(`${serve.url}/api/v1/releases/1`, tokens.viewer)).body).toEqual(history[0]);
-    expect((await api(`${serve.url}/api/v1/releases?outcome=ok`, tokens.viewer)).body).toEqual({ error: 'invalid outcome "ok": use success or failed' });
+    expect((await api(`${serve.url}/api/v1/releases?outcome=ok`, tokens.viewer)).body).toEqual({ error: 'invalid outcome "ok": use success or failed or cancelled' });
     const names = JSON.parse((await home.sarge(["config", "list", "--json"])).stdout);
     expect(names).toEqual({ MESSAGE: null, API_KEY: null });
     expect((await api(`${serve.url}/api/v1/config`, tokens.deployer)).body).toEqual(names);

@@ -31,4 +31,10 @@ export const routeTable: RouteRow[] = [
   { method: "GET", path: "/api/v1/releases/..%2F1/log", permission: "read", ok: 400 },
   { method: "GET", path: "/api/v1/config", permission: "read", ok: 200 },
   { method: "GET", path: "/api/v1/config?values=1", permission: "config-values", ok: 200 },
+  { method: "GET", path: "/api/v1/queue", permission: "read", ok: 200 },
+  { method: "POST", path: "/api/v1/releases?procs=not%20a%20type", permission: "deploy", ok: 400, body: () => "x", headers: { "content-type": "application/x-tar" } },
+  { method: "POST", path: "/api/v1/releases/999/cancel", permission: "cancel", ok: 404 },
+  { method: "POST", path: "/api/v1/rollback", permission: "rollback", ok: 400, body: () => "{}", headers: { "content-type": "application/json" } },
+  { method: "POST", path: "/api/v1/lock", permission: "lock", ok: 400, body: () => "{}", headers: { "content-type": "application/json" } },
+  { method: "DELETE", path: "/api/v1/lock", permission: "lock", ok: 200 },
 ];

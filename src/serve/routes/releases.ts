@@ -6,7 +6,7 @@ import { requirePermission } from "../auth.js";
 import { HttpError } from "../http-error.js";
 import { releaseLogPath, serveLog } from "../log-stream.js";
 
-const outcomes = ["success", "failed"] as const;
+const outcomes = ["success", "failed", "cancelled"] as const;
 
 interface ReleaseQuery {
   outcome?: string;

@@ -1,0 +1,104 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readHistory } from "../../src/release/history.js";
+import { helloVersion } from "../support/apps.js";
+import { expectNoLeftovers, failuresOf } from "../support/crash.js";
+import { useDeployedHome } from "../support/deployed-home.js";
+import { get, startLoad } from "../support/load.js";
+import { processesUsing } from "../support/processes.js";
+import { api, makeTokens, startServe, type ServeHandle, type TokenSet } from "../support/serve.js";
+import { waitFor } from "../support/wait.js";
+
+interface Queued {
+  id: number;
+  state: string;
+  error: string | null;
+  who: string;
+}
+
+describe("sarge serve's release queue (real server, HAProxy, pip)", () => {
+  const home = useDeployedHome();
+  let serve: ServeHandle;
+  let tokens: TokenSet;
+
+  beforeAll(async () => {
+    tokens = await makeTokens(home);
+    serve = await startServe(home);
+  });
+  afterAll(async () => serve?.stop());
+
+  const post = (archive: Buffer, query = "") =>
+    api(`${serve.url}/api/v1/releases${query}`, tokens.deployer, { method: "POST", body: archive, headers: { "content-type": "application/x-tar" } });
+  const queued = async (id: number): Promise<Queued> => ((await api(`${serve.url}/api/v1/queue`, tokens.viewer)).body as Queued[]).find((record) => record.id === id)!;
+  const ended = (id: number): Promise<Queued> =>
+    waitFor(
+      async () => {
+        const record = await queued(id);
+        return ["succeeded", "failed", "cancelled", "superseded"].includes(record?.state) ? record : null;
+      },
+      `release ${id} to end`,
+      120_000,
+      100,
+    );
+
+  it("deploys a tar body under load with 0 failed requests; the id is history's release number and who is the token", async () => {
+    const load = startLoad(home.webPort, { workers: 2 });
+    const answer = await post(helloVersion("v2"));
+    expect(answer.status, answer.text).toBe(202);
+    const { id } = answer.body as Queued;
+    expect(await ended(id)).toMatchObject({ state: "succeeded", who: "bob-deployer" });
+    const samples = await load.stop();
+    console.log(`deploy through the API: ${failuresOf(samples).length} failed of ${samples.length} requests`);
+    expect(failuresOf(samples)).toEqual([]);
+    expect(readHistory(home.paths).at(-1)).toMatchObject({ release: id, outcome: "success", user: "bob-deployer" });
+    expect(await get(home.webPort)).toContain("(v2, ");
+  });
+
+  it("refuses a deploy while deploys are locked (423 with the reason and who), until unlocked", async () => {
+    const lock = await api(`${serve.url}/api/v1/lock`, tokens.deployer, { method: "POST", body: JSON.stringify({ reason: "release freeze" }), headers: { "content-type": "application/json" } });
+    expect(lock.status, lock.text).toBe(200);
+    const refused = await post(helloVersion("v3"));
+    expect(refused.status).toBe(423);
+    expect(refused.body).toEqual({ error: expect.stringMatching(/^deploys are locked by bob-deployer since \S+: release freeze; an admin may force it/) });
+    expect((await api(`${serve.url}/api/v1/lock`, tokens.deployer, { method: "DELETE" })).status).toBe(200);
+  });
+
+  it("refuses a tar that fails the archive checks with the CLI's message, and the live version stays", async () => {
+    const answer = await post(Buffer.from("this is not a tar archive at all, just text that goes on for a while ".repeat(20)));
+    expect(answer.status, answer.text).toBe(400);
+    expect(answer.body).toEqual({ error: expect.stringMatching(/^deploy failed at unpack: /) });
+    expect(await get(home.webPort)).toContain("(v2, ");
+  });
+
+  it("runs five deploys POSTed at once as succeeded, superseded ×3, succeeded, and the newest code serves", async () => {
+    const gate = join(home.root, "release-gate");
+    const held = (version: string) => helloVersion(version, { Procfile: `web: python app.py\nrelease: while [ ! -e ${gate} ]; do sleep 0.05; done\n` });
+    const first = await post(held("q1"));
+    expect(first.status, first.text).toBe(202);
+    const rest = await Promise.all(["q2", "q3", "q4", "q5"].map((version) => post(held(version))));
+    for (const answer of rest) expect(answer.status, answer.text).toBe(202);
+    writeFileSync(gate, "");
+    const ids = [first, ...rest].map((answer) => (answer.body as Queued).id).sort((a, b) => a - b);
+    const states = await Promise.all(ids.map(async (id) => (await ended(id)).state));
+    expect(states).toEqual(["succeeded", "superseded", "superseded", "superseded", "succeeded"]);
+    const newest = rest.find((answer) => (answer.body as Queued).id === ids[4])!;
+    const version = ["q2", "q3", "q4", "q5"][rest.indexOf(newest)]!;
+    expect(await get(home.webPort)).toContain(`(${version}, `);
+  });
+
+  it("cancels a deploy during its environment build under load: 0 failed, nothing left; cancelling it again is 409", async () => {
+    const load = startLoad(home.webPort, { workers: 2 });
+    const answer = await post(helloVersion("v9", { "requirements.txt": "greeting==1.0\n# cancelled through the API\n" }));
+    const { id } = answer.body as Queued;
+    await waitFor(() => processesUsing(home.paths.deploy).some((p) => p.cmdline.includes("pip")), "pip to run", 60_000, 5);
+    const cancel = await api(`${serve.url}/api/v1/releases/${id}/cancel`, tokens.deployer, { method: "POST" });
+    expect(cancel.status, cancel.text).toBe(200);
+    expect(await ended(id)).toMatchObject({ state: "cancelled", error: "deploy cancelled at environment" });
+    const samples = await load.stop();
+    expect(failuresOf(samples)).toEqual([]);
+    await expectNoLeftovers(home);
+    const again = await api(`${serve.url}/api/v1/releases/${id}/cancel`, tokens.deployer, { method: "POST" });
+    expect([again.status, again.body]).toEqual([409, { error: `release ${id} has already ended (cancelled)` }]);
+  });
+});
