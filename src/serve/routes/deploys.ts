@@ -6,6 +6,7 @@ import { requirePermission } from "../auth.js";
 import { HttpError } from "../http-error.js";
 import { releaseLogPath } from "../log-stream.js";
 import type { ReleaseQueue } from "../queue.js";
+import { refRequestSource } from "../webhook/source.js";
 import { checkWindow } from "../windows.js";
 import { pollUntil } from "../../util/poll.js";
 import { releaseNumber } from "./releases.js";
@@ -30,6 +31,9 @@ export function deployRoutes(app: FastifyInstance, queue: ReleaseQueue): void {
       const outside = force ? null : checkWindow(request.token!);
       if (outside) throw new HttpError(403, outside);
       const procs = request.query.procs === undefined ? null : request.query.procs.split(",").filter(Boolean);
+      // {"ref": …}: fetched from webhook.repository when the release runs (src/serve/webhook/source.ts)
+      const fromRef = await refRequestSource(app.sargeAuth.paths, request);
+      if (fromRef) return reply.status(202).send(await queue.submit({ kind: "deploy", archive: fromRef, procs, who: request.who!, force, source: "api" }));
       const { id, state } = await queue.submit({ kind: "deploy", archive: () => request.raw, procs, who: request.who!, force, spool: true, source: "api" });
       if (state === "running") await unpackedOrEnded(queue, id, request);
       const record = queue.get(id)!;

@@ -1,9 +1,11 @@
 import { join } from "node:path";
 import { PassThrough, pipeline, type Readable } from "node:stream";
+import { loadConfig } from "../../home/config.js";
 import type { WebhookConfig } from "../../home/config-types.js";
 import type { HomePaths } from "../../home/paths.js";
 import { checkRef } from "../../util/git-ref.js";
 import { HttpError } from "../http-error.js";
+import { BodyTooLarge, readCappedBody } from "./capped-body.js";
 import { Mirror, type Wanted } from "./mirror.js";
 
 const mirrors = new Map<string, Mirror>();
@@ -48,4 +50,29 @@ export function refDeploySource(paths: HomePaths, webhook: WebhookConfig, ref: u
   }
   const repository = webhook.repository;
   return () => refArchive(paths, repository, { ref });
+}
+
+/** Bytes a `{"ref": …}` request body may have. */
+const maxRefRequestBytes = 64 * 1024;
+
+/**
+ * POST /api/v1/releases with `Content-Type: application/json`: the deploy
+ * source of its `{"ref": …}` body; null for any other content type (a tar).
+ */
+export async function refRequestSource(paths: HomePaths, request: { headers: Record<string, string | string[] | undefined>; raw: Readable }): Promise<(() => Readable) | null> {
+  if (!/^application\/json\s*(?:;|$)/i.test(String(request.headers["content-type"] ?? ""))) return null;
+  let body: Buffer;
+  try {
+    body = await readCappedBody(request.raw, Number(request.headers["content-length"] ?? 0), maxRefRequestBytes, maxRefRequestBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) throw new HttpError(413, `a {"ref": …} body is at most ${maxRefRequestBytes / 1024} KiB; send an archive as application/x-tar`);
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    throw new HttpError(400, 'the body is not JSON: send {"ref": "<commit, branch or tag>"}, or an archive as application/x-tar');
+  }
+  return refDeploySource(paths, loadConfig(paths).webhook, (parsed as { ref?: unknown } | null)?.ref);
 }

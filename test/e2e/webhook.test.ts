@@ -1,0 +1,137 @@
+/**
+ * Webhook deploys (docs/server.md, "Webhook deploys") end to end: a real
+ * `sarge serve`, a bare repository made here as GitHub's stand-in, deliveries
+ * signed with node's crypto as GitHub signs them, real deploys behind HAProxy.
+ */
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { HistoryEntry } from "../../src/release/history.js";
+import { signBody } from "../../src/serve/webhook/signature.js";
+import { helloDir } from "../support/apps.js";
+import { useDeployedHome } from "../support/deployed-home.js";
+import { GitRepo } from "../support/git-repo.js";
+import { get } from "../support/load.js";
+import { api, startServe, type ServeHandle } from "../support/serve.js";
+import { waitFor } from "../support/wait.js";
+
+const secret = "e2e-webhook-secret-0123456789abcdef";
+const scratch = mkdtempSync(join(tmpdir(), "sarge-webhook-"));
+const origin = join(scratch, "origin.git");
+
+/** examples/hello answering with `version`, committed and pushed to `branch` of origin. */
+function pushVersion(work: GitRepo, version: string, branch = "main"): string {
+  const files = Object.fromEntries(readdirSync(helloDir).map((name) => [name, readFileSync(join(helloDir, name), "utf8")]));
+  files["app.py"] = files["app.py"]!.replace('VERSION = "v1"', `VERSION = "${version}"`);
+  const commit = work.commit(files, version);
+  work.git("push", "--quiet", origin, `HEAD:refs/heads/${branch}`);
+  return commit;
+}
+
+describe("webhook deploys", () => {
+  const home = useDeployedHome({ extraConfig: `webhook:\n  secret: ${secret}\n  repository: ${origin}\n  branch: main\n  procs: [web]\n` });
+  let serve: ServeHandle;
+  let work: GitRepo;
+  let deployer: string;
+
+  beforeAll(async () => {
+    GitRepo.bare(origin);
+    work = GitRepo.init(join(scratch, "work"));
+    serve = await startServe(home);
+    const token = await home.sarge(["token", "add", "ci-bot", "--role", "deployer"]);
+    expect(token.code, token.stderr).toBe(0);
+    deployer = token.stdout.trim();
+  });
+  afterAll(async () => {
+    await serve?.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  const mirror = () => join(home.paths.webhook, "mirror.git");
+  const history = async (): Promise<HistoryEntry[]> => JSON.parse((await home.sarge(["history", "--json"])).stdout) as HistoryEntry[];
+
+  async function deliver(payload: unknown, options: { event?: string; delivery?: string; signWith?: string; body?: Buffer } = {}) {
+    const body = options.body ?? Buffer.from(JSON.stringify(payload));
+    return api(`${serve.url}/hooks/github`, null, {
+      method: "POST",
+      body,
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": options.event ?? "push",
+        "x-github-delivery": options.delivery ?? randomUUID(),
+        "x-hub-signature-256": signBody(options.signWith ?? secret, body),
+      },
+    });
+  }
+  const push = (commit: string, ref = "refs/heads/main") => ({ ref, after: commit, deleted: false, pusher: { name: "octocat" }, sender: { login: "octocat" } });
+
+  it("refuses a wrong signature with 401 and fetches nothing", async () => {
+    const commit = pushVersion(work, "v2");
+    const answer = await deliver(push(commit), { signWith: "someone-elses-secret-0123456789" });
+    expect(answer.status).toBe(401);
+    expect(answer.body).toEqual({ error: "bad signature: X-Hub-Signature-256 does not match the body signed with webhook.secret of etc/sarge.yaml" });
+    expect(existsSync(mirror())).toBe(false);
+  });
+
+  it("answers GitHub's ping", async () => {
+    expect(await deliver({ zen: "Practicality beats purity.", hook_id: 1 }, { event: "ping" })).toMatchObject({ status: 200, body: { status: "pong" } });
+  });
+
+  it("deploys the pushed commit: 202 with the release in under a second, then it serves, recorded with its commit and pusher", async () => {
+    const commit = pushVersion(work, "v2");
+    const delivery = randomUUID();
+    const started = Date.now();
+    const answer = await deliver(push(commit), { delivery });
+    const elapsed = Date.now() - started;
+    expect(answer.status, answer.text).toBe(202);
+    expect(elapsed).toBeLessThan(1000);
+    const release = (answer.body as { release: number }).release;
+    expect(answer.body).toMatchObject({ status: "queued", commit });
+    await waitFor(async () => (await get(home.webPort)).includes("(v2, "), "v2 on the stable port", 180_000);
+    // the history line is written after the switch: wait for it
+    const entry = await waitFor(async () => (await history()).find((line) => line.release === release), `release ${release} in history`, 60_000);
+    expect(entry).toMatchObject({ release, kind: "deploy", outcome: "success", commit, user: "github:octocat" });
+
+    const again = await deliver(push(commit), { delivery });
+    expect(again).toMatchObject({ status: 200, body: { status: "duplicate", release } });
+    expect((await history()).filter((line) => line.commit === commit)).toHaveLength(1);
+  });
+
+  it("ignores a push to another branch", async () => {
+    const commit = pushVersion(work, "feature", "feature");
+    expect(await deliver(push(commit, "refs/heads/feature"))).toMatchObject({
+      status: 200,
+      body: { status: "ignored", reason: "refs/heads/feature is not what webhook deploys (branch main)" },
+    });
+  });
+
+  it("refuses a 6 MiB body with 413", async () => {
+    const answer = await deliver(null, { body: Buffer.alloc(6 * 1024 * 1024, 0x20) });
+    expect(answer).toMatchObject({ status: 413, body: { error: "the delivery is larger than 5 MiB, the most sarge takes at /hooks/github" } });
+  });
+
+  it("takes no token in place of the signature", async () => {
+    const answer = await api(`${serve.url}/hooks/github`, deployer, { method: "POST", body: "{}", headers: { "content-type": "application/json", "x-github-event": "push" } });
+    expect(answer.status).toBe(401);
+  });
+
+  it('deploys {"ref": <commit>} through the API, as the token', async () => {
+    const commit = pushVersion(work, "v3", "next");
+    const answer = await api(`${serve.url}/api/v1/releases?procs=web`, deployer, {
+      method: "POST",
+      body: JSON.stringify({ ref: commit }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(answer.status, answer.text).toBe(202);
+    const release = (answer.body as { id?: number; release?: number }).id ?? (answer.body as { release: number }).release;
+    await waitFor(async () => (await get(home.webPort)).includes("(v3, "), "v3 on the stable port", 180_000);
+    const entry = await waitFor(async () => (await history()).find((line) => line.release === release), `release ${release} in history`, 60_000);
+    expect(entry).toMatchObject({ outcome: "success", commit, user: "ci-bot" });
+  });
+
+  it("never shows the secret in sarge.log", () => {
+    expect(readFileSync(home.paths.sargeLog, "utf8")).not.toContain(secret);
+  });
+});
