@@ -7,6 +7,7 @@
  *   7 dashboard (issue 16: first contentful paint and weight of the dashboard's home page)
  *   8 serve-status (issue 15: GET /api/v1/status against sarge status --json, server RSS)
  *   9 package (issue 19: size, offline install, sarge list installed vs checkout)
+ *   10 fleet (issue 17: a push to three hosts vs one, failed requests through a front)
  *
  * BENCH_ONLY=1,4 runs a subset. Each benchmark also runs alone: node build/bench/<name>.js.
  * Results: bench/results/<name>.json and bench/results/summary.json. A benchmark that crashes is
@@ -17,6 +18,7 @@ import { main as archiveIngest, type IngestResult } from "./archive-ingest.js";
 import { main as cliLatency } from "./cli-latency.js";
 import { main as dashboard } from "./dashboard.js";
 import { main as deployLatency } from "./deploy-latency.js";
+import { main as fleetBench } from "./fleet.js";
 import { main as packageBench } from "./package.js";
 import { main as routingOverhead } from "./routing-overhead.js";
 import { main as serveStatus } from "./serve-status.js";
@@ -54,6 +56,7 @@ const benchmarks: Array<[number, string, () => Promise<BenchOutcome>]> = [
   [7, "dashboard", dashboard],
   [8, "serve-status", serveStatus],
   [9, "package", packageBench],
+  [10, "fleet", fleetBench],
 ];
 
 async function runAll(): Promise<number> {

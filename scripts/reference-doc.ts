@@ -7,6 +7,9 @@ import type { DeployResult } from "../src/release/deploy.js";
 import type { RollbackResult } from "../src/release/rollback.js";
 import type { ActivateResult } from "../src/release/activate.js";
 import type { DiscardResult } from "../src/release/discard.js";
+import type { FleetResult } from "../src/push/fleet.js";
+import type { FleetStatusRow } from "../src/push/fleet-status.js";
+import type { VerifyResult } from "../src/instance/verify.js";
 import type { InstanceView, ProcStatusView } from "../src/instance/views.js";
 import { DeployFrozenError } from "../src/home/deploy-freeze.js";
 import { ConfigError, ReleaseCancelledError, SargeError, SupervisorNotRunningError } from "../src/util/errors.js";
@@ -142,6 +145,53 @@ export const JSON_OUTPUTS: Record<string, JsonOutputDoc> = {
     fields: fields<DiscardResult>({
       release: "the staged release discarded",
       instances: "the instances stopped and removed",
+    }),
+  },
+  push: {
+    shape: "an object (with several hosts; a push to one target prints the remote deploy's output)",
+    fields: fields<FleetResult>(
+      {
+        pushId: "the push id, on every history line the push wrote on every host",
+        commit,
+        outcome: "`pushed`, `not staged` (phase A failed, no host changed), `rolled back` or `stopped` (phase B failed)",
+        exitCode: "0 pushed, 1 nothing changed, 2 a switch or verification failed",
+        durationMs: "the whole push in milliseconds",
+        hosts: "one per host, in the order of the hosts list",
+      },
+      {
+        hosts: nestedFields<FleetResult["hosts"][number]>("hosts[]", {
+          host: "the target as given",
+          phase: "the last phase it went through: check, lock, stage, drain, activate, verify, ready, rollback, discard, done",
+          state: "that phase's state: ok, failed, running, skipped, waiting",
+          durationMs: "time spent in sarge commands on the host, in milliseconds",
+          runs: "what it serves at the end: `release N (commit)`",
+          note: "what the host said when the phase failed, or what it did (`staged release N`), or null",
+          name: "the host name (its server name in --lb-backend)",
+          before: "the instances it ran before the push ({proc, id, release, commit}): what a rollback returns to",
+          staged: "the release staged there and not discarded, or null",
+          moved: "whether it serves the pushed release at the end",
+        }),
+      },
+    ),
+  },
+  "push status": {
+    shape: "an array of objects, one per host and process type",
+    fields: fields<FleetStatusRow>({
+      host: "the target as given",
+      proc: "process type, or null when the host runs nothing or did not answer",
+      instance: "the active instance",
+      release,
+      commit,
+      differs: "its commit differs from the one most hosts run for that process type",
+      error: "why the host could not be asked, or null",
+    }),
+  },
+  verify: {
+    shape: "an object",
+    fields: fields<VerifyResult>({
+      procs: "the process types probed (those with a stable address)",
+      probes: "how many probes, all answered",
+      durationMs: "how long it probed, in milliseconds",
     }),
   },
   history: { shape: "an array of objects, oldest first, one per release: the lines of var/history.jsonl", fields: fields(historyFields) },

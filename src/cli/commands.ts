@@ -20,6 +20,7 @@ import { registerStatus } from "./status.js";
 import { registerSupervisord } from "./supervisord.js";
 import { registerToken } from "./token.js";
 import { registerUpgrade } from "./upgrade.js";
+import { registerVerify } from "./verify.js";
 import { registerVersion } from "./version.js";
 import { registerWheel } from "./wheel.js";
 
@@ -33,6 +34,7 @@ const commands: Array<(program: Command) => void> = [
   registerHistory,
   registerList,
   registerStatus,
+  registerVerify,
   registerLifecycle,
   registerRun,
   registerLogs,

@@ -40,14 +40,14 @@ export async function waitUntilReady(check: ReadinessCheck): Promise<ReadinessRe
   );
 }
 
-/** The readiness check once: null when the instance on `port` answers (TCP connect, or `httpPath` with 2xx/3xx), else what went wrong. */
-export function probeInstance(port: number, httpPath: string | null): Promise<string | null> {
-  return httpPath === null ? tcpProbe(port) : httpProbe(port, httpPath);
+/** The readiness check once: null when `host:port` answers (TCP connect, or `httpPath` with 2xx/3xx), else what went wrong. */
+export function probeInstance(port: number, httpPath: string | null, host = "127.0.0.1"): Promise<string | null> {
+  return httpPath === null ? tcpProbe(port, host) : httpProbe(host, port, httpPath);
 }
 
-function httpProbe(port: number, path: string): Promise<string | null> {
+function httpProbe(host: string, port: number, path: string): Promise<string | null> {
   return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path, method: "GET", timeout: 2000, agent: false }, (res) => {
+    const req = request({ host, port, path, method: "GET", timeout: 2000, agent: false }, (res) => {
       res.resume();
       const status = res.statusCode ?? 0;
       resolve(status >= 200 && status < 400 ? null : `GET ${path} answered ${status}`);

@@ -79,17 +79,31 @@ export function formatTarget(target: PushTarget): string {
   return `${target.user ? `${target.user}@` : ""}${target.host}${target.port === null ? "" : `:${target.port}`}:${target.home}`;
 }
 
-/** What the remote shell runs: `<home>/bin/sarge deploy - <procs>`, quoted; a leading `~/` stays unquoted so it expands. */
-export function remoteCommand(home: string, procs: string[]): string {
+/** A home's `bin/sarge`, quoted for the remote shell; a leading `~/` stays unquoted so it expands. */
+export function remoteSarge(home: string): string {
   const wrapper = `${home === "/" ? "" : home}/bin/sarge`;
-  const quoted = wrapper.startsWith("~/") ? `~/${shellQuote(wrapper.slice(2))}` : shellQuote(wrapper);
-  return [quoted, "deploy", "-", ...procs].join(" ");
+  return wrapper.startsWith("~/") ? `~/${shellQuote(wrapper.slice(2))}` : shellQuote(wrapper);
+}
+
+/** What the remote shell runs: `<home>/bin/sarge deploy - <procs>`, quoted. */
+export function remoteCommand(home: string, procs: string[]): string {
+  return [remoteSarge(home), "deploy", "-", ...procs].join(" ");
+}
+
+/** ssh's arguments that pick the host: `[-p port] [user@]host`. */
+export function sshDestination(target: PushTarget): string[] {
+  const destination = `${target.user ? `${target.user}@` : ""}${target.host.replace(/^\[(.*)\]$/, "$1")}`;
+  return [...(target.port === null ? [] : ["-p", String(target.port)]), destination];
 }
 
 /** ssh's arguments after the program: `[-p port] [user@]host <remote command>`. */
 export function sshArguments(target: PushTarget, procs: string[]): string[] {
-  const destination = `${target.user ? `${target.user}@` : ""}${target.host.replace(/^\[(.*)\]$/, "$1")}`;
-  return [...(target.port === null ? [] : ["-p", String(target.port)]), destination, remoteCommand(target.home, procs)];
+  return [...sshDestination(target), remoteCommand(target.home, procs)];
+}
+
+/** The program and arguments that run `sshCommand` (a plain `ssh`, or the user's command run by /bin/sh) with `args` appended. */
+export function sshArgv(sshCommand: string, args: string[]): string[] {
+  return sshCommand === "ssh" ? ["ssh", ...args] : ["/bin/sh", "-c", `${sshCommand} "$@"`, "ssh", ...args];
 }
 
 /** Work out what to push, checking the repository; throws a SargeError for every problem. */
@@ -129,6 +143,16 @@ export function planPush(options: PushOptions): PushPlan {
   const target = parseTarget(targetText, targetSource);
   const sshCommand = options.ssh ?? dotenv.get("SARGE_SSH") ?? process.env.SARGE_SSH ?? "ssh";
 
+  const { treeish, commit } = checkoutSource(cwd, envFile, options.dirty ?? false);
+  const remote = remoteCommand(target.home, procs);
+  const args = sshArguments(target, procs);
+  const ssh = sshArgv(sshCommand, args);
+  const sshCheck = [sshCommand, ...args.slice(0, -1).map(shellQuote), "true"].join(" ");
+  return { target, targetSource, procs, treeish, commit, ssh, remote, sshCheck };
+}
+
+/** What a push deploys from the checkout at `cwd`: HEAD, or with `dirty` the working tree; refuses uncommitted changes otherwise. */
+export function checkoutSource(cwd: string, envFile: string, dirty: boolean): { treeish: string; commit: string | null } {
   const toplevel = git(cwd, ["rev-parse", "--show-toplevel"], () =>
     new SargeError(`${cwd} is not inside a git repository`, {
       detail: "sarge push deploys `git archive HEAD`: run it in the checkout (the folder with the Procfile), or pipe any archive to `sarge deploy -` yourself.",
@@ -146,7 +170,7 @@ export function planPush(options: PushOptions): PushPlan {
   let treeish = "HEAD";
   let commit: string | null = head;
   if (changes.length > 0) {
-    if (!options.dirty) {
+    if (!dirty) {
       const shown = changes.slice(0, 10).map((line) => `  ${line}`);
       if (changes.length > 10) shown.push(`  … and ${changes.length - 10} more`);
       throw new SargeError(`uncommitted changes: sarge push deploys HEAD (${head.slice(0, 12)}), which is not what is in this folder`, {
@@ -156,11 +180,7 @@ export function planPush(options: PushOptions): PushPlan {
     treeish = workingTree(cwd);
     commit = null;
   }
-  const remote = remoteCommand(target.home, procs);
-  const args = sshArguments(target, procs);
-  const ssh = sshCommand === "ssh" ? ["ssh", ...args] : ["/bin/sh", "-c", `${sshCommand} "$@"`, "ssh", ...args];
-  const sshCheck = [sshCommand, ...args.slice(0, -1).map(shellQuote), "true"].join(" ");
-  return { target, targetSource, procs, treeish, commit, ssh, remote, sshCheck };
+  return { treeish, commit };
 }
 
 /**
@@ -207,6 +227,15 @@ export async function push(options: PushOptions): Promise<number> {
     });
   }
   return shipped.code;
+}
+
+/** `git archive --format=tar <treeish>` of the checkout, in memory: a fleet push sends the same bytes to every host. */
+export function archiveBytes(cwd: string, treeish: string): Buffer {
+  const result = spawnSync("git", ["archive", "--format=tar", treeish], { cwd, maxBuffer: 2 ** 30 });
+  if (result.error || result.status !== 0) {
+    throw new SargeError(`git archive ${treeish} failed`, { detail: result.error?.message ?? (result.stderr.toString().trim() || `exit ${result.status}`) });
+  }
+  return result.stdout;
 }
 
 /** A tree object holding the working tree as `git add -A` sees it, built in a private index (the real index is not touched). */

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
@@ -12,74 +12,16 @@ import { helloDir } from "../support/apps.js";
 import { runSarge } from "../support/cli.js";
 import { createTestHome, type TestHome } from "../support/home.js";
 import { get } from "../support/load.js";
-import { accepts } from "../support/ports.js";
-import { waitFor } from "../support/wait.js";
+import { git } from "../support/git.js";
+import { startSshd, type TestSshd } from "../support/sshd.js";
 
-const SSHD = "/usr/sbin/sshd";
 const FAB = "/usr/bin/fab";
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", ["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "init.defaultBranch=main", ...args], { cwd, encoding: "utf8" });
-}
-
-/**
- * A private sshd on a loopback port: its own host key, one authorized client
- * key, key authentication only, run as the current user. Its log is kept for
- * failure messages.
- */
-async function startSshd(dir: string): Promise<{ port: number; sshCommand: string; child: ChildProcess; log: () => string }> {
-  if (!existsSync(SSHD)) {
-    throw new Error(`${SSHD} is missing: the push e2e test needs the Debian package openssh-server; run scripts/setup.sh`);
-  }
-  for (const name of ["host_key", "client_key"]) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `sarge-test-${name}`, "-f", join(dir, name)]);
-  cpSync(join(dir, "client_key.pub"), join(dir, "authorized_keys"));
-  const port = await getPort({ host: "127.0.0.1" });
-  const user = userInfo().username;
-  writeFileSync(
-    join(dir, "sshd_config"),
-    [
-      "ListenAddress 127.0.0.1",
-      `Port ${port}`,
-      `HostKey ${join(dir, "host_key")}`,
-      `PidFile ${join(dir, "sshd.pid")}`,
-      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-      "PubkeyAuthentication yes",
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "UsePAM no",
-      // the temp folder is not owned the way sshd's checks want for a user's ~/.ssh
-      "StrictModes no",
-      "PermitRootLogin prohibit-password",
-      `AllowUsers ${user}`,
-      "LogLevel VERBOSE",
-      // examples/fabfile.py uploads the archive (Fabric's put) before deploying it
-      "Subsystem sftp internal-sftp",
-    ].join("\n") + "\n",
-  );
-  writeFileSync(join(dir, "known_hosts"), `[127.0.0.1]:${port} ${readFileSync(join(dir, "host_key.pub"), "utf8")}`);
-  // sshd started by root needs its privilege separation folder (systemd's RuntimeDirectory creates it for the service).
-  if (process.getuid?.() === 0 && !existsSync("/run/sshd")) mkdirSync("/run/sshd", { mode: 0o755 });
-  let log = "";
-  const child = spawn(SSHD, ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (chunk: Buffer) => (log += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (log += chunk.toString()));
-  await waitFor(async () => {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`sshd did not start on 127.0.0.1:${port}: ${log}`);
-    return accepts(port);
-  }, () => `sshd on 127.0.0.1:${port}: ${log}`, 5_000);
-  const sshCommand = [
-    "ssh -F /dev/null",
-    `-i ${join(dir, "client_key")} -o IdentitiesOnly=yes -o BatchMode=yes`,
-    `-o UserKnownHostsFile=${join(dir, "known_hosts")} -o StrictHostKeyChecking=yes`,
-  ].join(" ");
-  return { port, sshCommand, child, log: () => log };
-}
 
 describe("sarge push over ssh to localhost", () => {
   let work: string;
   let repo: string;
   let home: TestHome;
-  let sshd: Awaited<ReturnType<typeof startSshd>>;
+  let sshd: TestSshd;
   let target: string;
   const user = userInfo().username;
   const push = (args: string[], env: Record<string, string | undefined> = {}, cwd = repo) =>

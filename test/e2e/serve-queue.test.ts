@@ -101,4 +101,21 @@ describe("sarge serve's release queue (real server, HAProxy, pip)", () => {
     const again = await api(`${serve.url}/api/v1/releases/${id}/cancel`, tokens.deployer, { method: "POST" });
     expect([again.status, again.body]).toEqual([409, { error: `release ${id} has already ended (cancelled)` }]);
   });
+
+  it("moves on after a kill -9 of the server mid-deploy: the running deploy is followed to its end, the waiting one starts within 2 s", async () => {
+    const gate = join(home.root, "restart-gate");
+    const held = (version: string) => helloVersion(version, { Procfile: `web: python app.py\nrelease: while [ ! -e ${gate} ]; do sleep 0.05; done\n` });
+    const running = (await post(held("k1"))).body as Queued;
+    const waiting = (await post(held("k2"))).body as Queued;
+    expect([running.state, waiting.state]).toEqual(["running", "queued"]);
+    await serve.process.kill();
+    serve = await startServe(home, serve.port);
+    writeFileSync(gate, "");
+    const [first, second] = [await ended(running.id), await ended(waiting.id)];
+    expect([first.state, second.state]).toEqual(["succeeded", "succeeded"]);
+    const startedAfter = Date.parse((second as Queued & { startedAt: string }).startedAt) - Date.parse((first as Queued & { finishedAt: string }).finishedAt);
+    console.log(`after a server kill -9: the waiting release started ${startedAfter} ms after the followed one ended`);
+    expect(startedAfter).toBeLessThan(2000);
+    expect(await get(home.webPort)).toContain("(k2, ");
+  });
 });

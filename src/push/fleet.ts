@@ -1,0 +1,252 @@
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { SargeError } from "../util/errors.js";
+import { pollUntil } from "../util/poll.js";
+import * as steps from "./host-steps.js";
+import type { LoadBalancer } from "./load-balancer.js";
+import { inBatches, rolloutGroups } from "./pacing.js";
+import type { FleetProgress, HostRow, Phase } from "./progress.js";
+import type { HeldLock, HostSession } from "./session.js";
+
+/**
+ * A fleet push (docs/fleet.md): one release over several hosts as one
+ * transaction. Every host answers, every lock is held (in sorted order), the
+ * release is staged everywhere (phase A) before any host switches (phase B,
+ * in groups, each switch verified); a failure in A leaves every host as it
+ * was, a failure in B switches the moved hosts back to exactly what each ran.
+ */
+export interface FleetPushOptions {
+  procs: string[];
+  archive: Buffer;
+  commit: string | null;
+  /** Hosts staging at once. */
+  parallel: number;
+  /** `N` or `P%`: hosts switching at once. */
+  limit: string;
+  /** Pause between two groups. */
+  waitMs: number;
+  /** How long each host is verified after its switch. */
+  verifySeconds: number;
+  onFailure: "rollback" | "stop";
+  waitLockSeconds: number;
+  lb: LoadBalancer | null;
+  drainTimeoutMs: number;
+  pushId?: string;
+  progress: FleetProgress;
+}
+
+export type FleetOutcome = "pushed" | "not staged" | "rolled back" | "stopped";
+
+export interface FleetResult {
+  pushId: string;
+  commit: string | null;
+  outcome: FleetOutcome;
+  /** 0 pushed, 1 nothing changed (staging failed), 2 a switch or verification failed. */
+  exitCode: number;
+  durationMs: number;
+  hosts: Array<HostRow & { name: string; before: steps.ActiveInstance[]; staged: number | null; moved: boolean }>;
+}
+
+interface Host {
+  session: HostSession;
+  env: Record<string, string>;
+  before: steps.ActiveInstance[];
+  staged: steps.StagedRelease | null;
+  /** Switched to the staged release (and not switched back). */
+  moved: boolean;
+  drained: boolean;
+}
+
+export function newPushId(): string {
+  return `push-${new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z")}-${randomBytes(3).toString("hex")}`;
+}
+
+export async function fleetPush(sessions: HostSession[], options: FleetPushOptions): Promise<FleetResult> {
+  const started = Date.now();
+  const pushId = options.pushId ?? newPushId();
+  const { progress, lb } = options;
+  const order = rolloutGroups(sessions, options.limit);
+  await checkAll(sessions, options);
+  const locks = await lockAll(sessions, pushId, options);
+  const hosts: Host[] = sessions.map((session) => ({
+    session,
+    env: { SARGE_LOCK_TOKEN: locks.get(session)!.token, SARGE_PUSH_ID: pushId },
+    before: [],
+    staged: null,
+    moved: false,
+    drained: false,
+  }));
+
+  /** One phase of one host, its row kept up to date; false when it failed. */
+  const step = async (host: Host, phase: Phase, work: () => Promise<string | null | void>): Promise<boolean> => {
+    progress.start(host.session.label, phase);
+    try {
+      progress.finish(host.session.label, "ok", (await work()) ?? null);
+      return true;
+    } catch (error) {
+      progress.finish(host.session.label, "failed", (error as Error).message);
+      return false;
+    }
+  };
+  const showRuns = (host: Host) => {
+    const release = host.moved ? host.staged : host.before.reduce<steps.StagedRelease | null>((top, b) => (top && top.release >= b.release ? top : b), null);
+    progress.runs(host.session.label, steps.describeRelease(release?.release ?? null, release?.commit ?? null));
+  };
+  const discardStaged = (list: Host[]) =>
+    Promise.all(
+      list
+        .filter((host) => host.staged !== null && !host.moved)
+        .map((host) => step(host, "discard", () => steps.discard(host.session, host.staged!.release, host.env)).then((ok) => ok && (host.staged = null))),
+    );
+  /** False when the load balancer refused: a host that cannot be drained is not switched. */
+  const setLb = async (host: Host, state: "drain" | "ready"): Promise<boolean> => {
+    if (!lb || (state === "drain") === host.drained) return true;
+    return step(host, state === "drain" ? "drain" : "ready", async () => {
+      await lb.setState(host.session.name, state);
+      host.drained = state === "drain";
+      if (state === "ready") return;
+      const drained = await pollUntil(async () => (await lb.currentSessions(host.session.name)) === 0, { timeoutMs: options.drainTimeoutMs, intervalMs: 200 });
+      return drained ? null : `--drain-timeout passed with sessions still open on ${host.session.name}: switching anyway`;
+    });
+  };
+  const finish = (outcome: FleetOutcome, exitCode: number): FleetResult => {
+    for (const host of hosts) showRuns(host);
+    const rows = new Map(progress.table().map((row) => [row.host, row]));
+    return {
+      pushId,
+      commit: options.commit,
+      outcome,
+      exitCode,
+      durationMs: Date.now() - started,
+      hosts: hosts.map((host) => ({ ...rows.get(host.session.label)!, name: host.session.name, before: host.before, staged: host.staged?.release ?? null, moved: host.moved })),
+    };
+  };
+
+  try {
+    const recorded = await Promise.all(hosts.map((host) => step(host, "check", async () => void (host.before = await steps.activeInstances(host.session, options.procs, host.env)))));
+    if (recorded.includes(false)) throw new SargeError("could not read what every host runs: nothing was changed");
+    hosts.forEach(showRuns);
+
+    // Phase A: stage everywhere; any failure discards everywhere.
+    let stageFailed = false;
+    await inBatches(
+      hosts,
+      options.parallel,
+      async (host) => {
+        const ok = await step(host, "stage", async () => {
+          host.staged = await steps.stage(host.session, options.archive, options.procs, host.env);
+          return `staged ${steps.describeRelease(host.staged.release, host.staged.commit)}`;
+        });
+        stageFailed ||= !ok;
+      },
+      () => stageFailed,
+    );
+    if (stageFailed) {
+      await discardStaged(hosts);
+      return finish("not staged", 1);
+    }
+
+    // Phase B: switch group by group; every host of a group finishes before the next group or the undo.
+    const groups = order.map((group) => group.map((session) => hosts.find((host) => host.session === session)!));
+    const movedInOrder: Host[] = [];
+    let failed = false;
+    for (const [index, group] of groups.entries()) {
+      if (index > 0 && options.waitMs > 0) await sleep(options.waitMs);
+      const results = await Promise.all(
+        group.map(async (host) => {
+          if (!(await setLb(host, "drain"))) return false;
+          const activated = await step(host, "activate", async () => {
+            await steps.activate(host.session, host.staged!.release, host.env);
+            host.moved = true;
+            movedInOrder.push(host);
+          });
+          if (!activated) {
+            await setLb(host, "ready");
+            return false;
+          }
+          const verified = await step(host, "verify", () => steps.verify(host.session, options.procs, options.verifySeconds, host.env));
+          if (verified) await setLb(host, "ready");
+          return verified;
+        }),
+      );
+      if (results.includes(false)) {
+        failed = true;
+        break;
+      }
+    }
+    if (!failed) {
+      for (const host of hosts) {
+        progress.start(host.session.label, "done");
+        progress.finish(host.session.label, "ok");
+      }
+      return finish("pushed", 0);
+    }
+
+    await discardStaged(hosts);
+    if (options.onFailure === "stop") {
+      for (const host of movedInOrder.filter((h) => h.drained)) progress.finish(host.session.label, "failed", `left drained in the load balancer`);
+      return finish("stopped", 2);
+    }
+    for (const host of movedInOrder.reverse()) {
+      await setLb(host, "drain");
+      const back = await step(host, "rollback", async () => {
+        await steps.switchBack(host.session, host.before, host.env);
+        host.moved = false;
+        const none = options.procs.filter((proc) => !host.before.some((b) => b.proc === proc));
+        return none.length > 0 ? `${none.join(", ")} ran nothing before: left on the new release` : `back on ${host.before.map((b) => b.id).join(", ")}`;
+      });
+      if (back) await setLb(host, "ready");
+    }
+    return finish("rolled back", 2);
+  } finally {
+    for (const session of [...locks.keys()].reverse()) await locks.get(session)!.release();
+  }
+}
+
+/** Every host must answer (ssh, sarge, its supervisor) and the load balancer must know each of them, before anything is locked. */
+async function checkAll(sessions: HostSession[], options: FleetPushOptions): Promise<void> {
+  const problems = (
+    await Promise.all(
+      sessions.map(async (session) => {
+        options.progress.start(session.label, "check");
+        try {
+          await steps.checkHost(session);
+          options.progress.finish(session.label, "ok");
+          return [];
+        } catch (error) {
+          options.progress.finish(session.label, "failed", (error as Error).message);
+          return [`${session.label}: ${(error as Error).message}`];
+        }
+      }),
+    )
+  ).flat();
+  if (options.lb && problems.length === 0) {
+    try {
+      const servers = await options.lb.servers();
+      const missing = sessions.filter((session) => !servers.includes(session.name)).map((session) => session.name);
+      if (missing.length > 0) problems.push(`${options.lb.label} has no server named ${missing.join(", ")} (it has ${servers.join(", ") || "none"})`);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if (problems.length > 0) {
+    throw new SargeError(`not every host answers: nothing was pushed`, { detail: problems.join("\n") });
+  }
+}
+
+/** Each host's deploy lock, in sorted order so that two pushes over overlapping hosts never hold one each and wait for the other. */
+async function lockAll(sessions: HostSession[], pushId: string, options: FleetPushOptions): Promise<Map<HostSession, HeldLock>> {
+  const locks = new Map<HostSession, HeldLock>();
+  for (const session of [...sessions].sort((a, b) => a.label.localeCompare(b.label))) {
+    options.progress.start(session.label, "lock");
+    try {
+      locks.set(session, await session.hold(options.waitLockSeconds, { SARGE_PUSH_ID: pushId }));
+      options.progress.finish(session.label, "ok");
+    } catch (error) {
+      options.progress.finish(session.label, "failed", (error as Error).message);
+      for (const held of [...locks.values()].reverse()) await held.release();
+      throw new SargeError(`could not lock every host: nothing was pushed`, { detail: (error as Error).message });
+    }
+  }
+  return locks;
+}

@@ -1,0 +1,77 @@
+import { lastWords, type HostSession, type RemoteResult } from "./session.js";
+
+/**
+ * The sarge commands a fleet push runs on one host (docs/fleet.md), each a
+ * step that either returns what it learnt or throws HostStepError with what
+ * the host said.
+ */
+export class HostStepError extends Error {}
+
+/** An instance a host served before the push: a rollback goes back to exactly this one, never to "the previous". */
+export interface ActiveInstance {
+  proc: string;
+  id: string;
+  release: number;
+  commit: string | null;
+}
+
+export interface StagedRelease {
+  release: number;
+  commit: string | null;
+}
+
+type Env = Record<string, string>;
+
+async function sarge(session: HostSession, args: string[], options: { input?: Buffer; env?: Env } = {}): Promise<RemoteResult> {
+  const result = await session.sarge(args, options);
+  if (result.code !== 0) throw new HostStepError(lastWords(result));
+  return result;
+}
+
+function json<T>(result: RemoteResult, what: string): T {
+  try {
+    return JSON.parse(result.stdout) as T;
+  } catch {
+    throw new HostStepError(`${what} did not print JSON: ${result.stdout.slice(0, 200)}`);
+  }
+}
+
+/** The version check of a host: sarge runs there and its supervisor answers. */
+export async function checkHost(session: HostSession): Promise<void> {
+  await sarge(session, ["status", "--json"]);
+}
+
+/** The active instances of `procs` on the host. */
+export async function activeInstances(session: HostSession, procs: string[], env: Env): Promise<ActiveInstance[]> {
+  const instances = json<Array<ActiveInstance & { state: string }>>(await sarge(session, ["list", "--json"], { env }), "sarge list --json");
+  return instances
+    .filter((instance) => instance.state === "active" && procs.includes(instance.proc))
+    .map(({ proc, id, release, commit }) => ({ proc, id, release, commit }));
+}
+
+export async function stage(session: HostSession, archive: Buffer, procs: string[], env: Env): Promise<StagedRelease> {
+  const staged = json<StagedRelease>(await sarge(session, ["deploy", "--stage", "-", ...procs, "--json"], { input: archive, env }), "sarge deploy --stage");
+  return { release: staged.release, commit: staged.commit };
+}
+
+export async function activate(session: HostSession, release: number, env: Env): Promise<void> {
+  await sarge(session, ["activate", String(release), "--json"], { env });
+}
+
+export async function discard(session: HostSession, release: number, env: Env): Promise<void> {
+  await sarge(session, ["discard", String(release)], { env });
+}
+
+/** Through the host's stable ports (sarge verify), for `seconds`. */
+export async function verify(session: HostSession, procs: string[], seconds: number, env: Env): Promise<void> {
+  await sarge(session, ["verify", ...procs, "--for", String(seconds)], { env });
+}
+
+/** Each process type back to the exact instance it ran before. */
+export async function switchBack(session: HostSession, before: ActiveInstance[], env: Env): Promise<void> {
+  for (const instance of before) await sarge(session, ["rollback", instance.proc, "--to", instance.id, "--json"], { env });
+}
+
+export function describeRelease(release: number | null, commit: string | null): string {
+  return release === null ? "nothing" : `release ${release}${commit ? ` (${commit.slice(0, 12)})` : ""}`;
+}

@@ -1,0 +1,65 @@
+import { spawn } from "node:child_process";
+import { SargeError } from "../util/errors.js";
+import { shellQuote } from "../util/shell-quote.js";
+import { formatTarget, remoteSarge, sshArgv, sshDestination, type PushTarget } from "./push.js";
+import { lastWords, type HeldLock, type HostSession, type RemoteResult } from "./session.js";
+
+/** A host reached by ssh: each command is one `ssh host env K=V <home>/bin/sarge …` (the user's ~/.ssh/config applies). */
+export function sshSession(target: PushTarget, sshCommand: string): HostSession {
+  const argv = (args: string[], env: Record<string, string> = {}) => {
+    const assignments = Object.entries(env).map(([key, value]) => shellQuote(`${key}=${value}`));
+    const remote = [...(assignments.length > 0 ? ["env", ...assignments] : []), remoteSarge(target.home), ...args.map(shellQuote)].join(" ");
+    return sshArgv(sshCommand, [...sshDestination(target), remote]);
+  };
+  return {
+    name: target.host,
+    label: formatTarget(target),
+    sarge: (args, options = {}) => runArgv(argv(args, options.env), options.input),
+    hold: (waitSeconds, env) => hold(argv(["hold", "--wait-lock", String(waitSeconds)], env), formatTarget(target)),
+  };
+}
+
+/** Run a local program (ssh) to completion; its output kept, `input` on its stdin. */
+export function runArgv(argv: string[], input?: Buffer): Promise<RemoteResult> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: [input ? "pipe" : "ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    // a remote command that exits before reading all of its input closes the pipe: its exit code says what happened
+    child.stdin?.on("error", () => undefined);
+    child.stdin?.end(input);
+    child.once("error", (error) => resolve({ code: 255, stdout, stderr: `${stderr}${argv[0]} could not run: ${error.message}\n` }));
+    child.once("close", (code, signal) => resolve({ code: code ?? 255, stdout, stderr: signal ? `${stderr}ssh killed by ${signal}\n` : stderr }));
+  });
+}
+
+/** `sarge hold` on the host: resolves once it prints `held <token>`; the lock is held until our end of its stdin closes. */
+function hold(argv: string[], label: string): Promise<HeldLock> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    const exited = new Promise<void>((done) => child.once("close", () => done()));
+    child.stdin.on("error", () => undefined);
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const token = /^held (\S+)$/m.exec(stdout)?.[1];
+      if (token === undefined) return;
+      resolve({
+        token,
+        release: async () => {
+          child.stdin.end();
+          await exited;
+        },
+      });
+    });
+    child.once("error", (error) => reject(new SargeError(`${label}: ${argv[0]} could not run: ${error.message}`)));
+    child.once("close", (code) => {
+      reject(new SargeError(`${label}: could not take the deploy lock: ${lastWords({ code: code ?? 255, stdout: "", stderr })}`));
+    });
+  });
+}
+

@@ -1,0 +1,162 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readHistory, type HistoryEntry } from "../../src/release/history.js";
+import { readState } from "../../src/instance/state.js";
+import { helloVersion } from "../support/apps.js";
+import { failures, frontStates, HOST_NAMES, startFleet, type Fleet } from "../support/fleet.js";
+import type { TestHomeOptions } from "../support/home.js";
+import { get, startLoad, type LoadRun } from "../support/load.js";
+import { writeWheel } from "../support/wheels.js";
+import { waitFor } from "../support/wait.js";
+
+/**
+ * Where BROKEN is set (h3 only), the new version answers /up twice (the
+ * readiness checks of stage and of activate) and 500 from then on: it breaks
+ * after its switch, when the push verifies it.
+ */
+const BROKEN_CODE = `    up_answers = 0
+
+    def do_GET(self):
+        if os.environ.get("BROKEN"):
+            Handler.up_answers += self.path == "/up"
+            if self.path != "/up" or Handler.up_answers > 2:
+                self.send_error(500)
+                return
+`;
+/** A push waits for every host several times: on a loaded 2-CPU machine one took 30 s a host. */
+const PUSH_TIMEOUT = 600_000;
+const breakApp = (old: string) => old.replace("    def do_GET(self):\n", BROKEN_CODE);
+const mendApp = (old: string) => old.replace(BROKEN_CODE, "    def do_GET(self):\n");
+
+/** A fleet shared by a describe block, with load through the front from its first test to its last. */
+function useFleet(homeOptions: TestHomeOptions[] = []): Fleet {
+  let fleet: Awaited<ReturnType<typeof startFleet>> | undefined;
+  let run: LoadRun | null = null;
+  beforeAll(async () => {
+    fleet = await startFleet(homeOptions);
+    run = startLoad(fleet.frontPort, { workers: 4, maxMs: 1_800_000 });
+    fleet.load = run.samples;
+    await run.answered(20);
+  }, 300_000);
+  afterAll(async () => {
+    await run?.stop();
+    if (fleet) expect(await fleet.stop()).toEqual([]);
+  });
+  return new Proxy({} as Fleet, {
+    get(_, field) {
+      if (!fleet) throw new Error("the fleet is made in beforeAll: use it from tests and hooks");
+      return fleet[field as keyof Fleet];
+    },
+  });
+}
+
+describe("sarge push --hosts: three homes over ssh behind a front HAProxy", () => {
+  const fleet = useFleet([{}, {}, { moreEnv: { BROKEN: "1" } }]);
+  const serving = () => Promise.all(fleet.homes.map((home) => get(home.webPort)));
+  const pushIdOf = (entry: HistoryEntry | undefined) => entry?.push;
+  const instanceIds = () => fleet.homes.map((home) => Object.keys(readState(home.paths).instances).sort());
+  /** The requests through the front since `mark` that failed; there must have been some requests. */
+  const failedSince = (mark: number) => {
+    expect(fleet.load.length - mark, "requests through the front during the push").toBeGreaterThan(10);
+    return failures(fleet.load.slice(mark));
+  };
+  const lb = () => ["--lb", `h1:${fleet.frontSocket}`, "--lb-backend", "app"];
+
+  it("refuses before anything changes when a host does not answer", async () => {
+    const before = instanceIds();
+    const result = await fleet.push(["--verify", "1"], { hosts: `${fleet.hosts.split(",").slice(0, 2).join(",")},127.0.0.1:1:${fleet.homes[2]!.root}` });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("sarge: not every host answers: nothing was pushed");
+    expect(result.stderr).toMatch(/127\.0\.0\.1:1:\S+: ssh: connect to host 127\.0\.0\.1 port 1: Connection refused/);
+    expect(instanceIds()).toEqual(before);
+    expect(fleet.homes.map((home) => readHistory(home.paths).length)).toEqual([1, 1, 1]);
+  }, PUSH_TIMEOUT);
+
+  it("pushes a new commit to all three: each serves it, one push id in every history, no failed request through the front", async () => {
+    const mark = fleet.load.length;
+    const commit = fleet.commit("v2");
+    const result = await fleet.push(["--verify", "1", "--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { pushId: string; outcome: string; hosts: Array<{ state: string; runs: string }> };
+    expect(report.outcome).toBe("pushed");
+    expect(report.hosts.map((host) => host.state)).toEqual(["ok", "ok", "ok"]);
+    for (const answer of await serving()) expect(answer).toContain("(v2, ");
+    for (const home of fleet.homes) {
+      const last = readHistory(home.paths).at(-1);
+      expect(last).toMatchObject({ commit, outcome: "success" });
+      expect(pushIdOf(last)).toBe(report.pushId);
+    }
+    expect(failedSince(mark)).toEqual([]);
+  }, PUSH_TIMEOUT);
+
+  it("push status shows what each host runs and flags the one that differs", async () => {
+    const same = await fleet.push(["status"]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).not.toContain("DIFFERS");
+    const odd1 = await fleet.homes[1]!.sarge(["deploy", "-", "web"], { input: helloVersion("odd") });
+    expect(odd1.code, odd1.stderr).toBe(0);
+    const odd = await fleet.push(["status"]);
+    expect(odd.code).toBe(1);
+    const lines = odd.stdout.split("\n");
+    expect(lines.find((line) => line.startsWith("h2:"))).toMatch(/ - +DIFFERS$/);
+    expect(lines.filter((line) => line.includes("DIFFERS"))).toHaveLength(1);
+  }, PUSH_TIMEOUT);
+
+  it("host 2 fails staging (a wheel missing only there): no host changed, exit 1, staged releases discarded everywhere", async () => {
+    for (const home of [fleet.homes[0]!, fleet.homes[2]!]) await writeWheel(home.paths.dist, { name: "extra", version: "1.0" });
+    const before = instanceIds();
+    const serves = await serving();
+    fleet.commit("v3", { "requirements.txt": (old) => `${old}extra==1.0\n` });
+    const result = await fleet.push(["--verify", "1"]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^h2:\S+ +stage +failed .*extra/m);
+    expect(result.stdout).toContain("staging failed: no host changed, staged releases discarded");
+    expect(await serving()).toEqual(serves);
+    expect(instanceIds()).toEqual(before);
+  }, PUSH_TIMEOUT);
+
+  it("host 3 fails verification after its switch: hosts 1-2 go back too, exit 2, no failed request through the front (--lb)", async () => {
+    const mark = fleet.load.length;
+    const serves = await serving();
+    fleet.commit("v4", { "requirements.txt": (old) => old.replace("extra==1.0\n", ""), "app.py": breakApp });
+    const result = await fleet.push(["--verify", "2", ...lb()]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/^h3:\S+ +verify +failed .*web failed verification on its stable address 127\.0\.0\.1:\d+ .*answered 500/m);
+    expect(result.stdout).toContain("a switch or verification failed: the moved hosts were switched back");
+    expect(result.stderr.match(/ rollback +ok /g)).toHaveLength(3);
+    expect(await serving()).toEqual(serves);
+    expect(Object.values(await frontStates(fleet))).toEqual(["ready", "ready", "ready"]);
+    expect(failedSince(mark)).toEqual([]);
+  }, PUSH_TIMEOUT);
+
+  it("--lb: each host's server in the front shows drain during its switch, and no request fails", async () => {
+    const mark = fleet.load.length;
+    fleet.commit("v5", { "app.py": mendApp });
+    const push = fleet.spawnPush(["--verify", "1", ...lb()]);
+    const seen = new Set<string>();
+    await waitFor(async () => {
+      for (const [server, state] of Object.entries(await frontStates(fleet))) if (state === "drain") seen.add(server);
+      return push.result !== null;
+    }, "the push to finish", PUSH_TIMEOUT, 20);
+    expect(push.result!.code, push.stderr).toBe(0);
+    expect([...seen].sort()).toEqual([...HOST_NAMES]);
+    expect(Object.values(await frontStates(fleet))).toEqual(["ready", "ready", "ready"]);
+    for (const answer of await serving()) expect(answer).toContain("(v5, ");
+    expect(failedSince(mark)).toEqual([]);
+  }, PUSH_TIMEOUT);
+
+  it("two pushes at once: one waits for the other's locks, both complete, their releases never interleave", async () => {
+    fleet.commit("v6");
+    const first = fleet.spawnPush(["--verify", "1", "--json"]);
+    const second = fleet.spawnPush(["--verify", "1", "--json"], { hosts: fleet.hosts.split(",").reverse().join(",") });
+    const [a, b] = await Promise.all([first.done, second.done]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const ids = [JSON.parse(a.stdout).pushId as string, JSON.parse(b.stdout).pushId as string];
+    for (const home of fleet.homes) {
+      const runs = readHistory(home.paths).map(pushIdOf).filter((id) => id !== undefined && ids.includes(id));
+      // one push's lines, then the other's: never interleaved
+      expect(runs.filter((id, index) => id !== runs[index - 1])).toHaveLength(2);
+    }
+    for (const answer of await serving()) expect(answer).toContain("(v6, ");
+  }, PUSH_TIMEOUT);
+});
