@@ -1,5 +1,5 @@
 import { isDiskFull, SargeError } from "../util/errors.js";
-import { sargeVersion } from "../util/version.js";
+import { withSargeVersion } from "../util/version.js";
 
 /** Print an error as one sentence plus detail, never a stack (unless SARGE_DEBUG). Returns the exit code. */
 export function reportError(error: unknown): number {
@@ -24,8 +24,7 @@ export function reportError(error: unknown): number {
  * object, and in each element of a list (list, history, status print lists).
  */
 export function printJson(value: object): void {
-  const versioned = (item: unknown) => (typeof item === "object" && item !== null && !Array.isArray(item) ? { sarge_version: sargeVersion(), ...item } : item);
-  process.stdout.write(JSON.stringify(Array.isArray(value) ? value.map(versioned) : versioned(value), null, 2) + "\n");
+  process.stdout.write(JSON.stringify(withSargeVersion(value), null, 2) + "\n");
 }
 
 function indent(text: string): string {

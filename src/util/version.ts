@@ -21,6 +21,15 @@ export function sargeVersion(): string {
   return cached;
 }
 
+/**
+ * A --json answer as the CLI prints it and the API sends it: `sarge_version`
+ * first in an object, and in each object of a list.
+ */
+export function withSargeVersion(value: unknown): unknown {
+  const versioned = (item: unknown) => (typeof item === "object" && item !== null && !Array.isArray(item) ? { sarge_version: sargeVersion(), ...item } : item);
+  return Array.isArray(value) ? value.map(versioned) : versioned(value);
+}
+
 export function packageVersion(root: string): string {
   return (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version;
 }

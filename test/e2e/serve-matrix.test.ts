@@ -66,8 +66,8 @@ describe("sarge serve: every route × every credential", () => {
     const cli = await home.sarge(["status", "--json"]);
     const answer = await api(`${serve.url}/api/v1/status`, tokens.viewer);
     expect(answer.status).toBe(200);
-    // the CLI's --json adds the sarge_version that printed it (src/cli/output.ts)
-    expect(answer.body).toEqual((JSON.parse(cli.stdout) as Array<Record<string, unknown>>).map(({ sarge_version, ...proc }) => proc));
+    // sarge_version included, as the CLI prints it (src/util/version.ts withSargeVersion)
+    expect(answer.body).toEqual(JSON.parse(cli.stdout));
   });
 
   it("answers instances, releases and config with the shapes of the CLI's --json", async () => {
@@ -80,9 +80,9 @@ describe("sarge serve: every route × every credential", () => {
     expect((await api(`${serve.url}/api/v1/releases/1`, tokens.viewer)).body).toEqual(history[0]);
     expect((await api(`${serve.url}/api/v1/releases?outcome=ok`, tokens.viewer)).body).toEqual({ error: 'invalid outcome "ok": use success or failed or cancelled' });
     const names = JSON.parse((await home.sarge(["config", "list", "--json"])).stdout);
-    expect(names).toEqual({ MESSAGE: null, API_KEY: null });
+    expect(names).toEqual({ sarge_version: expect.any(String), MESSAGE: null, API_KEY: null });
     expect((await api(`${serve.url}/api/v1/config`, tokens.deployer)).body).toEqual(names);
-    expect((await api(`${serve.url}/api/v1/config?values=1`, tokens.admin)).body).toEqual({ MESSAGE: "hello sarge!", API_KEY: secretValue });
+    expect((await api(`${serve.url}/api/v1/config?values=1`, tokens.admin)).body).toEqual({ sarge_version: names.sarge_version, MESSAGE: "hello sarge!", API_KEY: secretValue });
     expect((await api(`${serve.url}/api/v1/config?values=1`, tokens.deployer)).body).toEqual({
       error: "token bob-deployer is a deployer: config values need an admin token (leave out values=1 for the names)",
     });

@@ -4,6 +4,7 @@ import { envView } from "../../home/env-view.js";
 import { requirePermission } from "../auth.js";
 import { HttpError } from "../http-error.js";
 import { can } from "../roles.js";
+import { withSargeVersion } from "../../util/version.js";
 
 /** GET /api/v1/config: `sarge config list --json`, names only; `?values=1` also the values, for admin tokens. */
 export function configRoutes(app: FastifyInstance): void {
@@ -13,6 +14,6 @@ export function configRoutes(app: FastifyInstance): void {
     if (values === "1" && !can(request.token!.role, "config-values")) {
       throw new HttpError(403, `token ${request.who} is a ${request.token!.role}: config values need an admin token (leave out values=1 for the names)`);
     }
-    return envView(loadConfig(app.sargeAuth.paths).env, values === "1");
+    return withSargeVersion(envView(loadConfig(app.sargeAuth.paths).env, values === "1"));
   });
 }

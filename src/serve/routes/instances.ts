@@ -8,12 +8,13 @@ import { requirePermission } from "../auth.js";
 import { withContextOrRecorded } from "../home.js";
 import { HttpError } from "../http-error.js";
 import { serveLog } from "../log-stream.js";
+import { withSargeVersion } from "../../util/version.js";
 
 /** GET /api/v1/instances (`sarge list --json`) and an instance's output, paged or streamed (src/serve/log-stream.ts). */
 export function instanceRoutes(app: FastifyInstance): void {
   const paths = app.sargeAuth.paths;
-  app.get("/api/v1/instances", { preHandler: requirePermission("read") }, (_request, reply) =>
-    withContextOrRecorded(paths, reply, listInstances, (home) => recordedInstances(home.paths)),
+  app.get("/api/v1/instances", { preHandler: requirePermission("read") }, async (_request, reply) =>
+    withSargeVersion(await withContextOrRecorded(paths, reply, listInstances, (home) => recordedInstances(home.paths))),
   );
 
   app.get<{ Params: { instance: string } }>("/api/v1/instances/:instance/log", { preHandler: requirePermission("read") }, (request, reply) => {

@@ -5,6 +5,7 @@ import { readHistory, type HistoryEntry } from "../../release/history.js";
 import { requirePermission } from "../auth.js";
 import { HttpError } from "../http-error.js";
 import { releaseLogPath, serveLog } from "../log-stream.js";
+import { withSargeVersion } from "../../util/version.js";
 
 const outcomes = ["success", "failed", "cancelled"] as const;
 
@@ -22,12 +23,12 @@ export function releaseRoutes(app: FastifyInstance): void {
     if (outcome !== undefined && !(outcomes as readonly string[]).includes(outcome)) throw new HttpError(400, `invalid outcome "${outcome}": use ${outcomes.join(" or ")}`);
     if (n !== undefined && !/^[1-9]\d{0,8}$/.test(n)) throw new HttpError(400, `invalid n "${n}": expected how many of the latest releases, a whole number from 1`);
     const entries = readHistory(paths).filter((entry) => (proc === undefined || entry.procs.includes(proc)) && (outcome === undefined || entry.outcome === outcome));
-    return n === undefined ? entries : entries.slice(-Number(n));
+    return withSargeVersion(n === undefined ? entries : entries.slice(-Number(n)));
   });
 
   app.get<{ Params: { release: string } }>("/api/v1/releases/:release", { preHandler: requirePermission("read") }, (request) => {
     const release = releaseNumber(request.params.release);
-    return historyEntry(paths, release) ?? notFound(release);
+    return withSargeVersion(historyEntry(paths, release) ?? notFound(release));
   });
 
   app.get<{ Params: { release: string } }>("/api/v1/releases/:release/log", { preHandler: requirePermission("read") }, (request, reply) => {
