@@ -8,8 +8,14 @@
     fab -H deploy@app1.example.com logs --proc web --lines 50
 
 Run it in the checkout (where the Procfile is), with this file as ./fabfile.py
-or via `fab -r path/to/examples ...`. The sarge home on the server is SARGE_HOME
-below, or `--home /var/local/myapp` on any task, or $SARGE_REMOTE_HOME.
+or via `fab -r path/to/examples ...`. Without -H, the host and home come from
+SARGE_TARGET (or TARGET, as the 2012 flow's .env had it), `[user@]host[:port]:/home`
+as `sarge push` takes it, so with the target in .env this works:
+
+    sarge local run fab deploy
+
+The home is `--home /var/local/myapp` on any task, else the target's path, else
+$SARGE_REMOTE_HOME, else /var/local/myapp.
 
 `sarge push` streams `git archive HEAD` into `ssh host <home>/bin/sarge deploy -`;
 here the archive is uploaded first (Fabric's put), then deployed from the file
@@ -25,10 +31,34 @@ import shutil
 import subprocess
 import tempfile
 
-from fabric import task
+from fabric import Connection, task
 from invoke.exceptions import Exit
 
 SARGE_HOME = os.environ.get("SARGE_REMOTE_HOME", "/var/local/myapp")
+
+
+def _parse_target(spec):
+    """`[user@]host[:port]:/home` -> (user, host, port, home), as `sarge push` reads it."""
+    user, _, rest = spec.rpartition("@")
+    host, sep, path = rest.partition(":")
+    port = None
+    if sep and path[:1].isdigit() and ":" in path:
+        port_text, _, path = path.partition(":")
+        port = int(port_text)
+    if not host or not path:
+        raise Exit(f"the target {spec!r} is not [user@]host[:port]:/path/to/home", code=2)
+    return user or None, host, port, path
+
+
+def _target(c, home):
+    """The connection and home for a task: -H as given, else SARGE_TARGET or TARGET."""
+    if isinstance(c, Connection):
+        return c, home or SARGE_HOME
+    spec = os.environ.get("SARGE_TARGET") or os.environ.get("TARGET")
+    if not spec:
+        raise Exit("no host: pass -H user@host, or put SARGE_TARGET=user@host:/path/to/home in .env and run `sarge local run fab deploy`", code=2)
+    user, host, port, path = _parse_target(spec)
+    return Connection(host, user=user, port=port, config=c.config), home or path
 
 
 def _git(*args, env=None):
@@ -59,8 +89,9 @@ def _treeish(dirty):
 
 
 @task(help={"procs": "comma-separated process types (default: web)", "dirty": "deploy uncommitted changes too", "home": "the sarge home on the server"})
-def deploy(c, procs="web", dirty=False, home=SARGE_HOME):
+def deploy(c, procs="web", dirty=False, home=None):
     """git archive HEAD, then <home>/bin/sarge deploy <archive> <procs> on the host."""
+    c, home = _target(c, home)
     names = [name for name in procs.split(",") if name]
     treeish = _treeish(dirty)
     with tempfile.TemporaryDirectory(prefix="sarge-fab-") as tmp:
@@ -77,18 +108,21 @@ def deploy(c, procs="web", dirty=False, home=SARGE_HOME):
 
 
 @task(help={"proc": "process type (default: web)", "to": "the kept instance to go back to", "home": "the sarge home on the server"})
-def rollback(c, proc="web", to=None, home=SARGE_HOME):
+def rollback(c, proc="web", to=None, home=None):
     """sarge rollback <proc> [--to <instance>] on the host."""
+    c, home = _target(c, home)
     c.run(" ".join([_sarge(home), "rollback", shlex.quote(proc)] + (["--to", shlex.quote(to)] if to else [])))
 
 
 @task(help={"home": "the sarge home on the server"})
-def status(c, home=SARGE_HOME):
+def status(c, home=None):
     """sarge status on the host."""
+    c, home = _target(c, home)
     c.run(_sarge(home) + " status")
 
 
 @task(help={"proc": "process type or instance (default: web)", "lines": "how many lines", "home": "the sarge home on the server"})
-def logs(c, proc="web", lines=100, home=SARGE_HOME):
+def logs(c, proc="web", lines=100, home=None):
     """The last lines of a process type's (or instance's) output."""
+    c, home = _target(c, home)
     c.run(" ".join([_sarge(home), "logs", shlex.quote(proc), "-n", str(int(lines))]))
