@@ -71,7 +71,8 @@ def _sarge(home):
 
 def _treeish(dirty):
     """HEAD, or with dirty=True a tree object holding the working tree (built in a private index)."""
-    changes = _git("status", "--porcelain", "--", ".")
+    # an untracked .env holds the target and is usually not committed: it is not a change (as in sarge push)
+    changes = "".join(line + "\n" for line in _git("status", "--porcelain", "--", ".").splitlines() if line != "?? .env")
     if not changes:
         return "HEAD"
     if not dirty:

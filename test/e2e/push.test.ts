@@ -183,6 +183,27 @@ describe("sarge push over ssh to localhost", () => {
     writeFileSync(join(repo, ".gitignore"), ".env\n");
     git(repo, "commit", "-q", "-am", ".env ignored again");
   });
+
+  it("examples/fabfile.py takes host and home from TARGET in an untracked .env: sarge local run fab deploy", async () => {
+    if (!existsSync(FAB)) throw new Error(`${FAB} is missing: the fabfile test needs the Debian package fabric; run scripts/setup.sh`);
+    writeFileSync(join(repo, "app.py"), readFileSync(join(repo, "app.py"), "utf8").replace(/VERSION = "v\d+"/, 'VERSION = "v5"'));
+    writeFileSync(join(repo, ".gitignore"), "");
+    git(repo, "commit", "-q", "-am", "v5, .env not ignored");
+    const fab = ["-r", join(packageRoot, "examples"), "-F", "/dev/null", "-i", join(work, "ssh", "client_key"), "deploy"];
+    const env = { SARGE_TARGET: undefined, TARGET: undefined };
+    rmSync(join(repo, ".env"), { force: true });
+    const noTarget = await runSarge(["local", "run", FAB, ...fab], { cwd: repo, env });
+    expect(noTarget.code).toBe(2);
+    expect(noTarget.stderr).toContain("no host: pass -H user@host, or put SARGE_TARGET=user@host:/path/to/home in .env and run `sarge local run fab deploy`");
+
+    writeFileSync(join(repo, ".env"), `TARGET=${target}\n`);
+    const deployed = await runSarge(["local", "run", FAB, ...fab], { cwd: repo, env });
+    expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
+    expect(await get(home.webPort)).toContain("(v5, ");
+    expect(readHistory(home.paths).at(-1)).toMatchObject({ outcome: "success", commit: git(repo, "rev-parse", "HEAD").trim() });
+    writeFileSync(join(repo, ".gitignore"), ".env\n");
+    git(repo, "commit", "-q", "-am", ".env ignored again");
+  });
 });
 
 describe("sarge push targets", () => {
