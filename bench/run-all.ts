@@ -8,6 +8,7 @@
  *   8 serve-status (issue 15: GET /api/v1/status against sarge status --json, server RSS)
  *   9 package (issue 19: size, offline install, sarge list installed vs checkout)
  *   10 fleet (issue 17: a push to three hosts vs one, failed requests through a front)
+ *   11 serve-deploy (issue 15: a deploy through the API vs the CLI, and with 100 SSE log streams)
  *
  * BENCH_ONLY=1,4 runs a subset. Each benchmark also runs alone: node build/bench/<name>.js.
  * Results: bench/results/<name>.json and bench/results/summary.json. A benchmark that crashes is
@@ -21,6 +22,7 @@ import { main as deployLatency } from "./deploy-latency.js";
 import { main as fleetBench } from "./fleet.js";
 import { main as packageBench } from "./package.js";
 import { main as routingOverhead } from "./routing-overhead.js";
+import { main as serveDeploy } from "./serve-deploy.js";
 import { main as serveStatus } from "./serve-status.js";
 import { runAllCleanups } from "./support/cleanup.js";
 import { fmt, isMain, machine, summaryTable, writeResult, type BenchOutcome, type SummaryRow } from "./support/report.js";
@@ -57,6 +59,7 @@ const benchmarks: Array<[number, string, () => Promise<BenchOutcome>]> = [
   [8, "serve-status", serveStatus],
   [9, "package", packageBench],
   [10, "fleet", fleetBench],
+  [11, "serve-deploy", serveDeploy],
 ];
 
 async function runAll(): Promise<number> {
