@@ -2,7 +2,9 @@ import fastifyFormbody from "@fastify/formbody";
 import type { FastifyError, FastifyInstance } from "fastify";
 import { SargeError } from "../../util/errors.js";
 import { HttpError } from "../http-error.js";
+import type { ReleaseQueue } from "../queue.js";
 import { configRoutes } from "./config.js";
+import { deployRoutes } from "./deploy.js";
 import { eventRoutes } from "./events.js";
 import { homeRoutes } from "./home.js";
 import { instanceLogRoutes } from "./instance-logs.js";
@@ -14,7 +16,7 @@ import { staticRoutes } from "./static.js";
 import { releaseRoutes } from "./release.js";
 import { tokenRoutes } from "./tokens.js";
 
-const pages = [staticRoutes, loginRoutes, homeRoutes, lockRoutes, eventRoutes, releaseRoutes, instanceLogRoutes, configRoutes, tokenRoutes];
+const pages = [staticRoutes, loginRoutes, homeRoutes, lockRoutes, instanceLogRoutes, configRoutes, tokenRoutes];
 
 /**
  * The web dashboard (docs/server.md, "Dashboard"): server-rendered pages in
@@ -22,7 +24,7 @@ const pages = [staticRoutes, loginRoutes, homeRoutes, lockRoutes, eventRoutes, r
  * not touch the JSON API. The Origin check covers the whole server: any
  * state-changing request made with the session cookie is checked.
  */
-export function dashboardRoutes(app: FastifyInstance): void {
+export function dashboardRoutes(app: FastifyInstance, queue: ReleaseQueue): void {
   installOriginCheck(app);
   void app.register(async (scope) => {
     await scope.register(fastifyFormbody);
@@ -34,5 +36,8 @@ export function dashboardRoutes(app: FastifyInstance): void {
       return sendPage(reply, "error", { title: heading, me, status, heading, message }, status);
     });
     for (const page of pages) page(scope);
+    eventRoutes(scope, queue);
+    releaseRoutes(scope, queue);
+    deployRoutes(scope, queue);
   });
 }
