@@ -39,7 +39,7 @@ export const defaultTimeouts: ServerTimeouts = { headersMs: 10_000, idleMs: 60_0
 /** A route group: one file per resource under src/serve/routes/. */
 export type RouteGroup = (app: FastifyInstance) => void;
 
-const routeGroups: RouteGroup[] = [healthRoutes, statusRoutes, instanceRoutes, releaseRoutes, configRoutes, dashboardRoutes];
+const routeGroups: RouteGroup[] = [healthRoutes, statusRoutes, instanceRoutes, releaseRoutes, configRoutes];
 
 /**
  * The `sarge serve` HTTP server on one home, not yet listening. Every error
@@ -69,6 +69,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   lockRoutes(app);
   rollbackRoutes(app);
   webhookRoutes(app, queue);
+  dashboardRoutes(app, queue);
   app.addHook("onReady", async () => queue.start());
   app.addHook("onClose", async () => queue.close());
   return app;

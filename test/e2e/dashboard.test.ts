@@ -2,7 +2,9 @@
  * The dashboard in a real browser (docs/server.md, "Dashboard"): chromium
  * driven by playwright-core against `sarge serve`'s app on a deployed home.
  */
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { documentationShots, useBrowser } from "../support/browser.js";
 import { viewports } from "../support/chromium.js";
@@ -70,7 +72,20 @@ describe("the dashboard", () => {
     expect(page.url()).toContain("/login");
   });
 
-  it("lets an admin set config as a release with values hidden until asked, then roll back to the first version with the button", async () => {
+  it("deploys an archive uploaded on /deploy: the release page streams its log until it succeeded, and the stable port answers the new version", async () => {
+    const page = await browser.newPage();
+    await logIn(page, server, server.tokens.deployer);
+    await page.click("header nav >> text=Deploy");
+    const archive = join(home.root, "..", "v5.tar");
+    writeFileSync(archive, helloVersion("v5"));
+    await page.setInputFiles("#archive", archive);
+    await Promise.all([page.waitForURL(/\/releases\/\d+$/, { timeout: 60_000 }), page.click("form button.primary")]);
+    await waitFor(async () => (await page.textContent("h1"))?.includes("succeeded"), "the release page to say succeeded", 90_000);
+    await waitFor(async () => (await page.textContent("#log"))?.includes("unpacked"), "the release's log on its page", 30_000);
+    expect(await stableAnswer(home.webPort)).toContain("(v5,");
+  });
+
+  it("lets an admin set config as a release with values hidden until asked, then roll back to an earlier version with the button", async () => {
     const page = await browser.newPage();
     await logIn(page, server, server.tokens.admin);
     await page.goto(`${server.url}/config`);
@@ -81,18 +96,18 @@ describe("the dashboard", () => {
 
     await page.fill("#key", "MESSAGE");
     await page.fill("#value", "bonjour");
-    await Promise.all([page.waitForURL(/\/releases\/3$/, { timeout: 90_000 }), page.click("text=Set (a release)")]);
+    await Promise.all([page.waitForURL(/\/releases\/\d+$/, { timeout: 90_000 }), page.click("text=Set (a release)")]);
     await expect(page.textContent("h1")).resolves.toContain("succeeded");
     await expect(page.textContent("dl.facts")).resolves.toContain("ada");
     expect(await stableAnswer(home.webPort)).toContain("bonjour");
 
-    await page.goto(`${server.url}/releases/1`);
+    await page.goto(`${server.url}/releases/2`);
     await documentationShots(page, "release");
-    await Promise.all([page.waitForURL(/\/releases\/4$/, { timeout: 90_000 }), page.click("text=Roll back to this")]);
+    await Promise.all([page.waitForURL(/\/releases\/\d+$/, { timeout: 90_000 }), page.click("text=Roll back to this")]);
     await expect(page.textContent("h1")).resolves.toContain("succeeded");
     const answer = await stableAnswer(home.webPort);
     expect(answer).toContain("hello sarge!");
-    expect(answer).toContain("(v1,");
+    expect(answer).toContain("(v2,");
   });
 
   it("locks deploys from the page: a deploy is refused with the reason and who, and every open page shows the banner", async () => {
@@ -112,7 +127,7 @@ describe("the dashboard", () => {
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain("deploys are locked by dee");
     expect(refused.stderr).toContain("database migration until 15:00");
-    expect(await stableAnswer(home.webPort)).toContain("(v1,");
+    expect(await stableAnswer(home.webPort)).toContain("(v2,");
 
     await page.click("#lock-banner button");
     expect(await page.locator("#lock-banner").count()).toBe(0);
