@@ -9,6 +9,7 @@
  *   9 package (issue 19: size, offline install, sarge list installed vs checkout)
  *   10 fleet (issue 17: a push to three hosts vs one, failed requests through a front)
  *   11 serve-deploy (issue 15: a deploy through the API vs the CLI, and with 100 SSE log streams)
+ *   12 bundle (issue 20: making a bundle against git archive | gzip + cp; deploying one against dist)
  *
  * BENCH_ONLY=1,4 runs a subset. Each benchmark also runs alone: node build/bench/<name>.js.
  * Results: bench/results/<name>.json and bench/results/summary.json. A benchmark that crashes is
@@ -16,6 +17,7 @@
  */
 import { existsSync } from "node:fs";
 import { main as archiveIngest, type IngestResult } from "./archive-ingest.js";
+import { main as bundleBench } from "./bundle.js";
 import { main as cliLatency } from "./cli-latency.js";
 import { main as dashboard } from "./dashboard.js";
 import { main as deployLatency } from "./deploy-latency.js";
@@ -60,6 +62,7 @@ const benchmarks: Array<[number, string, () => Promise<BenchOutcome>]> = [
   [9, "package", packageBench],
   [10, "fleet", fleetBench],
   [11, "serve-deploy", serveDeploy],
+  [12, "bundle", bundleBench],
 ];
 
 async function runAll(): Promise<number> {
