@@ -3,7 +3,7 @@
  * back, with the builtin supervisor handing its programs over, under load on
  * the stable port.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -15,7 +15,7 @@ import { sargeVersion } from "../../src/util/version.js";
 import { anotherSarge } from "../support/another-sarge.js";
 import { runSarge } from "../support/cli.js";
 import { useDeployedHome } from "../support/deployed-home.js";
-import { startLoad } from "../support/load.js";
+import { get, startLoad } from "../support/load.js";
 import { waitFor } from "../support/wait.js";
 
 describe("sarge upgrade", () => {
@@ -106,6 +106,26 @@ describe("sarge upgrade", () => {
     expect(undo.stdout).toMatch(new RegExp(`^${home.root}: sarge ${third.version.replace(/[.+]/g, "\\$&")} -> ${next.version.replace(/[.+]/g, "\\$&")}\\n  supervisor restarted onto it`));
     expect([after.version, after.programs]).toEqual([next.version, before.programs]);
     expect(readFileSync(join(home.paths.bin, "supervisord"), "utf8")).toContain(join(home.paths.opt, "current", "bin", "sarge"));
+  });
+
+  it("says how to start the supervisor when the new one does not come up, and every app keeps serving", async () => {
+    const broken = anotherSarge(join(work, "broken"), `${sargeVersion()}.broken`);
+    writeFileSync(join(work, "broken", "templates", "bin-supervisord.hbs"), "#!/bin/sh\nexit 1\n");
+    const before = await supervised();
+    const result = await runSarge(["upgrade", "--home", home.root], { bin: broken.bin });
+    expect([result.code, result.stderr]).toEqual([
+      1,
+      `sarge: the supervisor (pid ${before.pid}) handed over, but no supervisor of sarge ${broken.version} answered within 30 s\n  Every app keeps running. Start the supervisor with ${home.paths.bin}/supervisord: it adopts them.\n`,
+    ]);
+    expect(await get(home.webPort)).toMatch(/greetings from sarge \(v1, web-/);
+    const undo = await runSarge(["upgrade", "--undo"], { bin: next.bin, env: { SARGE_HOME: home.root } });
+    // the failed upgrade stopped before removing copies: the third one goes now
+    expect([undo.code, undo.stdout]).toEqual([
+      0,
+      `${home.root}: sarge ${broken.version} -> ${next.version}\n  supervisor not running: it runs this sarge once started\n  removed opt/sarge-${third.version}\n`,
+    ]);
+    await home.startSupervisor();
+    expect((await supervised()).programs).toEqual(before.programs);
   });
 });
 
