@@ -16,6 +16,8 @@ import { ConfigError, ReleaseCancelledError, SargeError, SupervisorNotRunningErr
 import type { InitReport } from "../src/home/init.js";
 import type { WheelReport } from "../src/python-env/wheel.js";
 import type { TokenView } from "../src/serve/tokens.js";
+import type { BundleResult } from "../src/bundle/index.js";
+import type { DeployFreeze } from "../src/home/deploy-freeze.js";
 import type { UpgradeReport } from "../src/home/upgrade.js";
 import { buildLocalProgram } from "../src/cli/local.js";
 
@@ -274,6 +276,26 @@ export const JSON_OUTPUTS: Record<string, JsonOutputDoc> = {
     }),
   },
   version: { shape: "an object", fields: [["sarge_version", "this sarge's version"]] },
+  bundle: {
+    shape: "an object",
+    fields: fields<BundleResult>({
+      file: "absolute path of the bundle written, `<app>-<commit>.tar.gz`",
+      sha256: "the bundle's sha256, hex (what a Nomad artifact's checksum names)",
+      bytes: "its size in bytes",
+      app: "the app's name (`--name`, else the checkout folder's)",
+      commit: "the commit bundled (HEAD)",
+      wheels: "wheel file names under `.sarge/wheels/`",
+      warning: "what the bundle does not pin (a pyproject.toml app without a lock), or null",
+    }),
+  },
+  lock: {
+    shape: "an object: the deploy lock now in place (docs/server.md)",
+    fields: fields<DeployFreeze>({
+      reason: "why deploys are locked, as given",
+      who: "who locked them ($SARGE_ACTOR, else the user)",
+      since: "when (ISO 8601)",
+    }),
+  },
 };
 
 /** The body POSTed to every `notify:` URL. */
@@ -344,6 +366,11 @@ export const CONFIG_KEYS: ConfigKeyDoc[] = [
   { key: "archive.max_bytes", type: "size", default: "1GiB", description: "an archive unpacking to more is refused" },
   { key: "archive.max_entries", type: "whole number", default: "100000", range: [1, 10_000_000], description: "an archive with more entries is refused" },
   { key: "archive.max_name_length", type: "whole number", default: "1024", range: [1, 4096], description: "longest path inside an archive" },
+  { key: "webhook.secret", type: "string", default: null, example: "<openssl rand -hex 32>", description: "the secret GitHub signs deliveries with, 16 characters or more; without it `POST /hooks/github` does not exist; never shown in a message, a response or a log line" },
+  { key: "webhook.repository", type: "URL or absolute path", default: null, example: "git@github.com:acme/app.git", description: "where deploys by git push or by ref are fetched from (into a bare mirror under var/webhook/); required with `secret`" },
+  { key: "webhook.branch", type: "branch name", default: null, example: "main", description: "a push to this branch deploys" },
+  { key: "webhook.tags", type: "pattern", default: null, example: '"v*"', description: "a pushed tag matching this pattern deploys (`*` any characters, `?` one); with `secret`, `branch` or `tags` (or both) is required" },
+  { key: "webhook.procs", type: "list of process types", default: null, example: "[web, worker]", description: "the process types a push deploys; by default every type with an active instance, or `web`" },
   {
     key: "serve.listen",
     type: '`"host:port"` or a port',
