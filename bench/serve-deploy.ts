@@ -9,15 +9,12 @@
  * environment is reused, as a code change does). The API's time runs from the POST to the
  * queue record's end. No pass/fail.
  */
-import { spawn } from "node:child_process";
 import { request } from "node:http";
-import { join } from "node:path";
-import { freePortBlock } from "../test/support/ports.js";
 import { waitFor } from "../test/support/wait.js";
 import { helloArchive } from "./support/apps.js";
 import { check } from "./support/cli.js";
-import { onCleanup } from "./support/cleanup.js";
 import { createBenchHome } from "./support/home.js";
+import { startBenchServer } from "./support/serve.js";
 import { memoryOf } from "./support/proc.js";
 import { fmt, isMain, runStandalone, writeResult, type BenchOutcome } from "./support/report.js";
 import { median, round } from "./support/stats.js";
@@ -32,15 +29,8 @@ export async function main(): Promise<BenchOutcome> {
   await home.startSupervisor();
   check(await home.sarge(["deploy", "-", "web"], { input: version(0), timeoutMs: 300_000 }), "first deploy");
   const token = check(await home.sarge(["token", "add", "bench", "--role", "deployer"]), "token add").stdout.trim();
-  const port = await freePortBlock(1);
-  const server = spawn(join(home.paths.bin, "sarge"), ["serve", "--listen", `127.0.0.1:${port}`], { stdio: "ignore" });
-  const stopServer = onCleanup("sarge serve", async () => {
-    if (server.exitCode !== null) return;
-    const exited = new Promise((resolve) => server.once("exit", resolve));
-    server.kill("SIGTERM");
-    await exited;
-  });
-  const base = `http://127.0.0.1:${port}`;
+  const server = await startBenchServer(home);
+  const base = server.base;
   const auth = { authorization: `Bearer ${token}` };
   const apiDeploy = async (archive: Buffer, during?: (id: number) => () => void): Promise<number> => {
     const started = performance.now();
@@ -63,7 +53,6 @@ export async function main(): Promise<BenchOutcome> {
     return ms;
   };
   try {
-    await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => null))?.ok, "sarge serve to answer", 60_000);
     const cli: number[] = [];
     const api: number[] = [];
     const streamed: number[] = [];
@@ -71,9 +60,9 @@ export async function main(): Promise<BenchOutcome> {
     for (let i = 0; i < runs; i++) {
       cli.push(check(await home.sarge(["deploy", "-", "web"], { input: version(n++), timeoutMs: 300_000 }), "CLI deploy").wallMs);
       api.push(await apiDeploy(version(n++)));
-      streamed.push(await apiDeploy(version(n++), (id) => openStreams(port, token, id)));
+      streamed.push(await apiDeploy(version(n++), (id) => openStreams(server.base, token, id)));
     }
-    const memory = memoryOf(server.pid!);
+    const memory = memoryOf(server.pid);
     const [cliMs, apiMs, streamedMs] = [median(cli), median(api), median(streamed)];
     console.log(
       `  deploy: CLI ${fmt.ms(cliMs, 0)}, API ${fmt.ms(apiMs, 0)} (${fmt.ratio(apiMs / cliMs)}), API with ${STREAMS} SSE streams ${fmt.ms(streamedMs, 0)} (${fmt.ratio(streamedMs / apiMs)}); server RSS ${fmt.mb(memory.rss)} (peak ${fmt.mb(memory.hwm)})`,
@@ -89,15 +78,15 @@ export async function main(): Promise<BenchOutcome> {
       ],
     };
   } finally {
-    await stopServer();
+    await server.stop();
     await home.destroy();
   }
 }
 
 /** STREAMS SSE readers of the release's log; returns the function that closes them. */
-function openStreams(port: number, token: string, id: number): () => void {
+function openStreams(base: string, token: string, id: number): () => void {
   const requests = Array.from({ length: STREAMS }, () => {
-    const req = request({ host: "127.0.0.1", port, path: `/api/v1/releases/${id}/log`, headers: { accept: "text/event-stream", authorization: `Bearer ${token}` } }, (res) => res.resume());
+    const req = request(`${base}/api/v1/releases/${id}/log`, { headers: { accept: "text/event-stream", authorization: `Bearer ${token}` } }, (res) => res.resume());
     req.on("error", () => undefined);
     req.end();
     return req;

@@ -10,14 +10,10 @@
  * N/5 times from spawn to exit. Both answer the same JSON (checked). RSS of the server after
  * the runs and its peak. No pass/fail.
  */
-import { spawn } from "node:child_process";
-import { join } from "node:path";
-import { freePortBlock } from "../test/support/ports.js";
-import { waitFor } from "../test/support/wait.js";
 import { helloArchive } from "./support/apps.js";
 import { check } from "./support/cli.js";
-import { onCleanup } from "./support/cleanup.js";
 import { createBenchHome } from "./support/home.js";
+import { startBenchServer } from "./support/serve.js";
 import { memoryOf } from "./support/proc.js";
 import { fmt, isMain, runStandalone, writeResult, type BenchOutcome } from "./support/report.js";
 import { median, round } from "./support/stats.js";
@@ -41,17 +37,9 @@ export async function main(): Promise<BenchOutcome> {
   check(await home.sarge(["deploy", "-", ...typesFor(INSTANCES)], { input: helloArchive({ Procfile: procfile }), timeoutMs: 300_000 }), `deploy of ${INSTANCES} process types`);
   const token = check(await home.sarge(["token", "add", "bench", "--role", "viewer"]), "token add").stdout.trim();
 
-  const port = await freePortBlock(1);
-  const server = spawn(join(home.paths.bin, "sarge"), ["serve", "--listen", `127.0.0.1:${port}`], { stdio: "ignore" });
-  const stopServer = onCleanup("sarge serve", async () => {
-    if (server.exitCode !== null) return;
-    const exited = new Promise((resolve) => server.once("exit", resolve));
-    server.kill("SIGTERM");
-    await exited;
-  });
+  const server = await startBenchServer(home);
   try {
-    const url = `http://127.0.0.1:${port}/api/v1/status`;
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok, "sarge serve to answer", 60_000);
+    const url = `${server.base}/api/v1/status`;
     const get = async (): Promise<{ ms: number; body: string }> => {
       const started = performance.now();
       const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
@@ -67,7 +55,7 @@ export async function main(): Promise<BenchOutcome> {
       api.push(answer.ms);
       apiBody = answer.body;
     }
-    const memory = memoryOf(server.pid!);
+    const memory = memoryOf(server.pid);
     const cli: number[] = [];
     let cliBody = "";
     for (let i = 0; i < Math.max(5, Math.round(runs / 5)); i++) {
@@ -92,7 +80,7 @@ export async function main(): Promise<BenchOutcome> {
       ],
     };
   } finally {
-    await stopServer();
+    await server.stop();
     await home.destroy();
   }
 }

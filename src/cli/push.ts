@@ -1,25 +1,11 @@
 import type { Command } from "commander";
+import type { FleetCliOptions } from "../push/fleet-setup.js";
 import { TARGET_FORMAT } from "../push/target-format.js";
 import { printJson } from "./output.js";
 import { formatTable } from "./table.js";
 
-interface PushFlags {
-  dirty?: boolean;
-  ssh?: string;
-  env: string;
-  dryRun?: boolean;
-  hosts?: string;
-  parallel?: string;
-  limit?: string;
-  wait?: string;
-  verify?: string;
-  onFailure?: string;
-  waitLock?: string;
-  lb?: string;
-  lbBackend?: string;
-  drainTimeout?: string;
-  json?: boolean;
-}
+/** The command line's flags: the fleet's options as given, and the single-host ones. */
+type PushFlags = Omit<FleetCliOptions, "procs" | "envFile" | "cwd" | "say"> & { env: string; dryRun?: boolean; json?: boolean };
 
 const FLEET_ONLY = ["parallel", "limit", "wait", "verify", "onFailure", "waitLock", "lb", "lbBackend", "drainTimeout", "json"] as const;
 
