@@ -8,7 +8,7 @@ import { loadExeca } from "../util/load-execa.js";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { shellQuote } from "../procfile/pyutil.js";
-import { stopGroupOnAbort } from "../util/abort-group.js";
+import { stopTreeOnAbort } from "../util/abort-tree.js";
 import { SargeError } from "../util/errors.js";
 import type { DistListing } from "./dist.js";
 import { childEnvironment } from "./child-env.js";
@@ -33,7 +33,7 @@ export interface BuildOptions {
   requireHashes: boolean;
   listing: DistListing;
   log: (line: string) => void;
-  /** A cancelled release: pip's process group is stopped and the build fails. */
+  /** A cancelled release: pip and what it started are stopped and the build fails. */
   cancel?: AbortSignal;
 }
 
@@ -145,7 +145,7 @@ async function flushToDisk(dir: string): Promise<void> {
   await (await loadExeca())("sync", ["-f", dir], { reject: false }).catch(() => undefined);
 }
 
-/** Runs a command in its own process group, sending every output line to `log` as it comes, and returns the whole output. */
+/** Runs a command in sarge's process group (a killed sarge takes it along), sending every output line to `log` as it comes, and returns the whole output. */
 function runLogged(
   command: string,
   args: string[],
@@ -154,8 +154,8 @@ function runLogged(
   cancel: AbortSignal | undefined,
 ): Promise<{ exitCode: number | undefined; output: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd, env: childEnvironment({ pip: true }), stdio: ["ignore", "pipe", "pipe"], detached: true });
-    const unwatch = stopGroupOnAbort(child.pid, cancel);
+    const child = spawn(command, args, { cwd, env: childEnvironment({ pip: true }), stdio: ["ignore", "pipe", "pipe"] });
+    const unwatch = stopTreeOnAbort(child.pid, cancel);
     let output = "";
     const partial = { stdout: "", stderr: "" };
     const feed = (stream: "stdout" | "stderr", chunk: Buffer) => {

@@ -1,4 +1,4 @@
-import { stopGroupOnAbort } from "../util/abort-group.js";
+import { stopTreeOnAbort } from "../util/abort-tree.js";
 import { loadExeca } from "../util/load-execa.js";
 import type { HomeContext } from "../home/context.js";
 import { instanceDir, instanceEnvironment } from "../instance/env.js";
@@ -7,7 +7,8 @@ import type { InstanceRecord } from "../instance/state.js";
 /**
  * Run the Procfile's `release` command once, in the new instance's folder and
  * environment, before anything is switched (like Heroku's release phase).
- * It leads its own process group, which a cancelled release stops whole.
+ * It stays in sarge's process group, so a killed sarge takes it along; a
+ * cancelled release stops it and what it started.
  */
 export async function runReleaseHook(ctx: HomeContext, instance: InstanceRecord, command: string): Promise<void> {
   ctx.reporter.line(`release: ${command}`);
@@ -18,9 +19,8 @@ export async function runReleaseHook(ctx: HomeContext, instance: InstanceRecord,
     stdin: "ignore",
     all: true,
     reject: false,
-    detached: true,
   });
-  const unwatch = stopGroupOnAbort(child.pid, ctx.cancel?.signal);
+  const unwatch = stopTreeOnAbort(child.pid, ctx.cancel?.signal);
   const result = await child.finally(unwatch);
   const output = result.all?.trimEnd() ?? "";
   if (output) ctx.log.info({ output }, "release hook output");

@@ -6,7 +6,7 @@ import { ReleaseCancel } from "../../../src/release/cancel.js";
 import { deploy } from "../../../src/release/deploy.js";
 import { withHomeLock } from "../../../src/release/transaction.js";
 import { ReleaseCancelledError } from "../../../src/util/errors.js";
-import { groupAlive } from "../../../src/util/process-group.js";
+import { processTree } from "../../../src/util/process-tree.js";
 import { createUnitHome, type UnitHome } from "../../support/unit-home.js";
 import { waitFor } from "../../support/wait.js";
 
@@ -61,15 +61,17 @@ describe("cancelling a release", () => {
     expect(await home.running()).toHaveLength(1);
   });
 
-  it("stops the release hook's whole process group", async () => {
+  it("stops the release hook and what it started", async () => {
     const old = await homeWithOneRelease();
     const pidFile = join(home.paths.root, "hook.pid");
-    const deploying = home.deploy(["web"], { Procfile: `web: serve-web\nrelease: echo $$ > ${pidFile}; sleep 60; echo finished\n` });
-    const pid = Number(await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim(), "the release hook to start"));
+    const deploying = home.deploy(["web"], { Procfile: `web: serve-web\nrelease: sleep 60 & echo $$ $! > ${pidFile}; wait; echo finished\n` });
+    const started = await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim(), "the release hook to start");
+    const [shell, sleeping] = String(started).split(" ").map(Number);
     cancel.request();
 
     await expect(deploying).rejects.toThrow("deploy cancelled at release");
-    await waitFor(() => !groupAlive(pid), "the hook's sleep to end", 5000);
+    // the sleep would outlive a signal to the shell alone by a minute
+    await waitFor(() => processTree(shell!).length === 0 && processTree(sleeping!).length === 0, "the hook and its sleep to end", 5000);
     expectUndone(old, "release");
   });
 
