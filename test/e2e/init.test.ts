@@ -53,7 +53,7 @@ describe("sarge init and the home it creates", () => {
     const list = await runSarge(["--home", home, "list"]);
     expect([list.code, list.stdout, list.stderr]).toEqual([3, "INSTANCE  PROC  STATE  PROCESS  PORT  RELEASE  COMMIT  AGE\n", down]);
     const status = await runSarge(["--home", home, "status", "--json"]);
-    expect([status.code, JSON.parse(status.stdout), status.stderr]).toEqual([3, [{ sarge_version: sargeVersion(), proc: "web", active: null, address: expect.stringMatching(/^127\.0\.0\.1:\d+$/), port: null, process: null, restarts: 0, healthy: null, problem: null, lastLines: [] }], down]);
+    expect([status.code, JSON.parse(status.stdout), status.stderr]).toEqual([3, [{ sarge_version: sargeVersion(), proc: "web", active: null, address: expect.stringMatching(/^127\.0\.0\.1:\d+$/), port: null, process: null, restarts: 0, healthy: null, problem: null, lastLines: [], deployLock: null }], down]);
   });
 
   it("config set while the supervisor is not running says the change is saved but not applied", async () => {
