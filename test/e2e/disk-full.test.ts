@@ -8,16 +8,16 @@ import { runSarge } from "../support/cli.js";
 import { createTestHome, type TestHome } from "../support/home.js";
 import { get } from "../support/load.js";
 
-/** A home on a 3 MiB tmpfs that a file then fills: every write sarge tries fails with ENOSPC. */
+/** A home on a 48 MiB tmpfs (init copies sarge into opt/) that a file then fills: every write sarge tries fails with ENOSPC. */
 describe("a full disk", () => {
   const mount = mkdtempSync(join(tmpdir(), "sarge-full-"));
   const home = join(mount, "home");
   const files = () => ["etc", "var/run"].flatMap((dir) => readdirSync(join(home, dir)).map((name) => `${dir}/${name}`)).sort();
   beforeAll(async () => {
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=3m", "tmpfs", mount]);
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=48m", "tmpfs", mount]);
     expect((await runSarge(["init", home])).code).toBe(0);
     try {
-      writeFileSync(join(mount, "filler"), Buffer.alloc(4 * 1024 * 1024));
+      writeFileSync(join(mount, "filler"), Buffer.alloc(64 * 1024 * 1024));
     } catch (error) {
       expect((error as NodeJS.ErrnoException).code).toBe("ENOSPC");
     }
