@@ -12,6 +12,11 @@ export function newInstanceId(proc: string): string {
   return `${proc}-${suffix}`;
 }
 
+/** The process type an instance id was made for (`web-k3x9qa` → `web`). */
+export function procOfInstanceId(id: string): string {
+  return id.slice(0, id.lastIndexOf("-"));
+}
+
 export function isInstanceId(value: string): boolean {
   return instanceIdPattern.test(value);
 }

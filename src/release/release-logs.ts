@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import type { HomePaths } from "../home/paths.js";
+import { procOfInstanceId } from "../instance/id.js";
 import { tailFile } from "../instance/log-tail.js";
 import { instanceOrReleasedLog, RELEASED_LOGS_KEPT } from "../instance/released-logs.js";
 import { readState } from "../instance/state.js";
@@ -20,7 +21,7 @@ export function releaseLogs(paths: HomePaths, release: number, lines: number, pr
   if (!entry) throw new SargeError(`release ${release} is not in the history (sarge history lists the releases)`, { exitCode: 2 });
   const state = readState(paths);
   const logs = entry.instances
-    .map((id) => ({ id, proc: state.instances[id]?.proc ?? id.slice(0, id.lastIndexOf("-")), live: Object.hasOwn(state.instances, id) }))
+    .map((id) => ({ id, proc: state.instances[id]?.proc ?? procOfInstanceId(id), live: Object.hasOwn(state.instances, id) }))
     .filter((instance) => proc === undefined || instance.proc === proc)
     .map(({ id, proc: type, live }) => {
       const file = instanceOrReleasedLog(paths, id, live);
