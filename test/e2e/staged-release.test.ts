@@ -47,7 +47,10 @@ describe("staged releases with real HAProxy and Python", () => {
     expect(staged.release).toBe(2);
     expect(await get(home.webPort)).toContain("(v1, ");
     expect(await get(port)).toContain(`(v2, ${id})`);
-    expect((await list()).find((row) => row.id === id)).toMatchObject({ state: "staged", process: "running", release: 2 });
+    // ready on its port already; under load the supervisor may still call it "starting" for a moment
+    let row: ListRow | undefined;
+    await waitFor(async () => (row = (await list()).find((candidate) => candidate.id === id))?.process === "running", () => `${id} running: ${JSON.stringify(row)}`);
+    expect(row).toMatchObject({ state: "staged", process: "running", release: 2 });
     await load.answered(50);
     expect(load.samples.some((sample) => instanceOf(sample.body) === id)).toBe(false);
 
