@@ -1,4 +1,5 @@
 import type { HomeContext } from "../home/context.js";
+import { assertDeploysOpen } from "../home/deploy-freeze.js";
 import { isUp, stopInstance } from "../instance/lifecycle.js";
 import { activeInstance, readState, type InstanceRecord, type State } from "../instance/state.js";
 import { SargeError } from "../util/errors.js";
@@ -19,14 +20,17 @@ export interface ActivateResult extends ReleaseResult {
  * release is started and switched in the same way, as a rollback of every
  * process type it has.
  */
-export async function activateRelease(ctx: HomeContext, release: number, only: string[] = []): Promise<ActivateResult> {
+export async function activateRelease(ctx: HomeContext, release: number, only: string[] = [], force = false): Promise<ActivateResult> {
   only.forEach(assertProcessType);
+  // an activation puts new code in service as a deploy does, so the deploy lock (sarge lock) refuses it too
+  assertDeploysOpen(ctx.paths, force);
   const procs = only.length > 0 ? [...new Set(only)] : [...new Set(releaseInstances(readState(ctx.paths), release).map((instance) => instance.proc))];
   const result = await runRelease(ctx, {
     kind: "activate",
     procs,
     command: `sarge activate ${[release, ...only].join(" ")}`,
     choose: (state) => {
+      assertDeploysOpen(ctx.paths, force);
       const targets = chooseTargets(state, release, only);
       const from = targets.map((target) => activeInstance(state, target.proc)?.id ?? `no ${target.proc}`);
       return { instances: targets, detail: [`release ${release}`, `from ${from.join(", ")}`] };

@@ -7,7 +7,7 @@ import { get } from "../support/load.js";
 describe("sarge lock / unlock: the deploy freeze (builtin supervisor, real HAProxy)", () => {
   const home = useDeployedHome();
 
-  it("refuses deploys with the reason and who locked it (exit 4), shows it in status, lets rollback and --force through", async () => {
+  it("refuses deploys with the reason and who locked it (exit 4), shows it in status, refuses activate of a staged release too, lets rollback and --force through", async () => {
     const lock = await home.sarge(["lock", "--json", "incident 7: database migration"], { env: { SARGE_ACTOR: "alice" } });
     expect(lock.code, lock.stderr).toBe(0);
     const { since } = JSON.parse(lock.stdout);
@@ -28,7 +28,16 @@ describe("sarge lock / unlock: the deploy freeze (builtin supervisor, real HAPro
     const again = await home.sarge(["lock", "other"]);
     expect([again.code, plainLines(again.stderr)]).toEqual([1, `sarge: deploys are already ${locked}\n  sarge unlock lifts it first.\n`]);
 
-    const forced = await home.sarge(["deploy", "--force", "-", "web"], { input: helloVersion("v2") });
+    const staged = await home.sarge(["deploy", "--stage", "--force", "-", "web", "--json"], { input: helloVersion("v2") });
+    expect(staged.code, staged.stderr).toBe(0);
+    const { release } = JSON.parse(staged.stdout) as { release: number };
+    const activate = await home.sarge(["activate", String(release)]);
+    expect([activate.code, plainLines(activate.stderr)]).toEqual([
+      4,
+      `sarge: deploys are ${locked}\n  Rollback still works. sarge unlock lifts the lock; an admin may deploy through it with --force.\n`,
+    ]);
+    expect(await get(home.webPort)).toContain("(v1, ");
+    const forced = await home.sarge(["activate", "--force", String(release)]);
     expect(forced.code, forced.stderr).toBe(0);
     expect(await get(home.webPort)).toContain("(v2, ");
     const rollback = await home.sarge(["rollback", "web"]);
