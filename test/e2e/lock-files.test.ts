@@ -133,6 +133,22 @@ describe("pylock.toml", () => {
     expect(await readFile(join(app, ".sarge", "pylock.requirements.txt"), "utf8")).toContain(`alpha==1.0 --hash=sha256:${sums.alpha}\n`);
   });
 
+  it("decides markers on extras and dependency_groups itself (pip 23 cannot): the default groups, no extras", async () => {
+    const lock = pylock([
+      'default-groups = ["default"]',
+      lockedWheel("alpha", "1.0", `marker = "'default' in dependency_groups"`),
+      lockedWheel("beta", "2.0", `marker = "'default' in dependency_groups and python_version >= '3'"`),
+      lockedWheel("gamma", "3.0", `marker = "'dev' in dependency_groups"`),
+      lockedWheel("ghost", "9.9", `marker = "'fancy' in extras"`),
+    ]);
+    const { app } = await prepare({ "pylock.toml": lock });
+    expect(installed(app)).toBe("alpha 1.0\nbeta 2.0\n");
+    const derived = await readFile(join(app, ".sarge", "pylock.requirements.txt"), "utf8");
+    expect(derived).toContain(`beta==2.0 ; python_version >= '3' --hash=sha256:${sums.beta}\n`);
+    const requirementLines = derived.split("\n").filter((line) => !line.startsWith("#"));
+    expect(requirementLines.join("\n")).not.toMatch(/gamma|ghost|dependency_groups|extras/);
+  });
+
   it("names, in one message, entries with only an sdist or a URL that is not here", async () => {
     const sdistOnly = ["[[packages]]", 'name = "from-source"', 'version = "1.0"', "[packages.sdist]", 'url = "https://x.invalid/from-source-1.0.tar.gz"', `hashes = { sha256 = "${"3".repeat(64)}" }`, ""].join("\n");
     const { message } = await refusal({ "pylock.toml": pylock([lockedWheel("alpha", "1.0"), sdistOnly, lockedWheel("faraway", "2.0")]) });
