@@ -87,11 +87,21 @@ export function pruneCopies(paths: HomePaths): string[] {
   return removed;
 }
 
+/**
+ * Which sarge runs for this home: bin/sarge, the wrapper that runs opt/current
+ * (with the node init or upgrade chose) and gives --home itself. Every child
+ * the server starts runs it, so after `sarge upgrade` they are the home's
+ * current sarge, not the copy the server happens to run from.
+ */
+export function homeSarge(paths: HomePaths): string {
+  return join(paths.bin, "sarge");
+}
+
 /** bin/sarge and bin/supervisord: they run opt/current with the node that runs this command. */
 export function wrapperFiles(paths: HomePaths): Array<{ path: string; content: () => string }> {
   const data = { node: process.execPath, sarge: join(paths.opt, "current", "bin", "sarge"), home: paths.root };
   return [
-    { path: join(paths.bin, "sarge"), content: () => renderTemplate("bin-sarge", data) },
+    { path: homeSarge(paths), content: () => renderTemplate("bin-sarge", data) },
     { path: join(paths.bin, "supervisord"), content: () => renderTemplate("bin-supervisord", data) },
   ];
 }

@@ -3,13 +3,13 @@ import { join } from "node:path";
 import type { ServeConfig } from "../home/config-types.js";
 import type { HomeContext } from "../home/context.js";
 import { instanceLogPath, type HomePaths } from "../home/paths.js";
+import { homeSarge } from "../home/pinned-sarge.js";
 import { resolveHaproxyBin } from "../haproxy/binary.js";
 import { writeHaproxyConfig } from "../haproxy/write-config.js";
 import type { ProgramSpec } from "../supervise/supervisor.js";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { SargeError } from "../util/errors.js";
 import { pollUntil } from "../util/poll.js";
-import { sargeBin } from "../util/package-root.js";
 import { shellQuote } from "../util/shell-quote.js";
 import { renderTemplate } from "../util/templates.js";
 
@@ -49,7 +49,7 @@ export async function unsuperviseServer(ctx: HomeContext): Promise<void> {
 function serveProgram(paths: HomePaths): ProgramSpec {
   return {
     name: SERVE_PROGRAM,
-    command: ["exec", ...[process.execPath, sargeBin, "--home", paths.root, "serve"].map(shellQuote)].join(" "),
+    command: ["exec", ...[homeSarge(paths), "serve"].map(shellQuote)].join(" "),
     cwd: paths.root,
     env: programEnv,
     logFile: instanceLogPath(paths, SERVE_PROGRAM),

@@ -1,7 +1,8 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readHistory } from "../../src/release/history.js";
+import { releaseLogPath } from "../../src/serve/log-stream.js";
 import { helloVersion } from "../support/apps.js";
 import { expectNoLeftovers, failuresOf } from "../support/crash.js";
 import { useDeployedHome } from "../support/deployed-home.js";
@@ -42,12 +43,18 @@ describe("sarge serve's release queue (real server, HAProxy, pip)", () => {
       100,
     );
 
-  it("deploys a tar body under load with 0 failed requests; the id is history's release number and who is the token", async () => {
+  it("deploys a tar body under load with 0 failed requests, run by the home's bin/sarge; the id is history's release number and who is the token", async () => {
+    // the home's sarge marked, as another copy (an upgrade) would be: the server runs from the checkout
+    const bin = join(home.root, "bin", "sarge");
+    renameSync(bin, `${bin}.pinned`);
+    writeFileSync(bin, `#!/bin/sh\necho "the home's bin/sarge runs: $1" >&2\nexec "$0.pinned" "$@"\n`, { mode: 0o755 });
     const load = startLoad(home.webPort, { workers: 2 });
     const answer = await post(helloVersion("v2"));
     expect(answer.status, answer.text).toBe(202);
     const { id } = answer.body as Queued;
     expect(await ended(id)).toMatchObject({ state: "succeeded", who: "bob-deployer" });
+    renameSync(`${bin}.pinned`, bin);
+    expect(readFileSync(releaseLogPath(home.paths, id), "utf8")).toContain("the home's bin/sarge runs: deploy\n");
     const samples = await load.stop();
     console.log(`deploy through the API: ${failuresOf(samples).length} failed of ${samples.length} requests`);
     expect(failuresOf(samples)).toEqual([]);

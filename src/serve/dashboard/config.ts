@@ -1,12 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import { loadConfig } from "../../home/config.js";
 import { assertEnvKey } from "../../home/config-edit.js";
+import type { HomePaths } from "../../home/paths.js";
 import { runSargeAs } from "./sarge-child.js";
 import { pageBase, pagePermission, sendPage, signedIn } from "./page-auth.js";
 
 /** A config change is a release run as the CLI runs it, the value on stdin (never in a process list); null when nothing changed. */
-async function changeConfig(root: string, who: string, args: string[], input: string): Promise<number | null> {
-  const applied = /applied as release (\d+)/.exec(await runSargeAs(root, who, ["config", ...args], input));
+async function changeConfig(paths: HomePaths, who: string, args: string[], input: string): Promise<number | null> {
+  const applied = /applied as release (\d+)/.exec(await runSargeAs(paths, who, ["config", ...args], input));
   return applied ? Number(applied[1]) : null;
 }
 
@@ -24,14 +25,14 @@ export function configRoutes(app: FastifyInstance): void {
   app.post<{ Body: { key?: string; value?: string } }>("/config", admin, async (request, reply) => {
     const key = (request.body?.key ?? "").trim();
     assertEnvKey(key);
-    const release = await changeConfig(paths.root, signedIn(request).name, ["set", "--stdin"], `${key}=${request.body?.value ?? ""}\n`);
+    const release = await changeConfig(paths, signedIn(request).name, ["set", "--stdin"], `${key}=${request.body?.value ?? ""}\n`);
     return reply.redirect(release === null ? "/config" : `/releases/${release}`, 303);
   });
 
   app.post<{ Body: { key?: string } }>("/config/unset", admin, async (request, reply) => {
     const key = (request.body?.key ?? "").trim();
     assertEnvKey(key);
-    const release = await changeConfig(paths.root, signedIn(request).name, ["unset", key], "");
+    const release = await changeConfig(paths, signedIn(request).name, ["unset", key], "");
     return reply.redirect(release === null ? "/config" : `/releases/${release}`, 303);
   });
 }

@@ -65,7 +65,7 @@ export function releaseRoutes(app: FastifyInstance, queue: ReleaseQueue): void {
     if (targets.length === 0) throw new HttpError(409, `release #${id} has no kept instance to go back to (it is active, or was pruned: see keep_releases)`);
     let last = 0;
     for (const target of targets) {
-      const result = JSON.parse(await runSargeAs(paths.root, signedIn(request).name, ["rollback", target.proc, "--to", target.id, "--json"])) as { release: number };
+      const result = JSON.parse(await runSargeAs(paths, signedIn(request).name, ["rollback", target.proc, "--to", target.id, "--json"])) as { release: number };
       last = result.release;
     }
     return reply.redirect(`/releases/${last}`, 303);

@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import type { HomePaths } from "../../home/paths.js";
-import { packageRoot } from "../../util/package-root.js";
+import { homeSarge } from "../../home/pinned-sarge.js";
 import { processStartTime } from "../../util/process-alive.js";
 
 export interface DeployChild {
@@ -15,7 +15,8 @@ export interface DeployChild {
 }
 
 /**
- * `sarge deploy - <procs> --release <id>` as a child process, the archive on
+ * `sarge deploy - <procs> --release <id>` as a child process (the home's own
+ * sarge, bin/sarge), the archive on
  * its stdin and its output appended to the release's log file (a file, not a
  * pipe, so the deploy outlives a server killed under it, and a restarted
  * server reads on). SARGE_ACTOR makes the token's name history's user.
@@ -31,10 +32,10 @@ export function startDeployChild(options: {
 }): DeployChild {
   mkdirSync(dirname(options.logFile), { recursive: true, mode: 0o700 });
   const log = openSync(options.logFile, "a", 0o600);
-  const args = [join(packageRoot, "bin", "sarge"), "--home", options.paths.root, "deploy", "-", ...options.procs, "--release", String(options.id)];
+  const args = ["deploy", "-", ...options.procs, "--release", String(options.id)];
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, options.force ? [...args, "--force"] : args, {
+    child = spawn(homeSarge(options.paths), options.force ? [...args, "--force"] : args, {
       stdio: ["pipe", log, log],
       env: { ...process.env, SARGE_ACTOR: options.who },
     });
