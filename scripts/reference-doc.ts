@@ -554,7 +554,7 @@ function anchor(heading: string): string {
 /** `node build/scripts/reference-doc.js > docs/reference.md` */
 async function runDirectly(): Promise<void> {
   const { buildProgram } = await import("../src/cli/main.js");
-  process.stdout.write(renderReference(buildProgram()));
+  process.stdout.write(renderReference(await buildProgram()));
 }
 
 function runAsScript(): boolean {

@@ -47,22 +47,22 @@ function yamlOf(value: (entry: (typeof CONFIG_KEYS)[number]) => string | null): 
 }
 
 describe("docs/reference.md", () => {
-  it("is what the commander definitions generate (regenerate it when this fails)", () => {
-    const expected = renderReference(buildProgram());
+  it("is what the commander definitions generate (regenerate it when this fails)", async () => {
+    const expected = renderReference(await buildProgram());
     const actual = readFileSync(referencePath, "utf8");
     expect(actual, `docs/reference.md is out of date; regenerate it: ${REGENERATE}`).toBe(expected);
   });
 
-  it("documents the JSON output of every command with --json, and only of those", () => {
-    const withJson = commandsOf(buildProgram())
+  it("documents the JSON output of every command with --json, and only of those", async () => {
+    const withJson = commandsOf(await buildProgram())
       .filter(({ command }) => command.options.some((option) => option.long === "--json"))
       .map(({ key }) => key)
       .sort();
     expect(withJson, "add the fields of each --json output to JSON_OUTPUTS in scripts/reference-doc.ts").toEqual(Object.keys(JSON_OUTPUTS).sort());
   });
 
-  it("names the same top-level fields as each --json option description that lists fields", () => {
-    for (const { key, command } of commandsOf(buildProgram())) {
+  it("names the same top-level fields as each --json option description that lists fields", async () => {
+    for (const { key, command } of commandsOf(await buildProgram())) {
       const description = command.options.find((option) => option.long === "--json")?.description ?? "";
       const listed = /\(fields: (.*)\)$/.exec(description)?.[1];
       if (!listed) continue;
