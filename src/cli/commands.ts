@@ -5,7 +5,7 @@ type Register = (program: Command) => void;
 /**
  * One entry per src/cli/<command>.ts, in --help order: the command names it
  * registers, and its register function, imported only when needed so that a
- * command loads its own module and not the other 24 (the CLI start-up cost).
+ * command loads its own module and not the others (the CLI start-up cost).
  */
 const commands: Array<{ names: string[]; load: () => Promise<Register> }> = [
   { names: ["deploy"], load: async () => (await import("./deploy.js")).registerDeploy },
@@ -30,6 +30,7 @@ const commands: Array<{ names: string[]; load: () => Promise<Register> }> = [
   { names: ["serve"], load: async () => (await import("./serve.js")).registerServe },
   { names: ["token"], load: async () => (await import("./token.js")).registerToken },
   { names: ["bundle"], load: async () => (await import("./bundle.js")).registerBundle },
+  { names: ["export"], load: async () => (await import("./export.js")).registerExport },
   { names: ["upgrade"], load: async () => (await import("./upgrade.js")).registerUpgrade },
   { names: ["version"], load: async () => (await import("./version.js")).registerVersion },
 ];

@@ -13,6 +13,9 @@ import type { InstanceRecord } from "./state.js";
 /** How long a process without a stable port must stay up to count as started. */
 const unroutedSettleMs = 1500;
 
+/** How long an instance has after its stop signal (SIGTERM) before SIGKILL. */
+export const INSTANCE_STOP_TIMEOUT_MS = 10_000;
+
 export function programSpec(ctx: HomeContext, instance: InstanceRecord): ProgramSpec {
   return {
     name: instance.id,
@@ -20,7 +23,7 @@ export function programSpec(ctx: HomeContext, instance: InstanceRecord): Program
     cwd: instanceDir(ctx.paths, instance.id),
     env: { ...instanceEnvironment(ctx.paths, instance), ...programMarker(ctx.paths) },
     logFile: instanceLogPath(ctx.paths, instance.id),
-    stopTimeoutMs: 10_000,
+    stopTimeoutMs: INSTANCE_STOP_TIMEOUT_MS,
     logs: ctx.config.logs,
   };
 }
