@@ -104,7 +104,7 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       const problem = await tcpProbe(bind.port, bind.host);
       if (problem !== null) return `the stable address ${address} does not answer: ${problem}`;
       const haproxyPid = (await supervisor.status()).find((program) => program.name === HAPROXY_PROGRAM)?.pid ?? null;
-      const squatter = foreignListener(bind.port, haproxyPid);
+      const squatter = await foreignListener(bind.port, haproxyPid);
       return squatter === null ? null : `the stable address ${address} is not HAProxy's: ${squatter} listens there`;
     },
   };

@@ -4,6 +4,7 @@
  * proves that someone listens; any local user can listen on a free unprivileged port.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { userName } from "../home/owner.js";
 import { readCommandLine, readProcStat } from "../util/proc-stat.js";
 
@@ -15,31 +16,26 @@ export interface PortListener {
   pids: number[];
 }
 
-const LISTEN = "0A";
-
-/** Every socket listening on `port`, on any address: its inode and its owner's uid. */
-function listeningSockets(port: number): Map<string, number> {
+/**
+ * Every socket listening on `port`, on any address: its inode and its owner's uid. The tables list
+ * every connection too (thousands in TIME_WAIT on a busy host): read off the event loop, and only
+ * the lines in state 0A (listen) on that port are picked out, by one expression.
+ */
+async function listeningSockets(port: number): Promise<Map<string, number>> {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  // sl: local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+  const listening = new RegExp(`^\\s*\\d+: [0-9A-F]+:${hexPort} [0-9A-F]+:[0-9A-F]+ 0A \\S+ \\S+ \\S+\\s+(\\d+)\\s+\\d+\\s+(\\d+)`, "gm");
   const sockets = new Map<string, number>();
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text: string;
-    try {
-      text = readFileSync(table, "utf8");
-    } catch {
-      continue; // no IPv6
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length < 10 || fields[3] !== LISTEN) continue;
-      if (parseInt(fields[1]!.split(":")[1]!, 16) !== port) continue;
-      sockets.set(fields[9]!, Number(fields[7]));
-    }
+    const text = await readFile(table, "utf8").catch(() => ""); // no IPv6
+    for (const [, uid, inode] of text.matchAll(listening)) sockets.set(inode!, Number(uid));
   }
   return sockets;
 }
 
 /** Every socket listening on `port`, with the processes that hold it. */
-export function portListeners(port: number): PortListener[] {
-  const sockets = listeningSockets(port);
+async function portListeners(port: number): Promise<PortListener[]> {
+  const sockets = await listeningSockets(port);
   if (sockets.size === 0) return [];
   const holders = new Map<string, number[]>();
   for (const entry of readdirSync("/proc")) {
@@ -97,13 +93,13 @@ function belongsTo(pid: number, root: number): boolean {
  * or descendants), else who else listens there: "pid 812 of user nobody (python3 squat.py)".
  * A null `owner` (the program is not running) owns nothing.
  */
-export function foreignListener(port: number, owner: number | null): string | null {
+export async function foreignListener(port: number, owner: number | null): Promise<string | null> {
   // the usual case, without a look at every process: the program or its children (HAProxy's worker) hold every listening socket
   if (owner !== null) {
     const own = new Set([owner, ...childrenOf(owner)].flatMap((pid) => [...socketInodes(pid)]));
-    if ([...listeningSockets(port).keys()].every((inode) => own.has(inode))) return null;
+    if ([...(await listeningSockets(port)).keys()].every((inode) => own.has(inode))) return null;
   }
-  const foreign = portListeners(port).find((listener) => owner === null || !listener.pids.some((pid) => belongsTo(pid, owner)));
+  const foreign = (await portListeners(port)).find((listener) => owner === null || !listener.pids.some((pid) => belongsTo(pid, owner)));
   if (!foreign) return null;
   const user = userName(foreign.uid);
   if (foreign.pids.length === 0) return `a process of user ${user} (its pid is hidden from sarge)`;

@@ -23,7 +23,7 @@ export async function waitUntilReady(check: ReadinessCheck): Promise<ReadinessRe
   const outcome = async (): Promise<ReadinessResult | undefined> => {
     const problem = await probeInstance(check.port, check.httpPath);
     if (problem === null) {
-      const squatter = foreignListener(check.port, await check.owner());
+      const squatter = await foreignListener(check.port, await check.owner());
       if (squatter === null) return { ready: true, elapsedMs: Date.now() - started };
       return { ready: false, reason: `does not hold its port ${check.port}: ${squatter} listens there; sarge routes only to the instance's own processes` };
     }

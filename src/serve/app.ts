@@ -15,6 +15,7 @@ import { healthRoutes } from "./routes/health.js";
 import { instanceRoutes } from "./routes/instances.js";
 import { releaseRoutes } from "./routes/releases.js";
 import { statusRoutes } from "./routes/status.js";
+import { StatusCache } from "./status-cache.js";
 import { dashboardRoutes } from "./dashboard/index.js";
 
 export interface ServerTimeouts {
@@ -60,6 +61,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   await app.register(fastifyCookie);
   installAuth(app, options.paths, options.auth);
+  app.decorate("homeStatus", new StatusCache(options.paths));
   installErrorShape(app);
   installRequestLog(app, options.paths);
   app.addHook("onRequest", async (request) => refuseDotSegments(request.url));
@@ -71,7 +73,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   webhookRoutes(app, queue);
   dashboardRoutes(app, queue);
   app.addHook("onReady", async () => queue.start());
-  app.addHook("onClose", async () => queue.close());
+  app.addHook("onClose", async () => {
+    queue.close();
+    app.homeStatus.close();
+  });
   return app;
 }
 

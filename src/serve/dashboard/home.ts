@@ -4,7 +4,6 @@ import type { ProcStatusView } from "../../instance/views.js";
 import { readState, type InstanceRecord } from "../../instance/state.js";
 import { readHistory, type HistoryEntry } from "../../release/history.js";
 import { pageBase, pagePermission, sendPage, signedIn } from "./page-auth.js";
-import { statusCache } from "./status-cache.js";
 
 /** One row of the home's "Last releases" table. */
 export interface ReleaseRow {
@@ -31,9 +30,8 @@ function procRow(status: ProcStatusView, instances: Record<string, InstanceRecor
 
 export function homeRoutes(app: FastifyInstance): void {
   const paths = app.sargeAuth.paths;
-  const status = statusCache(paths);
   app.get("/", { preHandler: pagePermission("read") }, async (request, reply) => {
-    const { rows, recorded, checkedAt } = await status();
+    const { rows, recorded, checkedAt } = await app.homeStatus.get();
     const { instances } = readState(paths);
     const releases = readHistory(paths).slice(-releasesShown).reverse().map(historyRow);
     return sendPage(reply, "home", {
