@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
-import { createReadStream, existsSync, rmSync } from "node:fs";
+import { appendFileSync, createReadStream, existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { loadConfig } from "../home/config.js";
 import { readDeployFreeze, describeFreeze } from "../home/deploy-freeze.js";
@@ -9,26 +10,32 @@ import { readState } from "../instance/state.js";
 import { readHistory, type HistoryEntry } from "../release/history.js";
 import { readHolder } from "../release/lock.js";
 import { claimReleaseNumber } from "../release/release-number.js";
+import { SargeError } from "../util/errors.js";
 import { isSameProcessAlive } from "../util/process-alive.js";
 import { HttpError } from "./http-error.js";
 import { releaseLogPath } from "./log-stream.js";
 import { lastSargeError, logSize, startDeployChild, type DeployChild } from "./queue/child.js";
 import { finishedStates, loadRecords, saveRecord, type QueueRecord, type QueueState } from "./queue/record.js";
 import { spoolArchive, spoolPath } from "./queue/spool.js";
+import type { Wanted } from "./webhook/mirror.js";
+import { refArchive } from "./webhook/source.js";
 
-export interface SubmitRequest {
+interface SubmitBase {
   kind: "deploy";
-  /** Opens the archive: called at once for a request body (`spool`), else when the deploy starts (a webhook's git archive). */
-  archive: () => Readable;
   /** null: every process type with an active instance, or web on a home with none. */
   procs: string[] | null;
   who: string;
   /** Through the deploy lock (an admin's choice). */
   force?: boolean;
-  /** The archive is a request body: read it now, into the deploy or, if it must wait, into a spool file. */
-  spool?: boolean;
   source?: "api" | "webhook";
 }
+
+/**
+ * What to deploy: a request body, read at once into the deploy or, if it must
+ * wait, into a spool file; or a ref, fetched from webhook.repository when the
+ * release runs (kept in its record, so a waiting one survives a restart).
+ */
+export type SubmitRequest = SubmitBase & ({ body: Readable } | { ref: Wanted });
 
 export interface QueueTimeouts {
   deployMs: number;
@@ -43,9 +50,8 @@ export interface QueueTimeouts {
  * release's output live under var/, and a restarted server picks up where it was.
  */
 export class ReleaseQueue extends EventEmitter {
-  private running: { record: QueueRecord; child: DeployChild | null } | null = null;
-  /** The waiting archive of a webhook deploy, opened when it starts (not kept across a restart). */
-  private readonly openers = new Map<number, () => Readable>();
+  /** `child` is null while a ref is fetched (stopped then by `stopRequested`), and for a deploy a killed server left running. */
+  private running: { record: QueueRecord; child: DeployChild | null; stopRequested?: boolean } | null = null;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -59,7 +65,7 @@ export class ReleaseQueue extends EventEmitter {
   /** Reconcile what a previous server left: a running deploy still alive is followed, a dead one finished from history; then go on. */
   start(): void {
     for (const record of loadRecords(this.paths)) {
-      if (record.state === "queued" && !this.hasSpool(record)) this.finish(record, "failed", "the server restarted before it ran, and its archive was not kept: submit it again");
+      if (record.state === "queued" && !record.ref && !this.hasSpool(record)) this.finish(record, "failed", "the server restarted before it ran, and its archive was not kept: submit it again");
       if (record.state !== "running") continue;
       if (record.pid !== null && isSameProcessAlive(record.pid, record.pidStart)) this.follow(record);
       else this.finishFromHistory(record, "interrupted: the server stopped while it ran; sarge's recovery undid it");
@@ -96,15 +102,15 @@ export class ReleaseQueue extends EventEmitter {
       supersededBy: null,
       pid: null,
       pidStart: null,
+      ref: "ref" in request ? request.ref : null,
     };
     if (this.idle()) {
       saveRecord(this.paths, record);
       this.emit("release-queued", { ...record });
-      this.run(record, request.archive());
+      this.run(record, "body" in request ? request.body : null);
       return { id, state: record.state };
     }
-    if (request.spool) await spoolArchive(this.paths, id, request.archive(), archiveCap(this.paths));
-    else this.openers.set(id, request.archive);
+    if ("body" in request) await spoolArchive(this.paths, id, request.body, archiveCap(this.paths));
     const waiting = this.waiting();
     if (waiting && waiting.id > id) {
       this.finish(record, "superseded", null, waiting.id);
@@ -160,13 +166,37 @@ export class ReleaseQueue extends EventEmitter {
     if (this.closed || this.running || this.lockHeldOutside()) return;
     const next = this.waiting();
     if (!next) return;
-    const opener = this.openers.get(next.id);
-    this.openers.delete(next.id);
-    const archive = opener ? opener() : createReadStream(spoolPath(this.paths, next.id));
-    this.run(next, archive);
+    this.run(next, next.ref ? null : createReadStream(spoolPath(this.paths, next.id)));
   }
 
-  private run(record: QueueRecord, archive: Readable): void {
+  /** Run `record` from its body, or from its ref once fetched: a fetch that fails fails the release with git's message, and no deploy starts. */
+  private run(record: QueueRecord, body: Readable | null): void {
+    if (body) return this.startChild(record, body);
+    Object.assign(record, { state: "running", startedAt: new Date().toISOString() });
+    saveRecord(this.paths, record);
+    this.running = { record, child: null };
+    this.emit("release-started", { ...record });
+    const logFile = releaseLogPath(this.paths, record.id);
+    void this.fetchRef(record.ref!).then(
+      (archive) => {
+        if (!this.running?.stopRequested) return this.startChild(record, archive);
+        archive.destroy();
+        this.ended(record, "cancelled", "cancelled while its source was fetched");
+      },
+      (error: Error) => {
+        appendToLog(logFile, `sarge: ${error.message}\n`);
+        this.ended(record, "failed", error.message);
+      },
+    );
+  }
+
+  private async fetchRef(wanted: Wanted): Promise<Readable> {
+    const { repository } = loadConfig(this.paths).webhook;
+    if (repository === null) throw new SargeError(`webhook.repository is no longer set in ${this.paths.config}: nothing to fetch ${wanted.ref} from`);
+    return refArchive(this.paths, repository, wanted);
+  }
+
+  private startChild(record: QueueRecord, archive: Readable): void {
     const logFile = releaseLogPath(this.paths, record.id);
     const child = startDeployChild({ paths: this.paths, id: record.id, procs: record.procs, who: record.who, force: record.force, archive, logFile });
     Object.assign(record, { state: "running", startedAt: new Date().toISOString(), pid: child.pid, pidStart: child.pidStart });
@@ -181,10 +211,15 @@ export class ReleaseQueue extends EventEmitter {
       this.timedOut.delete(record.id);
       const fromCode: QueueState = code === 0 ? "succeeded" : code === 5 ? "cancelled" : "failed";
       const error = code === 0 ? null : (timedOut ?? lastSargeError(logFile) ?? `sarge deploy exited with code ${code ?? "null (killed)"}`);
-      this.running = null;
-      this.finish(record, timedOut ? "failed" : fromCode, error);
-      this.pump();
+      this.ended(record, timedOut ? "failed" : fromCode, error);
     });
+  }
+
+  /** The running release is over: record it and start the next. */
+  private ended(record: QueueRecord, state: QueueState, error: string | null): void {
+    this.running = null;
+    this.finish(record, state, error);
+    this.pump();
   }
 
   private readonly timedOut = new Map<number, string>();
@@ -218,6 +253,7 @@ export class ReleaseQueue extends EventEmitter {
     if (!running) return;
     if (running.child) running.child.signal(signal);
     else if (running.record.pid) process.kill(running.record.pid, signal);
+    else running.stopRequested = true;
   }
 
   /** A deploy a killed server left running: watch its pid, then take its outcome from history. */
@@ -242,7 +278,6 @@ export class ReleaseQueue extends EventEmitter {
     Object.assign(record, { state, error, supersededBy, finishedAt: new Date().toISOString() });
     saveRecord(this.paths, record);
     if (state !== "running") rmSync(spoolPath(this.paths, record.id), { force: true });
-    this.openers.delete(record.id);
     this.emit("release-finished", { ...record });
     return record;
   }
@@ -267,6 +302,7 @@ export class ReleaseQueue extends EventEmitter {
       supersededBy: null,
       pid: null,
       pidStart: null,
+      ref: null,
     };
   }
 
@@ -296,4 +332,10 @@ function archiveCap(paths: HomePaths): number {
 function serveTimeouts(paths: HomePaths): QueueTimeouts {
   const serve = loadConfig(paths).serve;
   return { deployMs: serve?.deployTimeoutMs ?? 30 * 60_000, idleMs: serve?.idleTimeoutMs ?? 10 * 60_000 };
+}
+
+/** A line of the server's own in a release's log, beside the deploy's. */
+function appendToLog(logFile: string, text: string): void {
+  mkdirSync(dirname(logFile), { recursive: true, mode: 0o700 });
+  appendFileSync(logFile, text, { mode: 0o600 });
 }

@@ -4,7 +4,7 @@
  * signed with node's crypto as GitHub signs them, real deploys behind HAProxy.
  */
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,8 +22,8 @@ const scratch = mkdtempSync(join(tmpdir(), "sarge-webhook-"));
 const origin = join(scratch, "origin.git");
 
 /** examples/hello answering with `version`, committed and pushed to `branch` of origin. */
-function pushVersion(work: GitRepo, version: string, branch = "main"): string {
-  const files = Object.fromEntries(readdirSync(helloDir).map((name) => [name, readFileSync(join(helloDir, name), "utf8")]));
+function pushVersion(work: GitRepo, version: string, branch = "main", more: Record<string, string> = {}): string {
+  const files = { ...Object.fromEntries(readdirSync(helloDir).map((name) => [name, readFileSync(join(helloDir, name), "utf8")])), ...more };
   files["app.py"] = files["app.py"]!.replace('VERSION = "v1"', `VERSION = "${version}"`);
   const commit = work.commit(files, version);
   work.git("push", "--quiet", origin, `HEAD:refs/heads/${branch}`);
@@ -129,6 +129,63 @@ describe("webhook deploys", () => {
     await waitFor(async () => (await get(home.webPort)).includes("(v3, "), "v3 on the stable port", 180_000);
     const entry = await waitFor(async () => (await history()).find((line) => line.release === release), `release ${release} in history`, 60_000);
     expect(entry).toMatchObject({ outcome: "success", commit, user: "ci-bot" });
+  });
+
+  interface Queued {
+    id: number;
+    state: string;
+    error: string | null;
+  }
+  const postRef = async (ref: string): Promise<number> => {
+    const answer = await api(`${serve.url}/api/v1/releases?procs=web`, deployer, { method: "POST", body: JSON.stringify({ ref }), headers: { "content-type": "application/json" } });
+    expect(answer.status, answer.text).toBe(202);
+    return (answer.body as Queued).id;
+  };
+  const queued = async (id: number): Promise<Queued | undefined> => ((await api(`${serve.url}/api/v1/queue`, deployer)).body as Queued[]).find((record) => record.id === id);
+  const ended = (id: number): Promise<Queued> =>
+    waitFor(
+      async () => {
+        const record = await queued(id);
+        return record && !["queued", "running"].includes(record.state) ? record : null;
+      },
+      `release ${id} to end`,
+      180_000,
+      100,
+    );
+
+  it("fails a release whose fetch fails with what git said, and the live version stays", async () => {
+    const missingRef = await ended(await postRef("no-such-branch"));
+    expect(missingRef).toMatchObject({ state: "failed", error: `cannot fetch no-such-branch from ${origin}: fatal: couldn't find remote ref no-such-branch` });
+
+    const missing = join(scratch, "moved-away.git");
+    const config = readFileSync(home.paths.config, "utf8");
+    writeFileSync(home.paths.config, config.replace(`repository: ${origin}`, `repository: ${missing}`));
+    try {
+      const id = await postRef("main");
+      const missingRepository = await ended(id);
+      const said = `cannot fetch main from ${missing}: fatal: '${missing}' does not appear to be a git repository`;
+      expect(missingRepository).toMatchObject({ state: "failed", error: said });
+      expect((await api(`${serve.url}/api/v1/releases/${id}/log`, deployer)).body).toMatchObject({ text: `sarge: ${said}\n`, end: { release: id, outcome: "failed", error: said } });
+    } finally {
+      writeFileSync(home.paths.config, config);
+    }
+    expect(await get(home.webPort)).toContain("(v3, ");
+  });
+
+  it("keeps a waiting webhook deploy across a kill -9 of the server: it runs after the restart, from its ref", async () => {
+    const gate = join(scratch, "webhook-gate");
+    const held = pushVersion(work, "w1", "main", { Procfile: `web: python app.py\nrelease: while [ ! -e ${gate} ]; do sleep 0.05; done\n` });
+    const running = (await deliver(push(held))).body as { release: number };
+    await waitFor(async () => (await queued(running.release))?.state === "running", "the held release to run", 60_000, 50);
+    const newest = pushVersion(work, "w2");
+    const waiting = await deliver(push(newest));
+    expect(waiting.body).toMatchObject({ status: "queued", state: "queued" });
+    await serve.process.kill();
+    serve = await startServe(home, serve.port);
+    writeFileSync(gate, "");
+    expect(await ended(running.release)).toMatchObject({ state: "succeeded" });
+    expect(await ended((waiting.body as { release: number }).release)).toMatchObject({ state: "succeeded", error: null });
+    expect(await get(home.webPort)).toContain("(w2, ");
   });
 
   it("never shows the secret in sarge.log", () => {

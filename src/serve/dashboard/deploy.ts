@@ -31,7 +31,7 @@ export function deployRoutes(app: FastifyInstance, queue: ReleaseQueue): void {
     const procsField = upload.fields.procs;
     const procsText = procsField && "value" in procsField ? String(procsField.value).trim() : "";
     const procs = procsText === "" ? null : procsText.split(",").map((proc) => proc.trim()).filter(Boolean);
-    const { id } = await queue.submit({ kind: "deploy", archive: () => upload.file, procs, who: token.name, spool: true, source: "api" });
+    const { id } = await queue.submit({ kind: "deploy", body: upload.file, procs, who: token.name, source: "api" });
     await finished(upload.file).catch(() => undefined);
     return reply.redirect(`/releases/${id}`, 303);
   });

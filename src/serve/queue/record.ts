@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { HomePaths } from "../../home/paths.js";
+import type { Wanted } from "../webhook/mirror.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
 
 export type QueueState = "queued" | "running" | "succeeded" | "failed" | "cancelled" | "superseded";
@@ -26,6 +27,8 @@ export interface QueueRecord {
   /** The child `sarge deploy` while it runs: pid and start time, so a restarted server knows it. */
   pid: number | null;
   pidStart: string | null;
+  /** A deploy by ref (a webhook push, `{"ref": …}`): fetched from webhook.repository when it runs; null for an uploaded archive. */
+  ref: Wanted | null;
 }
 
 /** var/serve/queue/<id>.json, one file per record, written atomically. */

@@ -32,9 +32,9 @@ export function deployRoutes(app: FastifyInstance, queue: ReleaseQueue): void {
       if (outside) throw new HttpError(403, outside);
       const procs = request.query.procs === undefined ? null : request.query.procs.split(",").filter(Boolean);
       // {"ref": …}: fetched from webhook.repository when the release runs (src/serve/webhook/source.ts)
-      const fromRef = await refRequestSource(app.sargeAuth.paths, request);
-      if (fromRef) return reply.status(202).send(await queue.submit({ kind: "deploy", archive: fromRef, procs, who: request.who!, force, source: "api" }));
-      const { id, state } = await queue.submit({ kind: "deploy", archive: () => request.raw, procs, who: request.who!, force, spool: true, source: "api" });
+      const ref = await refRequestSource(app.sargeAuth.paths, request);
+      if (ref) return reply.status(202).send(await queue.submit({ kind: "deploy", ref, procs, who: request.who!, force, source: "api" }));
+      const { id, state } = await queue.submit({ kind: "deploy", body: request.raw, procs, who: request.who!, force, source: "api" });
       if (state === "running") await unpackedOrEnded(queue, id, request);
       const record = queue.get(id)!;
       if (record.state === "failed") throw new HttpError(400, `${record.error ?? "the deploy failed"} (release ${id})`);

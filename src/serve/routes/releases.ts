@@ -5,6 +5,7 @@ import { readHistory, type HistoryEntry } from "../../release/history.js";
 import { requirePermission } from "../auth.js";
 import { HttpError } from "../http-error.js";
 import { releaseLogPath, serveLog } from "../log-stream.js";
+import { finishedStates, loadRecords } from "../queue/record.js";
 import { withSargeVersion } from "../../util/version.js";
 
 const outcomes = ["success", "failed", "cancelled"] as const;
@@ -52,10 +53,17 @@ function historyEntry(paths: HomePaths, release: number): HistoryEntry | undefin
   return readHistory(paths).find((entry) => entry.release === release);
 }
 
-/** The final event of a release's log: its history line, once written. */
-function releaseOutcome(paths: HomePaths, release: number): { release: number; outcome: HistoryEntry["outcome"]; error: string | null } | null {
+/**
+ * The final event of a release's log: its history line, once written; else,
+ * for a release that ended before sarge deploy took its lock (its fetch or
+ * unpack failed), the queue's record of it.
+ */
+function releaseOutcome(paths: HomePaths, release: number): { release: number; outcome: string; error: string | null } | null {
   const entry = historyEntry(paths, release);
-  return entry ? { release, outcome: entry.outcome, error: entry.error ?? null } : null;
+  if (entry) return { release, outcome: entry.outcome, error: entry.error ?? null };
+  const record = loadRecords(paths).find((candidate) => candidate.id === release);
+  if (!record || !finishedStates.includes(record.state)) return null;
+  return { release, outcome: record.state === "succeeded" ? "success" : record.state, error: record.error };
 }
 
 function notFound(release: number): never {

@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import type { Readable } from "node:stream";
 import type { WebhookConfig } from "../../home/config-types.js";
 import type { HomePaths } from "../../home/paths.js";
 import type { SargeLog } from "../../util/sarge-log.js";
@@ -7,7 +6,7 @@ import { HttpError } from "../http-error.js";
 import { DeliveryLog, deliveryIdPattern } from "./deliveries.js";
 import { BadDelivery, decide, type HookAction } from "./push-event.js";
 import { checkSignature } from "./signature.js";
-import { refArchive } from "./source.js";
+import type { Wanted } from "./mirror.js";
 
 /** One POST /hooks/github as it arrived: the headers that matter and the raw body bytes. */
 export interface Delivery {
@@ -20,7 +19,7 @@ export interface Delivery {
 
 /** What the route needs of the release queue (src/serve/queue.ts). */
 export interface DeploySubmitter {
-  submit(request: { kind: "deploy"; archive: () => Readable; procs: string[] | null; who: string; source: "webhook" }): Promise<{ id: number; state: string }>;
+  submit(request: { kind: "deploy"; ref: Wanted; procs: string[] | null; who: string; source: "webhook" }): Promise<{ id: number; state: string }>;
 }
 
 export interface Answer {
@@ -59,9 +58,8 @@ export async function receiveDelivery(delivery: Delivery, deps: HookDeps): Promi
   if (!claim.first) return { status: 200, body: { status: "duplicate", release: claim.release }, who: action.who };
   let queued: { id: number; state: string };
   try {
-    const { paths, webhook } = deps;
-    const wanted = { ref: action.ref, commit: action.commit };
-    queued = await deps.queue.submit({ kind: "deploy", archive: () => refArchive(paths, webhook.repository, wanted), procs: webhook.procs, who: action.who, source: "webhook" });
+    const ref = { ref: action.ref, commit: action.commit };
+    queued = await deps.queue.submit({ kind: "deploy", ref, procs: deps.webhook.procs, who: action.who, source: "webhook" });
   } catch (error) {
     deliveries.forget(delivery.id);
     throw error;

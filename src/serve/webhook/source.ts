@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { PassThrough, pipeline, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { loadConfig } from "../../home/config.js";
 import type { WebhookConfig } from "../../home/config-types.js";
 import type { HomePaths } from "../../home/paths.js";
@@ -19,26 +19,21 @@ export function homeMirror(paths: HomePaths): Mirror {
 }
 
 /**
- * The deploy source of a webhook push and of `{"ref": …}` through the API:
- * what `wanted` names, fetched from `repository` into the home's mirror, as
- * the tar of `git archive <commit>`. It fetches when first read, inside the
- * queued release; a failed fetch destroys the stream with its message.
+ * The deploy source of a webhook push and of `{"ref": …}` through the API,
+ * when its release runs: what `wanted` names, fetched from `repository` into
+ * the home's mirror, as the tar of `git archive <commit>`. A failed fetch
+ * rejects with git's message, before any deploy starts.
  */
-export function refArchive(paths: HomePaths, repository: string, wanted: Wanted): Readable {
-  const out = new PassThrough();
+export async function refArchive(paths: HomePaths, repository: string, wanted: Wanted): Promise<Readable> {
   const mirror = homeMirror(paths);
-  mirror.resolve(repository, wanted).then(
-    (commit) => pipeline(mirror.archive(commit), out, () => undefined),
-    (error: Error) => out.destroy(error),
-  );
-  return out;
+  return mirror.archive(await mirror.resolve(repository, wanted));
 }
 
 /**
  * The deploy source of `POST /api/v1/releases` with `{"ref": "<commit, branch or tag>"}`,
- * checked at once (400 before anything is queued); the fetch happens when the release runs.
+ * checked at once (400 before anything is queued); the fetch happens when the release runs (refArchive).
  */
-export function refDeploySource(paths: HomePaths, webhook: WebhookConfig, ref: unknown): () => Readable {
+export function refDeploySource(paths: HomePaths, webhook: WebhookConfig, ref: unknown): Wanted {
   if (webhook.repository === null) {
     throw new HttpError(400, `deploys by ref need webhook.repository in ${paths.config} (the URL or path sarge fetches from); or send the archive itself as the body`);
   }
@@ -48,8 +43,7 @@ export function refDeploySource(paths: HomePaths, webhook: WebhookConfig, ref: u
   } catch (error) {
     throw new HttpError(400, (error as Error).message);
   }
-  const repository = webhook.repository;
-  return () => refArchive(paths, repository, { ref });
+  return { ref };
 }
 
 /** Bytes a `{"ref": …}` request body may have. */
@@ -59,7 +53,7 @@ const maxRefRequestBytes = 64 * 1024;
  * POST /api/v1/releases with `Content-Type: application/json`: the deploy
  * source of its `{"ref": …}` body; null for any other content type (a tar).
  */
-export async function refRequestSource(paths: HomePaths, request: { headers: Record<string, string | string[] | undefined>; raw: Readable }): Promise<(() => Readable) | null> {
+export async function refRequestSource(paths: HomePaths, request: { headers: Record<string, string | string[] | undefined>; raw: Readable }): Promise<Wanted | null> {
   if (!/^application\/json\s*(?:;|$)/i.test(String(request.headers["content-type"] ?? ""))) return null;
   let body: Buffer;
   try {
