@@ -2,6 +2,7 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readHistory } from "../../src/release/history.js";
+import { readState } from "../../src/instance/state.js";
 import { releaseLogPath } from "../../src/serve/log-stream.js";
 import { helloVersion } from "../support/apps.js";
 import { expectNoLeftovers, failuresOf } from "../support/crash.js";
@@ -109,6 +110,35 @@ describe("sarge serve's release queue (real server, HAProxy, pip)", () => {
     await expectNoLeftovers(home);
     const again = await api(`${serve.url}/api/v1/releases/${id}/cancel`, tokens.deployer, { method: "POST" });
     expect([again.status, again.body]).toEqual([409, { error: `release ${id} has already ended (cancelled)` }]);
+  });
+
+  it("refuses to cancel a release after its switch with 409 'use rollback', and the release completes", async () => {
+    // the serving version ignores SIGTERM, so the release stays in its retire step (after the switch) for the stop timeout
+    const stubborn = await post(helloVersion("t1", { Procfile: "web: trap '' TERM; exec python app.py\n" }));
+    expect(await ended((stubborn.body as Queued).id)).toMatchObject({ state: "succeeded" });
+    const { id } = (await post(helloVersion("t2"))).body as Queued;
+    await waitFor(() => readState(home.paths).pendingRelease?.release === id && readState(home.paths).pendingRelease?.switchingSince !== undefined, "the switch to begin", 120_000, 20);
+    const cancel = await api(`${serve.url}/api/v1/releases/${id}/cancel`, tokens.deployer, { method: "POST" });
+    expect([cancel.status, cancel.body]).toEqual([409, { error: `release ${id} has switched; use rollback` }]);
+    expect(await ended(id)).toMatchObject({ state: "succeeded" });
+    expect(await get(home.webPort)).toContain("(t2, ");
+  });
+
+  it("fails a stuck deploy at serve.idle_timeout and serve.deploy_timeout, saying which, and the live version stays", async () => {
+    const config = readFileSync(home.paths.config, "utf8");
+    const stuck = (hook: string) => helloVersion("stuck", { Procfile: `web: python app.py\nrelease: ${hook}\n` });
+    try {
+      writeFileSync(home.paths.config, `${config}\nserve:\n  idle_timeout: 3s\n`);
+      const silent = (await post(stuck("sleep 600"))).body as Queued;
+      expect(await ended(silent.id)).toMatchObject({ state: "failed", error: "timed out: no output for 3 s (serve.idle_timeout)" });
+      writeFileSync(home.paths.config, `${config}\nserve:\n  deploy_timeout: 4s\n`);
+      const chatty = (await post(stuck("while true; do echo still going; sleep 0.2; done"))).body as Queued;
+      expect(await ended(chatty.id)).toMatchObject({ state: "failed", error: "timed out after 4 s (serve.deploy_timeout)" });
+    } finally {
+      writeFileSync(home.paths.config, config);
+    }
+    expect(await get(home.webPort)).toContain("(t2, ");
+    await expectNoLeftovers(home);
   });
 
   it("moves on after a kill -9 of the server mid-deploy: the running deploy is followed to its end, the waiting one starts within 2 s", async () => {
