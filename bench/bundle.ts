@@ -4,8 +4,8 @@
  *   npm run build && node build/bench/bundle.js     (BENCH_BUNDLE_ROUNDS=N, default 5; deploys: 3)
  *
  * Making one, examples/hello with the 15-wheel dist (bench/support/dist.ts), in rotating order:
- *   sarge bundle (plain)    requirements.txt without hashes: pip resolves against the wheels
- *   sarge bundle (hashed)   all 15 pinned with --hash: the lock is read, pip does not run
+ *   sarge bundle (plain)    requirements.txt without hashes: followed through the wheels' Requires-Dist
+ *   sarge bundle (hashed)   all 15 pinned with --hash: the lock is read and the wheels' hashes checked
  *   floor                   `git archive HEAD | gzip` plus `cp` of the 15 wheels, by hand in sh
  *   sarge --help            the start of any sarge command (Node and the CLI), for scale
  * Deploying one cold (a new environment each round: the requirements' bytes change):
@@ -116,7 +116,7 @@ export async function main(): Promise<BenchOutcome> {
     rows: [
       {
         bench: "12",
-        measure: `sarge bundle, hello + 15 wheels, requirements resolved by pip, median of ${rounds}`,
+        measure: `sarge bundle, hello + 15 wheels, requirements followed through the wheels, median of ${rounds}`,
         sarge: fmt.ms(medians.plain),
         reference: `git archive | gzip + cp ${fmt.ms(medians.floor)}`,
         ratio: fmt.ratio(medians.plain / medians.floor),
@@ -124,7 +124,7 @@ export async function main(): Promise<BenchOutcome> {
       },
       {
         bench: "12",
-        measure: `sarge bundle, hello + 15 wheels, hashed requirements (no pip), median of ${rounds}; sarge --help alone ${fmt.ms(medians.start)}`,
+        measure: `sarge bundle, hello + 15 wheels, hashed requirements, median of ${rounds}; sarge --help alone ${fmt.ms(medians.start)}`,
         sarge: fmt.ms(medians.hashed),
         reference: `git archive | gzip + cp ${fmt.ms(medians.floor)}`,
         ratio: fmt.ratio(medians.hashed / medians.floor),

@@ -25,6 +25,11 @@ export function withoutEnd(archive: Buffer): Buffer {
   throw new Error("git archive wrote a tar without its end blocks");
 }
 
+/** The mtime of the archive's first header: git archive gives every header the commit's time. */
+export function firstMtime(archive: Buffer): number {
+  return parseInt(archive.subarray(136, 148).toString("ascii").replace(/\0.*$/s, "").trim() || "0", 8);
+}
+
 /** One entry: ustar header, data, padding. Names up to 255 bytes (prefix + name). */
 export function entryBytes(entry: TarEntry, mtime: number): Buffer[] {
   const header = Buffer.alloc(BLOCK);

@@ -13,12 +13,11 @@ export function registerBundle(program: Command): void {
     .option("--wheels <dir>", "take the wheels from this folder (default: the dist folder of the home given by --home or $SARGE_HOME)")
     .option("-o, --output <dir>", "where to write the bundle (default: the current folder)")
     .option("--name <app>", "the bundle's name (default: the checkout folder's name)")
-    .option("--python <command>", "the interpreter whose pip resolves the requirements (default: the home's python, else python3)")
     .option("--json", "print the result as JSON (fields: file, sha256, bytes, app, commit, wheels, warning)")
-    .action(async (options: { wheels?: string; output?: string; name?: string; python?: string; json?: boolean }, command: Command) => {
-      const { wheels, python } = await wheelSource(command, options);
+    .action(async (options: { wheels?: string; output?: string; name?: string; json?: boolean }, command: Command) => {
+      const wheels = await wheelSource(command, options);
       const { makeBundle } = await import("../bundle/index.js");
-      const result: BundleResult = await makeBundle({ cwd: process.cwd(), wheels, python, outDir: options.output, name: options.name });
+      const result: BundleResult = await makeBundle({ cwd: process.cwd(), wheels, outDir: options.output, name: options.name });
       if (result.warning) process.stderr.write(`sarge: warning: ${result.warning}\n`);
       if (options.json) printJson(result);
       else process.stdout.write(`${result.file}\nsha256 ${result.sha256}\n${result.wheels.length} wheels, ${result.bytes} bytes, commit ${result.commit}\n`);
@@ -26,12 +25,11 @@ export function registerBundle(program: Command): void {
 }
 
 /** --wheels, else the dist/ of a home named explicitly: a bundle never guesses where wheels come from. */
-async function wheelSource(command: Command, options: { wheels?: string; python?: string }): Promise<{ wheels: string; python: string }> {
-  if (options.wheels) return { wheels: options.wheels, python: options.python ?? "python3" };
+async function wheelSource(command: Command, options: { wheels?: string }): Promise<string> {
+  if (options.wheels) return options.wheels;
   if (!command.optsWithGlobals().home && !process.env.SARGE_HOME) {
     throw new ConfigError("sarge bundle needs wheels: give --wheels DIR, or --home HOME to take them from that home's dist folder");
   }
   const { loadConfig } = await import("../home/config.js");
-  const config = loadConfig(resolveHome(command));
-  return { wheels: config.dist, python: options.python ?? config.python };
+  return loadConfig(resolveHome(command)).dist;
 }

@@ -41,11 +41,12 @@ export function checkHashCoverage(requirements: Requirement[]): void {
  * A hashed requirement needs a file of its name (a version its specifiers allow) that matches one
  * of the line's hashes; pip prefers the matching one when several are there. Throws naming each
  * requirement with none: the package, the expected hashes and what each file found has.
- * Returns the paths of the files that match (what a bundle of a hashed lock carries).
+ * Returns the files that match (what a bundle of a hashed lock carries), with their sha256 when
+ * the line had one to compare.
  */
-export async function checkFileHashes(requirements: Requirement[], listing: DistListing): Promise<string[]> {
+export async function checkFileHashes(requirements: Requirement[], listing: DistListing): Promise<Array<{ path: string; sha256?: string }>> {
   const mismatches: string[] = [];
-  const matching: string[] = [];
+  const matching: Array<{ path: string; sha256?: string }> = [];
   for (const requirement of requirements) {
     if (requirement.hashes.length === 0) continue;
     const expected = parseHashes(requirement);
@@ -55,7 +56,8 @@ export async function checkFileHashes(requirements: Requirement[], listing: Dist
       const digests = await Promise.all([...expected.keys()].map(async (algorithm) => [algorithm, await fileHash(candidate.path, algorithm)] as const));
       if (digests.some(([algorithm, digest]) => expected.get(algorithm)!.has(digest))) {
         matched = true;
-        matching.push(candidate.path);
+        const sha256 = digests.find(([algorithm]) => algorithm === "sha256")?.[1];
+        matching.push(sha256 ? { path: candidate.path, sha256 } : { path: candidate.path });
       }
       found.push(`${digests.map(([algorithm, digest]) => `${algorithm}:${digest}`).join(", ")} (${candidate.path})`);
     }

