@@ -1,3 +1,3 @@
-/** The `sarge local export` formats (honcho also has runit and upstart; sarge does not). */
-export const EXPORT_FORMATS = ["supervisord", "systemd"] as const;
+/** The `sarge local export` formats: honcho's four. */
+export const EXPORT_FORMATS = ["supervisord", "systemd", "upstart", "runit"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];

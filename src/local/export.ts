@@ -1,13 +1,14 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { basename, dirname, join, resolve } from "node:path";
-import Handlebars from "handlebars";
-import { templatesDir } from "../util/package-root.js";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { basename, dirname, resolve } from "node:path";
 import { LocalError } from "./errors.js";
 import type { ExportFormat } from "./export-formats.js";
-import { choosePort, expandProcesses, longRunning, parseConcurrency, type ProcessSpec } from "./expand.js";
+import { renderRunit } from "./export-runit.js";
+import { loadTemplate, processGroups, templateProcess, type ExportFile, type TemplateProcess } from "./export-templates.js";
+import { renderUpstart } from "./export-upstart.js";
+import { choosePort, expandProcesses, longRunning, parseConcurrency } from "./expand.js";
 import { log } from "./log.js";
 import { readEnv, readLocalProcfile, type CommonOptions } from "./project.js";
-import { pathJoin, shellQuote } from "../procfile/pyutil.js";
+import { pathJoin } from "../procfile/pyutil.js";
 
 export { EXPORT_FORMATS, type ExportFormat } from "./export-formats.js";
 
@@ -28,48 +29,6 @@ export interface ExportOptions extends CommonOptions {
   templateDir: string | undefined;
 }
 
-/** A process as templates see it (honcho's ProcessParams). */
-interface TemplateProcess {
-  name: string;
-  cmd: string;
-  quiet: boolean;
-  env: Array<{ key: string; value: string }>;
-}
-
-interface ExportFile {
-  name: string;
-  content: string;
-}
-
-/** honcho's template filters, as Handlebars helpers of a private instance. */
-const hbs = Handlebars.create();
-/** honcho's dashrepl: every non-word character becomes `-` (`web.1` → `web-1`). */
-export const dashrepl = (value: string): string => value.replace(/[^\p{L}\p{N}_]/gu, "-");
-hbs.registerHelper("dashrepl", (value: unknown) => dashrepl(String(value)));
-hbs.registerHelper("shellquote", (value: unknown) => shellQuote(String(value)));
-hbs.registerHelper("percentescape", (value: unknown) => String(value).replaceAll("%", "%%"));
-
-function loadTemplate(options: ExportOptions, name: string): Handlebars.TemplateDelegate {
-  const dir = options.templateDir ?? join(templatesDir, "local-export", options.format);
-  const path = join(dir, name);
-  let source: string;
-  try {
-    source = readFileSync(path, "utf8");
-  } catch {
-    throw new LocalError(`template '${name}' for ${options.format} not found in ${dir}`);
-  }
-  return hbs.compile(source, { noEscape: true });
-}
-
-function templateProcess(spec: ProcessSpec): TemplateProcess {
-  return {
-    name: spec.name,
-    cmd: spec.command,
-    quiet: spec.quiet,
-    env: [...spec.env].map(([key, value]) => ({ key, value })),
-  };
-}
-
 function renderSupervisord(options: ExportOptions, context: Record<string, unknown>): ExportFile[] {
   const template = loadTemplate(options, "supervisord.conf");
   return [{ name: `${context.app}.conf`, content: template(context) }];
@@ -80,18 +39,7 @@ function renderSystemd(options: ExportOptions, context: Record<string, unknown>,
   const processMaster = loadTemplate(options, "process_master.target");
   const service = loadTemplate(options, "process.service");
   const app = String(context.app);
-  // consecutive processes of one type form a group: <app>-<type>.target
-  const groups: Array<{ name: string; processes: Array<{ name: string; process: TemplateProcess }> }> = [];
-  for (const process of processes) {
-    const type = process.name.split(".")[0]!;
-    const groupName = `${app}-${type}`;
-    let group = groups[groups.length - 1];
-    if (!group || group.name !== groupName) {
-      group = { name: groupName, processes: [] };
-      groups.push(group);
-    }
-    group.processes.push({ name: `${app}-${dashrepl(process.name)}`, process });
-  }
+  const groups = processGroups(app, processes);
   const files: ExportFile[] = [];
   const masterContext = {
     ...context,
@@ -131,8 +79,13 @@ export function exportProcfile(options: ExportOptions): void {
     user: options.user ?? app,
     processes,
   };
-  const files =
-    options.format === "supervisord" ? renderSupervisord(options, context) : renderSystemd(options, context, processes);
+  const renderers = {
+    supervisord: () => renderSupervisord(options, context),
+    systemd: () => renderSystemd(options, context, processes),
+    upstart: () => renderUpstart(options, context, processes),
+    runit: () => renderRunit(options, context, processes),
+  };
+  const files = renderers[options.format]();
 
   makeDirectory(options.location);
   for (const file of files) {
@@ -141,6 +94,7 @@ export function exportProcfile(options: ExportOptions): void {
     makeDirectory(dirname(path));
     try {
       writeFileSync(path, file.content);
+      if (file.executable) chmodSync(path, 0o755);
     } catch (error) {
       log("ERROR", "Could not write to export file");
       throw new LocalError((error as Error).message);

@@ -1,5 +1,5 @@
 /** docs/local.md (`sarge local export` supervisord and systemd), end to end. */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { logLinePattern, project, sarge } from "./local-support.js";
@@ -138,5 +138,73 @@ describe("sarge local export systemd (docs/local.md)", () => {
       ].join("\n"),
     );
     expect(read("shop-web-2.service")).toContain("Environment=PORT=5001\n");
+  });
+});
+
+describe("sarge local export upstart (docs/local.md)", () => {
+  it("<app>.conf, <app>-<type>.conf and <app>-<type>-<N>.conf, as honcho's integration test expects; env lines shell-quoted", async () => {
+    const cwd = project({ Procfile: "web: python web.py\nworker: python worker.py\n", ".env": "MESSAGE='hello world'\nQUOTE=\"it's\"\nPLAIN=x\n" });
+    const result = await exportTo(cwd, ["-a", "trunk", "-c", "worker=2", "upstart", "elephant"]);
+    expect(result.code, result.stderr).toBe(0);
+    const written = [...result.stderr.matchAll(/Writing '(.*)'/g)].map((m) => m[1]);
+    expect(written).toEqual([
+      "elephant/trunk.conf",
+      "elephant/trunk-web.conf",
+      "elephant/trunk-web-1.conf",
+      "elephant/trunk-worker.conf",
+      "elephant/trunk-worker-1.conf",
+      "elephant/trunk-worker-2.conf",
+    ]);
+    const read = (name: string) => readFileSync(join(cwd, "elephant", name), "utf8");
+    expect(read("trunk.conf")).toBe(
+      "start on (started network-interface\n          or started network-manager\n          or started networking)\n\n" +
+        "stop on (stopping network-interface\n         or stopping network-manager\n         or stopping networking)\n",
+    );
+    expect(read("trunk-worker.conf")).toBe("start on starting trunk\nstop on stopping trunk\n");
+    expect(read("trunk-worker-2.conf")).toBe(
+      [
+        "start on starting trunk-worker",
+        "stop on stopping trunk-worker",
+        "respawn",
+        "",
+        "env HONCHO_PROCESS_NAME=worker.2",
+        "env MESSAGE='hello world'",
+        `env QUOTE='it'"'"'s'`,
+        "env PLAIN=x",
+        "env PORT=5101",
+        "",
+        `exec su - trunk -m -s /bin/sh -c 'cd ${cwd}; exec python worker.py 2>&1 | tee -a /var/log/trunk/worker-2.log'`,
+        "",
+      ].join("\n"),
+    );
+  });
+});
+
+describe("sarge local export runit (docs/local.md)", () => {
+  it("a service folder per process: run and log/run executable, the environment as an envdir", async () => {
+    const cwd = project({ Procfile: "web: python web.py --port $PORT\n", ".env": "MESSAGE='hello world'\nQUOTE=\"it's\"\n" });
+    const result = await exportTo(cwd, ["-a", "elephant", "-l", "/srv/log", "-u", "svc", "runit", "sv"]);
+    expect(result.code, result.stderr).toBe(0);
+    const written = [...result.stderr.matchAll(/Writing '(.*)'/g)].map((m) => m[1]);
+    expect(written).toEqual([
+      "sv/elephant-web-1/env/HONCHO_PROCESS_NAME",
+      "sv/elephant-web-1/env/MESSAGE",
+      "sv/elephant-web-1/env/QUOTE",
+      "sv/elephant-web-1/env/PORT",
+      "sv/elephant-web-1/run",
+      "sv/elephant-web-1/log/run",
+    ]);
+    const path = (name: string) => join(cwd, "sv", "elephant-web-1", name);
+    // an envdir holds each value as is: chpst -e reads it unquoted
+    expect(["HONCHO_PROCESS_NAME", "MESSAGE", "QUOTE", "PORT"].map((key) => readFileSync(path(`env/${key}`), "utf8"))).toEqual([
+      "web.1",
+      "hello world",
+      "it's",
+      "5000",
+    ]);
+    expect(readFileSync(path("run"), "utf8")).toBe(`#!/bin/sh\nexec 2>&1\nENVDIR=$PWD/env\ncd ${cwd}\nexec chpst -u svc -e "$ENVDIR" \\\n  python web.py --port $PORT\n`);
+    expect(readFileSync(path("log/run"), "utf8")).toContain('LOG=/srv/log/web-1\n');
+    expect(readFileSync(path("log/run"), "utf8")).toContain('exec chpst -u svc svlogd "$LOG"\n');
+    expect([statSync(path("run")).mode & 0o777, statSync(path("log/run")).mode & 0o777, statSync(path("env/PORT")).mode & 0o111]).toEqual([0o755, 0o755, 0]);
   });
 });
