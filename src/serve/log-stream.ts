@@ -1,9 +1,9 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HomePaths } from "../home/paths.js";
 import { HttpError } from "./http-error.js";
+import { followLog } from "./log-follower.js";
 
 /**
  * A growing log file served two ways (docs/server.md, "Logs"): `?offset=N`
@@ -85,7 +85,9 @@ export function wantsEventStream(request: FastifyRequest): boolean {
  * Stream `source` from `offset` as SSE until the client goes or the source
  * finishes: `log` events (id: the offset after them; data: the text as a
  * JSON string), a comment every `heartbeatMs`, then one `end` event.
- * A log that shrank (rotated) is read again from 0.
+ * A log that shrank (rotated) is read again from 0. Every stream of one file
+ * shares one follower (src/serve/log-follower.ts): one look at the file per
+ * `pollMs` however many streams, and a stream reads only when the file moved.
  */
 export async function streamLog(request: FastifyRequest, reply: FastifyReply, source: LogSource, offset: number, timing: StreamTiming = { pollMs: 200, heartbeatMs: 15_000 }): Promise<void> {
   reply.hijack();
@@ -94,30 +96,36 @@ export async function streamLog(request: FastifyRequest, reply: FastifyReply, so
   out.write(`retry: 1000\n\n`);
   const closed = new AbortController();
   request.raw.socket.once("close", () => closed.abort());
+  const follower = followLog(source, timing.pollMs);
   let position = offset;
   let lastWrite = Date.now();
-  while (!closed.signal.aborted) {
-    const outcome = source.finished?.() ?? null;
-    const page = readLogPage(source.file(), position);
-    if (page.offset < position) position = page.offset;
-    if (page.text !== "") {
-      // a slow reader holds the loop here instead of the text piling up in memory
-      if (!out.write(`event: log\nid: ${page.next}\ndata: ${JSON.stringify(page.text)}\n\n`)) await drained(out, closed.signal);
-      position = page.next;
-      lastWrite = Date.now();
-      continue;
+  try {
+    while (!closed.signal.aborted) {
+      // the outcome is taken before the read: every byte written before it was recorded is sent first
+      const outcome = follower.outcome();
+      const event = follower.event(position);
+      if (event.offset < position) position = event.offset;
+      if (event.frame !== null) {
+        // a slow reader holds the loop here instead of the text piling up in memory
+        if (!out.write(event.frame)) await drained(out, closed.signal);
+        position = event.next;
+        lastWrite = Date.now();
+        continue;
+      }
+      if (outcome !== null) {
+        out.end(`event: end\nid: ${position}\ndata: ${JSON.stringify(outcome)}\n\n`);
+        return;
+      }
+      if (Date.now() - lastWrite >= timing.heartbeatMs) {
+        out.write(": heartbeat\n\n");
+        lastWrite = Date.now();
+      }
+      await follower.moved(timing.heartbeatMs - (Date.now() - lastWrite), closed.signal);
     }
-    if (outcome !== null) {
-      out.end(`event: end\nid: ${position}\ndata: ${JSON.stringify(outcome)}\n\n`);
-      return;
-    }
-    if (Date.now() - lastWrite >= timing.heartbeatMs) {
-      out.write(": heartbeat\n\n");
-      lastWrite = Date.now();
-    }
-    await sleep(timing.pollMs, undefined, { signal: closed.signal }).catch(() => undefined);
+    out.end();
+  } finally {
+    follower.release();
   }
-  out.end();
 }
 
 function drained(out: NodeJS.WritableStream, closed: AbortSignal): Promise<void> {

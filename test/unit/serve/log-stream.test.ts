@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readLogPage, streamLog } from "../../../src/serve/log-stream.js";
+import { waitFor } from "../../support/wait.js";
 
 describe("log-stream", () => {
   const dir = mkdtempSync(join(tmpdir(), "sarge-logstream-"));
@@ -11,10 +12,11 @@ describe("log-stream", () => {
   let app: FastifyInstance;
   let url: string;
   let finished: unknown = null;
+  let outcomeLooks = 0;
 
   beforeAll(async () => {
     app = Fastify();
-    app.get("/log", (request, reply) => streamLog(request, reply, { file: () => file, finished: () => finished }, 0, { pollMs: 10, heartbeatMs: 50 }));
+    app.get("/log", (request, reply) => streamLog(request, reply, { file: () => file, finished: () => (outcomeLooks++, finished) }, 0, { pollMs: 10, heartbeatMs: 50 }));
     url = `${await app.listen({ host: "127.0.0.1", port: 0 })}/log`;
   });
   afterAll(async () => {
@@ -40,6 +42,29 @@ describe("log-stream", () => {
     finished = { outcome: "success" };
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += new TextDecoder().decode(chunk.value);
     expect(text).toBe(`retry: 1000\n\nevent: log\nid: 5\ndata: "line\\n"\n\n: heartbeat\n\nevent: end\nid: 5\ndata: {"outcome":"success"}\n\n`);
+  });
+
+  it("gives many streams of one log the same events from one shared look per poll", async () => {
+    writeFileSync(file, "first\n");
+    finished = null;
+    const streams = await Promise.all(Array.from({ length: 20 }, () => fetch(url)));
+    const seen = streams.map(() => "");
+    const all = Promise.all(
+      streams.map(async (response, i) => {
+        for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) seen[i] += new TextDecoder().decode(chunk);
+        return seen[i]!;
+      }),
+    ).then((texts) => texts.map((text) => text.replaceAll(": heartbeat\n\n", "")));
+    outcomeLooks = 0;
+    const started = Date.now();
+    await waitFor(() => seen.every((text) => text.includes("first")), "every stream to have the first line");
+    appendFileSync(file, "second\n");
+    await waitFor(() => seen.every((text) => text.includes("second")), "every stream to have the second line");
+    finished = { outcome: "success" };
+    const events = await all;
+    // one look per 10 ms poll for all 20 streams, not one per stream (a loaded machine only makes them fewer)
+    expect(outcomeLooks).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 10) + 5);
+    expect(new Set(events)).toEqual(new Set([`retry: 1000\n\nevent: log\nid: 6\ndata: "first\\n"\n\nevent: log\nid: 13\ndata: "second\\n"\n\nevent: end\nid: 13\ndata: {"outcome":"success"}\n\n`]));
   });
 
   it("reads a log that shrank (rotated) again from its start", () => {
