@@ -7,10 +7,10 @@
  *
  * One home with examples/hello deployed; deploys of a new version alternate CLI and API (the
  * environment is reused, as a code change does). The API's time runs from the POST to the
- * queue record's end. No pass/fail.
+ * `end` event of the release's SSE log stream (how a client waits for the outcome, without
+ * polling the server beside the deploy). No pass/fail.
  */
 import { request } from "node:http";
-import { waitFor } from "../test/support/wait.js";
 import { helloArchive } from "./support/apps.js";
 import { check } from "./support/cli.js";
 import { createBenchHome } from "./support/home.js";
@@ -38,16 +38,8 @@ export async function main(): Promise<BenchOutcome> {
     const { id } = (await answer.json()) as { id: number };
     if (answer.status !== 202) throw new Error(`POST /api/v1/releases: ${answer.status}`);
     const stop = during?.(id);
-    await waitFor(
-      async () => {
-        const record = ((await (await fetch(`${base}/api/v1/queue`, { headers: auth })).json()) as Array<{ id: number; state: string }>).find((r) => r.id === id);
-        if (record?.state === "failed") throw new Error(`release ${id} failed`);
-        return record?.state === "succeeded";
-      },
-      `release ${id} to succeed`,
-      300_000,
-      25,
-    );
+    const outcome = await releaseOutcome(base, token, id);
+    if (!outcome.includes('"outcome":"success"')) throw new Error(`release ${id} did not succeed: ${outcome}`);
     const ms = performance.now() - started;
     stop?.();
     return ms;
@@ -81,6 +73,25 @@ export async function main(): Promise<BenchOutcome> {
     await server.stop();
     await home.destroy();
   }
+}
+
+/** The `end` event of the release's SSE log stream: how a client learns the outcome as soon as the server knows it, without polling. */
+function releaseOutcome(base: string, token: string, id: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/api/v1/releases/${id}/log`, { headers: { accept: "text/event-stream", authorization: `Bearer ${token}` } }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => {
+        const end = /event: end\nid: \d+\ndata: (.*)\n/.exec(text);
+        if (end) resolve(end[1]!);
+        else reject(new Error(`the log stream of release ${id} ended without an outcome (status ${res.statusCode})`));
+      });
+    });
+    req.setTimeout(300_000, () => req.destroy(new Error(`release ${id}: no outcome within 300 s`)));
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 /** STREAMS SSE readers of the release's log; returns the function that closes them. */
