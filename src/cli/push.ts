@@ -25,7 +25,7 @@ export function registerPush(program: Command): void {
     .option("--parallel <n>", "hosts staging at once (default: all)")
     .option("--limit <n|p%>", "hosts switching at once (default: 1)")
     .option("--wait <seconds>", "pause between two groups of switches (default: 0)")
-    .option("--verify <seconds>", "after each host's switch, probe its stable addresses this long (default: 5)")
+    .option("--verify <seconds>", "after each host's switch, probe its stable addresses this long (default: until each passes 3 probes in a row)")
     .option("--on-failure <rollback|stop>", "when a switch or verification fails: switch the moved hosts back to what each ran before (rollback, default) or leave them (stop)")
     .option("--wait-lock <seconds>", "wait this long for each host's deploy lock (default: 300)")
     .option("--lb <target>", "the front HAProxy's runtime socket, [user@]host[:port]:/path/to/haproxy.sock: each host is drained there before its switch")

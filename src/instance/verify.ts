@@ -12,13 +12,16 @@ export interface VerifyResult {
 
 /**
  * `sarge verify`: the health check (health.http_path, else TCP) through each
- * process type's stable address, again and again for `forMs`; the first
- * failed probe fails it. A fleet push runs it on each host after its switch.
+ * process type's stable address, every 250 ms until `forMs` has passed and
+ * each has passed `passes` probes; the first failed probe fails it. A fleet
+ * push runs it on each host after its switch.
  */
-export async function verifyStable(config: SargeConfig, procs: string[], forMs: number): Promise<VerifyResult> {
+export async function verifyStable(config: SargeConfig, procs: string[], forMs: number, passes = 1): Promise<VerifyResult> {
   const routed = (procs.length > 0 ? procs : Object.keys(config.portMap)).filter((proc) => proc in config.portMap).sort();
   const started = Date.now();
   let probes = 0;
+  let rounds = 0;
+  const going = () => Date.now() - started < forMs || rounds < passes;
   do {
     for (const proc of routed) {
       const { host, port } = config.portMap[proc]!;
@@ -28,7 +31,8 @@ export async function verifyStable(config: SargeConfig, procs: string[], forMs: 
         throw new SargeError(`${proc} failed verification on its stable address ${host}:${port} after ${((Date.now() - started) / 1000).toFixed(1)}s: ${problem}`);
       }
     }
-    if (Date.now() - started < forMs) await sleep(Math.min(250, forMs - (Date.now() - started)));
-  } while (Date.now() - started < forMs);
+    rounds++;
+    if (going()) await sleep(rounds < passes ? 250 : Math.min(250, forMs - (Date.now() - started)));
+  } while (going());
   return { procs: routed, probes, durationMs: Date.now() - started };
 }

@@ -9,6 +9,7 @@ import { FleetProgress } from "./progress.js";
 import { archiveBytes, checkoutSource, parseTarget } from "./push.js";
 import type { HostSession } from "./session.js";
 import { sshSession } from "./ssh-session.js";
+import { shareSshConnections } from "./ssh-sharing.js";
 
 /** `sarge push` options as the command line gives them (docs/fleet.md). */
 export interface FleetCliOptions {
@@ -57,23 +58,34 @@ export async function runFleet(plan: FleetPlan, options: FleetCliOptions): Promi
   const parallel = options.parallel === undefined ? plan.sessions.length : Number(options.parallel);
   if (!Number.isInteger(parallel) || parallel < 1) throw new ConfigError(`--parallel ${JSON.stringify(options.parallel)}: expected a number of hosts, 1 or more`);
   const { treeish, commit } = checkoutSource(cwd, resolve(cwd, options.envFile ?? ".env"), options.dirty ?? false);
-  const lb = options.lb === undefined ? null : haproxyOverSsh(parseTarget(options.lb, "--lb"), options.lbBackend!, plan.sshCommand);
+  const lbTarget = options.lb === undefined ? null : parseTarget(options.lb, "--lb");
   const what = commit ? `HEAD (${commit.slice(0, 12)})` : `the working tree (tree ${treeish.slice(0, 12)})`;
-  say(`sarge push: ${what} to ${plan.sessions.length} hosts from ${plan.hosts.source}${lb ? `, through ${lb.label}` : ""}`);
-  return fleetPush(plan.sessions, {
-    procs: options.procs.length > 0 ? [...new Set(options.procs)] : ["web"],
-    archive: archiveBytes(cwd, treeish),
-    commit,
-    parallel,
-    limit: options.limit ?? "1",
-    waitMs: seconds("--wait", options.wait, "0"),
-    verifySeconds: seconds("--verify", options.verify, "5") / 1000,
-    onFailure,
-    waitLockSeconds: Math.ceil(seconds("--wait-lock", options.waitLock, "300") / 1000),
-    lb,
-    drainTimeoutMs: seconds("--drain-timeout", options.drainTimeout, "30"),
-    progress: new FleetProgress(plan.sessions.map((session) => session.label), say),
-  });
+  const waitMs = seconds("--wait", options.wait, "0");
+  const verifySeconds = options.verify === undefined ? null : seconds("--verify", options.verify, "0") / 1000;
+  const waitLockSeconds = Math.ceil(seconds("--wait-lock", options.waitLock, "300") / 1000);
+  const drainTimeoutMs = seconds("--drain-timeout", options.drainTimeout, "30");
+  const sharing = shareSshConnections(plan.sshCommand);
+  try {
+    const lb = lbTarget && haproxyOverSsh(lbTarget, options.lbBackend!, plan.sshCommand, sharing.options(lbTarget));
+    say(`sarge push: ${what} to ${plan.sessions.length} hosts from ${plan.hosts.source}${lb ? `, through ${lb.label}` : ""}`);
+    const sessions = plan.hosts.hosts.map((target) => sshSession(target, plan.sshCommand, sharing.options(target)));
+    return await fleetPush(sessions, {
+      procs: options.procs.length > 0 ? [...new Set(options.procs)] : ["web"],
+      archive: archiveBytes(cwd, treeish),
+      commit,
+      parallel,
+      limit: options.limit ?? "1",
+      waitMs,
+      verifySeconds,
+      onFailure,
+      waitLockSeconds,
+      lb,
+      drainTimeoutMs,
+      progress: new FleetProgress(sessions.map((session) => session.label), say),
+    });
+  } finally {
+    await sharing.close();
+  }
 }
 
 function seconds(flag: string, value: string | undefined, fallback: string): number {

@@ -25,8 +25,8 @@ export interface FleetPushOptions {
   limit: string;
   /** Pause between two groups. */
   waitMs: number;
-  /** How long each host is verified after its switch. */
-  verifySeconds: number;
+  /** How long each host is verified after its switch; null: until its stable addresses pass VERIFY_PASSES probes in a row. */
+  verifySeconds: number | null;
   onFailure: "rollback" | "stop";
   waitLockSeconds: number;
   lb: LoadBalancer | null;

@@ -62,9 +62,13 @@ export async function discard(session: HostSession, release: number, env: Env): 
   await sarge(session, ["discard", String(release)], { env });
 }
 
-/** Through the host's stable ports (sarge verify), for `seconds`. */
-export async function verify(session: HostSession, procs: string[], seconds: number, env: Env): Promise<void> {
-  await sarge(session, ["verify", ...procs, "--for", String(seconds)], { env });
+/** Probes a default verification needs in a row: the switched release answers through the stable address, not once by chance. */
+export const VERIFY_PASSES = 3;
+
+/** Through the host's stable ports (sarge verify), for `seconds`, or (null) until each passes VERIFY_PASSES probes. */
+export async function verify(session: HostSession, procs: string[], seconds: number | null, env: Env): Promise<void> {
+  const until = seconds === null ? ["--passes", String(VERIFY_PASSES)] : ["--for", String(seconds)];
+  await sarge(session, ["verify", ...procs, ...until], { env });
 }
 
 /** Each process type back to the exact instance it ran before. */

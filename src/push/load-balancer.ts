@@ -32,11 +32,11 @@ const SEND = [
   "sys.stdout.write(out.decode())",
 ].join("\n");
 
-export function haproxyOverSsh(target: PushTarget, backend: string, sshCommand: string): LoadBalancer {
+export function haproxyOverSsh(target: PushTarget, backend: string, sshCommand: string, sshOptions: string[] = []): LoadBalancer {
   const label = `${formatTarget(target)} backend ${backend}`;
   const command = async (line: string): Promise<string> => {
     const remote = ["python3", "-c", SEND, target.home, line].map(shellQuote).join(" ");
-    const argv = sshArgv(sshCommand, [...sshDestination(target), remote]);
+    const argv = sshArgv(sshCommand, [...sshOptions, ...sshDestination(target), remote]);
     const { code, stdout, stderr } = await runArgv(argv);
     if (code !== 0) throw new SargeError(`load balancer ${formatTarget(target)}: "${line}" failed: ${stderr.trim().split("\n").at(-1) ?? `exit ${code}`}`);
     return stdout;

@@ -4,12 +4,12 @@ import { shellQuote } from "../util/shell-quote.js";
 import { formatTarget, remoteSarge, sshArgv, sshDestination, type PushTarget } from "./push.js";
 import { lastWords, type HeldLock, type HostSession, type RemoteResult } from "./session.js";
 
-/** A host reached by ssh: each command is one `ssh host env K=V <home>/bin/sarge …` (the user's ~/.ssh/config applies). */
-export function sshSession(target: PushTarget, sshCommand: string): HostSession {
+/** A host reached by ssh: each command is one `ssh [sshOptions] host env K=V <home>/bin/sarge …` (the user's ~/.ssh/config applies). */
+export function sshSession(target: PushTarget, sshCommand: string, sshOptions: string[] = []): HostSession {
   const argv = (args: string[], env: Record<string, string> = {}) => {
     const assignments = Object.entries(env).map(([key, value]) => shellQuote(`${key}=${value}`));
     const remote = [...(assignments.length > 0 ? ["env", ...assignments] : []), remoteSarge(target.home), ...args.map(shellQuote)].join(" ");
-    return sshArgv(sshCommand, [...sshDestination(target), remote]);
+    return sshArgv(sshCommand, [...sshOptions, ...sshDestination(target), remote]);
   };
   return {
     name: target.host,

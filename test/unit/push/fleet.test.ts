@@ -76,6 +76,13 @@ describe("fleet push, against fake hosts", () => {
     ]);
   });
 
+  it("without --verify each host is verified until its stable addresses pass 3 probes in a row", async () => {
+    const log: string[] = [];
+    const result = await fleetPush([fakeHost("h1", log)], options({ verifySeconds: null }));
+    expect(result.exitCode).toBe(0);
+    expect(log.filter((line) => line.includes(" verify "))).toEqual(["h1 verify web --passes 3 [push-1 t-h1]"]);
+  });
+
   it("a host that fails staging: every staged release is discarded, no host switches, exit 1", async () => {
     const log: string[] = [];
     const hosts = [fakeHost("h1", log), fakeHost("h2", log, { stage: "deploy failed at environment: no wheel for extra==1.0" }), fakeHost("h3", log)];
