@@ -4,7 +4,7 @@ import { FailureLimiter, type FailureLimits } from "./failure-limit.js";
 import { HttpError } from "./http-error.js";
 import { can, leastRoleWith, type Permission } from "./roles.js";
 import { SessionStore } from "./sessions.js";
-import { findToken, tokenUsable, verifyToken, type TokenCheck, type TokenRecord } from "./tokens.js";
+import { tokenByHash, tokenUsable, verifyToken, type TokenCheck, type TokenRecord } from "./tokens.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -82,8 +82,8 @@ function credentialCheck(request: FastifyRequest, auth: AuthState): TokenCheck &
   }
   const session = request.cookies?.[sessionCookie];
   if (session !== undefined) {
-    const name = auth.sessions.tokenOf(session);
-    const token = name === null ? undefined : findToken(auth.paths, name);
+    const hash = auth.sessions.tokenHashOf(session);
+    const token = hash === null ? undefined : tokenByHash(auth.paths, hash);
     return { ...(token ? tokenUsable(token) : { ok: false, reason: "your session has ended: log in again" }), presented: true };
   }
   return { ok: false, reason: "this needs a token: send \"Authorization: Bearer <token>\" (an admin makes one with sarge token add NAME --role viewer)" };

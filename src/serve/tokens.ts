@@ -121,7 +121,7 @@ export function verifyToken(paths: HomePaths, secret: string, now = new Date()):
   return tokenUsable(match, now);
 }
 
-/** Whether a known token may still be used now (a dashboard session re-checks its token by name on every request). */
+/** Whether a known token may still be used now (a dashboard session re-checks its token on every request). */
 export function tokenUsable(token: TokenRecord, now = new Date()): TokenCheck {
   if (token.revokedAt !== null) return { ok: false, reason: `token ${token.name} was revoked on ${token.revokedAt}: ask an admin for a new one` };
   if (token.expiresAt !== null && Date.parse(token.expiresAt) <= now.getTime()) {
@@ -130,8 +130,9 @@ export function tokenUsable(token: TokenRecord, now = new Date()): TokenCheck {
   return { ok: true, token };
 }
 
-export function findToken(paths: HomePaths, name: string): TokenRecord | undefined {
-  return readTokens(paths).find((token) => token.name === name);
+/** The token a dashboard session logged in with: by its hash, so a new token given a revoked one's name does not revive that one's sessions. */
+export function tokenByHash(paths: HomePaths, hash: string): TokenRecord | undefined {
+  return readTokens(paths).find((token) => token.hash === hash);
 }
 
 function hashToken(secret: string): string {

@@ -2,29 +2,41 @@
  * The dashboard in a real browser (docs/server.md, "Dashboard"): chromium
  * driven by playwright-core against `sarge serve`'s app on a deployed home.
  */
-import { writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { documentationShots, useBrowser } from "../support/browser.js";
 import { viewports } from "../support/chromium.js";
 import { logIn, startDashboardServer, type DashboardServer } from "../support/dashboard-server.js";
 import { helloVersion } from "../support/apps.js";
+import { failuresOf } from "../support/crash.js";
 import { useDeployedHome } from "../support/deployed-home.js";
+import { GitRepo, pushHelloVersion } from "../support/git-repo.js";
+import { instanceOf, startLoad } from "../support/load.js";
 import { waitFor } from "../support/wait.js";
 
 async function stableAnswer(port: number): Promise<string> {
   return (await fetch(`http://127.0.0.1:${port}/`)).text();
 }
 
+/** The webhook's repository, as GitHub's stand-in: /deploy lists the commits of its main branch. */
+const scratch = mkdtempSync(join(tmpdir(), "sarge-dashboard-"));
+const origin = join(scratch, "origin.git");
+
 describe("the dashboard", () => {
-  const home = useDeployedHome();
+  const home = useDeployedHome({ extraConfig: `webhook:\n  repository: ${origin}\n  branch: main\n` });
   const browser = useBrowser();
   let server: DashboardServer;
   beforeAll(async () => {
+    GitRepo.bare(origin);
     server = await startDashboardServer(home.paths);
   });
-  afterAll(async () => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
 
   it("logs a deployer in with a strict, HttpOnly, expiring session cookie and shows the active instance", async () => {
     const page = await browser.newPage();
@@ -123,6 +135,17 @@ describe("the dashboard", () => {
     await waitFor(async () => (await watcher.locator("#lock-banner").count()) === 1, "the banner on the viewer's open page");
     await documentationShots(page, "home-locked");
 
+    const throughApi = await fetch(`${server.url}/api/v1/releases`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.tokens.deployer}`, "content-type": "application/x-tar" },
+      body: helloVersion("v3"),
+    });
+    expect(throughApi.status).toBe(423);
+    const apiRefusal = await throughApi.text();
+    expect(apiRefusal).toContain("deploys are locked by dee");
+    expect(apiRefusal).toContain("database migration until 15:00");
+    await expect(banner.textContent()).resolves.toContain("database migration until 15:00");
+
     const refused = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v3") });
     expect(refused.code).toBe(4);
     expect(refused.stderr).toContain("deploys are locked by dee");
@@ -153,6 +176,19 @@ describe("the dashboard", () => {
     await admin.goto(`${server.url}/tokens`);
     await admin.locator("table.tokens tr", { hasText: "temp" }).locator("text=Revoke").click();
     await expect(admin.textContent(".flash")).resolves.toContain("token temp revoked");
+    await temp.goto(`${server.url}/`);
+    expect(temp.url()).toContain("/login");
+
+    // a new token under the revoked one's name does not revive the old session: sessions belong to the token, not its name
+    const oldCookie = (await temp.context().cookies()).find((cookie) => cookie.name === "sarge_session");
+    expect(oldCookie).toBeDefined();
+    await admin.fill("#name", "temp");
+    await admin.selectOption("#role", "viewer");
+    await admin.click("button:has-text('Add')");
+    await expect(admin.textContent("#new-token")).resolves.toMatch(/^\s*sarge_/);
+    const again = await fetch(`${server.url}/api/v1/status`, { headers: { cookie: `sarge_session=${oldCookie!.value}` } });
+    expect(again.status).toBe(401);
+    await expect(again.text()).resolves.toContain("your session has ended");
     await temp.goto(`${server.url}/`);
     expect(temp.url()).toContain("/login");
     browser.use(admin);
@@ -199,5 +235,52 @@ describe("the dashboard", () => {
       evil.close();
     }
     expect(await stableAnswer(home.webPort)).toContain("hello sarge!");
+  });
+
+  it("deploys a commit picked from the webhook repository's branch on /deploy: the release records it and the stable port answers it", async () => {
+    const work = GitRepo.init(join(scratch, "work"));
+    const v6 = pushHelloVersion(work, origin, "v6");
+    const v7 = pushHelloVersion(work, origin, "v7");
+    const page = await browser.newPage();
+    await logIn(page, server, server.tokens.deployer);
+    await page.goto(`${server.url}/deploy`);
+    const options = await page.locator("#ref option").evaluateAll((nodes) => nodes.map((node) => [(node as unknown as { value: string }).value, node.textContent]));
+    expect(options.map(([value]) => value)).toEqual([v7, v6, ...options.slice(2).map(([value]) => value)]);
+    expect(options[1]![1]).toContain(`${v6.slice(0, 7)} — hello v6`);
+    await documentationShots(page, "deploy");
+
+    await page.selectOption("#ref", v6);
+    await Promise.all([page.waitForURL(/\/releases\/\d+$/, { timeout: 60_000 }), page.click("text=Deploy this commit")]);
+    await waitFor(async () => /succeeded|failed|cancelled/.test((await page.textContent("h1")) ?? ""), "the release to end", 90_000);
+    await expect(page.textContent("h1")).resolves.toContain("succeeded");
+    await expect(page.getAttribute("dl.facts code.commit", "title")).resolves.toBe(v6);
+    expect(await stableAnswer(home.webPort)).toContain("(v6,");
+  });
+
+  it("cancels a long deploy from its page: the release ends cancelled and the live version answers throughout", async () => {
+    const before = await stableAnswer(home.webPort);
+    const gate = join(home.root, "never-opened-gate");
+    const held = helloVersion("v9", { Procfile: `web: python app.py\nrelease: while [ ! -e ${gate} ]; do sleep 0.05; done\n` });
+    const archive = join(home.root, "..", "held.tar");
+    writeFileSync(archive, held);
+    const page = await browser.newPage();
+    await logIn(page, server, server.tokens.deployer);
+    await page.goto(`${server.url}/deploy`);
+    await page.setInputFiles("#archive", archive);
+    await Promise.all([page.waitForURL(/\/releases\/\d+$/, { timeout: 60_000 }), page.click("form button.primary")]);
+    await waitFor(async () => (await page.textContent("#log"))?.includes("release: while"), "the release hook to run (its line in the page's log)", 90_000);
+
+    await documentationShots(page, "release-running");
+    const load = startLoad(home.webPort, { workers: 2 });
+    await page.click("button:has-text('Cancel')");
+    await waitFor(async () => (await page.textContent("h1"))?.includes("cancelled"), "the release page to say cancelled", 60_000);
+    const samples = await load.stop();
+    console.log(`cancelled from the dashboard: ${failuresOf(samples).length} failed of ${samples.length} requests`);
+
+    expect(failuresOf(samples)).toEqual([]);
+    expect(samples.length).toBeGreaterThan(0);
+    expect(new Set(samples.map((sample) => sample.instance))).toEqual(new Set([instanceOf(before)]));
+    expect(await page.locator("button:has-text('Cancel')").count()).toBe(0);
+    expect(await stableAnswer(home.webPort)).toBe(before);
   });
 });

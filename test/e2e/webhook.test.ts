@@ -4,15 +4,14 @@
  * signed with node's crypto as GitHub signs them, real deploys behind HAProxy.
  */
 import { randomUUID } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { HistoryEntry } from "../../src/release/history.js";
 import { signBody } from "../../src/serve/webhook/signature.js";
-import { helloDir } from "../support/apps.js";
 import { useDeployedHome } from "../support/deployed-home.js";
-import { GitRepo } from "../support/git-repo.js";
+import { GitRepo, pushHelloVersion } from "../support/git-repo.js";
 import { get } from "../support/load.js";
 import { api, startServe, type ServeHandle } from "../support/serve.js";
 import { waitFor } from "../support/wait.js";
@@ -20,15 +19,6 @@ import { waitFor } from "../support/wait.js";
 const secret = "e2e-webhook-secret-0123456789abcdef";
 const scratch = mkdtempSync(join(tmpdir(), "sarge-webhook-"));
 const origin = join(scratch, "origin.git");
-
-/** examples/hello answering with `version`, committed and pushed to `branch` of origin. */
-function pushVersion(work: GitRepo, version: string, branch = "main", more: Record<string, string> = {}): string {
-  const files = { ...Object.fromEntries(readdirSync(helloDir).map((name) => [name, readFileSync(join(helloDir, name), "utf8")])), ...more };
-  files["app.py"] = files["app.py"]!.replace('VERSION = "v1"', `VERSION = "${version}"`);
-  const commit = work.commit(files, version);
-  work.git("push", "--quiet", origin, `HEAD:refs/heads/${branch}`);
-  return commit;
-}
 
 describe("webhook deploys", () => {
   const home = useDeployedHome({ extraConfig: `webhook:\n  secret: ${secret}\n  repository: ${origin}\n  branch: main\n  procs: [web]\n` });
@@ -68,7 +58,7 @@ describe("webhook deploys", () => {
   const push = (commit: string, ref = "refs/heads/main") => ({ ref, after: commit, deleted: false, pusher: { name: "octocat" }, sender: { login: "octocat" } });
 
   it("refuses a wrong signature with 401 and fetches nothing", async () => {
-    const commit = pushVersion(work, "v2");
+    const commit = pushHelloVersion(work, origin, "v2");
     const answer = await deliver(push(commit), { signWith: "someone-elses-secret-0123456789" });
     expect(answer.status).toBe(401);
     expect(answer.body).toEqual({ error: "bad signature: X-Hub-Signature-256 does not match the body signed with webhook.secret of etc/sarge.yaml" });
@@ -80,7 +70,7 @@ describe("webhook deploys", () => {
   });
 
   it("deploys the pushed commit: 202 with the release in under a second, then it serves, recorded with its commit and pusher", async () => {
-    const commit = pushVersion(work, "v2");
+    const commit = pushHelloVersion(work, origin, "v2");
     const delivery = randomUUID();
     const started = Date.now();
     const answer = await deliver(push(commit), { delivery });
@@ -100,7 +90,7 @@ describe("webhook deploys", () => {
   });
 
   it("ignores a push to another branch", async () => {
-    const commit = pushVersion(work, "feature", "feature");
+    const commit = pushHelloVersion(work, origin, "feature", "feature");
     expect(await deliver(push(commit, "refs/heads/feature"))).toMatchObject({
       status: 200,
       body: { status: "ignored", reason: "refs/heads/feature is not what webhook deploys (branch main)" },
@@ -118,7 +108,7 @@ describe("webhook deploys", () => {
   });
 
   it('deploys {"ref": <commit>} through the API, as the token', async () => {
-    const commit = pushVersion(work, "v3", "next");
+    const commit = pushHelloVersion(work, origin, "v3", "next");
     const answer = await api(`${serve.url}/api/v1/releases?procs=web`, deployer, {
       method: "POST",
       body: JSON.stringify({ ref: commit }),
@@ -174,10 +164,10 @@ describe("webhook deploys", () => {
 
   it("keeps a waiting webhook deploy across a kill -9 of the server: it runs after the restart, from its ref", async () => {
     const gate = join(scratch, "webhook-gate");
-    const held = pushVersion(work, "w1", "main", { Procfile: `web: python app.py\nrelease: while [ ! -e ${gate} ]; do sleep 0.05; done\n` });
+    const held = pushHelloVersion(work, origin, "w1", "main", { Procfile: `web: python app.py\nrelease: while [ ! -e ${gate} ]; do sleep 0.05; done\n` });
     const running = (await deliver(push(held))).body as { release: number };
     await waitFor(async () => (await queued(running.release))?.state === "running", "the held release to run", 60_000, 50);
-    const newest = pushVersion(work, "w2");
+    const newest = pushHelloVersion(work, origin, "w2");
     const waiting = await deliver(push(newest));
     expect(waiting.body).toMatchObject({ status: "queued", state: "queued" });
     await serve.process.kill();

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { helloDir } from "./apps.js";
 
 /**
  * A real git repository made by a test: a work tree at `dir` whose commits
@@ -36,4 +37,13 @@ export class GitRepo {
     this.git("commit", "--quiet", "--allow-empty", "-m", message);
     return this.git("rev-parse", "HEAD");
   }
+}
+
+/** examples/hello answering with `version` (with `more` files added or replaced), committed in `work` and pushed to `branch` of the bare repository `origin`; returns the commit id. */
+export function pushHelloVersion(work: GitRepo, origin: string, version: string, branch = "main", more: Record<string, string> = {}): string {
+  const files = { ...Object.fromEntries(readdirSync(helloDir).map((name) => [name, readFileSync(join(helloDir, name), "utf8")])), ...more };
+  files["app.py"] = files["app.py"]!.replace('VERSION = "v1"', `VERSION = "${version}"`);
+  const commit = work.commit(files, `hello ${version}`);
+  work.git("push", "--quiet", origin, `HEAD:refs/heads/${branch}`);
+  return commit;
 }

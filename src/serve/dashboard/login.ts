@@ -30,7 +30,7 @@ export function loginRoutes(app: FastifyInstance): void {
       auth.limiter.record(request.ip);
       return sendPage(reply, "login", view(next, check.reason), 401);
     }
-    const id = auth.sessions.create(check.token.name);
+    const id = auth.sessions.create(check.token.hash);
     void reply.setCookie(sessionCookie, id, {
       path: "/",
       httpOnly: true,

@@ -15,6 +15,12 @@ export interface Wanted {
   commit?: string;
 }
 
+export interface MirrorCommit {
+  id: string;
+  committedAt: string;
+  subject: string;
+}
+
 /**
  * A bare mirror of the configured repository (webhook.repository: any URL or
  * path git fetches from), made on first use. Each deploy fetches what it
@@ -36,6 +42,19 @@ export class Mirror {
     });
     this.turn = next.catch(() => undefined);
     return next;
+  }
+
+  /** The latest `count` commits of `commit`'s history, newest first (the dashboard's /deploy lists them). */
+  async commitsOf(commit: string, count: number): Promise<MirrorCommit[]> {
+    const result = await runGit(["-C", this.dir, "log", `--max-count=${count}`, "--format=%H%x09%cI%x09%s", "--end-of-options", checkRef(commit)], fetchTimeoutMs);
+    if (result.code !== 0) throw new SargeError(`cannot list the commits of ${commit} in ${this.dir}: ${gitMessage(result.stderr)}`);
+    return result.stdout
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => {
+        const [id, committedAt, ...subject] = line.split("\t");
+        return { id: id!, committedAt: committedAt!, subject: subject.join("\t") };
+      });
   }
 
   /** `git archive --format=tar <commit>` as a stream; git's failure destroys it with git's message. */
