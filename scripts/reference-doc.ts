@@ -389,6 +389,13 @@ export const CONFIG_KEYS: ConfigKeyDoc[] = [
   { key: "serve.deploy_timeout", type: "duration", default: "30m", description: "a deploy the server runs fails after this long" },
   { key: "serve.idle_timeout", type: "duration", default: "10m", description: "a deploy the server runs fails after this long without output" },
   { key: "serve.failed_auth_limit", type: "whole number", default: "10", range: [1, 1_000_000], description: "refused tokens one client address may present per minute; after that it gets 429 until a minute has passed since the first" },
+  {
+    key: "processes",
+    type: "process type → `{stop_signal, stop_to, grace, limits}`",
+    default: "{}",
+    description:
+      "how each process type stops and starts (docs/configuration.md, \"Process types\"): by default `TERM` to the main process, 30 s `grace` (the drain of its switch, then SIGKILL to its group), no limits; `limits.nofile` and `limits.memory` are rlimits set at start",
+  },
 ];
 
 /** Extra paragraphs after a command's description, keyed by command path. */

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import type { SargeConfig } from "../home/config-types.js";
+import { processSettings } from "../home/config-processes.js";
 import type { HomePaths } from "../home/paths.js";
 import { idleSlot, otherSlot } from "./routes.js";
-import { HAPROXY_PROGRAM, HARD_STOP_AFTER_MS, SLOTS, type ListenRoute } from "./types.js";
+import { HAPROXY_PROGRAM, SLOTS, type ListenRoute } from "./types.js";
 import type { SargeLog } from "../util/sarge-log.js";
 import type { Supervisor } from "../supervise/supervisor.js";
 import { foreignListener } from "../instance/listeners.js";
@@ -64,8 +65,10 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       // the slot state says is serving, even when its instance was destroyed since (HAProxy still has it ready)
       const serving = state.routes[proc]?.active ?? route.active;
       const slot = serving && state.routes[proc]?.[serving] === instanceId ? serving : serving ? otherSlot(serving) : idleSlot(route);
-      const result = await switchSlot(paths, proc, slot, port, { beforeDrain: () => pauseIfAsked("switch-drain") });
-      if (!result.drained) log.warn({ proc, slot: result.from }, undrainedWarning(HARD_STOP_AFTER_MS));
+      // requests in flight on the old version may finish within the type's grace
+      const drainTimeoutMs = processSettings(config.processes, proc).graceMs;
+      const result = await switchSlot(paths, proc, slot, port, { drainTimeoutMs, beforeDrain: () => pauseIfAsked("switch-drain") });
+      if (!result.drained) log.warn({ proc, slot: result.from }, undrainedWarning(drainTimeoutMs));
       state.routes[proc] = { blue: null, green: null, ...state.routes[proc], active: slot, [slot]: instanceId };
       const next = routesOf(state, config);
       await apply(next, next);

@@ -28,6 +28,20 @@ export interface SargeConfig {
   webhook: WebhookConfig;
   /** `sarge serve` (docs/server.md); null without a `serve:` block, and then the supervisor does not run it. */
   serve: ServeConfig | null;
+  /** Per process type (`processes:`); a type not named here gets DEFAULT_PROCESS_SETTINGS (config-processes.ts). */
+  processes: Record<string, ProcessSettings>;
+}
+
+/** Who gets the stop signal: the program's main process (the app, when the command execs it) or its whole process group. */
+export type StopTo = "main" | "group";
+
+export interface ProcessSettings {
+  stopSignal: NodeJS.Signals;
+  stopTo: StopTo;
+  /** How long requests in flight may finish on the old version (the drain), and from the stop signal to SIGKILL. */
+  graceMs: number;
+  /** Applied at start as rlimits; null: inherited. */
+  limits: { nofile: number | null; memoryBytes: number | null };
 }
 
 export interface ServeConfig {

@@ -10,6 +10,7 @@ import { readWebhook, webhookParserFile } from "./config-webhook.js";
 import { parseDuration, parseSize } from "./duration.js";
 import type { HostPort, SargeConfig, SupervisorKind } from "./config-types.js";
 import { readServe, serveParserFile } from "./config-serve.js";
+import { processesParserFile, readProcesses } from "./config-processes.js";
 import type { HomePaths } from "./paths.js";
 
 const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -82,6 +83,7 @@ const topLevelKeys = [
   "archive",
   "webhook",
   "serve",
+  "processes",
 ];
 
 /** Load and validate etc/sarge.yaml. Every problem is a ConfigError naming the file and the key. */
@@ -125,12 +127,13 @@ function cachedParse(paths: HomePaths, text: string): SargeConfig {
 }
 
 let identity: string | undefined;
-/** The code that turns YAML into SargeConfig: this module and the parsers it calls (config-webhook.ts, config-serve.ts). */
+/** The code that turns YAML into SargeConfig: this module and the parsers it calls (config-webhook.ts, config-serve.ts, config-processes.ts). */
 function parserIdentity(): string {
   identity ??= createHash("sha256")
     .update(readFileSync(fileURLToPath(import.meta.url)))
     .update(readFileSync(fileURLToPath(webhookParserFile)))
     .update(readFileSync(fileURLToPath(serveParserFile)))
+    .update(readFileSync(fileURLToPath(processesParserFile)))
     .update(parseDuration.toString() + parseSize.toString())
     .digest("hex");
   return identity;
@@ -190,6 +193,7 @@ export function parseConfig(text: string, file: string, home: string): SargeConf
     }),
     webhook: readWebhook(read, top.webhook),
     serve: top.serve === undefined ? null : readServe(read, top.serve, { home, portRange, portMap }),
+    processes: readProcesses(read, top.processes),
   };
 }
 

@@ -3,6 +3,8 @@ import { instanceLogPath } from "../home/paths.js";
 import { pollUntil } from "../util/poll.js";
 import type { ProgramSpec, ProgramStatus } from "../supervise/supervisor.js";
 import type { HomeContext } from "../home/context.js";
+import { processSettings } from "../home/config-processes.js";
+import { programCommand } from "./program-command.js";
 import { instanceDir, instanceEnvironment } from "./env.js";
 import { tailFile } from "./log-tail.js";
 import { keepReleasedLog } from "./released-logs.js";
@@ -13,17 +15,19 @@ import type { InstanceRecord } from "./state.js";
 /** How long a process without a stable port must stay up to count as started. */
 const unroutedSettleMs = 1500;
 
-/** How long an instance has after its stop signal (SIGTERM) before SIGKILL. */
-export const INSTANCE_STOP_TIMEOUT_MS = 10_000;
-
 export function programSpec(ctx: HomeContext, instance: InstanceRecord): ProgramSpec {
+  const settings = processSettings(ctx.config.processes, instance.proc);
+  const { command, appIsMain } = programCommand(instance.command, settings.limits);
   return {
     name: instance.id,
-    command: instance.command,
+    command,
     cwd: instanceDir(ctx.paths, instance.id),
     env: { ...instanceEnvironment(ctx.paths, instance), ...programMarker(ctx.paths) },
     logFile: instanceLogPath(ctx.paths, instance.id),
-    stopTimeoutMs: INSTANCE_STOP_TIMEOUT_MS,
+    stopSignal: settings.stopSignal,
+    // the shell in front of the app dies of the signal without passing it on: only the group reaches the app
+    stopTo: appIsMain ? settings.stopTo : "group",
+    stopTimeoutMs: settings.graceMs,
     logs: ctx.config.logs,
   };
 }

@@ -1,5 +1,5 @@
 import type { SargeConfig } from "../home/config-types.js";
-import { INSTANCE_STOP_TIMEOUT_MS } from "../instance/lifecycle.js";
+import { DEFAULT_PROCESS_SETTINGS } from "../home/config-processes.js";
 
 /** What a Nomad job takes from a home's etc/sarge.yaml (docs/nomad.md, "What maps to what"). */
 export interface NomadSettings {
@@ -19,7 +19,8 @@ export function nomadSettings(config: SargeConfig | null): NomadSettings {
     routed: config ? Object.keys(config.portMap) : ["web"],
     httpPath: config?.health.httpPath ?? null,
     env: config?.env ?? {},
-    stopSignal: "SIGTERM",
-    stopTimeoutMs: INSTANCE_STOP_TIMEOUT_MS,
+    // the defaults of etc/sarge.yaml's processes: (one job's types share them here)
+    stopSignal: DEFAULT_PROCESS_SETTINGS.stopSignal,
+    stopTimeoutMs: DEFAULT_PROCESS_SETTINGS.graceMs,
   };
 }

@@ -1,3 +1,5 @@
+import type { StopTarget } from "../util/process-group.js";
+
 /**
  * What the deploy pipeline and the CLI know about a supervisor. Two backends
  * implement it: the builtin Node daemon and the real supervisord.
@@ -17,6 +19,12 @@ export interface ProgramSpec {
   stopSignal?: NodeJS.Signals;
   /** Grace period between stopSignal and SIGKILL to the process group. */
   stopTimeoutMs?: number;
+  /**
+   * "group" (unless set): stopSignal to the whole process group. "main": to
+   * the program's main process, and to what remains of its group once that
+   * one is gone; SIGKILL to the group after the grace period either way.
+   */
+  stopTo?: StopTarget;
   /** Size rotation of logFile (etc/sarge.yaml `logs`); 10 MB × 5 unless set. */
   logs?: { maxBytes: number; keep: number };
 }

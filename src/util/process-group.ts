@@ -40,22 +40,60 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Who a stop signal goes to: the group's leader (the program's main process) or every process of the group. */
+export type StopTarget = "main" | "group";
+
 /**
  * Stop a whole process group: `signal` (null when the caller already sent
- * it), then SIGKILL once `graceMs` has passed, and wait until no process of
- * the group remains, so a port held by a forked child is free afterwards —
- * or until `killWaitMs` more passed (see groupMembers for what is left).
+ * it) to the group, or with `to: "main"` to its leader only and, once the
+ * leader is gone, to whatever of the group outlived it (a shell that did not
+ * exec its command dies of it without passing it on); then SIGKILL to the
+ * group once `graceMs` has passed, and wait until no process of the group
+ * remains, so a port held by a forked child is free afterwards — or until
+ * `killWaitMs` more passed (see groupMembers for what is left).
  */
-export async function terminateGroup(pgid: number, signal: NodeJS.Signals | null, graceMs: number, killWaitMs = Number.POSITIVE_INFINITY): Promise<void> {
-  if (signal !== null) signalGroup(pgid, signal);
+export async function terminateGroup(
+  pgid: number,
+  signal: NodeJS.Signals | null,
+  graceMs: number,
+  killWaitMs = Number.POSITIVE_INFINITY,
+  to: StopTarget = "group",
+): Promise<void> {
+  // with to: "main", the rest of the group gets the signal once the leader is gone
+  let restPending = false;
+  if (signal !== null) {
+    if (to === "main" && signalLeader(pgid, signal)) restPending = true;
+    else signalGroup(pgid, signal);
+  }
   const killAt = Date.now() + graceMs;
   await pollUntil(
     () => {
       if (!groupAlive(pgid)) return true;
-      // Repeated on every poll so that a child forked after the first SIGKILL dies too.
-      if (Date.now() >= killAt) signalGroup(pgid, "SIGKILL");
+      if (Date.now() >= killAt) {
+        // Repeated on every poll so that a child forked after the first SIGKILL dies too.
+        signalGroup(pgid, "SIGKILL");
+      } else if (restPending && !leaderRunning(pgid)) {
+        restPending = false;
+        signalGroup(pgid, signal!);
+      }
       return false;
     },
     { timeoutMs: graceMs + killWaitMs, intervalMs: POLL_MS },
   );
+}
+
+/** The leader's pid names the group, so while any member runs the kernel has not given it to another process. */
+function leaderRunning(pgid: number): boolean {
+  return runningProcStat(pgid)?.pgrp === pgid;
+}
+
+/** Signals the group's leader while it runs; false when it is gone. */
+function signalLeader(pgid: number, signal: NodeJS.Signals): boolean {
+  if (!leaderRunning(pgid)) return false;
+  try {
+    process.kill(pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
 }

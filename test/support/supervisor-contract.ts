@@ -6,6 +6,7 @@
 import { readProcStat, runningProcStat } from "../../src/util/proc-stat.js";
 import { mkdirSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "./wait.js";
 import type { HomePaths } from "../../src/home/paths.js";
@@ -17,6 +18,8 @@ export interface ContractHome {
   /** Stops the daemon and everything it runs, removes the home. */
   teardown(): Promise<void>;
 }
+
+const stopApps = fileURLToPath(new URL("./stop_apps.py", import.meta.url));
 
 /** Variables a shell or a backend adds on its own: dash exports PWD; supervisord always adds SUPERVISOR_*. */
 const addedByShellOrBackend = (name: string) => ["PWD", "OLDPWD", "SHLVL", "_"].includes(name) || name.startsWith("SUPERVISOR_");
@@ -109,6 +112,58 @@ export function supervisorContract(name: string, setup: () => Promise<ContractHo
       await waitFor(() => readText(polite.logFile).includes("up\n"), "the USR1 trap installed");
       expect(await supervisor.stop("polite")).toMatchObject({ state: "stopped", lastExit: "exit 0" });
       expect(readText(polite.logFile)).toContain("got-usr1");
+    });
+
+    /** A program of test/support/stop_apps.py (how gunicorn, Celery and a plain app stop), run as `shell` puts it. */
+    function stopApp(program: string, mode: string, extra: Partial<ProgramSpec>, shell = (python: string) => `exec ${python}`): ProgramSpec {
+      return spec(program, shell(`python3 ${stopApps} ${mode}`), extra);
+    }
+
+    it("stopTo main: a pre-fork master stops its workers itself, none is killed by the signal", async () => {
+      const prefork = stopApp("prefork-main", "prefork", { stopTo: "main" });
+      const { pid } = await supervisor.start(prefork);
+      await waitFor(() => readText(prefork.logFile).includes("workers up"), "the master and its workers");
+      expect(await supervisor.stop("prefork-main")).toMatchObject({ state: "stopped", lastExit: "exit 0" });
+      const log = readText(prefork.logFile);
+      expect(log.match(/graceful exit/g)).toHaveLength(2);
+      expect(log).not.toContain("was terminated due to signal");
+      expect(groupMembers(pid!)).toEqual([]);
+    });
+
+    it("stopTo group: every process gets the signal, so a Celery-like pool child dies mid-task; with main it finishes", async () => {
+      const byGroup = stopApp("celery-group", "celery", { stopTo: "group" });
+      await supervisor.start(byGroup);
+      await waitFor(() => readText(byGroup.logFile).includes("task started"), "the pool child's task");
+      await supervisor.stop("celery-group");
+      expect(readText(byGroup.logFile)).toContain("WorkerLostError: Worker exited prematurely: signal 15");
+
+      const byMain = stopApp("celery-main", "celery", { stopTo: "main" });
+      await supervisor.start(byMain);
+      await waitFor(() => readText(byMain.logFile).includes("task started"), "the pool child's task");
+      expect(await supervisor.stop("celery-main")).toMatchObject({ lastExit: "exit 0" });
+      expect(readText(byMain.logFile)).toContain("pool: task done\nmain: shut down\n");
+    });
+
+    it("stopTo main, a command the shell did not exec: the shell dies of the signal and the app gets it next, well within the grace", async () => {
+      const notExeced = stopApp("not-execed", "plain", { stopTo: "main", stopTimeoutMs: 20_000 }, (python) => `cd . && ${python}`);
+      const { pid } = await supervisor.start(notExeced);
+      await waitFor(() => readText(notExeced.logFile).includes("plain: up"), "the app behind its shell");
+      expect(groupMembers(pid!)).toHaveLength(2);
+      const began = Date.now();
+      await supervisor.stop("not-execed");
+      expect(Date.now() - began).toBeLessThan(10_000);
+      expect(readText(notExeced.logFile)).toContain("plain: graceful exit");
+      expect(groupMembers(pid!)).toEqual([]);
+    });
+
+    it("stopTo main: what ignores the signal is SIGKILLed as a group after the grace", async () => {
+      const stubborn = spec("stubborn-main", `trap "" TERM; sleep 1000 & echo ready; wait`, { stopTo: "main", stopTimeoutMs: 700 });
+      const { pid } = await supervisor.start(stubborn);
+      await waitFor(() => groupMembers(pid!).length === 2, "the shell and its child");
+      const began = Date.now();
+      expect(await supervisor.stop("stubborn-main")).toMatchObject({ lastExit: "signal SIGKILL" });
+      expect(Date.now() - began).toBeGreaterThanOrEqual(650);
+      expect(groupMembers(pid!)).toEqual([]);
     });
 
     it("restarts a crashed program with a new pid and counts the restart", async () => {

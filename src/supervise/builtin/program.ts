@@ -176,7 +176,7 @@ export class Program {
       // Persisted before signalling: a daemon killed now finishes this stop when it comes back.
       this.state = "stopping";
       this.hooks.changed();
-      this.hooks.log(`stopping ${this.spec.name} (pid ${this.group.pid}, ${this.stopSignal})`);
+      this.hooks.log(`stopping ${this.spec.name} (pid ${this.group.pid}, ${this.stopSignal} to its ${this.spec.stopTo === "main" ? "main process" : "process group"})`);
       await this.killGroup();
       if (run) await run.exited;
       this.hooks.log(`stopped ${this.spec.name} (${this.lastExit})`);
@@ -193,7 +193,7 @@ export class Program {
   private async killGroup(): Promise<void> {
     const group = this.group;
     if (!group) return;
-    if (identify(group.pid, group.startTime) !== "reused") await terminateGroup(group.pid, this.stopSignal, this.stopTimeoutMs);
+    if (identify(group.pid, group.startTime) !== "reused") await terminateGroup(group.pid, this.stopSignal, this.stopTimeoutMs, undefined, this.spec.stopTo);
     this.group = null;
     this.hooks.changed();
   }

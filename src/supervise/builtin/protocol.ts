@@ -65,7 +65,7 @@ export function parseSpec(value: unknown): ProgramSpec {
   const fail = (field: string, expected: string): never => {
     throw new SargeError(`program ${name}: ${field} must be ${expected}`);
   };
-  const { command, cwd, env, logFile, stopSignal, stopTimeoutMs, logs } = value;
+  const { command, cwd, env, logFile, stopSignal, stopTimeoutMs, stopTo, logs } = value;
   if (typeof command !== "string" || command === "") fail("command", "a non-empty string");
   if (typeof cwd !== "string" || !isAbsolute(cwd)) fail("cwd", "an absolute path");
   if (typeof logFile !== "string" || !isAbsolute(logFile)) fail("logFile", "an absolute path");
@@ -81,6 +81,10 @@ export function parseSpec(value: unknown): ProgramSpec {
   if (stopTimeoutMs !== undefined) {
     if (typeof stopTimeoutMs !== "number" || !Number.isFinite(stopTimeoutMs) || stopTimeoutMs < 0) fail("stopTimeoutMs", "a number ≥ 0");
     spec.stopTimeoutMs = stopTimeoutMs as number;
+  }
+  if (stopTo !== undefined) {
+    if (stopTo !== "main" && stopTo !== "group") fail("stopTo", '"main" or "group"');
+    spec.stopTo = stopTo as "main" | "group";
   }
   if (logs !== undefined) {
     if (!isObject(logs) || !isCount(logs.maxBytes) || logs.maxBytes === 0 || !isCount(logs.keep)) {

@@ -33,7 +33,7 @@ import {
 } from "./config.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
 import { pollUntil } from "../../util/poll.js";
-import { groupMembers, terminateGroup } from "../../util/process-group.js";
+import { groupMembers, terminateGroup, type StopTarget } from "../../util/process-group.js";
 import { waitLaunched } from "./launched.js";
 import { runningRecord } from "./record.js";
 import { isFault, XmlRpcClient } from "./xmlrpc.js";
@@ -119,14 +119,25 @@ export class SupervisordSupervisor implements Supervisor {
     return info;
   }
 
-  private async stopWaitMs(name: string): Promise<number> {
+  /** How the program's file says it stops: grace, signal, and whether supervisord signals its group. */
+  private async stopSettings(name: string): Promise<{ graceMs: number; signal: NodeJS.Signals; to: StopTarget }> {
+    let text = "";
     try {
-      const m = /^stopwaitsecs=(\d+)$/m.exec(await readFile(this.file(name), "utf8"));
-      if (m) return Number(m[1]) * 1000;
+      text = await readFile(this.file(name), "utf8");
     } catch {
-      // no file: default
+      // no file: defaults
     }
-    return DEFAULT_STOP_TIMEOUT_MS;
+    const secs = /^stopwaitsecs=(\d+)$/m.exec(text);
+    const signal = /^stopsignal=([A-Z0-9]+)$/m.exec(text);
+    return {
+      graceMs: secs ? Number(secs[1]) * 1000 : DEFAULT_STOP_TIMEOUT_MS,
+      signal: signal ? (`SIG${signal[1]}` as NodeJS.Signals) : "SIGTERM",
+      to: /^stopasgroup=false$/m.test(text) ? "main" : "group",
+    };
+  }
+
+  private async stopWaitMs(name: string): Promise<number> {
+    return (await this.stopSettings(name)).graceMs;
   }
 
   /** Poll until the program leaves STOPPING (startProcess on STOPPING answers true and never starts it). */
@@ -224,7 +235,7 @@ export class SupervisordSupervisor implements Supervisor {
     let info = await this.require(name);
     // Not wanted any more: supervisord will not autostart it, sarge.restarter will not revive it.
     await setAutostart(this.file(name), false);
-    const graceMs = await this.stopWaitMs(name);
+    const { graceMs, signal, to } = await this.stopSettings(name);
     const began = Date.now();
     const groups = new Set<number>();
     const recorded = await runningRecord(this.paths, name);
@@ -257,9 +268,11 @@ export class SupervisordSupervisor implements Supervisor {
     if (!(await pollUntil(settled, { timeoutMs: graceMs + 30_000, intervalMs: 20 }))) {
       throw new SargeError(`${name} did not stop within ${Math.round((graceMs + 30_000) / 1000)} s`);
     }
-    // supervisord reports STOPPED once the main process is reaped; a member that ignored the stop signal may outlive it
+    // supervisord reports STOPPED once the main process is reaped; a member that ignored the stop signal
+    // may outlive it, and with stopasgroup=false the rest of the group has not had the signal yet
     for (const pgid of groups) {
-      await terminateGroup(pgid, pgid === orphan?.pid ? orphan.stopSignal : null, Math.max(0, began + graceMs - Date.now()), KILL_WAIT_MS);
+      const owed = pgid === orphan?.pid ? orphan.stopSignal : to === "main" ? signal : null;
+      await terminateGroup(pgid, owed, Math.max(0, began + graceMs - Date.now()), KILL_WAIT_MS, pgid === orphan?.pid ? orphan.stopTo : to);
       const left = groupMembers(pgid);
       if (left.length > 0) throw new SargeError(`processes of ${name} survived SIGKILL: ${left.join(", ")}`);
     }

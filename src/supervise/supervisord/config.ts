@@ -38,6 +38,7 @@ import { SargeError } from "../../util/errors.js";
 import type { HomePaths } from "../../home/paths.js";
 import { renderTemplate } from "../../util/templates.js";
 import type { ProgramSpec } from "../supervisor.js";
+import type { StopTarget } from "../../util/process-group.js";
 
 /** supervisord group/process name of the event listener; a dot never occurs in program names. */
 export const RESTARTER_NAME = "sarge.restarter";
@@ -202,6 +203,7 @@ export interface LauncherSettings {
   record: string;
   log: string;
   stopSignal: number;
+  stopTo: StopTarget;
   stopWaitSecs: number;
   maxBytes: number;
   keep: number;
@@ -232,6 +234,7 @@ function launcherSettings(spec: ProgramSpec, paths: HomePaths): LauncherSettings
     record: programRecordPath(paths, spec.name),
     log: spec.logFile,
     stopSignal: osConstants.signals[`SIG${supervisordSignal(spec.stopSignal ?? "SIGTERM")}` as NodeJS.Signals],
+    stopTo: spec.stopTo ?? "group",
     stopWaitSecs: Math.max(1, Math.ceil(stopTimeoutMs / 1000)),
     maxBytes,
     keep,
@@ -249,6 +252,7 @@ export function renderProgramConf(spec: ProgramSpec, options: ProgramRenderOptio
     startRetries: options.startRetries ?? DEFAULT_START_RETRIES,
     stopSignal: supervisordSignal(spec.stopSignal ?? "SIGTERM"),
     stopWaitSecs: settings.stopWaitSecs,
+    stopAsGroup: settings.stopTo === "group" ? "true" : "false",
     logFile: iniPath(spec.logFile, `the log file of ${spec.name}`, 2),
     logMaxBytes: settings.maxBytes,
     logBackups: settings.keep,

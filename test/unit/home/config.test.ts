@@ -58,7 +58,7 @@ describe("etc/sarge.yaml", () => {
 
   it("refuses an unknown key, naming it and the known ones", () => {
     expect(error(`${minimal}keep_release: 3\n`).message).toBe(
-      `${file}: unknown key 'keep_release' (known keys: port_range, port_map, env, haproxy_bin, python, dist, supervisor, keep_releases, health, notify, logs, archive, webhook, serve)`,
+      `${file}: unknown key 'keep_release' (known keys: port_range, port_map, env, haproxy_bin, python, dist, supervisor, keep_releases, health, notify, logs, archive, webhook, serve, processes)`,
     );
   });
 

@@ -206,6 +206,7 @@ describe("renderProgramConf", () => {
       record: "/srv/home/var/run/supervisord-programs/web-k3x9qa.json",
       log: "/srv/home/var/log/web-k3x9qa.log",
       stopSignal: 10, // SIGUSR1: an adopted program gets it from the launcher standing in for it
+      stopTo: "group",
       stopWaitSecs: 71,
       maxBytes: 10485760,
       keep: 5,
@@ -219,6 +220,13 @@ describe("renderProgramConf", () => {
     const text = renderProgramConf(spec({ logs: { maxBytes: 1000, keep: 2 } }), { autostart: true, python: PY, paths: SRV });
     expect(text).toMatch(/^stdout_logfile_maxbytes=1000$/m);
     expect(text).toMatch(/^stdout_logfile_backups=2$/m);
+  });
+
+  test("stopTo main: supervisord signals the main process only and still SIGKILLs the group", () => {
+    const text = renderProgramConf(spec({ stopTo: "main" }), { autostart: true, python: PY, paths: SRV });
+    expect(text).toMatch(/^stopasgroup=false$/m);
+    expect(text).toMatch(/^killasgroup=true$/m);
+    expect(text).toContain('"stopTo":"main"');
   });
 
   test("defaults: SIGTERM, 10 s; autostart=false when not wanted", () => {
