@@ -45,11 +45,12 @@ export async function writeHaproxyConfig(
   paths: Pick<HomePaths, "root" | "haproxyCfg" | "run">,
   text: string,
   haproxyBin: string,
+  mode = 0o644,
 ): Promise<ConfigCheck> {
   const bin = resolveHaproxyBin(haproxyBin, { baseDir: paths.root });
   mkdirSync(dirname(paths.haproxyCfg), { recursive: true });
   mkdirSync(paths.run, { recursive: true });
-  const temp = writeTempFile(paths.haproxyCfg, text, 0o644);
+  const temp = writeTempFile(paths.haproxyCfg, text, mode);
   try {
     const check = await checkHaproxyConfig(temp, bin);
     moveIntoPlace(temp, paths.haproxyCfg);

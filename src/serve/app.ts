@@ -1,3 +1,4 @@
+import { clientAddress } from "./proxy-secret.js";
 import fastifyCookie from "@fastify/cookie";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { HomePaths } from "../home/paths.js";
@@ -31,8 +32,8 @@ export interface ServerOptions {
   paths: HomePaths;
   auth?: AuthOptions;
   timeouts?: Partial<ServerTimeouts>;
-  /** The address of a proxy in front (the home's TLS HAProxy) whose X-Forwarded-For names the client, for the per-address limit. */
-  trustProxy?: string;
+  /** The secret of the home's TLS HAProxy in front (src/serve/proxy-secret.ts): a request with it names its client in X-Forwarded-For. */
+  proxySecret?: string;
 }
 
 export const defaultTimeouts: ServerTimeouts = { headersMs: 10_000, idleMs: 60_000, requestMs: 15 * 60_000 };
@@ -57,14 +58,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     http: { headersTimeout: timeouts.headersMs, connectionsCheckingInterval: Math.min(1000, timeouts.headersMs) },
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
-    ...(options.trustProxy ? { trustProxy: options.trustProxy } : {}),
   });
   await app.register(fastifyCookie);
   installAuth(app, options.paths, options.auth);
   app.decorate("homeStatus", new StatusCache(options.paths));
   installErrorShape(app);
   installRequestLog(app, options.paths);
-  app.addHook("onRequest", async (request) => refuseDotSegments(request.url));
+  app.addHook("onRequest", async (request) => {
+    request.client = clientAddress(request.raw, options.proxySecret ?? null);
+    refuseDotSegments(request.url);
+  });
   for (const group of routeGroups) group(app);
   const queue = new ReleaseQueue(options.paths);
   deployRoutes(app, queue);

@@ -14,6 +14,8 @@ declare module "fastify" {
     /** The name of the token the request came with: the "who" of history and notifications. */
     who: string | null;
     token: TokenRecord | null;
+    /** Whom the failed-token limit counts against (src/serve/proxy-secret.ts). */
+    client: string;
   }
 }
 
@@ -38,6 +40,7 @@ export function installAuth(app: FastifyInstance, paths: HomePaths, options: Aut
   });
   app.decorateRequest("who", null);
   app.decorateRequest("token", null);
+  app.decorateRequest("client", "");
 }
 
 /**
@@ -57,14 +60,14 @@ export function requirePermission(permission: Permission): preHandlerAsyncHookHa
 /** Checks the request's credentials (counting failures per address) and returns its token. */
 export function authenticate(request: FastifyRequest): TokenRecord {
   const auth = request.server.sargeAuth;
-  const retryMs = auth.limiter.retryAfterMs(request.ip);
+  const retryMs = auth.limiter.retryAfterMs(request.client);
   if (retryMs > 0) {
     const seconds = Math.ceil(retryMs / 1000);
-    throw new HttpError(429, `too many failed token attempts from ${request.ip}: try again in ${seconds} s`, { "retry-after": String(seconds) });
+    throw new HttpError(429, `too many failed token attempts from ${request.client}: try again in ${seconds} s`, { "retry-after": String(seconds) });
   }
   const check = credentialCheck(request, auth);
   if (!check.ok) {
-    if (check.presented) auth.limiter.record(request.ip);
+    if (check.presented) auth.limiter.record(request.client);
     throw new HttpError(401, check.reason);
   }
   request.who = check.token.name;

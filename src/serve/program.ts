@@ -12,6 +12,7 @@ import { SargeError } from "../util/errors.js";
 import { pollUntil } from "../util/poll.js";
 import { shellQuote } from "../util/shell-quote.js";
 import { renderTemplate } from "../util/templates.js";
+import { proxySecret } from "./proxy-secret.js";
 
 export const SERVE_PROGRAM = "sarge-serve";
 export const SERVE_TLS_PROGRAM = "sarge-serve-tls";
@@ -62,8 +63,9 @@ async function tlsProgram(paths: HomePaths, haproxyBin: string, serve: ServeConf
   const pem = join(paths.etc, "haproxy", "serve-tls.pem");
   writeFileAtomic(pem, readPem(tls.cert, "serve.tls.cert") + readPem(tls.key, "serve.tls.key"), 0o600);
   const cfg = join(paths.etc, "haproxy", "serve-tls.cfg");
-  const text = renderTemplate("serve-tls.cfg", { bind: `${tls.listen.host}:${tls.listen.port}`, pem, server: `${serve.listen.host}:${serve.listen.port}` });
-  await writeHaproxyConfig({ ...paths, haproxyCfg: cfg }, text, haproxyBin);
+  const text = renderTemplate("serve-tls.cfg", { bind: `${tls.listen.host}:${tls.listen.port}`, pem, server: `${serve.listen.host}:${serve.listen.port}`, secret: proxySecret(paths) });
+  // 0600: it holds the proxy secret
+  await writeHaproxyConfig({ ...paths, haproxyCfg: cfg }, text, haproxyBin, 0o600);
   const bin = resolveHaproxyBin(haproxyBin, { baseDir: paths.root });
   return {
     name: SERVE_TLS_PROGRAM,

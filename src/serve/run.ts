@@ -5,6 +5,7 @@ import type { HomePaths } from "../home/paths.js";
 import { ConfigError, SargeError } from "../util/errors.js";
 import { isLoopback } from "../util/loopback.js";
 import { buildServer } from "./app.js";
+import { proxySecret } from "./proxy-secret.js";
 
 /**
  * `sarge serve`: listen on serve.listen (or `listen`), until SIGTERM or
@@ -19,8 +20,8 @@ export async function runServer(paths: HomePaths, override: HostPort | null, sta
   const app = await buildServer({
     paths,
     auth: { failures: { max: config.serve?.failedAuthLimit ?? 10, windowMs: 60_000 } },
-    // HAProxy connects from loopback with the client's address in X-Forwarded-For
-    ...(config.serve?.tls ? { trustProxy: "127.0.0.1" } : {}),
+    // the home's TLS HAProxy names the client in X-Forwarded-For, with the secret that proves it is the one speaking
+    ...(config.serve?.tls ? { proxySecret: proxySecret(paths) } : {}),
   });
   await listenOn(app, listen);
   started(`http://${listen.host}:${listen.port}`);

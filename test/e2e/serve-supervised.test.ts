@@ -13,9 +13,10 @@ import { freePortBlock } from "../support/ports.js";
 import { api, waitForServe } from "../support/serve.js";
 import { waitFor } from "../support/wait.js";
 
-function httpsGet(url: string, ca: string, token: string): Promise<{ status: number; body: unknown }> {
+function httpsGet(url: string, ca: string, token: string, options: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca, servername: "localhost", headers: { authorization: `Bearer ${token}` } }, (response) => {
+    const headers = { ...options.headers, authorization: `Bearer ${token}` };
+    const req = request(url, { ca, servername: "localhost", headers, localAddress: options.localAddress }, (response) => {
       let text = "";
       response.on("data", (chunk: Buffer) => (text += chunk.toString()));
       response.on("end", () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
@@ -35,7 +36,7 @@ describe("sarge serve under the supervisor, behind the home's HAProxy for TLS", 
     url = `http://127.0.0.1:${port}`;
     home = await createTestHome({
       withGreetingWheel: false,
-      extraConfig: `serve:\n  listen: 127.0.0.1:${port}\n  tls:\n    cert: etc/tls/cert.pem\n    key: etc/tls/key.pem\n    listen: 127.0.0.1:${port + 1}\n`,
+      extraConfig: `serve:\n  listen: 127.0.0.1:${port}\n  tls:\n    cert: etc/tls/cert.pem\n    key: etc/tls/key.pem\n    listen: 127.0.0.1:${port + 1}\n  failed_auth_limit: 3\n`,
     });
     const tls = join(home.paths.etc, "tls");
     execFileSync("mkdir", ["-p", tls]);
@@ -54,6 +55,19 @@ describe("sarge serve under the supervisor, behind the home's HAProxy for TLS", 
     const answer = await httpsGet(`https://localhost:${port + 1}/api/v1/status`, readFileSync(join(home.paths.etc, "tls", "cert.pem"), "utf8"), token);
     expect(answer).toEqual({ status: 200, body: [expect.objectContaining({ proc: "web" })] });
     expect((await api(`${url}/healthz`, null)).status).toBe(200);
+  });
+
+  it("counts refused tokens against the address HAProxy names, never one a client puts in X-Forwarded-For", async () => {
+    const spoofed = { "x-forwarded-for": "203.0.113.9", "x-sarge-proxy": "a-guess" };
+    for (let attempt = 0; attempt < 3; attempt++) expect((await api(`${url}/api/v1/status`, "sarge_wrong", { headers: spoofed })).status).toBe(401);
+    const direct = await api(`${url}/api/v1/status`, "sarge_wrong", { headers: { "x-forwarded-for": "198.51.100.1" } });
+    expect([direct.status, direct.body]).toEqual([429, { error: expect.stringMatching(/^too many failed token attempts from 127\.0\.0\.1: try again in \d+ s$/) }]);
+
+    // through the TLS frontend from another loopback address: that address counts, whatever X-Forwarded-For the client sent
+    const ca = readFileSync(join(home.paths.etc, "tls", "cert.pem"), "utf8");
+    const viaProxy = () => httpsGet(`https://localhost:${port + 1}/api/v1/status`, ca, "sarge_wrong", { localAddress: "127.0.0.3", headers: spoofed });
+    for (let attempt = 0; attempt < 3; attempt++) expect((await viaProxy()).status).toBe(401);
+    expect(await viaProxy()).toEqual({ status: 429, body: { error: expect.stringMatching(/^too many failed token attempts from 127\.0\.0\.3: try again in \d+ s$/) } });
   });
 
   it("comes back after it is killed, as the apps do", async () => {

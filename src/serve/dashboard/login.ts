@@ -23,11 +23,11 @@ export function loginRoutes(app: FastifyInstance): void {
 
   app.post<{ Body: { token?: string; next?: string } }>("/login", (request, reply) => {
     const next = safeNext(request.body?.next);
-    const retryMs = auth.limiter.retryAfterMs(request.ip);
-    if (retryMs > 0) throw new HttpError(429, `too many failed token attempts from ${request.ip}: try again in ${Math.ceil(retryMs / 1000)} s`);
+    const retryMs = auth.limiter.retryAfterMs(request.client);
+    if (retryMs > 0) throw new HttpError(429, `too many failed token attempts from ${request.client}: try again in ${Math.ceil(retryMs / 1000)} s`);
     const check = verifyToken(auth.paths, (request.body?.token ?? "").trim());
     if (!check.ok) {
-      auth.limiter.record(request.ip);
+      auth.limiter.record(request.client);
       return sendPage(reply, "login", view(next, check.reason), 401);
     }
     const id = auth.sessions.create(check.token.hash);
