@@ -23,6 +23,8 @@ export interface BuildOptions {
   interpreter: Interpreter;
   requirementsFile: string;
   requirementsFiles: string[];
+  /** A wheel installed with the requirements (a pyproject.toml app's own), relative to appDir. */
+  appWheel?: string;
   appDir: string;
   dist: string;
   /** Where pip finds files: dist, then a bundle's wheels. */
@@ -63,9 +65,10 @@ export function pipInstallArgs(findLinks: string[], installList: string, require
  */
 const INSTALL_LIST = ".sarge-install.txt";
 
-async function writeInstallList(dir: string, requirementsFile: string): Promise<string> {
+async function writeInstallList(dir: string, requirementsFile: string, appWheel: string | undefined): Promise<string> {
   const list = join(dir, INSTALL_LIST);
-  await writeFile(list, `-r ${shellQuote(requirementsFile)}\n--no-index\n`);
+  // a path line is read as written, relative to pip's working directory, the app folder
+  await writeFile(list, `-r ${shellQuote(requirementsFile)}\n${appWheel ? `./${appWheel}\n` : ""}--no-index\n`);
   return list;
 }
 
@@ -76,7 +79,7 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
   try {
     await createVenv(interpreter.executable, dir, false);
     const python = join(dir, "bin", "python");
-    const installList = await writeInstallList(dir, options.requirementsFile);
+    const installList = await writeInstallList(dir, options.requirementsFile, options.appWheel);
     const args = pipInstallArgs(options.findLinks, installList, options.requireHashes);
     let route: string;
     let pip: { exitCode: number | undefined; output: string };
@@ -96,7 +99,7 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
         );
         await rm(dir, { recursive: true, force: true });
         await createVenv(interpreter.executable, dir, true);
-        await writeInstallList(dir, options.requirementsFile);
+        await writeInstallList(dir, options.requirementsFile, options.appWheel);
         route = "venv pip";
         pip = await runLogged(python, ["-I", "-m", "pip", ...args], options.appDir, log, options.cancel);
       }
@@ -110,6 +113,7 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
       key: options.key,
       python: interpreter,
       requirements: options.requirementsFiles,
+      ...(options.appWheel ? { appWheel: options.appWheel } : {}),
       dist: options.dist,
       findLinks: options.findLinks,
       hashChecked: options.requireHashes,

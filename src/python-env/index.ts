@@ -3,14 +3,15 @@
  * under var/envs/, built offline from dist/ (and a bundle's own wheels) only, linked from each instance as `.venv`.
  */
 import { mkdir } from "node:fs/promises";
-import { delimiter, join, resolve } from "node:path";
+import { delimiter, join, relative, resolve } from "node:path";
 import type { HomePaths } from "../home/paths.js";
+import { buildAppWheel } from "./app-wheel.js";
 import { buildEnvironment } from "./build.js";
 import { findMissing } from "./dist.js";
 import { inspectFindLinks, type FindLinks } from "./find-links.js";
 import { checkFileHashes, checkHashCoverage, usesHashes } from "./hashes.js";
 import { resolveInterpreter, type Interpreter } from "./interpreter.js";
-import { environmentKey } from "./key.js";
+import { environmentKey, type BundleWheel } from "./key.js";
 import { missingItems, notInDistError, requirementsProblemError } from "./messages.js";
 import { readRequirements, type ParsedRequirements } from "./requirements.js";
 import { findInstallSource } from "./source.js";
@@ -63,7 +64,12 @@ export async function prepareEnvironment(options: PrepareOptions): Promise<Prepa
   const [requirements, interpreter] = await Promise.all([readRequirements(source.file, appDir), resolveInterpreter(options.python, paths)]);
   if (requirements.problems.length > 0) throw requirementsProblemError(requirements.problems, wheels.label);
 
-  const key = environmentKey({ interpreter, requirements: requirements.files, dist, distFiles: wheels.distFiles, bundleWheels: wheels.bundle });
+  const app = source.project
+    ? await buildAppWheel({ appDir, project: source.project, interpreter, findLinks: wheels.dirs, label: wheels.label, log, cancel: options.cancel })
+    : null;
+  if (app && "notInstalled" in app) (app.warn ? (options.warn ?? log) : log)(app.notInstalled);
+  const appWheel = app && "installed" in app ? app.installed : undefined;
+  const key = environmentKey({ interpreter, requirements: requirements.files, dist, distFiles: wheels.distFiles, bundleWheels: wheels.bundle, appWheel });
   const existing = await findEnvironment(paths.envs, key);
   if (existing) {
     await linkEnvironment(appDir, existing);
@@ -85,7 +91,7 @@ export async function prepareEnvironment(options: PrepareOptions): Promise<Prepa
   if (missing.length > 0) throw notInDistError(missingItems(missing), wheels.label);
   await checkFileHashes(requirements.requirements, wheels.listing);
 
-  const building = build({ paths, key, interpreter, requirementsFile: source.file, requirements, appDir, dist, wheels, log, cancel: options.cancel });
+  const building = build({ paths, key, interpreter, requirementsFile: source.file, requirements, appWheel, appDir, dist, wheels, log, cancel: options.cancel });
   inFlight.set(id, building);
   try {
     const envDir = await building;
@@ -102,6 +108,7 @@ async function build(options: {
   interpreter: Interpreter;
   requirementsFile: string;
   requirements: ParsedRequirements;
+  appWheel: (BundleWheel & { path: string }) | undefined;
   appDir: string;
   dist: string;
   wheels: FindLinks;
@@ -120,6 +127,7 @@ async function build(options: {
       interpreter,
       requirementsFile: options.requirementsFile,
       requirementsFiles: options.requirements.files.map((file) => file.name),
+      ...(options.appWheel ? { appWheel: relative(options.appDir, options.appWheel.path) } : {}),
       appDir: options.appDir,
       dist: options.dist,
       findLinks: wheels.dirs,

@@ -19,6 +19,8 @@ export function environmentKey(parts: {
   dist: string;
   distFiles: DistFile[];
   bundleWheels: BundleWheel[];
+  /** A pyproject.toml app's own wheel, installed into the environment. */
+  appWheel?: BundleWheel;
 }): string {
   const hash = createHash("sha256");
   hash.update(`${RECIPE}\0${parts.interpreter.executable}\0${parts.interpreter.full}\0${parts.dist}\0`);
@@ -28,5 +30,6 @@ export function environmentKey(parts: {
   }
   for (const file of parts.distFiles) hash.update(`${file.file}\0${file.size}\0${file.mtimeMs}\n`);
   for (const wheel of parts.bundleWheels) hash.update(`bundle\0${wheel.file}\0${wheel.sha256}\n`);
+  if (parts.appWheel) hash.update(`app\0${parts.appWheel.file}\0${parts.appWheel.sha256}\n`);
   return hash.digest("hex").slice(0, 20);
 }

@@ -9,10 +9,11 @@
  * appear in dist by rename, so a deploy never sees half a wheel.
  */
 import { loadExeca } from "../util/load-execa.js";
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { SargeError } from "../util/errors.js";
 import type { HomePaths } from "../home/paths.js";
+import { buildWheelOffline } from "./build-wheel.js";
 import { childEnvironment } from "./child-env.js";
 import { findMissing, listDist, parseDistFileName } from "./dist.js";
 import { resolveInterpreter } from "./interpreter.js";
@@ -113,43 +114,18 @@ async function build(input: string, target: string, dist: string, options: AddTo
   await rm(out, { recursive: true, force: true });
   await mkdir(out);
   try {
-    const attempts: string[] = [];
-    for (const isolation of [false, true]) {
-      const args = [
-        "-I", "-m", "pip", "wheel", "--isolated", "--no-index", "--no-deps", "--find-links", dist, "-w", out,
-        "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
-        ...(isolation ? [] : ["--no-build-isolation"]),
-        target,
-      ];
-      const result = await (await loadExeca())(interpreter.executable, args, {
-        cwd: options.cwd ?? process.cwd(),
-        env: childEnvironment({ pip: true }),
-        extendEnv: false,
-        reject: false,
-        all: true,
-      });
-      const output = String(result.all ?? "");
-      for (const line of output.split("\n")) if (line.trim()) options.log?.(`pip: ${line}`);
-      if (result.exitCode === 0) {
-        const files = (await readdir(out)).filter((file) => file.endsWith(".whl"));
-        for (const file of files) await rename(join(out, file), join(dist, file));
-        return { input, action: "built", files, missingDependencies: [] };
-      }
-      attempts.push(`${isolation ? "with the build backend from dist" : "with the interpreter's own build backend"}: ${summarize(output)}`);
+    const built = await buildWheelOffline({ interpreter, target, findLinks: [dist], outDir: out, cwd: options.cwd ?? process.cwd(), log: options.log });
+    if ("attempts" in built) {
+      throw new SargeError(
+        `cannot build a wheel from ${input} offline: its build backend must be installed for ${interpreter.executable} (e.g. setuptools and wheel) or be in ${dist} as wheels`,
+        { detail: built.attempts.join("\n") },
+      );
     }
-    throw new SargeError(
-      `cannot build a wheel from ${input} offline: its build backend must be installed for ${interpreter.executable} (e.g. setuptools and wheel) or be in ${dist} as wheels`,
-      { detail: attempts.join("\n") },
-    );
+    for (const file of built.files) await rename(join(out, file), join(dist, file));
+    return { input, action: "built", files: built.files, missingDependencies: [] };
   } finally {
     await rm(out, { recursive: true, force: true });
   }
-}
-
-function summarize(output: string): string {
-  const lines = output.split("\n").map((line) => line.trim()).filter(Boolean);
-  const interesting = lines.filter((line) => /^(ERROR|error)\b|Error\b|No matching distribution|invalid command/.test(line));
-  return (interesting.length > 0 ? interesting.slice(-3) : lines.slice(-3)).join(" | ");
 }
 
 /** Requires-Dist of the given wheels (read with the interpreter's zipfile) that dist cannot satisfy. */

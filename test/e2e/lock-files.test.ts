@@ -5,9 +5,9 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { homePaths, type HomePaths } from "../../src/home/paths.js";
 import { prepareEnvironment, type PreparedEnvironment } from "../../src/python-env/index.js";
@@ -43,9 +43,15 @@ afterAll(async () => {
 async function newApp(files: Record<string, string>): Promise<{ paths: HomePaths; app: string }> {
   const paths = homePaths(await mkdtemp(join(work, "home-")));
   const app = join(paths.deploy, "web-abc123");
-  await mkdir(app, { recursive: true });
-  for (const [file, text] of Object.entries(files)) await writeFile(join(app, file), text);
+  await writeFiles(app, files);
   return { paths, app };
+}
+
+async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [file, text] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, file)), { recursive: true });
+    await writeFile(join(dir, file), text);
+  }
 }
 
 async function prepare(files: Record<string, string>, warnings: string[] = []): Promise<{ result: PreparedEnvironment | null; app: string; paths: HomePaths }> {
@@ -165,6 +171,83 @@ describe("pylock.toml", () => {
     const bundle = JSON.parse(result.stdout);
     expect(bundle.wheels).toEqual([wheelFileName({ name: "alpha", version: "1.0" }), wheelFileName({ name: "beta", version: "2.0" })]);
     expect(execFileSync("tar", ["-xzOf", bundle.file, ".sarge/install.txt"], { encoding: "utf8" })).toBe("-r pylock.requirements.txt\n--no-index\n");
+  });
+});
+
+/**
+ * A real PEP 517 build backend, small enough to write here: reads [project] with tomllib and zips
+ * the app's package with a RECORD, dated SOURCE_DATE_EPOCH (as setuptools and flit_core do).
+ */
+const TINY_BACKEND = `
+import base64, hashlib, os, time, tomllib, zipfile
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    with open("pyproject.toml", "rb") as f:
+        project = tomllib.load(f)["project"]
+    name, version = project["name"], project["version"]
+    info = f"{name}-{version}.dist-info"
+    files = {f"{name}/{n}": open(os.path.join(name, n), "rb").read() for n in sorted(os.listdir(name)) if n.endswith(".py")}
+    files[f"{info}/METADATA"] = "".join([f"Metadata-Version: 2.1\\nName: {name}\\nVersion: {version}\\n"] + [f"Requires-Dist: {d}\\n" for d in project.get("dependencies", [])]).encode()
+    files[f"{info}/WHEEL"] = b"Wheel-Version: 1.0\\nGenerator: tiny\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n"
+    digest = lambda data: base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    record = "".join(f"{p},sha256={digest(d)},{len(d)}\\n" for p, d in files.items()) + f"{info}/RECORD,,\\n"
+    date = time.gmtime(max(int(os.environ.get("SOURCE_DATE_EPOCH", "315532800")), 315532800))[:6]
+    wheel = f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(os.path.join(wheel_directory, wheel), "w") as z:
+        for p, d in [*files.items(), (f"{info}/RECORD", record.encode())]:
+            z.writestr(zipfile.ZipInfo(p, date), d)
+    return wheel
+`;
+
+const tinyApp = (buildSystem: string) => ({
+  "pyproject.toml": `${buildSystem}\n[project]\nname = "tinyapp"\nversion = "0.1"\ndependencies = ["alpha>=1"]\n`,
+  "tinyapp/__init__.py": "GREETING = 'hello from tinyapp'\n",
+});
+
+/** What the environment's python imports from outside the app folder: the app's package and alpha. */
+function appImports(app: string): string {
+  const script = "import importlib.metadata as m, tinyapp\nprint(tinyapp.GREETING, m.version('tinyapp'), m.version('alpha'))";
+  return execFileSync(join(app, ".venv", "bin", "python"), ["-c", script], { encoding: "utf8", cwd: tmpdir() });
+}
+
+describe("a pyproject.toml app's own package", () => {
+  const nothingPinned =
+    "pyproject.toml has no lock next to it: its [project.dependencies] are installed as ranges and nothing is pinned, so another build may get other versions — commit a requirements.txt with hashes or a pylock.toml";
+
+  it("is built offline by its backend (here in the tree, importable) and installed with its dependencies; the same sources reuse the environment", async () => {
+    const files = { ...tinyApp('[build-system]\nrequires = []\nbuild-backend = "tiny_backend"\nbackend-path = ["_build"]'), "_build/tiny_backend.py": TINY_BACKEND };
+    const warnings: string[] = [];
+    const { app, paths } = await prepare(files, warnings);
+    expect(appImports(app)).toBe("hello from tinyapp 0.1 1.0\n");
+    expect(warnings).toEqual([nothingPinned]);
+    const again = join(paths.deploy, "web-def456");
+    await writeFiles(again, files);
+    // the same commit: git archive gives every file the commit's time
+    const { mtime } = await stat(join(app, "pyproject.toml"));
+    await utimes(join(again, "pyproject.toml"), mtime, mtime);
+    const second = await prepareEnvironment({ paths, python: "python3", dist, appDir: again, log: () => undefined, warn: () => undefined });
+    expect(second?.reused).toBe(true);
+  });
+
+  it("is built with its backend's wheel from dist when the interpreter does not have it", async () => {
+    const backendDist = await mkdtemp(join(work, "backend-dist-"));
+    for (const file of await readdir(dist)) await copyFile(join(dist, file), join(backendDist, file));
+    await writeWheel(backendDist, { name: "tiny-backend", version: "1.0", files: { "tiny_backend/__init__.py": TINY_BACKEND } });
+    const { paths, app } = await newApp(tinyApp('[build-system]\nrequires = ["tiny-backend"]\nbuild-backend = "tiny_backend"'));
+    await prepareEnvironment({ paths, python: "python3", dist: backendDist, appDir: app, log: () => undefined, warn: () => undefined });
+    expect(appImports(app)).toBe("hello from tinyapp 0.1 1.0\n");
+  });
+
+  it("says why it is not installed when its backend is nowhere offline, and installs the dependencies", async () => {
+    const warnings: string[] = [];
+    const { app } = await prepare(tinyApp('[build-system]\nrequires = ["absent-backend"]\nbuild-backend = "absent_backend"'), warnings);
+    expect(installed(app)).toBe("alpha 1.0\nbeta 2.0\n");
+    expect(warnings[0]).toBe(nothingPinned);
+    expect(warnings[1]).toMatch(
+      new RegExp(
+        `^the app's own package \\(tinyapp\\) is not installed, only its dependencies: its build backend absent_backend cannot build it offline — it must be importable by \\S+ or its wheel be in ${dist} \\(with the interpreter's own build backend: .+; with the build backend from dist \\(and a bundle's wheels\\): .*absent-backend.*\\)$`,
+      ),
+    );
   });
 });
 

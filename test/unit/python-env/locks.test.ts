@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkFileHashes } from "../../../src/python-env/hashes.js";
 import { pylockToRequirements } from "../../../src/python-env/pylock.js";
-import { findInstallSource, projectDependencies } from "../../../src/python-env/source.js";
+import { findInstallSource, readPyproject } from "../../../src/python-env/source.js";
 
 describe("lock files pip cannot read", () => {
   it.each([
@@ -111,13 +111,15 @@ name = "nohash-1-py3-none-any.whl"
 });
 
 describe("pyproject.toml", () => {
-  it("reads [project.dependencies]; none when the file only configures tools", () => {
-    expect(projectDependencies('[project]\nname = "x"\ndependencies = ["flask>=3", "click; python_version > \'3\'"]\n')).toEqual([
-      "flask>=3",
-      "click; python_version > '3'",
-    ]);
-    expect(projectDependencies("[tool.black]\nline-length = 100\n")).toBeNull();
-    expect(() => projectDependencies('[project]\ndependencies = "flask"\n')).toThrow(
+  it("reads [project.dependencies] and the build backend; none when the file only configures tools", () => {
+    expect(readPyproject('[project]\nname = "x"\ndependencies = ["flask>=3", "click; python_version > \'3\'"]\n')).toEqual({
+      name: "x",
+      backend: null,
+      dependencies: ["flask>=3", "click; python_version > '3'"],
+    });
+    expect(readPyproject('[build-system]\nbuild-backend = "flit_core.buildapi"\n[project]\nname = "x"\ndependencies = []\n')?.backend).toBe("flit_core.buildapi");
+    expect(readPyproject("[tool.black]\nline-length = 100\n")).toBeNull();
+    expect(() => readPyproject('[project]\ndependencies = "flask"\n')).toThrow(
       "pyproject.toml: [project] dependencies must be a list of requirement strings",
     );
   });
