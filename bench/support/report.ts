@@ -68,6 +68,11 @@ export interface Machine {
   loadAverage: number[];
 }
 
+/** The 1, 5 and 15 minute load averages now, as a benchmark prints them beside its figures. */
+export function loadAtStart(): string {
+  return machine().loadAverage.map((value) => value.toFixed(1)).join(" ");
+}
+
 export function machine(): Machine {
   const osRelease = existsSync("/etc/os-release") ? readFileSync("/etc/os-release", "utf8") : "";
   return {
