@@ -7,7 +7,8 @@
  *   npm run build && node build/bench/fleet.js
  *     BENCH_FLEET_ROUNDS (4: each round pushes a new commit to one host, to all three
  *     switching one at a time (--limit 1, the default), and to all three switching
- *     together (--limit 100%): 12 pushes in all), BENCH_FLEET_VERIFY (1: --verify seconds)
+ *     together (--limit 100%): 12 pushes in all), BENCH_FLEET_VERIFY (--verify seconds;
+ *     unset: the default, until each host's stable address passes 3 probes in a row)
  *
  * The hosts are test/support/fleet.ts's: three homes on this machine, each
  * behind its own sshd on loopback. Writes bench/results/fleet.json. No pass/fail.
@@ -20,7 +21,9 @@ import { median } from "./support/stats.js";
 
 export async function main(): Promise<BenchOutcome> {
   const rounds = Number(process.env.BENCH_FLEET_ROUNDS ?? 4);
-  const verify = process.env.BENCH_FLEET_VERIFY ?? "1";
+  const verify = process.env.BENCH_FLEET_VERIFY;
+  const verifyArgs = verify === undefined ? [] : ["--verify", verify];
+  const verifyLabel = verify === undefined ? "default --verify" : `--verify ${verify}`;
   const fleet = await startFleet();
   const stopFleet = onCleanup("fleet", async () => void (await fleet.stop()));
   const load = startLoad(fleet.frontPort, { workers: 4, maxMs: 3_600_000 });
@@ -40,7 +43,7 @@ export async function main(): Promise<BenchOutcome> {
       for (const [index, [label, hosts, limit, times]] of kinds.entries()) {
         fleet.commit(`bench-${round}.${index}`);
         const started = performance.now();
-        const result = await fleet.push(["--verify", verify, "--limit", limit, "--json"], { hosts });
+        const result = await fleet.push([...verifyArgs, "--limit", limit, "--json"], { hosts });
         const ms = performance.now() - started;
         if (result.code !== 0) throw new Error(`push to ${label} failed (exit ${result.code}):\n${result.stderr}`);
         times.push(ms);
@@ -53,7 +56,7 @@ export async function main(): Promise<BenchOutcome> {
     const ratioTogether = median(together) / median(one);
     const resultFile = writeResult("fleet", {
       rounds,
-      verifySeconds: Number(verify),
+      verifySeconds: verify === undefined ? null : Number(verify),
       oneHostMs: one,
       threeHostsMs: three,
       threeHostsTogetherMs: together,
@@ -69,7 +72,7 @@ export async function main(): Promise<BenchOutcome> {
       rows: [
         {
           bench: "10",
-          measure: `push to 3 hosts vs to 1, switching one at a time (--limit 1, --verify ${verify}), median of ${rounds}`,
+          measure: `push to 3 hosts vs to 1, switching one at a time (--limit 1, ${verifyLabel}), median of ${rounds}`,
           sarge: fmt.s(median(three)),
           reference: `1 host ${fmt.s(median(one))}`,
           ratio: fmt.ratio(ratio),
@@ -77,7 +80,7 @@ export async function main(): Promise<BenchOutcome> {
         },
         {
           bench: "10",
-          measure: `push to 3 hosts vs to 1, switching together (--limit 100%), median of ${rounds}`,
+          measure: `push to 3 hosts vs to 1, switching together (--limit 100%, ${verifyLabel}), median of ${rounds}`,
           sarge: fmt.s(median(together)),
           reference: `1 host ${fmt.s(median(one))}`,
           ratio: fmt.ratio(ratioTogether),

@@ -234,13 +234,28 @@ async function checkAll(sessions: HostSession[], options: FleetPushOptions): Pro
   }
 }
 
-/** Each host's deploy lock, in sorted order so that two pushes over overlapping hosts never hold one each and wait for the other. */
+/**
+ * Each host's deploy lock. First every lock at once, none waiting: when all
+ * are free, as they usually are, that costs one round trip instead of one
+ * per host. When any is busy the ones taken are let go and they are taken in
+ * sorted order, each waiting, so that two pushes over overlapping hosts never
+ * hold one each and wait for the other.
+ */
 async function lockAll(sessions: HostSession[], pushId: string, options: FleetPushOptions): Promise<Map<HostSession, HeldLock>> {
+  const sorted = [...sessions].sort((a, b) => a.label.localeCompare(b.label));
+  const env = { SARGE_PUSH_ID: pushId };
+  for (const session of sorted) options.progress.start(session.label, "lock");
+  const tries = await Promise.allSettled(sorted.map((session) => session.hold(0, env)));
+  const taken = tries.flatMap((attempt) => (attempt.status === "fulfilled" ? [attempt.value] : []));
+  if (taken.length === sorted.length) {
+    for (const session of sorted) options.progress.finish(session.label, "ok");
+    return new Map(sorted.map((session, index) => [session, taken[index]!]));
+  }
+  for (const held of taken.reverse()) await held.release();
   const locks = new Map<HostSession, HeldLock>();
-  for (const session of [...sessions].sort((a, b) => a.label.localeCompare(b.label))) {
-    options.progress.start(session.label, "lock");
+  for (const session of sorted) {
     try {
-      locks.set(session, await session.hold(options.waitLockSeconds, { SARGE_PUSH_ID: pushId }));
+      locks.set(session, await session.hold(options.waitLockSeconds, env));
       options.progress.finish(session.label, "ok");
     } catch (error) {
       options.progress.finish(session.label, "failed", (error as Error).message);

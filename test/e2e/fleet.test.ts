@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readHistory, type HistoryEntry } from "../../src/release/history.js";
 import { readState } from "../../src/instance/state.js";
@@ -71,11 +72,17 @@ describe("sarge push --hosts: three homes over ssh behind a front HAProxy", () =
     expect(fleet.homes.map((home) => readHistory(home.paths).length)).toEqual([1, 1, 1]);
   }, PUSH_TIMEOUT);
 
-  it("pushes a new commit to all three: each serves it, one push id in every history, no failed request through the front", async () => {
+  it("pushes a new commit to all three as each host's own user over one ssh connection each: each serves it, one push id in every history, no failed request through the front", async () => {
     const mark = fleet.load.length;
+    const logins = () => fleet.sshds.map((sshd) => sshd.log().match(/Accepted publickey for \S+/g) ?? []);
+    const loginsBefore = logins();
     const commit = fleet.commit("v2");
-    const result = await fleet.push(["--verify", "1", "--json"]);
+    const result = await fleet.push(["--json"]);
     expect(result.code, result.stderr).toBe(0);
+    expect(logins().map((lines, index) => lines.slice(loginsBefore[index]!.length))).toEqual(fleet.users.map((user) => [`Accepted publickey for ${user.name}`]));
+    for (const [index, home] of fleet.homes.entries()) {
+      expect(execFileSync("find", [home.root, "-not", "-user", fleet.users[index]!.name], { encoding: "utf8" }), `files of ${home.root} not owned by its user`).toBe("");
+    }
     const report = JSON.parse(result.stdout) as { pushId: string; outcome: string; hosts: Array<{ state: string; runs: string }> };
     expect(report.outcome).toBe("pushed");
     expect(report.hosts.map((host) => host.state)).toEqual(["ok", "ok", "ok"]);

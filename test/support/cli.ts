@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { packageRoot } from "../../src/util/package-root.js";
 import { waitFor } from "./wait.js";
+import type { SystemUser } from "./system-users.js";
 
 export const sargeBin = join(packageRoot, "bin", "sarge");
 
@@ -36,6 +37,8 @@ export interface CliOptions {
   onStderr?(chunk: string): void;
   /** SIGKILL (the whole group when detached) after this long; default 120 s. */
   timeoutMs?: number;
+  /** Run sarge as this user (the tests run as root), with its HOME. */
+  user?: SystemUser;
 }
 
 /** A running `sarge ...` with its output so far. */
@@ -57,7 +60,8 @@ export class SargeProcess {
     const [command, commandArgs] = options.bin ? [options.bin, args] : [process.execPath, [sargeBin, ...args]];
     this.child = spawn(command, commandArgs, {
       cwd: options.cwd ?? packageRoot,
-      env: { ...(options.baseEnv ?? process.env), ...options.env },
+      env: { ...(options.baseEnv ?? process.env), ...(options.user && { HOME: options.user.home, USER: options.user.name, LOGNAME: options.user.name }), ...options.env },
+      ...(options.user && { uid: options.user.uid, gid: options.user.gid }),
       stdio: ["pipe", "pipe", "pipe"],
       detached: this.detached,
     });

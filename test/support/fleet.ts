@@ -1,13 +1,15 @@
 /**
  * Three sarge homes on this machine, each reached through its own sshd on a
- * loopback port with its own key (ssh aliases h1, h2, h3 in one ssh config),
+ * loopback port with its own user and key (ssh aliases h1, h2, h3 in one ssh
+ * config; users sarge-fleet-a, -b, -c, created when missing, each owning its
+ * home, whose supervisor and deploys run as that user),
  * and a front HAProxy balancing their three stable ports, with a runtime API
  * socket; load runs through the front from the first test to the last.
  * test/e2e/fleet.test.ts shares one across its describe block; bench/fleet.ts
  * measures pushes on one (docs/fleet.md).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,12 +20,16 @@ import { createTestHome, type TestHome, type TestHomeOptions } from "./home.js";
 import type { LoadSample } from "./load.js";
 import { freePortBlock } from "./ports.js";
 import { startSshd, type TestSshd } from "./sshd.js";
+import { ensureUser, type SystemUser } from "./system-users.js";
 import { waitFor } from "./wait.js";
 
 export const HOST_NAMES = ["h1", "h2", "h3"] as const;
+const HOST_USERS = ["sarge-fleet-a", "sarge-fleet-b", "sarge-fleet-c"] as const;
 
 export interface Fleet {
   homes: TestHome[];
+  /** Each home's owner, the user its sshd lets in. */
+  users: SystemUser[];
   /** `h1:/tmp/…/home,h2:…,h3:…`, the --hosts of a push to all three. */
   hosts: string;
   /** `ssh -F <config>`: the aliases h1..h3 with their ports and keys. */
@@ -52,6 +58,9 @@ export interface Fleet {
  */
 export async function startFleet(homeOptions: TestHomeOptions[] = []): Promise<Fleet & { stop(): Promise<Array<{ pid: number; cmdline: string }>> }> {
   const work = mkdtempSync(join(tmpdir(), "sarge-fleet-"));
+  // each host's user reaches its sshd's authorized_keys and (h1's) the front's socket in here
+  chmodSync(work, 0o711);
+  const users: SystemUser[] = [];
   const homes: TestHome[] = [];
   const sshds: TestSshd[] = [];
   let front: ChildProcess | null = null;
@@ -68,10 +77,12 @@ export async function startFleet(homeOptions: TestHomeOptions[] = []): Promise<F
     for (const [index, name] of HOST_NAMES.entries()) {
       const dir = join(work, `ssh-${name}`);
       mkdirSync(dir);
-      const sshd = await startSshd(dir);
+      const user = await ensureUser(HOST_USERS[index]!);
+      users.push(user);
+      const sshd = await startSshd(dir, user.name);
       sshds.push(sshd);
       entries.push(sshd.configEntry(name));
-      const home = await createTestHome({ extraConfig: "  http_path: /up", ...homeOptions[index] });
+      const home = await createTestHome({ extraConfig: "  http_path: /up", owner: user, ...homeOptions[index] });
       homes.push(home);
       await home.startSupervisor();
       const first = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v1") });
@@ -93,7 +104,8 @@ export async function startFleet(homeOptions: TestHomeOptions[] = []): Promise<F
       join(work, "front.cfg"),
       [
         "global",
-        `  stats socket ${frontSocket} mode 600 level admin`,
+        // --lb reaches it through h1, as h1's user
+        `  stats socket ${frontSocket} user ${users[0]!.name} mode 600 level admin`,
         "defaults",
         "  mode http",
         "  timeout connect 2s",
@@ -125,6 +137,7 @@ export async function startFleet(homeOptions: TestHomeOptions[] = []): Promise<F
     const pushArgs = (args: string[], hostList?: string) => ["push", "--hosts", hostList ?? hosts, "--ssh", sshCommand, ...args];
     return {
       homes,
+      users,
       sshds,
       hosts,
       sshCommand,

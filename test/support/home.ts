@@ -5,7 +5,7 @@
  * anything left that mentions the home, and removes it.
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
-import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, fchownSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -15,6 +15,7 @@ import { pinnedDir } from "../../src/home/pinned-sarge.js";
 import { sargeVersion } from "../../src/util/version.js";
 import { packageRoot } from "../../src/util/package-root.js";
 import { runSarge, spawnSarge, type CliOptions, type CliResult, type SargeProcess } from "./cli.js";
+import type { SystemUser } from "./system-users.js";
 import { freePortBlock } from "./ports.js";
 import { killProcessesUsing } from "./processes.js";
 import { waitFor } from "./wait.js";
@@ -58,6 +59,8 @@ export interface TestHomeOptions {
   withGreetingWheel?: boolean;
   /** The sarge executable that runs `init` (default the checkout's bin/sarge): the home pins that one. */
   sarge?: string;
+  /** The user the home belongs to (made by root, then handed over): its supervisor and every sarge command run as that user. */
+  owner?: SystemUser;
 }
 
 /** A fresh home made by `sarge init`, on free ports, with examples/greeting's wheel in dist/. */
@@ -91,19 +94,24 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
   if (options.withGreetingWheel !== false) {
     execFileSync("python3", [join(packageRoot, "examples", "greeting", "make_wheel.py"), paths.dist], { stdio: "ignore" });
   }
+  const owner = options.owner;
+  // -R never follows the link to the shared pinned copy; -h hands over the link itself
+  if (owner) execFileSync("chown", ["-R", "-h", `${owner.uid}:${owner.gid}`, join(root, "..")]);
   let supervisor: ChildProcess | null = null;
   const home: TestHome = {
     root,
     paths,
     webPort,
     portRange,
-    sarge: (args, cliOptions) => runSarge(["--home", root, ...args], cliOptions),
-    spawn: (args, cliOptions) => spawnSarge(["--home", root, ...args], cliOptions),
+    sarge: (args, cliOptions) => runSarge(["--home", root, ...args], { user: owner, ...cliOptions }),
+    spawn: (args, cliOptions) => spawnSarge(["--home", root, ...args], { user: owner, ...cliOptions }),
     async startSupervisor() {
       const outFile = join(paths.log, "supervisord.out");
       const out = openSync(outFile, "a");
       try {
-        supervisor = spawn(join(paths.bin, "supervisord"), [], { stdio: ["ignore", out, out] });
+        if (owner) fchownSync(out, owner.uid, owner.gid);
+        const asOwner = owner && { uid: owner.uid, gid: owner.gid, env: { ...process.env, HOME: owner.home, USER: owner.name, LOGNAME: owner.name } };
+        supervisor = spawn(join(paths.bin, "supervisord"), [], { stdio: ["ignore", out, out], ...asOwner });
       } finally {
         closeSync(out);
       }

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import getPort from "get-port";
@@ -20,17 +20,20 @@ export interface TestSshd {
 
 /**
  * A private sshd on a loopback port: its own host key, one authorized client
- * key, key authentication only, run as the current user. Its log is kept for
+ * key, key authentication only, letting in `user` (default: the current
+ * user; another one needs this process to be root). Its log is kept for
  * failure messages.
  */
-export async function startSshd(dir: string): Promise<TestSshd> {
+export async function startSshd(dir: string, user = userInfo().username): Promise<TestSshd> {
   if (!existsSync(SSHD)) {
     throw new Error(`${SSHD} is missing: the push e2e test needs the Debian package openssh-server; run scripts/setup.sh`);
   }
   for (const name of ["host_key", "client_key"]) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `sarge-test-${name}`, "-f", join(dir, name)]);
   cpSync(join(dir, "client_key.pub"), join(dir, "authorized_keys"));
+  // sshd reads authorized_keys as the user logging in
+  chmodSync(dir, 0o755);
+  chmodSync(join(dir, "authorized_keys"), 0o644);
   const port = await getPort({ host: "127.0.0.1" });
-  const user = userInfo().username;
   writeFileSync(
     join(dir, "sshd_config"),
     [

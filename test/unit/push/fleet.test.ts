@@ -21,9 +21,10 @@ function fakeHost(name: string, log: string[], fail: Partial<Record<string, stri
       if (command === "stage") return answer(0, JSON.stringify({ release: (staged = active.release + 1), commit: "abc", instances: [], durationMs: 1 }));
       return answer(0, staged ? "{}" : "");
     },
-    async hold() {
+    async hold(waitSeconds) {
       if (fail.hold !== undefined) throw new Error(fail.hold);
-      log.push(`${name} hold`);
+      if (fail.busy !== undefined && waitSeconds === 0) throw new Error(fail.busy);
+      log.push(`${name} hold${waitSeconds === 0 ? "" : ` --wait-lock ${waitSeconds}`}`);
       return { token: `t-${name}`, release: async () => void log.push(`${name} release`) };
     },
   };
@@ -161,7 +162,23 @@ describe("fleet push, against fake hosts", () => {
     const log: string[] = [];
     const hosts = [fakeHost("h2", log, { hold: "u@h2:/srv/app: could not take the deploy lock: the home is locked by pid 7" }), fakeHost("h1", log)];
     await expect(fleetPush(hosts, options())).rejects.toMatchObject({ message: "could not lock every host: nothing was pushed" });
-    expect(log.filter((line) => !line.includes(" status"))).toEqual(["h1 hold", "h1 release"]);
+    expect(log.filter((line) => !line.includes(" status"))).toEqual(["h1 hold", "h1 release", "h1 hold --wait-lock 5", "h1 release"]);
+  });
+
+  it("takes every lock at once without waiting; when one is busy, lets go of the others and takes them in sorted order, each waiting", async () => {
+    const log: string[] = [];
+    const hosts = [fakeHost("h3", log), fakeHost("h2", log, { busy: "u@h2:/srv/app: could not take the deploy lock: the home is locked by pid 7" }), fakeHost("h1", log)];
+    const result = await fleetPush(hosts, options());
+    expect(result.exitCode).toBe(0);
+    expect(log.filter((line) => / (hold|release)/.test(line)).slice(0, 7)).toEqual([
+      "h1 hold",
+      "h3 hold",
+      "h3 release",
+      "h1 release",
+      "h1 hold --wait-lock 5",
+      "h2 hold --wait-lock 5",
+      "h3 hold --wait-lock 5",
+    ]);
   });
 
   it("--lb: drains each host until its sessions reach 0 before the switch, ready after verification", async () => {
