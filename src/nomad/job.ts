@@ -110,14 +110,15 @@ function releaseJob(input: NomadJobInput): NomadJob {
 }
 
 function task(input: NomadJobInput, proc: string, env: Record<string, string>): Record<string, unknown> {
+  const stop = input.settings.stop(proc);
   return {
     Name: proc,
     Driver: input.driver,
     Config: { command: LAUNCHER, args: [proc] },
     Env: env,
     Artifacts: [{ GetterSource: input.artifactUrl, GetterOptions: { checksum: `sha256:${input.sha256}` }, RelativeDest: BUNDLE_DIR }],
-    KillSignal: input.settings.stopSignal,
-    KillTimeout: ns(input.settings.stopTimeoutMs),
+    KillSignal: stop.signal,
+    KillTimeout: ns(stop.timeoutMs),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { SargeConfig } from "../home/config-types.js";
-import { DEFAULT_PROCESS_SETTINGS } from "../home/config-processes.js";
+import { processSettings } from "../home/config-processes.js";
 
 /** What a Nomad job takes from a home's etc/sarge.yaml (docs/nomad.md, "What maps to what"). */
 export interface NomadSettings {
@@ -9,18 +9,19 @@ export interface NomadSettings {
   httpPath: string | null;
   /** env: given to every task. */
   env: Record<string, string>;
-  stopSignal: NodeJS.Signals;
-  stopTimeoutMs: number;
+  /** How a process type's task stops (processes.<type>.stop_signal and grace): KillSignal, and KillTimeout until SIGKILL. */
+  stop(proc: string): { signal: NodeJS.Signals; timeoutMs: number };
 }
 
-/** Without a home, what a fresh `sarge init` home would say: web routed, a TCP check, no env. */
+/** Without a home, what a fresh `sarge init` home would say: web routed, a TCP check, no env, the default stop settings. */
 export function nomadSettings(config: SargeConfig | null): NomadSettings {
   return {
     routed: config ? Object.keys(config.portMap) : ["web"],
     httpPath: config?.health.httpPath ?? null,
     env: config?.env ?? {},
-    // the defaults of etc/sarge.yaml's processes: (one job's types share them here)
-    stopSignal: DEFAULT_PROCESS_SETTINGS.stopSignal,
-    stopTimeoutMs: DEFAULT_PROCESS_SETTINGS.graceMs,
+    stop: (proc) => {
+      const settings = processSettings(config?.processes ?? {}, proc);
+      return { signal: settings.stopSignal, timeoutMs: settings.graceMs };
+    },
   };
 }
