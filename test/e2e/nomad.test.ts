@@ -39,7 +39,7 @@ beforeAll(async () => {
   mkdirSync(join(home, "etc"), { recursive: true, mode: 0o755 });
   writeFileSync(
     join(home, "etc", "sarge.yaml"),
-    "port_range: [21000, 21099]\nport_map:\n  web: 127.0.0.1:21200\nhealth:\n  http_path: /up\nenv:\n  MESSAGE: from nomad\n",
+    "port_range: [21000, 21099]\nport_map:\n  web: 127.0.0.1:21200\nhealth:\n  http_path: /up\nenv:\n  MESSAGE: from nomad\nprocesses:\n  web:\n    stop_signal: QUIT\n    grace: 45s\n",
   );
 });
 
@@ -54,7 +54,7 @@ type Job = { ID: string; Type: string; Meta: Record<string, string>; TaskGroups:
 const readJob = (file: string) => (JSON.parse(readFileSync(file, "utf8")) as { Job: Job }).Job;
 
 describe("sarge export nomad", () => {
-  it("writes the release job and the service job from the bundle and the home's settings", async () => {
+  it("writes the release job and the service job from the bundle and the home's settings (port_map, health, env, processes)", async () => {
     const out = join(work, "jobs");
     const result = await exportNomad(["--bundle", bundle, "--artifact-url", URL_, "-c", "web=2", "-o", out], { SARGE_HOME: home });
     expect(result.code, result.stderr).toBe(0);
@@ -70,6 +70,8 @@ describe("sarge export nomad", () => {
       Config: { command: "local/.sarge/run", args: ["web"] },
       Env: { MESSAGE: "from nomad", PORT: "${NOMAD_PORT_http}" },
       Artifacts: [{ GetterSource: URL_, GetterOptions: { checksum: `sha256:${sha256}` }, RelativeDest: "local/" }],
+      KillSignal: "SIGQUIT",
+      KillTimeout: 45_000_000_000,
     });
     const release = readJob(join(out, "hello-release.nomad.json"));
     expect([release.ID, release.Type, release.TaskGroups[0]!.Tasks[0].Config.args]).toEqual(["hello-release", "batch", ["release"]]);
