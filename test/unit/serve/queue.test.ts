@@ -4,8 +4,8 @@
  * release, the timeouts, and what a restarted server makes of the records a
  * previous one left. test/e2e/serve-queue.test.ts runs it for real.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { readState, writeState } from "../../../src/instance/state.js";
@@ -14,6 +14,7 @@ import { ReleaseQueue, type QueueTimeouts } from "../../../src/serve/queue.js";
 import type { DeployChild } from "../../../src/serve/queue/child.js";
 import { saveRecord, type QueueRecord } from "../../../src/serve/queue/record.js";
 import { spoolPath } from "../../../src/serve/queue/spool.js";
+import { GitRepo } from "../../support/git-repo.js";
 import { createUnitHome, type UnitHome } from "../../support/unit-home.js";
 import { waitFor } from "../../support/wait.js";
 
@@ -169,5 +170,18 @@ describe("the release queue", () => {
     await startQueue();
     await waitFor(() => state(byRef.id) === "failed", "the release by ref to run, and fail");
     expect(queue.get(byRef.id)!.error).toBe(`webhook.repository is no longer set in ${home.paths.config}: nothing to fetch main from`);
+  });
+
+  it("cancels a release by ref while its source is fetched: no deploy starts", async () => {
+    const repository = GitRepo.init(join(home.paths.root, "origin"));
+    repository.commit({ Procfile: "web: python app.py\n" });
+    appendFileSync(home.paths.config, `\nwebhook:\n  repository: ${repository.dir}\n`);
+    await startQueue();
+    const byRef = await submit({ ref: { ref: "main" } });
+    expect(state(byRef.id)).toBe("running");
+    queue.cancel(byRef.id, "bob");
+    await waitFor(() => state(byRef.id) === "cancelled", "the release by ref to end cancelled");
+    expect(queue.get(byRef.id)!.error).toBe("cancelled while its source was fetched");
+    expect(children.has(byRef.id)).toBe(false);
   });
 });
