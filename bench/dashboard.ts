@@ -32,6 +32,8 @@ const RELEASES = 500;
 interface Load {
   fcpMs: number;
   ttfbMs: number;
+  /** The page's Server-Timing entries (status look, state and history read, render), ms by name; none for the static copy. */
+  server: Record<string, number>;
 }
 
 function typesFor(count: number): string[] {
@@ -70,8 +72,9 @@ async function measureLoads(page: Page, url: string, runs: number): Promise<Load
             const fcp = performance.getEntriesByName("first-contentful-paint")[0];
             if (!fcp) return void setTimeout(read, 10);
             // the browser's PerformanceNavigationTiming (this file is compiled without the DOM types)
-            const nav = (performance.getEntriesByType as unknown as (type: string) => Array<{ responseStart: number; requestStart: number }>)("navigation")[0]!;
-            resolve({ fcpMs: fcp.startTime, ttfbMs: nav.responseStart - nav.requestStart });
+            const nav = (performance.getEntriesByType as unknown as (type: string) => Array<{ responseStart: number; requestStart: number; serverTiming: Array<{ name: string; duration: number }> }>)("navigation")[0]!;
+            const server = Object.fromEntries(nav.serverTiming.map((entry) => [entry.name, entry.duration]));
+            resolve({ fcpMs: fcp.startTime, ttfbMs: nav.responseStart - nav.requestStart, server });
           };
           read();
         }),
@@ -142,8 +145,11 @@ export async function main(): Promise<BenchOutcome> {
     const fcp = round(median(dashboard.map((load) => load.fcpMs)), 1);
     const ttfb = round(median(dashboard.map((load) => load.ttfbMs)), 1);
     const floorFcp = round(median(floorLoads.map((load) => load.fcpMs)), 1);
-    console.log(`  / with ${INSTANCES} instances and ${RELEASES} releases: first contentful paint ${fmt.ms(fcp, 1)} (server's first byte ${fmt.ms(ttfb, 1)}), static copy ${fmt.ms(floorFcp, 1)}; ${weight.bytes} bytes in ${weight.responses.length} responses, ${weight.external.length} external request(s)`);
-    const resultFile = writeResult("dashboard", { instances: INSTANCES, releases: RELEASES, runs, dashboard, floor: floorLoads, fcpMs: fcp, ttfbMs: ttfb, floorFcpMs: floorFcp, weight: { bytes: weight.bytes, responses: weight.responses, external: weight.external } });
+    const floorTtfb = round(median(floorLoads.map((load) => load.ttfbMs)), 1);
+    const serverMs = Object.fromEntries(["status", "files", "render"].map((name) => [name, round(median(dashboard.map((load) => load.server[name] ?? 0)), 1)]));
+    console.log(`  / with ${INSTANCES} instances and ${RELEASES} releases: first contentful paint ${fmt.ms(fcp, 1)} (server's first byte ${fmt.ms(ttfb, 1)}), static copy ${fmt.ms(floorFcp, 1)} (first byte ${fmt.ms(floorTtfb, 1)}); ${weight.bytes} bytes in ${weight.responses.length} responses (the HTML ${weight.html.length} characters), ${weight.external.length} external request(s)`);
+    console.log(`  the server's time per load (medians, Server-Timing): status look ${fmt.ms(serverMs.status!, 1)}, state and history read ${fmt.ms(serverMs.files!, 1)}, render ${fmt.ms(serverMs.render!, 1)}`);
+    const resultFile = writeResult("dashboard", { instances: INSTANCES, releases: RELEASES, runs, dashboard, floor: floorLoads, fcpMs: fcp, ttfbMs: ttfb, floorFcpMs: floorFcp, floorTtfbMs: floorTtfb, serverMs, weight: { bytes: weight.bytes, responses: weight.responses, external: weight.external } });
     return {
       name: "dashboard",
       resultFile,

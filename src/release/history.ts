@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import type { HomePaths } from "../home/paths.js";
 import { appendToFile } from "../util/append-file.js";
 import { ConfigError } from "../util/errors.js";
@@ -67,7 +67,47 @@ export function appendHistory(paths: HomePaths, entry: HistoryEntry): void {
 /** Every entry, oldest first; a torn last line (a killed writer) is skipped. */
 export function readHistory(paths: HomePaths): HistoryEntry[] {
   if (!existsSync(paths.history)) return [];
-  return readFileSync(paths.history, "utf8")
+  return parseHistory(readFileSync(paths.history, "utf8"));
+}
+
+const tailChunkBytes = 16 * 1024;
+
+/** The last `count` entries, oldest first, reading only the end of the file: the dashboard's home shows 20 of however many. */
+export function readLatestHistory(paths: HomePaths, count: number): HistoryEntry[] {
+  let fd: number;
+  try {
+    fd = openSync(paths.history, "r");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  try {
+    let start = fstatSync(fd).size;
+    let tail = Buffer.alloc(0);
+    // back from the end until the tail holds `count` whole lines (a newline before them) or the whole file
+    while (start > 0 && newlines(tail) <= count) {
+      const length = Math.min(tailChunkBytes, start);
+      start -= length;
+      const chunk = Buffer.alloc(length);
+      readSync(fd, chunk, 0, length, start);
+      tail = Buffer.concat([chunk, tail]);
+    }
+    const text = tail.toString("utf8");
+    // mid-file, the first line is a piece of one
+    return parseHistory(start === 0 ? text : text.slice(text.indexOf("\n") + 1)).slice(-count);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function newlines(buffer: Buffer): number {
+  let count = 0;
+  for (let at = buffer.indexOf(10); at !== -1; at = buffer.indexOf(10, at + 1)) count++;
+  return count;
+}
+
+function parseHistory(text: string): HistoryEntry[] {
+  return text
     .split("\n")
     .filter((line) => line.trim() !== "")
     .flatMap((line) => {

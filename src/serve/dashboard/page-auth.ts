@@ -57,6 +57,16 @@ export function signedIn(request: FastifyRequest): TokenRecord {
   return request.token;
 }
 
+/** Renders and sends a page; its render time joins the route's own Server-Timing entries. */
 export function sendPage(reply: FastifyReply, page: string, view: object, status = 200): FastifyReply {
-  return reply.status(status).type("text/html; charset=utf-8").header("cache-control", "no-store").send(renderPage(page, view));
+  const began = performance.now();
+  const html = renderPage(page, view);
+  const render = `render;dur=${(performance.now() - began).toFixed(1)}`;
+  const earlier = reply.getHeader("server-timing");
+  return reply
+    .status(status)
+    .type("text/html; charset=utf-8")
+    .header("cache-control", "no-store")
+    .header("server-timing", earlier === undefined ? render : `${String(earlier)}, ${render}`)
+    .send(html);
 }
