@@ -391,10 +391,10 @@ export const CONFIG_KEYS: ConfigKeyDoc[] = [
   { key: "serve.failed_auth_limit", type: "whole number", default: "10", range: [1, 1_000_000], description: "refused tokens one client address may present per minute; after that it gets 429 until a minute has passed since the first" },
   {
     key: "processes",
-    type: "process type → `{stop_signal, stop_to, grace, limits}`",
+    type: "process type → `{stop_signal, stop_to, grace, overlap, limits}`",
     default: "{}",
     description:
-      "how each process type stops and starts (docs/configuration.md, \"Process types\"): by default `TERM` to the main process, 30 s `grace` (the drain of its switch, then SIGKILL to its group), no limits; `limits.nofile` and `limits.memory` are rlimits set at start",
+      "how each process type stops and starts (docs/configuration.md, \"Process types\"): by default `TERM` to the main process, 30 s `grace` (the drain of its switch, then SIGKILL to its group), old and new overlapping, no limits; `overlap: never` stops the old instance before the new one starts (that type has a gap); `limits.nofile` and `limits.memory` are rlimits set at start",
   },
 ];
 

@@ -13,6 +13,7 @@ export const DEFAULT_PROCESS_SETTINGS: ProcessSettings = {
   stopSignal: "SIGTERM",
   stopTo: "main",
   graceMs: 30_000,
+  overlap: "always",
   limits: { nofile: null, memoryBytes: null },
 };
 
@@ -21,7 +22,7 @@ const maxNofile = 1_048_576;
 /** Below this a Python interpreter cannot even start; a smaller value is a typo. */
 const minMemoryBytes = 16 * 1024 ** 2;
 
-/** The `processes:` map: per process type, how it stops and its limits. */
+/** The `processes:` map: per process type, how it stops, whether old and new overlap, its limits. */
 export function readProcesses(read: ConfigReader, value: unknown): Record<string, ProcessSettings> {
   if (value === undefined || value === null) return {};
   const processes: Record<string, ProcessSettings> = {};
@@ -33,6 +34,7 @@ export function readProcesses(read: ConfigReader, value: unknown): Record<string
       stopSignal: ["stop_signal", (v, k) => stopSignal(read, v, k), fallback.stopSignal],
       stopTo: ["stop_to", (v, k) => oneOf<StopTo>(read, v, k, ["main", "group"]), fallback.stopTo],
       graceMs: ["grace", (v, k) => duration(read, v, k), fallback.graceMs],
+      overlap: ["overlap", (v, k) => oneOf<ProcessSettings["overlap"]>(read, v, k, ["always", "never"]), fallback.overlap],
       limits: ["limits", (v, k) => limits(read, v, k), fallback.limits],
     });
     processes[proc] = settings;

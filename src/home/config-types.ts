@@ -40,6 +40,8 @@ export interface ProcessSettings {
   stopTo: StopTo;
   /** How long requests in flight may finish on the old version (the drain), and from the stop signal to SIGKILL. */
   graceMs: number;
+  /** "never": the old instance stops before the new one starts (a singleton worker); that type has a gap. */
+  overlap: "always" | "never";
   /** Applied at start as rlimits; null: inherited. */
   limits: { nofile: number | null; memoryBytes: number | null };
 }

@@ -1,7 +1,8 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { HomeContext } from "../home/context.js";
-import { startInstance, stopInstance } from "../instance/lifecycle.js";
+import { isUp, startInstance, stopInstance } from "../instance/lifecycle.js";
+import { neverOverlaps, startAgain } from "./overlap.js";
 import { destroyInstances, strayDeployFolders } from "./retire.js";
 import { appendHistory, finishedRelease, readHistory } from "./history.js";
 import { instancesOf, readState, writeState, type State } from "../instance/state.js";
@@ -26,6 +27,7 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
     ctx.reporter.line(`starting ${instance.id}: it is ${instance.state} but its supervisor does not know it (a new or switched supervisor)`);
     await startInstance(ctx, instance);
   }
+  await startStoppedForSuccessors(ctx, state);
   const { started, routedBack } = await ctx.router.reconcile(state);
   if (started) ctx.reporter.line("started HAProxy with the routes of the active instances");
   for (const proc of routedBack) ctx.reporter.line(`${proc}: routed back to its active instance after an interrupted deploy`);
@@ -49,6 +51,21 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
   }
   recordInterruptedRelease(ctx, state, pendingCommit);
   writeState(ctx.paths, state);
+}
+
+/**
+ * A release killed after it stopped the active instance of an `overlap:
+ * never` type (before starting its successor) left that type with nothing
+ * running: the active instance runs again (the release is undone below).
+ */
+async function startStoppedForSuccessors(ctx: HomeContext, state: State): Promise<void> {
+  const pending = state.pendingRelease;
+  if (!pending || pending.kind === "stage") return;
+  const up = new Set((await ctx.supervisor.status()).filter(isUp).map((program) => program.name));
+  const stopped = Object.values(state.instances).filter(
+    (instance) => instance.state === "active" && pending.procs.includes(instance.proc) && neverOverlaps(ctx, instance.proc) && !up.has(instance.id),
+  );
+  await startAgain(ctx, stopped, "an interrupted release had stopped it before starting its successor");
 }
 
 /**

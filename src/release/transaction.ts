@@ -13,6 +13,7 @@ import { claimReleaseNumber, pruneReleaseClaims } from "./release-number.js";
 import { destroyInstances, retire } from "./retire.js";
 import { ReleaseCancelledError } from "../util/errors.js";
 import { releaseError, step, StepFailure, type ReleaseStep } from "./steps.js";
+import { startAgain, stopBeforeSuccessors } from "./overlap.js";
 import { markStaged, switchAll, undoSwitches, type Switched } from "./switch.js";
 
 /** What makes one release differ from another: deploy, rollback and config change are each a plan. */
@@ -73,10 +74,12 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
     const record = (outcome: HistoryEntry["outcome"], error?: string) =>
       announceOutcome(ctx, state, finishedRelease({ ...pending, commit: commit() }, outcome, error), startNotice);
     const switched: Switched[] = [];
+    const stoppedEarly: InstanceRecord[] = [];
     const cancel = ctx.cancel?.signal;
     let switchMs: Record<string, number> = {};
     try {
       await plan.prepare(records, state);
+      if (!plan.stage) stoppedEarly.push(...(await step("start", () => stopBeforeSuccessors(ctx, state, records), cancel)));
       await launch(ctx, state, records);
       if (plan.stage) markStaged(ctx, state, records);
       else
@@ -92,6 +95,9 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
       const failure = releaseError(plan.kind, error);
       const diskNote = fullDiskNote(ctx.paths.root);
       await undo(ctx, state, records, made, switched);
+      await startAgain(ctx, stoppedEarly, "the release that stopped it was undone").catch((restart: unknown) =>
+        ctx.reporter.line(`could not start ${stoppedEarly.map((instance) => instance.id).join(", ")} again (${(restart as Error).message}); start it with sarge start`),
+      );
       if (diskNote) ctx.reporter.line(diskNote());
       const outcome = failure instanceof ReleaseCancelledError ? "cancelled" : "failed";
       await onlyWarn(ctx, "record", () => record(outcome, (failure as Error).message), `the release ${outcome}, and record failed too`, RECORD_LATER);

@@ -1,7 +1,8 @@
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, readFileSync, rmSync } from "node:fs";
 import { get as httpGet } from "node:http";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { helloVersion } from "../support/apps.js";
 import { useDeployedHome } from "../support/deployed-home.js";
 import { waitFor } from "../support/wait.js";
@@ -94,5 +95,59 @@ describe("limits of a process type (supervisord)", () => {
     const web = list.find((instance) => instance.proc === "web" && instance.pid);
     expect(web, JSON.stringify(list)).toBeDefined();
     expect(readFileSync(`/proc/${web!.pid}/limits`, "utf8")).not.toMatch(/^Max open files\s+256\s/m);
+  });
+});
+
+describe("overlap: never (a singleton worker)", () => {
+  const lockFile = join(tmpdir(), `sarge-singleton-${process.pid}-${Date.now()}`);
+  const worker = [
+    "import fcntl, os, time",
+    'held = open(os.environ["SINGLETON"], "w")',
+    "try:",
+    "    fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)",
+    "except BlockingIOError:",
+    '    print("another worker holds the lock", flush=True)',
+    "    raise SystemExit(1)",
+    'print("worker holds the lock", flush=True)',
+    "while True:",
+    "    time.sleep(1)",
+  ].join("\n");
+  const app = (version: string, command = "python worker.py") =>
+    helloVersion(version, { Procfile: (old) => `${old}worker: ${command}\n`, "worker.py": `${worker}\n` });
+  const home = useDeployedHome({ moreEnv: { SINGLETON: lockFile }, app: app("v1"), procs: ["web", "worker"] });
+  afterAll(() => rmSync(lockFile, { force: true }));
+
+  type Row = { id: string; proc: string; state: string; process: string; pid: number | null };
+  const activeWorker = async () =>
+    (JSON.parse((await home.sarge(["list", "--json"])).stdout) as Row[]).find((row) => row.proc === "worker" && row.state === "active")!;
+
+  it("by default the new worker starts beside the old one (which here makes it fail)", async () => {
+    const deploy = await home.sarge(["deploy", "-", "worker"], { input: app("v2") });
+    expect(deploy.code).toBe(1);
+    expect(deploy.stderr).toContain("another worker holds the lock");
+  });
+
+  it("stops the old worker before the new one starts", async () => {
+    appendFileSync(home.paths.config, "processes:\n  worker: {overlap: never}\n");
+    const old = await activeWorker();
+    const deploy = await home.sarge(["deploy", "-", "worker"], { input: app("v3") });
+    expect(deploy.code, deploy.stderr).toBe(0);
+    expect(deploy.stderr).toMatch(new RegExp(`${old.id}: stopping before worker-\\S+ starts \\(worker has overlap: never\\)`));
+    const now = await activeWorker();
+    expect(now.id).not.toBe(old.id);
+    expect((await home.sarge(["logs", now.id])).stdout).toContain("worker holds the lock");
+  });
+
+  it("starts the old worker again when the new one fails", async () => {
+    const old = await activeWorker();
+    const deploy = await home.sarge(["deploy", "-", "worker"], { input: app("v4", "python nowhere.py") });
+    expect(deploy.code).toBe(1);
+    expect(deploy.stderr).toContain(`${old.id}: started again (the release that stopped it was undone)`);
+    const after = await waitFor(async () => {
+      const row = await activeWorker();
+      return row.process === "running" ? row : undefined;
+    }, "the old worker running again");
+    expect(after.id).toBe(old.id);
+    await waitFor(async () => (await home.sarge(["logs", old.id])).stdout.split("worker holds the lock").length === 3, "the old worker holding the lock again");
   });
 });
