@@ -1,4 +1,4 @@
-import { clientAddress } from "./proxy-secret.js";
+import { clientAddress, viaTlsProxy } from "./proxy-secret.js";
 import fastifyCookie from "@fastify/cookie";
 import Fastify, { type FastifyError, type FastifyInstance } from "fastify";
 import type { HomePaths } from "../home/paths.js";
@@ -66,6 +66,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   installRequestLog(app, options.paths);
   app.addHook("onRequest", async (request) => {
     request.client = clientAddress(request.raw, options.proxySecret ?? null);
+    request.overTls = request.protocol === "https" || viaTlsProxy(request.raw, options.proxySecret ?? null);
     refuseDotSegments(request.url);
   });
   for (const group of routeGroups) group(app);

@@ -16,6 +16,8 @@ declare module "fastify" {
     token: TokenRecord | null;
     /** Whom the failed-token limit counts against (src/serve/proxy-secret.ts). */
     client: string;
+    /** Reached over TLS, directly or through the home's TLS HAProxy (never because a client says so in a header). */
+    overTls: boolean;
   }
 }
 
@@ -41,6 +43,7 @@ export function installAuth(app: FastifyInstance, paths: HomePaths, options: Aut
   app.decorateRequest("who", null);
   app.decorateRequest("token", null);
   app.decorateRequest("client", "");
+  app.decorateRequest("overTls", false);
 }
 
 /**

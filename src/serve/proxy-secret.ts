@@ -35,11 +35,15 @@ export function proxySecret(paths: HomePaths): string {
   return readFileSync(file, "utf8").trim();
 }
 
-/** The client's address: X-Forwarded-For when the request carries the proxy secret, else the connection's peer. */
+/** Whether the request came through the home's TLS HAProxy: it carries the proxy secret, which only that HAProxy sends. */
+export function viaTlsProxy(request: IncomingMessage, secret: string | null): boolean {
+  return secret !== null && carriesSecret(request.headers[proxySecretHeader], secret);
+}
+
+/** The client's address: X-Forwarded-For when the request came through the TLS HAProxy, else the connection's peer. */
 export function clientAddress(request: IncomingMessage, secret: string | null): string {
-  const peer = request.socket.remoteAddress ?? "unknown";
   const forwarded = request.headers["x-forwarded-for"];
-  if (secret === null || typeof forwarded !== "string" || !carriesSecret(request.headers[proxySecretHeader], secret)) return peer;
+  if (typeof forwarded !== "string" || !viaTlsProxy(request, secret)) return request.socket.remoteAddress ?? "unknown";
   return forwarded.trim();
 }
 

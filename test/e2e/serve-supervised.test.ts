@@ -13,18 +13,33 @@ import { freePortBlock } from "../support/ports.js";
 import { api, waitForServe } from "../support/serve.js";
 import { waitFor } from "../support/wait.js";
 
-function httpsGet(url: string, ca: string, token: string, options: { localAddress?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; body: unknown }> {
+interface HttpsAnswer {
+  status: number;
+  body: unknown;
+  cookie: string | undefined;
+}
+
+function httpsRequest(url: string, ca: string, options: { token?: string; localAddress?: string; headers?: Record<string, string>; form?: string } = {}): Promise<HttpsAnswer> {
   return new Promise((resolve, reject) => {
-    const headers = { ...options.headers, authorization: `Bearer ${token}` };
-    const req = request(url, { ca, servername: "localhost", headers, localAddress: options.localAddress }, (response) => {
+    const headers: Record<string, string> = { ...options.headers };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (options.form !== undefined) headers["content-type"] = "application/x-www-form-urlencoded";
+    const method = options.form === undefined ? "GET" : "POST";
+    const req = request(url, { method, ca, servername: "localhost", headers, localAddress: options.localAddress }, (response) => {
       let text = "";
       response.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      response.on("end", () => resolve({ status: response.statusCode!, body: JSON.parse(text) }));
+      response.on("end", () => {
+        const json = (response.headers["content-type"] ?? "").startsWith("application/json");
+        resolve({ status: response.statusCode!, body: json ? JSON.parse(text) : text, cookie: response.headers["set-cookie"]?.[0] });
+      });
     });
     req.on("error", reject);
-    req.end();
+    req.end(options.form);
   });
 }
+
+const httpsGet = (url: string, ca: string, token: string, options: { localAddress?: string; headers?: Record<string, string> } = {}) =>
+  httpsRequest(url, ca, { ...options, token }).then(({ status, body }) => ({ status, body }));
 
 describe("sarge serve under the supervisor, behind the home's HAProxy for TLS", () => {
   let home: TestHome;
@@ -55,6 +70,23 @@ describe("sarge serve under the supervisor, behind the home's HAProxy for TLS", 
     const answer = await httpsGet(`https://localhost:${port + 1}/api/v1/status`, readFileSync(join(home.paths.etc, "tls", "cert.pem"), "utf8"), token);
     expect(answer).toEqual({ status: 200, body: [expect.objectContaining({ proc: "web" })] });
     expect((await api(`${url}/healthz`, null)).status).toBe(200);
+  });
+
+  it("makes the session cookie Secure when the login came through the TLS frontend, and never because a header says https", async () => {
+    const token = (await home.sarge(["token", "add", "cy", "--role", "viewer"])).stdout.trim();
+    const form = new URLSearchParams({ token, next: "/" }).toString();
+    const ca = readFileSync(join(home.paths.etc, "tls", "cert.pem"), "utf8");
+    const overTls = await httpsRequest(`https://localhost:${port + 1}/login`, ca, { form, headers: { origin: `https://localhost:${port + 1}` } });
+    expect(overTls.status, String(overTls.body)).toBe(303);
+    expect(overTls.cookie).toMatch(/; Secure/);
+    const plain = await fetch(`${url}/login`, {
+      method: "POST",
+      body: form,
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: url, "x-forwarded-proto": "https" },
+    });
+    expect(plain.status).toBe(303);
+    expect(plain.headers.get("set-cookie")).not.toMatch(/Secure/);
   });
 
   it("counts refused tokens against the address HAProxy names, never one a client puts in X-Forwarded-For", async () => {

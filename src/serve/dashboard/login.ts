@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { sessionCookie } from "../auth.js";
 import { HttpError } from "../http-error.js";
 import { verifyToken } from "../tokens.js";
@@ -7,11 +7,6 @@ import { sendPage } from "./page-auth.js";
 /** Only a path of this server is a place to go back to after logging in. */
 function safeNext(next: unknown): string {
   return typeof next === "string" && next.startsWith("/") && !next.startsWith("//") ? next : "/";
-}
-
-/** The cookie is Secure when the browser reached us over TLS (directly, or through the home's HAProxy). */
-function overTls(request: FastifyRequest): boolean {
-  return request.protocol === "https" || request.headers["x-forwarded-proto"] === "https";
 }
 
 export function loginRoutes(app: FastifyInstance): void {
@@ -35,7 +30,7 @@ export function loginRoutes(app: FastifyInstance): void {
       path: "/",
       httpOnly: true,
       sameSite: "strict",
-      secure: overTls(request),
+      secure: request.overTls,
       maxAge: Math.floor(auth.sessions.ttlMs / 1000),
     });
     return reply.redirect(next, 303);
