@@ -194,7 +194,7 @@ describe("the dashboard", () => {
     browser.use(admin);
   });
 
-  it("shows a viewer no Deploy, Rollback or Config, and refuses them with 403 when it POSTs anyway", async () => {
+  it("shows a viewer no Deploy, Cancel, Rollback or Config, and refuses them with 403 when it POSTs anyway", async () => {
     const page = await browser.newPage(viewports.phone);
     await logIn(page, server, server.tokens.viewer);
     const nav = await page.locator("header nav").textContent();
@@ -203,7 +203,7 @@ describe("the dashboard", () => {
     expect(nav).not.toContain("Tokens");
     await page.goto(`${server.url}/releases/1`);
     expect(await page.locator("text=Roll back to this").count()).toBe(0);
-    for (const [path, body] of [["/releases/1/rollback", ""], ["/lock", "reason=mine"], ["/config", "key=MESSAGE&value=pwned"], ["/tokens", "name=mine&role=admin"]] as const) {
+    for (const [path, body] of [["/releases/1/rollback", ""], ["/releases/1/cancel", ""], ["/lock", "reason=mine"], ["/config", "key=MESSAGE&value=pwned"], ["/tokens", "name=mine&role=admin"]] as const) {
       const answer = await page.evaluate(
         async ([url, form]) => {
           const response = await fetch(url, { method: "POST", body: new URLSearchParams(form) });
@@ -270,6 +270,12 @@ describe("the dashboard", () => {
     await Promise.all([page.waitForURL(/\/releases\/\d+$/, { timeout: 60_000 }), page.click("form button.primary")]);
     await waitFor(async () => (await page.textContent("#log"))?.includes("release: while"), "the release hook to run (its line in the page's log)", 90_000);
 
+    const viewer = await browser.newPage();
+    await logIn(viewer, server, server.tokens.viewer);
+    await viewer.goto(page.url());
+    await expect(viewer.textContent("h1")).resolves.toContain("running");
+    expect(await viewer.locator("button:has-text('Cancel')").count()).toBe(0);
+    browser.use(page);
     await documentationShots(page, "release-running");
     const load = startLoad(home.webPort, { workers: 2 });
     await page.click("button:has-text('Cancel')");
