@@ -155,6 +155,16 @@ describe("pylock.toml", () => {
     expect(requirementLines.join("\n")).not.toMatch(/gamma|ghost|dependency_groups|extras/);
   });
 
+  it("refuses a locked wheel whose hash differs before pip runs, naming the package and both hashes", async () => {
+    const wrong = "4".repeat(64);
+    const tampered = lockedWheel("beta", "2.0").replace(sums.beta!, wrong);
+    const { message, envs } = await refusal({ "pylock.toml": pylock([lockedWheel("alpha", "1.0"), tampered]) });
+    expect(message).toBe(
+      `hash mismatch, refusing to install: beta (.sarge/pylock.requirements.txt:3) expects sha256:${wrong}, found sha256:${sums.beta} (${join(dist, wheelFileName({ name: "beta", version: "2.0" }))}) — the file is not the one the requirements were locked with`,
+    );
+    expect(envs).toEqual([]);
+  });
+
   it("names, in one message, entries with only an sdist or a URL that is not here", async () => {
     const sdistOnly = ["[[packages]]", 'name = "from-source"', 'version = "1.0"', "[packages.sdist]", 'url = "https://x.invalid/from-source-1.0.tar.gz"', `hashes = { sha256 = "${"3".repeat(64)}" }`, ""].join("\n");
     const { message } = await refusal({ "pylock.toml": pylock([lockedWheel("alpha", "1.0"), sdistOnly, lockedWheel("faraway", "2.0")]) });
