@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { statSync, watch, type FSWatcher } from "node:fs";
 import { readLogPage, type LogSource } from "./log-stream.js";
 
 /** A `log` SSE event from `offset`: `frame` is null when there is nothing new. */
@@ -28,6 +28,7 @@ interface Shared {
   last: { offset: number; event: LogEvent } | null;
   wake: Set<() => void>;
   timer: NodeJS.Timeout;
+  watchers: FSWatcher[];
 }
 
 const following = new Map<string, Shared>();
@@ -36,7 +37,9 @@ const following = new Map<string, Shared>();
  * The follower of `source`'s file, shared by every stream of the same file:
  * one stat (and one look at the outcome) per `pollMs` while anyone follows,
  * instead of one per stream (100 open streams would otherwise read the file
- * and the history 500 times a second while a deploy writes it).
+ * and the history 500 times a second while a deploy writes it), and one at
+ * once when the file or the source's outcome file changes (inotify), so
+ * neither a line nor the end event waits for the next poll.
  */
 export function followLog(source: LogSource, pollMs: number): LogFollower {
   // a source without a file yet follows alone: nothing names what it will be
@@ -70,21 +73,36 @@ export function followLog(source: LogSource, pollMs: number): LogFollower {
       released = true;
       if (--mine.users > 0) return;
       clearInterval(mine.timer);
+      for (const watcher of mine.watchers) watcher.close();
       if (key !== null && following.get(key) === mine) following.delete(key);
     },
   };
 }
 
 function startFollowing(source: LogSource, pollMs: number): Shared {
-  const shared: Shared = { source, users: 0, stamp: "", outcome: null, last: null, wake: new Set(), timer: setInterval(() => look(shared), pollMs) };
+  const shared: Shared = { source, users: 0, stamp: "", outcome: null, last: null, wake: new Set(), timer: setInterval(() => look(shared), pollMs), watchers: [] };
   shared.timer.unref();
+  // a write to the log wakes the streams for its bytes; only the outcome file (or the poll) looks at the outcome, which may cost a history read
+  const file = source.file();
+  shared.watchers = [...(file ? watchChanges(file, () => look(shared, false)) : []), ...(source.outcomeFile ? watchChanges(source.outcomeFile, () => look(shared)) : [])];
   look(shared);
   return shared;
 }
 
+/** A watcher of `file`, or none when it cannot be watched (not there yet): the poll still sees it. */
+function watchChanges(file: string, changed: () => void): FSWatcher[] {
+  try {
+    const watcher = watch(file, { persistent: false }, changed);
+    watcher.on("error", () => watcher.close());
+    return [watcher];
+  } catch {
+    return [];
+  }
+}
+
 /** The outcome first, then the file: a stream woken by an outcome has every byte written before it. */
-function look(shared: Shared): void {
-  const outcome = shared.source.finished?.() ?? null;
+function look(shared: Shared, withOutcome = true): void {
+  const outcome = withOutcome ? (shared.source.finished?.() ?? null) : shared.outcome;
   const file = shared.source.file();
   const stat = file === null ? undefined : statSync(file, { throwIfNoEntry: false });
   const stamp = `${file}|${stat?.ino}|${stat?.size}|${stat?.mtimeMs}`;

@@ -20,6 +20,8 @@ export interface LogSource {
    * ends by itself (an instance's log).
    */
   finished?(): unknown;
+  /** A file whose change may bring the outcome (a release's: the history), watched so the end event goes out at once. */
+  outcomeFile?: string;
 }
 
 export interface LogPage {

@@ -39,7 +39,7 @@ export function releaseRoutes(app: FastifyInstance): void {
       if (historyEntry(paths, release)) throw new HttpError(404, `release ${release} has no log here: the server keeps the output of the releases it runs, not of those run by sarge deploy over ssh`);
       notFound(release);
     }
-    return serveLog(request, reply, { file: () => file, finished: () => releaseOutcome(paths, release) });
+    return serveLog(request, reply, { file: () => file, finished: () => releaseOutcome(paths, release), outcomeFile: paths.history });
   });
 }
 

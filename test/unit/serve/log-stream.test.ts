@@ -1,4 +1,4 @@
-import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -13,10 +13,15 @@ describe("log-stream", () => {
   let url: string;
   let finished: unknown = null;
   let outcomeLooks = 0;
+  const watched = join(dir, "watched.log");
+  const outcomes = join(dir, "outcomes");
+  const watchedOutcome = (): unknown => JSON.parse(readFileSync(outcomes, "utf8"));
 
   beforeAll(async () => {
     app = Fastify();
     app.get("/log", (request, reply) => streamLog(request, reply, { file: () => file, finished: () => (outcomeLooks++, finished) }, 0, { pollMs: 10, heartbeatMs: 50 }));
+    // no poll within the test: only the watch of the file and of the outcome file can wake these streams
+    app.get("/watched", (request, reply) => streamLog(request, reply, { file: () => watched, finished: () => watchedOutcome(), outcomeFile: outcomes }, 0, { pollMs: 600_000, heartbeatMs: 600_000 }));
     url = `${await app.listen({ host: "127.0.0.1", port: 0 })}/log`;
   });
   afterAll(async () => {
@@ -65,6 +70,22 @@ describe("log-stream", () => {
     // one look per 10 ms poll for all 20 streams, not one per stream (a loaded machine only makes them fewer)
     expect(outcomeLooks).toBeLessThanOrEqual(Math.ceil((Date.now() - started) / 10) + 5);
     expect(new Set(events)).toEqual(new Set([`retry: 1000\n\nevent: log\nid: 6\ndata: "first\\n"\n\nevent: log\nid: 13\ndata: "second\\n"\n\nevent: end\nid: 13\ndata: {"outcome":"success"}\n\n`]));
+  });
+
+  it("sends a written line and the end event as soon as the log and the outcome file change, without waiting for a poll", async () => {
+    writeFileSync(watched, "");
+    writeFileSync(outcomes, "null");
+    const seen: string[] = [""];
+    const response = await fetch(url.replace(/\/log$/, "/watched"));
+    const done = (async () => {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) seen[0] += new TextDecoder().decode(chunk);
+    })();
+    await waitFor(() => seen[0]!.startsWith("retry: 1000"), "the stream to open");
+    appendFileSync(watched, "deployed\n");
+    await waitFor(() => seen[0]!.includes("deployed"), "the line, long before the 10 min poll", 20_000);
+    writeFileSync(outcomes, JSON.stringify({ outcome: "success" }));
+    await done;
+    expect(seen[0]).toBe(`retry: 1000\n\nevent: log\nid: 9\ndata: "deployed\\n"\n\nevent: end\nid: 9\ndata: {"outcome":"success"}\n\n`);
   });
 
   it("reads a log that shrank (rotated) again from its start", () => {
