@@ -55,7 +55,7 @@ export async function reloadHaproxy(
     last = `its workers are still ${now.workers.join(", ") || "none"}`;
     return now.workers.find((pid) => !known.has(pid));
   };
-  const fresh = await pollUntil(newWorker, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 20 });
+  const fresh = await pollUntil(newWorker, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 5 });
   if (fresh === undefined) throw new SargeError(`HAProxy did not start a new worker within ${timeoutMs} ms of the reload: ${last}`);
   await waitForHaproxy(paths, { workerPid: fresh, timeoutMs: Math.max(1, deadline - Date.now()) });
   return { workerPid: fresh, previousWorkers: before.workers, ms: performance.now() - started };

@@ -13,7 +13,7 @@ type AdminPaths = Pick<HomePaths, "haproxyAdminSocket">;
 export interface SwitchOptions {
   /** Longest wait for the old slot's running requests; then it goes to maintenance anyway. Default: hard-stop-after (60 s). */
   drainTimeoutMs?: number;
-  /** Longest pause between two reads of the old slot's load while draining (it starts at 2 ms). Default 20 ms. */
+  /** Longest pause between two reads of the old slot's load while draining (it starts at 2 ms). Default 5 ms. */
   pollMs?: number;
   /** Called once the new slot takes requests, before the old one is drained (both serve meanwhile); for crash tests. */
   beforeDrain?: () => Promise<void>;
@@ -69,7 +69,7 @@ export async function switchSlot(
     throw new SargeError(`cannot switch "${proc}" to port ${String(port)}: not a TCP port`);
   }
   const drainTimeoutMs = options.drainTimeoutMs ?? HARD_STOP_AFTER_MS;
-  const pollMs = options.pollMs ?? 20;
+  const pollMs = options.pollMs ?? 5;
   const started = performance.now();
   const from = otherSlot(to);
   const before = await readListen(paths, proc);

@@ -25,7 +25,7 @@ export async function waitForHaproxy(
 ): Promise<{ workerPid: number }> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
-  const left = () => ({ timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 20 });
+  const left = () => ({ timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 5 });
   let last = "its admin socket did not answer";
   const answeringWorker = async () => {
     try {
