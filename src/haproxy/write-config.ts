@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { moveIntoPlace, writeTempFile } from "../util/atomic-file.js";
-import { loadExeca } from "../util/load-execa.js";
+import { runChild } from "../util/run-child.js";
 import type { HomePaths } from "../home/paths.js";
 import { SargeError } from "../util/errors.js";
 import { resolveHaproxyBin } from "./binary.js";
@@ -25,11 +25,11 @@ function linesTagged(output: string, tag: string): string[] {
  */
 export async function checkHaproxyConfig(file: string, haproxyBin: string): Promise<ConfigCheck> {
   const bin = resolveHaproxyBin(haproxyBin);
-  const result = await (await loadExeca())(bin, ["-c", "-f", file], { reject: false, all: true, timeout: 30_000, stdin: "ignore" });
-  const output = result.all ?? "";
+  const result = await runChild(bin, ["-c", "-f", file], { timeoutMs: 30_000 });
+  const output = result.all;
   if (result.exitCode === 0) return { warnings: linesTagged(output, "[WARNING]") };
   const alerts = linesTagged(output, "[ALERT]");
-  const summary = alerts.length > 0 ? alerts.join(" ") : (output.trim() || (result.failed ? result.shortMessage : "no output"));
+  const summary = alerts.length > 0 ? alerts.join(" ") : (output.trim() || (result.failure ?? "no output"));
   throw new SargeError(`HAProxy refused the configuration: ${summary}`, {
     detail: `${bin} -c -f ${file} exited ${String(result.exitCode ?? result.signal)}:\n${output.trim()}`,
   });

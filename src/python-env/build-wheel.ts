@@ -5,7 +5,7 @@
  * and for a pyproject.toml app's own package.
  */
 import { readdir } from "node:fs/promises";
-import { loadExeca } from "../util/load-execa.js";
+import { runChild } from "../util/run-child.js";
 import { childEnvironment } from "./child-env.js";
 import type { Interpreter } from "./interpreter.js";
 
@@ -34,15 +34,8 @@ export async function buildWheelOffline(options: OfflineWheelBuild): Promise<{ f
       ...(isolation ? [] : ["--no-build-isolation"]),
       options.target,
     ];
-    const result = await (await loadExeca())(options.interpreter.executable, args, {
-      cwd: options.cwd,
-      env: { ...childEnvironment({ pip: true }), ...options.env },
-      extendEnv: false,
-      reject: false,
-      all: true,
-      ...(options.cancel ? { cancelSignal: options.cancel } : {}),
-    });
-    const output = String(result.all ?? "");
+    const result = await runChild(options.interpreter.executable, args, { cwd: options.cwd, env: { ...childEnvironment({ pip: true }), ...options.env }, cancel: options.cancel });
+    const output = result.all || (result.failure ?? "");
     for (const line of output.split("\n")) if (line.trim()) options.log?.(`pip: ${line}`);
     if (result.exitCode === 0) return { files: (await readdir(options.outDir)).filter((file) => file.endsWith(".whl")) };
     if (options.cancel?.aborted) throw options.cancel.reason ?? new Error("cancelled");

@@ -4,7 +4,7 @@
  * when the host pip is too old for --python (< 22.3) or absent, and says so.
  */
 import { spawn } from "node:child_process";
-import { loadExeca } from "../util/load-execa.js";
+import { runChild } from "../util/run-child.js";
 import { rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { shellQuote } from "../procfile/pyutil.js";
@@ -132,10 +132,10 @@ export async function buildEnvironment(options: BuildOptions): Promise<void> {
 
 async function createVenv(executable: string, dir: string, withPip: boolean): Promise<void> {
   const args = ["-I", "-m", "venv", ...(withPip ? [] : ["--without-pip"]), dir];
-  const result = await (await loadExeca())(executable, args, { env: childEnvironment(), extendEnv: false, reject: false, all: true });
+  const result = await runChild(executable, args, { env: childEnvironment() });
   if (result.exitCode !== 0) {
     throw new SargeError(`cannot create a virtualenv with ${executable}${withPip ? " (with pip)" : ""}`, {
-      detail: String(result.all ?? "").trim(),
+      detail: (result.all || result.failure || "").trim(),
     });
   }
 }
@@ -146,7 +146,7 @@ async function createVenv(executable: string, dir: string, withPip: boolean): Pr
  * machine without it only loses that guarantee.
  */
 async function flushToDisk(dir: string): Promise<void> {
-  await (await loadExeca())("sync", ["-f", dir], { reject: false }).catch(() => undefined);
+  await runChild("sync", ["-f", dir]);
 }
 
 /** Runs a command in sarge's process group (a killed sarge takes it along), sending every output line to `log` as it comes, and returns the whole output. */

@@ -8,7 +8,7 @@
  * pyenv reads to pick a version (.python-version from the home up to /, $PYENV_ROOT/version).
  * Any other wrapper script is asked every time.
  */
-import { loadExeca } from "../util/load-execa.js";
+import { runChild } from "../util/run-child.js";
 import { constants } from "node:fs";
 import { access, open, readFile, realpath, rename, stat, writeFile } from "node:fs/promises";
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from "node:path";
@@ -55,17 +55,11 @@ export async function resolveInterpreter(python: string, paths: HomePaths): Prom
     if ((await statSignature(cached.interpreter.executable)) === cached.executableStat) return cached.interpreter;
   }
 
-  const result = await (await loadExeca())(located, ["-I", "-c", PROBE], {
-    cwd: paths.root,
-    env: childEnvironment({ keepPyenv: true }),
-    extendEnv: false,
-    reject: false,
-    timeout: 30_000,
-  });
+  const result = await runChild(located, ["-I", "-c", PROBE], { cwd: paths.root, env: childEnvironment({ keepPyenv: true }), timeoutMs: 30_000 });
   let interpreter: Interpreter;
   try {
-    if (result.exitCode !== 0) throw new Error(String(result.stderr || result.stdout).trim());
-    interpreter = JSON.parse(String(result.stdout).trim().split("\n").pop()!) as Interpreter;
+    if (result.exitCode !== 0) throw new Error((result.stderr || result.stdout || result.failure || "").trim());
+    interpreter = JSON.parse(result.stdout.trim().split("\n").pop()!) as Interpreter;
     if (!interpreter.executable || !interpreter.version) throw new Error("no executable reported");
     interpreter.pipRunner ??= null;
   } catch (error) {

@@ -8,7 +8,7 @@
  * setuptools + wheel), then with isolation, which takes the backend from dist only. New files
  * appear in dist by rename, so a deploy never sees half a wheel.
  */
-import { loadExeca } from "../util/load-execa.js";
+import { runChild } from "../util/run-child.js";
 import { copyFile, mkdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { SargeError } from "../util/errors.js";
@@ -139,14 +139,10 @@ async function missingDependencies(files: string[], dist: string, options: AddTo
     "  m=[n for n in z.namelist() if n.count('/')==1 and n.endswith('.dist-info/METADATA')]\n" +
     "  for line in (z.read(m[0]).decode('utf-8','replace').split('\\n\\n')[0].splitlines() if m else []):\n" +
     "    if line.startswith('Requires-Dist:'): print(line.split(':',1)[1].strip())\n";
-  const result = await (await loadExeca())(interpreter.executable, ["-I", "-c", script, ...files.map((file) => join(dist, file))], {
-    env: childEnvironment(),
-    extendEnv: false,
-    reject: false,
-  });
+  const result = await runChild(interpreter.executable, ["-I", "-c", script, ...files.map((file) => join(dist, file))], { env: childEnvironment() });
   if (result.exitCode !== 0) return [];
   const requirements: Requirement[] = [];
-  for (const line of String(result.stdout).split("\n")) {
+  for (const line of result.stdout.split("\n")) {
     const parsed = parseRequirement(line.trim());
     // dependencies behind a marker (extras, other platforms) are pip's call at install time
     if (parsed && parsed !== "reference" && parsed.marker === null) {

@@ -1,5 +1,5 @@
 import { stopTreeOnAbort } from "../util/abort-tree.js";
-import { loadExeca } from "../util/load-execa.js";
+import { startChild } from "../util/run-child.js";
 import type { HomeContext } from "../home/context.js";
 import { instanceDir, instanceEnvironment } from "../instance/env.js";
 import type { InstanceRecord } from "../instance/state.js";
@@ -12,21 +12,14 @@ import type { InstanceRecord } from "../instance/state.js";
  */
 export async function runReleaseHook(ctx: HomeContext, instance: InstanceRecord, command: string): Promise<void> {
   ctx.reporter.line(`release: ${command}`);
-  const child = (await loadExeca())("/bin/sh", ["-c", command], {
-    cwd: instanceDir(ctx.paths, instance.id),
-    env: instanceEnvironment(ctx.paths, instance),
-    extendEnv: false,
-    stdin: "ignore",
-    all: true,
-    reject: false,
-  });
+  const child = startChild("/bin/sh", ["-c", command], { cwd: instanceDir(ctx.paths, instance.id), env: instanceEnvironment(ctx.paths, instance) });
   const unwatch = stopTreeOnAbort(child.pid, ctx.cancel?.signal);
-  const result = await child.finally(unwatch);
-  const output = result.all?.trimEnd() ?? "";
+  const result = await child.result.finally(unwatch);
+  const output = result.all.trimEnd();
   if (output) ctx.log.info({ output }, "release hook output");
   for (const line of output.split("\n").slice(-40)) if (line) ctx.reporter.line(`release | ${line}`);
   if (result.exitCode !== 0) {
-    const how = result.signal ? `was killed by ${result.signal}` : `exited with code ${result.exitCode}`;
+    const how = result.signal ? `was killed by ${result.signal}` : (result.failure ?? `exited with code ${result.exitCode}`);
     throw new Error(`the release command \`${command}\` ${how}`);
   }
 }

@@ -1,4 +1,4 @@
-import { loadExeca } from "../../util/load-execa.js";
+import { runChild } from "../../util/run-child.js";
 import type { HomePaths } from "../../home/paths.js";
 import { homeSarge } from "../../home/pinned-sarge.js";
 import { HttpError } from "../http-error.js";
@@ -10,8 +10,7 @@ import { HttpError } from "../http-error.js";
  * with sarge's own message.
  */
 export async function runSargeAs(paths: HomePaths, who: string, args: string[], input = ""): Promise<string> {
-  const execa = await loadExeca();
-  const result = await execa(homeSarge(paths), args, { input, reject: false, env: { SARGE_ACTOR: who } });
-  if (result.exitCode !== 0) throw new HttpError(409, `sarge ${args[0]} failed: ${result.stderr.trim() || `exit ${result.exitCode}`}`);
+  const result = await runChild(homeSarge(paths), args, { input, env: { ...process.env, SARGE_ACTOR: who } });
+  if (result.exitCode !== 0) throw new HttpError(409, `sarge ${args[0]} failed: ${result.stderr.trim() || result.failure || `exit ${result.exitCode}`}`);
   return result.stdout;
 }
