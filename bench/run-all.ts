@@ -28,6 +28,7 @@ import { main as serveDeploy } from "./serve-deploy.js";
 import { main as serveStatus } from "./serve-status.js";
 import { runAllCleanups } from "./support/cleanup.js";
 import { fmt, isMain, machine, summaryTable, writeResult, type BenchOutcome, type SummaryRow } from "./support/report.js";
+import { median } from "./support/stats.js";
 import { main as supervisorBench } from "./supervisor.js";
 import { main as zeroDowntime } from "./zero-downtime.js";
 
@@ -41,12 +42,18 @@ async function ingest(): Promise<BenchOutcome> {
     sarge: `${result.unpackArchive.mbPerSecond} MB/s, ${fmt.int(result.unpackArchive.filesPerSecond)} entries/s`,
     reference: `tar -x ${result.tarX.mbPerSecond} MB/s, ${fmt.int(result.tarX.filesPerSecond)} entries/s`,
     ratio: `${fmt.ratio(result.ratio)} (fastest runs ${fmt.ratio(result.ratioOfMin)})`,
-    target: "≥ 0.8× tar",
+    target: where === "to disk" ? "≥ 0.8× tar" : "≥ 0.85× tar",
   });
+  const cpuPerMb = (timing: IngestResult["tarX"]) => (timing.cpuSeconds === null ? null : median(timing.cpuSeconds) / (onDisk.archive.contentBytes / 1e6));
+  const [oursCpu, tarCpu] = [cpuPerMb(onDisk.unpackArchive), cpuPerMb(onDisk.tarX)];
+  const cpuRow =
+    oursCpu === null || tarCpu === null
+      ? []
+      : [{ bench: "4", measure: "archive ingest CPU per MB, to disk (median run)", sarge: `${(oursCpu * 1000).toFixed(2)} ms/MB`, reference: `tar -x ${(tarCpu * 1000).toFixed(2)} ms/MB`, ratio: fmt.ratio(oursCpu / tarCpu), target: "≤ 1.5× tar" }];
   return {
     name: "archive-ingest",
     resultFile: `bench/results/archive-ingest.json${onTmpfs ? ", archive-ingest-tmpfs.json" : ""}`,
-    rows: [row(onDisk, "to disk"), ...(onTmpfs ? [row(onTmpfs, "to tmpfs")] : [])],
+    rows: [row(onDisk, "to disk"), ...(onTmpfs ? [row(onTmpfs, "to tmpfs")] : []), ...cpuRow],
   };
 }
 

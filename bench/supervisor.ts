@@ -216,7 +216,7 @@ export async function main(): Promise<BenchOutcome> {
           sarge: `${at(builtin, (f) => f.rssMiB.median.toFixed(0))} MiB`,
           reference: `supervisord ${at(peerFootprints, (f) => f.rssMiB.median.toFixed(0))} MiB`,
           ratio: fmt.ratio(builtin[biggest]!.rssMiB.median / peerFootprints[biggest]!.rssMiB.median),
-          target: `≤ 80 MB at 100`,
+          target: "≤ 1.3× supervisord at 100",
         },
         {
           bench: "6",

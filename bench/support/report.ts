@@ -38,7 +38,7 @@ export function formatTable(headers: string[], rows: string[][]): string {
 
 export function summaryTable(rows: SummaryRow[]): string {
   return formatTable(
-    ["#", "measure", "sarge", "floor / peer (same run)", "ratio", "issue 8 target"],
+    ["#", "measure", "sarge", "floor / peer (same run)", "ratio", "target (issue 21, else its own issue)"],
     rows.map((row) => [row.bench, row.measure, row.sarge, row.reference, row.ratio, row.target]),
   );
 }
