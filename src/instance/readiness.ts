@@ -18,11 +18,13 @@ export type ReadinessResult = { ready: true; elapsedMs: number } | { ready: fals
 
 /** Polls 5 ms apart before slowing down: about the first 2 s of an instance's start. */
 const FAST_POLLS = 400;
+const EXIT_CHECK_MS = 100;
 
 /** Poll until the instance answers on its port, it exits, the timeout passes, or another program answers there. */
 export async function waitUntilReady(check: ReadinessCheck): Promise<ReadinessResult> {
   const started = Date.now();
   let lastProblem = "nothing is listening";
+  let exitAskedAt = Number.NEGATIVE_INFINITY;
   const outcome = async (): Promise<ReadinessResult | undefined> => {
     const problem = await probeInstance(check.port, check.httpPath);
     if (problem === null) {
@@ -31,6 +33,9 @@ export async function waitUntilReady(check: ReadinessCheck): Promise<ReadinessRe
       return { ready: false, reason: `does not hold its port ${check.port}: ${squatter} listens there; sarge routes only to the instance's own processes` };
     }
     lastProblem = problem;
+    // the port is cheap to probe every 5 ms; the supervisor (supervisord's XML-RPC) is asked about an exit at most every 100 ms
+    if (Date.now() - exitAskedAt < EXIT_CHECK_MS) return undefined;
+    exitAskedAt = Date.now();
     const exit = await check.exited();
     return exit === null ? undefined : { ready: false, reason: `the process ${exit} before it was ready` };
   };
