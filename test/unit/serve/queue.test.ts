@@ -24,7 +24,8 @@ const children = new Map<number, { signals: string[]; exit: (code: number | null
 vi.mock("../../../src/serve/queue/child.js", async (original) => ({
   ...(await original<typeof import("../../../src/serve/queue/child.js")>()),
   startDeployChild: (options: { id: number; archive: Readable }): DeployChild => {
-    options.archive.resume();
+    // read to the end, and a failed read ends the upload, as the real child's stdin does
+    options.archive.once("error", () => undefined).resume();
     let exit!: (code: number | null) => void;
     const exited = new Promise<number | null>((resolve) => (exit = resolve));
     const child = { signals: [] as string[], exit };
