@@ -42,6 +42,8 @@ function followEvents(live) {
     }
   };
   source.addEventListener("change", refresh);
+  // a change between the page's render and this stream's (re)connection sent no event: look once on each open
+  source.addEventListener("open", refresh);
 }
 
 // A log: the API's SSE stream from the offset the page was rendered at ("log" events carry the text
