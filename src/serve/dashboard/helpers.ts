@@ -1,7 +1,5 @@
-import Handlebars from "handlebars";
+import type Handlebars from "handlebars";
 import { formatAge } from "../../util/format.js";
-
-const { SafeString, escapeExpression: escape } = Handlebars;
 
 /** The states the pages show, each with a colour class and a word (never colour alone). */
 const badges: Record<string, { tone: string; text: string }> = {
@@ -25,24 +23,6 @@ function absolute(iso: string): string {
   return iso.replace("T", " ").replace(/\.\d+Z$|Z$/, " UTC");
 }
 
-/** Relative time with the absolute one beside it (and in datetime, for dashboard.js to keep the relative one fresh). */
-function time(iso: unknown): Handlebars.SafeString | string {
-  if (typeof iso !== "string" || iso === "") return "—";
-  return new SafeString(`<time datetime="${escape(iso)}" title="${escape(absolute(iso))}">${escape(formatAge(iso))} ago</time> <small class="abs">${escape(absolute(iso))}</small>`);
-}
-
-/** A commit shortened to 7, the full id on hover. */
-function commit(value: unknown): Handlebars.SafeString | string {
-  if (typeof value !== "string" || value === "") return "—";
-  return new SafeString(`<code class="commit" title="${escape(value)}">${escape(value.slice(0, 7))}</code>`);
-}
-
-function badge(state: unknown): Handlebars.SafeString {
-  const key = String(state ?? "unknown");
-  const known = badges[key] ?? { tone: "muted", text: key };
-  return new SafeString(`<span class="badge ${known.tone}">${escape(known.text)}</span>`);
-}
-
 function duration(ms: unknown): string {
   if (typeof ms !== "number") return "—";
   if (ms < 1000) return `${ms} ms`;
@@ -54,4 +34,28 @@ function eq(a: unknown, b: unknown): boolean {
   return a === b;
 }
 
-export const dashboardHelpers = { time, commit, badge, duration, eq };
+/** The page helpers, made with the engine that renders the pages (src/serve/dashboard/render.ts loads it with the first page). */
+export function dashboardHelpers(engine: typeof Handlebars) {
+  const { SafeString, escapeExpression: escape } = engine;
+
+  /** Relative time with the absolute one beside it (and in datetime, for dashboard.js to keep the relative one fresh). */
+  function time(iso: unknown): Handlebars.SafeString | string {
+    if (typeof iso !== "string" || iso === "") return "—";
+    return new SafeString(`<time datetime="${escape(iso)}" title="${escape(absolute(iso))}">${escape(formatAge(iso))} ago</time> <small class="abs">${escape(absolute(iso))}</small>`);
+  }
+
+  /** A commit shortened to 7, the full id on hover. */
+  function commit(value: unknown): Handlebars.SafeString | string {
+    if (typeof value !== "string" || value === "") return "—";
+    return new SafeString(`<code class="commit" title="${escape(value)}">${escape(value.slice(0, 7))}</code>`);
+  }
+
+  function badge(state: unknown): Handlebars.SafeString {
+    const key = String(state ?? "unknown");
+    const known = badges[key] ?? { tone: "muted", text: key };
+    return new SafeString(`<span class="badge ${known.tone}">${escape(known.text)}</span>`);
+  }
+
+  return { time, commit, badge, duration, eq };
+}
+

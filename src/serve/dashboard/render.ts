@@ -1,18 +1,23 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
-import Handlebars from "handlebars";
+import type Handlebars from "handlebars";
 import { templatesDir } from "../../util/package-root.js";
 import { dashboardHelpers } from "./helpers.js";
 
 export const dashboardTemplates = join(templatesDir, "dashboard");
 
-/** The dashboard's own Handlebars: HTML-escaped, unlike the config templates of src/util/templates.ts. */
-const engine = Handlebars.create();
-for (const [name, helper] of Object.entries(dashboardHelpers)) engine.registerHelper(name, helper);
-
+const require = createRequire(import.meta.url);
 const compiled = new Map<string, Handlebars.TemplateDelegate>();
 
+/**
+ * The dashboard's own Handlebars (HTML-escaped, unlike the config templates
+ * of src/util/templates.ts), loaded with the first page: a server used only
+ * through the API never holds it (about 8 MiB).
+ */
 function load(): void {
+  const engine = (require("handlebars") as typeof Handlebars).create();
+  for (const [name, helper] of Object.entries(dashboardHelpers(engine))) engine.registerHelper(name, helper);
   for (const file of readdirSync(dashboardTemplates)) {
     if (!file.endsWith(".hbs")) continue;
     const name = file.slice(0, -".hbs".length);
