@@ -79,8 +79,9 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
     let switchMs: Record<string, number> = {};
     try {
       await plan.prepare(records, state);
-      if (!plan.stage) stoppedEarly.push(...(await step("start", () => stopBeforeSuccessors(ctx, state, records), cancel)));
-      await launch(ctx, state, records);
+      await launch(ctx, state, records, async () => {
+        if (!plan.stage) stoppedEarly.push(...(await stopBeforeSuccessors(ctx, state, records)));
+      });
       if (plan.stage) markStaged(ctx, state, records);
       else
         switchMs = await step(
@@ -150,8 +151,9 @@ export async function withHomeLock<T>(ctx: Pick<HomeContext, "paths" | "reporter
  * Give each instance a port (a kept instance keeps its own while it is free),
  * start them all, and wait until every one is ready. A staged instance that
  * still runs keeps its port and process: only its readiness is checked again.
+ * `beforeStart` runs first in the start step (overlap: never stops the old ones there).
  */
-async function launch(ctx: HomeContext, state: State, records: InstanceRecord[]): Promise<void> {
+async function launch(ctx: HomeContext, state: State, records: InstanceRecord[], beforeStart: () => Promise<void>): Promise<void> {
   const cancel = ctx.cancel?.signal;
   const starting = await step("port", async () => {
     const running = new Set((await ctx.supervisor.status()).filter(isUp).map((program) => program.name));
@@ -164,6 +166,7 @@ async function launch(ctx: HomeContext, state: State, records: InstanceRecord[])
     return starting;
   }, cancel);
   await step("start", async () => {
+    await beforeStart();
     // fail only once every start has ended: the undo must not remove a program that a start still under way then adds
     const starts = await Promise.allSettled(starting.map((record) => startInstance(ctx, record)));
     const failed = starts.find((start) => start.status === "rejected");

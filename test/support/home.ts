@@ -97,21 +97,23 @@ export async function createTestHome(options: TestHomeOptions = {}): Promise<Tes
   const owner = options.owner;
   // -R never follows the link to the shared pinned copy; -h hands over the link itself
   if (owner) execFileSync("chown", ["-R", "-h", `${owner.uid}:${owner.gid}`, join(root, "..")]);
+  // another user runs the home's own pinned sarge, from the home: the checkout may sit in a folder only root can enter (a clean clone under mktemp -d)
+  const asOwner = owner && { user: owner, bin: join(paths.bin, "sarge"), cwd: root };
   let supervisor: ChildProcess | null = null;
   const home: TestHome = {
     root,
     paths,
     webPort,
     portRange,
-    sarge: (args, cliOptions) => runSarge(["--home", root, ...args], { user: owner, ...cliOptions }),
-    spawn: (args, cliOptions) => spawnSarge(["--home", root, ...args], { user: owner, ...cliOptions }),
+    sarge: (args, cliOptions) => runSarge(["--home", root, ...args], { ...asOwner, ...cliOptions }),
+    spawn: (args, cliOptions) => spawnSarge(["--home", root, ...args], { ...asOwner, ...cliOptions }),
     async startSupervisor() {
       const outFile = join(paths.log, "supervisord.out");
       const out = openSync(outFile, "a");
       try {
         if (owner) fchownSync(out, owner.uid, owner.gid);
-        const asOwner = owner && { uid: owner.uid, gid: owner.gid, env: { ...process.env, HOME: owner.home, USER: owner.name, LOGNAME: owner.name } };
-        supervisor = spawn(join(paths.bin, "supervisord"), [], { stdio: ["ignore", out, out], ...asOwner });
+        const ownerSpawn = owner && { uid: owner.uid, gid: owner.gid, env: { ...process.env, HOME: owner.home, USER: owner.name, LOGNAME: owner.name } };
+        supervisor = spawn(join(paths.bin, "supervisord"), [], { stdio: ["ignore", out, out], ...ownerSpawn });
       } finally {
         closeSync(out);
       }
