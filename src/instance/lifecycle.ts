@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import { instanceLogPath } from "../home/paths.js";
 import { pollUntil } from "../util/poll.js";
 import type { ProgramSpec, ProgramStatus } from "../supervise/supervisor.js";
@@ -38,6 +38,7 @@ export function isUp(program: ProgramStatus | undefined): boolean {
 }
 
 export async function startInstance(ctx: HomeContext, instance: InstanceRecord): Promise<void> {
+  instance.logStart = statSync(instanceLogPath(ctx.paths, instance.id), { throwIfNoEntry: false })?.size ?? 0;
   await ctx.supervisor.start(programSpec(ctx, instance));
 }
 

@@ -16,7 +16,8 @@ export function readLogTail(paths: HomePaths, target: string, lines: number): { 
  * rotation (the file shrinks or is replaced: what was appended before it
  * rotated is read from its copy `<log>.1`, then the new file from the start)
  * and, when following a process type, a deploy (the new instance's log from
- * its beginning) or a rollback (the reactivated instance's log from its end).
+ * its beginning) or a rollback (the reactivated instance's log from where
+ * its new start began, however late this command notices the switch).
  */
 export async function followLog(paths: HomePaths, target: string, lines: number, write: (text: string) => void, signal: AbortSignal): Promise<void> {
   const first = readLogTail(paths, target, lines);
@@ -26,7 +27,7 @@ export async function followLog(paths: HomePaths, target: string, lines: number,
   let position = sizeOf(file)?.size ?? 0;
   let inode = sizeOf(file)?.ino ?? 0;
   const followsProc = !readState(paths).instances[target];
-  // an instance older than this command (a kept one a rollback made active again) is followed from its end, not reprinted
+  // an instance older than this command (a kept one a rollback made active again) is followed from its latest start, not reprinted
   const older = new Set(Object.keys(readState(paths).instances));
   while (!signal.aborted) {
     await sleep(200, undefined, { signal }).catch(() => undefined);
@@ -36,7 +37,7 @@ export async function followLog(paths: HomePaths, target: string, lines: number,
         write(`--- ${target} is now ${now} ---\n`);
         instance = now;
         file = instanceLogPath(paths, instance);
-        position = older.has(now) ? (sizeOf(file)?.size ?? 0) : 0;
+        position = older.has(now) ? (readState(paths).instances[now]?.logStart ?? sizeOf(file)?.size ?? 0) : 0;
         inode = sizeOf(file)?.ino ?? 0;
       }
     }

@@ -32,6 +32,8 @@ export interface InstanceRecord {
   retiredAt: string | null;
   /** Kept, and started by `sarge start` or `restart`: recovery leaves it running. */
   startedByHand?: boolean;
+  /** Its log's size when it was last started: `sarge logs -f` follows a reactivated instance from there. */
+  logStart?: number;
 }
 
 /** Which slot of a port_map entry's HAProxy listen block holds which instance. */

@@ -1,4 +1,4 @@
-import { appendFileSync, existsSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -65,8 +65,15 @@ describe("sarge logs", () => {
 
       // what the replaced instance logged before: sarge logs -f has shown it once already
       appendFileSync(join(home.paths.log, `${active}.log`), "an old line of the replaced instance\n");
-      expect((await home.sarge(["rollback", "web"])).code).toBe(0);
-      await request(home.webPort, "/after-rollback");
+      // the follower notices the rollback only after the reactivated instance has logged a request (as at load): that line is still shown
+      process.kill(follower.pid, "SIGSTOP");
+      try {
+        expect((await home.sarge(["rollback", "web"])).code).toBe(0);
+        await request(home.webPort, "/after-rollback");
+        await waitFor(() => readFileSync(join(home.paths.log, `${active}.log`), "utf8").includes("/after-rollback"), "the reactivated instance to log the request");
+      } finally {
+        process.kill(follower.pid, "SIGCONT");
+      }
       await waitFor(() => out().includes("/after-rollback"), "a request after the rollback");
       expect(out()).toContain(`--- web is now ${active} ---`);
       const sinceRollback = out().slice(out().indexOf(`--- web is now ${active} ---`));
