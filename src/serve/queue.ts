@@ -15,7 +15,7 @@ import { isSameProcessAlive } from "../util/process-alive.js";
 import { HttpError } from "./http-error.js";
 import { releaseLogPath } from "./log-stream.js";
 import { lastSargeError, logSize, startDeployChild, type DeployChild } from "./queue/child.js";
-import { finishedStates, loadRecords, saveRecord, type QueueRecord, type QueueState } from "./queue/record.js";
+import { finishedStates, loadRecords, newRecord, saveRecord, type QueueRecord, type QueueState } from "./queue/record.js";
 import { spoolArchive, spoolPath } from "./queue/spool.js";
 import type { Wanted } from "./webhook/mirror.js";
 import { refArchive } from "./webhook/source.js";
@@ -87,23 +87,7 @@ export class ReleaseQueue extends EventEmitter {
     const freeze = readDeployFreeze(this.paths);
     if (freeze && !force) throw new HttpError(423, `deploys are ${describeFreeze(freeze)}; an admin may force it (?force=1), or sarge unlock lifts it`);
     const id = claimReleaseNumber(this.paths, readState(this.paths).lastRelease);
-    const record: QueueRecord = {
-      id,
-      kind: "deploy",
-      state: "queued",
-      procs,
-      who: request.who,
-      source: request.source ?? "api",
-      force,
-      queuedAt: new Date().toISOString(),
-      startedAt: null,
-      finishedAt: null,
-      error: null,
-      supersededBy: null,
-      pid: null,
-      pidStart: null,
-      ref: "ref" in request ? request.ref : null,
-    };
+    const record = newRecord({ id, procs, who: request.who, source: request.source ?? "api", force, ref: "ref" in request ? request.ref : null });
     if (this.idle()) {
       saveRecord(this.paths, record);
       this.emit("release-queued", { ...record });
@@ -287,23 +271,7 @@ export class ReleaseQueue extends EventEmitter {
     if (!this.lockHeldOutside()) return null;
     const pending = readState(this.paths).pendingRelease;
     if (!pending) return null;
-    return {
-      id: pending.release,
-      kind: "deploy",
-      state: "running",
-      procs: pending.procs,
-      who: pending.user,
-      source: "cli",
-      force: false,
-      queuedAt: pending.startedAt,
-      startedAt: pending.startedAt,
-      finishedAt: null,
-      error: null,
-      supersededBy: null,
-      pid: null,
-      pidStart: null,
-      ref: null,
-    };
+    return newRecord({ id: pending.release, state: "running", procs: pending.procs, who: pending.user, source: "cli", queuedAt: pending.startedAt, startedAt: pending.startedAt });
   }
 
   private lockHeldOutside(): boolean {

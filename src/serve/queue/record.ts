@@ -31,6 +31,24 @@ export interface QueueRecord {
   ref: Wanted | null;
 }
 
+/** A record as it is asked for: waiting, not started; `fields` sets what differs (a CLI deploy shown as running, a test's). */
+export function newRecord(fields: Pick<QueueRecord, "id" | "procs" | "who" | "source"> & Partial<QueueRecord>): QueueRecord {
+  return {
+    kind: "deploy",
+    state: "queued",
+    force: false,
+    queuedAt: new Date().toISOString(),
+    startedAt: null,
+    finishedAt: null,
+    error: null,
+    supersededBy: null,
+    pid: null,
+    pidStart: null,
+    ref: null,
+    ...fields,
+  };
+}
+
 /** var/serve/queue/<id>.json, one file per record, written atomically. */
 export function queueDir(paths: HomePaths): string {
   return join(paths.root, "var", "serve", "queue");

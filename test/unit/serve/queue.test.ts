@@ -12,7 +12,7 @@ import { readState, writeState } from "../../../src/instance/state.js";
 import { appendHistory, pendingRelease } from "../../../src/release/history.js";
 import { ReleaseQueue, type QueueTimeouts } from "../../../src/serve/queue.js";
 import type { DeployChild } from "../../../src/serve/queue/child.js";
-import { saveRecord, type QueueRecord } from "../../../src/serve/queue/record.js";
+import { newRecord, saveRecord, type QueueRecord } from "../../../src/serve/queue/record.js";
 import { spoolPath } from "../../../src/serve/queue/spool.js";
 import { GitRepo } from "../../support/git-repo.js";
 import { createUnitHome, type UnitHome } from "../../support/unit-home.js";
@@ -126,24 +126,7 @@ describe("the release queue", () => {
   });
 
   it("reconciles what a killed server left: a dead running deploy from history or as interrupted, a waiting upload runs, one without its archive fails", async () => {
-    const record = (id: number, fields: Partial<QueueRecord>): QueueRecord => ({
-      id,
-      kind: "deploy",
-      state: "queued",
-      procs: ["web"],
-      who: "ann",
-      source: "api",
-      force: false,
-      queuedAt: new Date().toISOString(),
-      startedAt: null,
-      finishedAt: null,
-      error: null,
-      supersededBy: null,
-      pid: null,
-      pidStart: null,
-      ref: null,
-      ...fields,
-    });
+    const record = (id: number, fields: Partial<QueueRecord>): QueueRecord => newRecord({ id, procs: ["web"], who: "ann", source: "api", ...fields });
     const dead = { state: "running" as const, pid: 999_999_999, pidStart: "1" };
     saveRecord(home.paths, record(1, dead));
     appendHistory(home.paths, { ...pendingRelease("deploy", 1, ["web"], [], new Date()), finishedAt: new Date().toISOString(), durationMs: 5, outcome: "failed", error: "deploy failed at readiness: boom" });
