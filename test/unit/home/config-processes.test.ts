@@ -1,26 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../../src/home/config.js";
 import { DEFAULT_PROCESS_SETTINGS, processSettings } from "../../../src/home/config-processes.js";
-
-const file = "/srv/app/etc/sarge.yaml";
-const minimal = "port_range: [5010, 5099]\nport_map:\n  web: 127.0.0.1:5000\n";
+import { configFile, configRefusal, minimalConfig, parseConfigText } from "./config-text.js";
 
 function processes(block: string) {
-  return parseConfig(`${minimal}processes:\n${block}`, file, "/srv/app").processes;
+  return parseConfigText(`${minimalConfig}processes:\n${block}`).processes;
 }
 
-function refusal(block: string): string {
-  try {
-    processes(block);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error("config was accepted");
-}
+const refusal = (block: string): string => configRefusal(`${minimalConfig}processes:\n${block}`).message;
 
 describe("processes: in etc/sarge.yaml", () => {
   it("gives every type the defaults without the block: TERM to the main process, 30 s grace, overlap, no limits", () => {
-    const config = parseConfig(minimal, file, "/srv/app");
+    const config = parseConfigText(minimalConfig);
     expect(config.processes).toEqual({});
     expect(processSettings(config.processes, "web")).toEqual({
       stopSignal: "SIGTERM",
@@ -70,13 +60,13 @@ describe("processes: in etc/sarge.yaml", () => {
     ["  web: {limits: {memory: big}}\n", 'processes.web.limits.memory: expected a size of at least 16MB, like "512MB" or "2GB", got "big"'],
     ["  web: {limits: 5}\n", "processes.web.limits: expected a mapping, got 5"],
   ])("refuses %j: %s", (block, message) => {
-    expect(refusal(block)).toBe(`${file}: ${message}`);
+    expect(refusal(block)).toBe(`${configFile}: ${message}`);
   });
 
   it.each([
     ["  web: {graze: 1s}\n", "processes.web.graze", "stop_signal, stop_to, grace, overlap, limits"],
     ["  web: {limits: {cpu: 1}}\n", "processes.web.limits.cpu", "nofile, memory"],
   ])("names the known keys for an unknown one: %j", (block, key, known) => {
-    expect(refusal(block)).toBe(`${file}: unknown key '${key}' (known keys: ${known})`);
+    expect(refusal(block)).toBe(`${configFile}: unknown key '${key}' (known keys: ${known})`);
   });
 });

@@ -1,26 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../../src/home/config.js";
+import { configFile, configRefusal, minimalConfig, parseConfigText } from "./config-text.js";
 
-const file = "/srv/app/etc/sarge.yaml";
-const minimal = "port_range: [5010, 5099]\nport_map:\n  web: 127.0.0.1:5000\n";
 const secret = "0123456789abcdef0123456789abcdef";
 
 function webhook(block: string) {
-  return parseConfig(`${minimal}webhook:\n${block}`, file, "/srv/app").webhook;
+  return parseConfigText(`${minimalConfig}webhook:\n${block}`).webhook;
 }
 
-function refusal(block: string): string {
-  try {
-    webhook(block);
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error("config was accepted");
-}
+const refusal = (block: string): string => configRefusal(`${minimalConfig}webhook:\n${block}`).message;
 
 describe("webhook: in etc/sarge.yaml", () => {
   it("is off without the block", () => {
-    expect(parseConfig(minimal, file, "/srv/app").webhook).toEqual({ secret: null, repository: null, branch: null, tags: null, procs: null });
+    expect(parseConfigText(minimalConfig).webhook).toEqual({ secret: null, repository: null, branch: null, tags: null, procs: null });
   });
 
   it("reads every key", () => {
@@ -38,16 +29,16 @@ describe("webhook: in etc/sarge.yaml", () => {
   });
 
   it.each([
-    [`  secret: ${secret}\n  branch: main\n`, `${file}: webhook.secret is set but webhook.repository is not: give the URL or path sarge fetches pushed commits from`],
-    [`  secret: ${secret}\n  repository: /srv/git/app.git\n`, `${file}: webhook: say what a push deploys: branch (like main) or tags (a pattern like "v*"), or both`],
-    ["  repository: ../app.git\n", `${file}: webhook.repository: expected a URL (https://…, ssh://…), user@host:path, or an absolute path, got "../app.git"`],
-    ["  repository: --upload-pack=evil\n", `${file}: webhook.repository: expected a repository URL or absolute path (no spaces, not starting with -), got "--upload-pack=evil"`],
-    ["  branch: main~1\n", `${file}: webhook.branch: expected a branch name (git check-ref-format refuses it (no spaces, ~ ^ : ? * [ \\, .., @{ or a trailing . or /)), got "main~1"`],
-    ["  branch: refs/heads/main\n", `${file}: webhook.branch: expected a branch name (give the branch name without refs/heads/), got "refs/heads/main"`],
-    ['  tags: "v 1*"\n', `${file}: webhook.tags: expected a tag pattern like "v*" (git check-ref-format refuses it (no spaces, ~ ^ : ? * [ \\, .., @{ or a trailing . or /)), got "v 1*"`],
-    ["  procs: web\n", `${file}: webhook.procs: expected a list of process types, like [web, worker], got "web"`],
-    ["  procs: [web, 'a b']\n", `${file}: webhook.procs[1]: expected a process type of letters, digits, _ and -, got "a b"`],
-    ["  secrets: x\n", `${file}: unknown key 'webhook.secrets' (known keys: secret, repository, branch, tags, procs)`],
+    [`  secret: ${secret}\n  branch: main\n`, `${configFile}: webhook.secret is set but webhook.repository is not: give the URL or path sarge fetches pushed commits from`],
+    [`  secret: ${secret}\n  repository: /srv/git/app.git\n`, `${configFile}: webhook: say what a push deploys: branch (like main) or tags (a pattern like "v*"), or both`],
+    ["  repository: ../app.git\n", `${configFile}: webhook.repository: expected a URL (https://…, ssh://…), user@host:path, or an absolute path, got "../app.git"`],
+    ["  repository: --upload-pack=evil\n", `${configFile}: webhook.repository: expected a repository URL or absolute path (no spaces, not starting with -), got "--upload-pack=evil"`],
+    ["  branch: main~1\n", `${configFile}: webhook.branch: expected a branch name (git check-ref-format refuses it (no spaces, ~ ^ : ? * [ \\, .., @{ or a trailing . or /)), got "main~1"`],
+    ["  branch: refs/heads/main\n", `${configFile}: webhook.branch: expected a branch name (give the branch name without refs/heads/), got "refs/heads/main"`],
+    ['  tags: "v 1*"\n', `${configFile}: webhook.tags: expected a tag pattern like "v*" (git check-ref-format refuses it (no spaces, ~ ^ : ? * [ \\, .., @{ or a trailing . or /)), got "v 1*"`],
+    ["  procs: web\n", `${configFile}: webhook.procs: expected a list of process types, like [web, worker], got "web"`],
+    ["  procs: [web, 'a b']\n", `${configFile}: webhook.procs[1]: expected a process type of letters, digits, _ and -, got "a b"`],
+    ["  secrets: x\n", `${configFile}: unknown key 'webhook.secrets' (known keys: secret, repository, branch, tags, procs)`],
   ])("refuses %j", (block, message) => {
     expect(refusal(block)).toBe(message);
   });
@@ -55,7 +46,7 @@ describe("webhook: in etc/sarge.yaml", () => {
   it.each(["short-secret", 1234567890123456789, `" ${secret}"`])("refuses the weak or odd secret %j without showing it", (value) => {
     const message = refusal(`  secret: ${value}\n  repository: /srv/git/app.git\n  branch: main\n`);
     expect(message).toBe(
-      `${file}: webhook.secret: expected a string of at least 16 characters without surrounding spaces (the value is not shown); make one with: openssl rand -hex 32`,
+      `${configFile}: webhook.secret: expected a string of at least 16 characters without surrounding spaces (the value is not shown); make one with: openssl rand -hex 32`,
     );
   });
 });

@@ -4,21 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadConfig, parseConfig } from "../../../src/home/config.js";
 import { homePaths } from "../../../src/home/paths.js";
-import { ConfigError } from "../../../src/util/errors.js";
-
-const file = "/srv/app/etc/sarge.yaml";
-const minimal = "port_range: [5010, 5099]\nport_map:\n  web: 127.0.0.1:5000\n";
-
-function error(text: string): ConfigError {
-  try {
-    parseConfig(text, file, "/srv/app");
-  } catch (caught) {
-    expect(caught).toBeInstanceOf(ConfigError);
-    expect((caught as ConfigError).exitCode).toBe(2);
-    return caught as ConfigError;
-  }
-  throw new Error("config was accepted");
-}
+import { configFile as file, configRefusal as error, minimalConfig as minimal } from "./config-text.js";
 
 describe("etc/sarge.yaml", () => {
   it("fills defaults around the required keys", () => {
