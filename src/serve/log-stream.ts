@@ -1,9 +1,10 @@
-import { closeSync, openSync, readSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HomePaths } from "../home/paths.js";
 import { HttpError } from "./http-error.js";
 import { followLog } from "./log-follower.js";
+import { readRange } from "../util/read-range.js";
 
 /**
  * A growing log file served two ways (docs/server.md, "Logs"): `?offset=N`
@@ -150,21 +151,6 @@ function sizeOf(file: string): number {
   }
 }
 
-function readRange(file: string, from: number, to: number): Buffer {
-  if (to <= from) return Buffer.alloc(0);
-  let fd: number;
-  try {
-    fd = openSync(file, "r");
-  } catch {
-    return Buffer.alloc(0);
-  }
-  try {
-    const buffer = Buffer.alloc(to - from);
-    return buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, from));
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** Drops a UTF-8 character cut at the end (its bytes come with the next read). */
 function wholeCharacters(bytes: Buffer): Buffer {
