@@ -5,6 +5,7 @@ import { userName } from "../home/owner.js";
 import type { HomePaths } from "../home/paths.js";
 import type { Slot } from "../haproxy/types.js";
 import type { PendingRelease } from "../release/history.js";
+import { compareText } from "../util/compare-text.js";
 
 /**
  * - deploying: being built by a deploy that has not finished (or was killed)
@@ -137,7 +138,7 @@ export function writeState(paths: HomePaths, state: State): void {
 export function instancesOf(state: State, proc: string): InstanceRecord[] {
   return Object.values(state.instances)
     .filter((instance) => instance.proc === proc)
-    .sort((a, b) => b.release - a.release || b.createdAt.localeCompare(a.createdAt));
+    .sort((a, b) => b.release - a.release || compareText(b.createdAt, a.createdAt));
 }
 
 export function activeInstance(state: State, proc: string): InstanceRecord | undefined {

@@ -6,6 +6,7 @@ import { instanceLogPath, type HomePaths } from "../home/paths.js";
 import { probeInstance } from "./readiness.js";
 import { recoverIfIdle } from "../release/recovery-check.js";
 import { readState, type InstanceRecord, type InstanceState } from "./state.js";
+import { compareText } from "../util/compare-text.js";
 
 /** One row of `sarge list` (also its --json form: keep the field names stable). */
 export interface InstanceView {
@@ -53,7 +54,7 @@ export function recordedInstances(paths: HomePaths): InstanceView[] {
 
 function instanceViews(paths: HomePaths, programs: Map<string, ProgramStatus> | null): InstanceView[] {
   return Object.values(readState(paths).instances)
-    .sort((a, b) => a.proc.localeCompare(b.proc) || b.release - a.release)
+    .sort((a, b) => compareText(a.proc, b.proc) || b.release - a.release)
     .map((instance) => instanceView(instance, programs));
 }
 

@@ -7,6 +7,7 @@ import type { LoadBalancer } from "./load-balancer.js";
 import { inBatches, rolloutGroups } from "./pacing.js";
 import type { FleetProgress, HostRow, Phase } from "./progress.js";
 import type { HeldLock, HostSession } from "./session.js";
+import { compareText } from "../util/compare-text.js";
 
 /**
  * A fleet push (docs/fleet.md): one release over several hosts as one
@@ -242,7 +243,7 @@ async function checkAll(sessions: HostSession[], options: FleetPushOptions): Pro
  * hold one each and wait for the other.
  */
 async function lockAll(sessions: HostSession[], pushId: string, options: FleetPushOptions): Promise<Map<HostSession, HeldLock>> {
-  const sorted = [...sessions].sort((a, b) => a.label.localeCompare(b.label));
+  const sorted = [...sessions].sort((a, b) => compareText(a.label, b.label));
   const env = { SARGE_PUSH_ID: pushId };
   for (const session of sorted) options.progress.start(session.label, "lock");
   const tries = await Promise.allSettled(sorted.map((session) => session.hold(0, env)));

@@ -11,7 +11,8 @@ import { buildWheelOffline } from "./build-wheel.js";
 import { fileHash } from "./hashes.js";
 import type { Interpreter } from "./interpreter.js";
 import type { BundleWheel } from "./key.js";
-import { SARGE_DIR, type PyprojectProject } from "./source.js";
+import type { PyprojectProject } from "./pyproject.js";
+import { SARGE_DIR } from "./source.js";
 
 export const APP_WHEEL_DIR = `${SARGE_DIR}/app-wheel`;
 

@@ -1,5 +1,6 @@
 import type { InstanceRecord, State } from "../instance/state.js";
 import type { ReleaseResult } from "./transaction.js";
+import { compareText } from "../util/compare-text.js";
 
 export interface LeftBehind {
   proc: string;
@@ -16,7 +17,7 @@ export function typesLeftBehind(state: State, deployed: ReleaseResult): LeftBehi
   return Object.values(state.instances)
     .filter((record) => record.state === "active" && !procs.has(record.proc) && !sameCode(record, deployed.commit))
     .map(({ proc, release, commit }) => ({ proc, release, commit }))
-    .sort((a, b) => a.proc.localeCompare(b.proc));
+    .sort((a, b) => compareText(a.proc, b.proc));
 }
 
 function sameCode(record: InstanceRecord, commit: string | null): boolean {

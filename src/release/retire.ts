@@ -5,6 +5,7 @@ import { collectEnvironments } from "../python-env/index.js";
 import { writeState, type InstanceRecord, type State } from "../instance/state.js";
 import { isReceiving } from "./incoming.js";
 import type { Switched } from "./switch.js";
+import { compareText } from "../util/compare-text.js";
 
 /**
  * After a switch (or a stage): stop the replaced instances gracefully (they
@@ -42,7 +43,7 @@ export async function prune(ctx: HomeContext, state: State, released: InstanceRe
     keptByProc.set(instance.proc, [...(keptByProc.get(instance.proc) ?? []), instance]);
   }
   for (const kept of keptByProc.values()) {
-    const newestFirst = kept.sort((a, b) => (b.retiredAt ?? "").localeCompare(a.retiredAt ?? "") || b.release - a.release);
+    const newestFirst = kept.sort((a, b) => compareText(b.retiredAt ?? "", a.retiredAt ?? "") || b.release - a.release);
     const excess = newestFirst.slice(ctx.config.keepReleases);
     await destroyInstances(ctx, state, excess);
     for (const instance of excess) ctx.reporter.line(`${instance.id}: destroyed (beyond keep_releases: ${ctx.config.keepReleases})`);

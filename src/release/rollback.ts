@@ -3,6 +3,7 @@ import type { HomeContext } from "../home/context.js";
 import { assertProcessType } from "../instance/id.js";
 import { activeInstance, instancesOf, type InstanceRecord } from "../instance/state.js";
 import { runRelease } from "./transaction.js";
+import { compareText } from "../util/compare-text.js";
 
 export interface RollbackResult {
   release: number;
@@ -51,7 +52,7 @@ function chooseTarget(instances: InstanceRecord[], proc: string, current: Instan
     if (chosen.state === "active") throw new SargeError(`${to} is already the active ${proc} instance`);
     return chosen;
   }
-  const previous = kept.sort((a, b) => (b.activatedAt ?? "").localeCompare(a.activatedAt ?? "") || b.release - a.release)[0];
+  const previous = kept.sort((a, b) => compareText(b.activatedAt ?? "", a.activatedAt ?? "") || b.release - a.release)[0];
   if (!previous) {
     throw new SargeError(`no kept ${proc} instance to roll back to${current ? ` (${current.id} is active)` : ""}`, {
       detail: "Kept instances are the last keep_releases versions that were replaced; see `sarge list`.",

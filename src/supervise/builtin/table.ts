@@ -3,6 +3,7 @@ import { rotateIfFull } from "../rotating-log.js";
 import type { ProgramSpec, ProgramStatus } from "../supervisor.js";
 import { Program, type ProgramHooks } from "./program.js";
 import type { ProgramRecord } from "./store.js";
+import { compareText } from "../../util/compare-text.js";
 
 export interface TableHooks {
   save(records: ProgramRecord[]): void;
@@ -77,7 +78,7 @@ export class ProgramTable {
   }
 
   status(): ProgramStatus[] {
-    return [...this.programs.values()].map((program) => program.status()).sort((a, b) => a.name.localeCompare(b.name));
+    return [...this.programs.values()].map((program) => program.status()).sort((a, b) => compareText(a.name, b.name));
   }
 
   /** The daemon is going away: stop every program, keeping them wanted for the next daemon. */

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkFileHashes } from "../../../src/python-env/hashes.js";
 import { pylockToRequirements } from "../../../src/python-env/pylock.js";
-import { findInstallSource, readPyproject } from "../../../src/python-env/source.js";
+import { readPyproject } from "../../../src/python-env/pyproject.js";
+import { findInstallSource } from "../../../src/python-env/source.js";
 
 describe("lock files pip cannot read", () => {
   it.each([
