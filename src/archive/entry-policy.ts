@@ -13,7 +13,7 @@ import { ArchiveError, quoteName } from "./error.js";
  * - symbolic links must resolve inside the folder, following links made by
  *   other entries the way the kernel would; absolute targets are refused;
  * - hard links must name an earlier regular file of the same archive;
- * - devices and fifos are refused; so are types tar-stream does not know;
+ * - devices and fifos are refused; so are types tar does not define;
  * - the caps (entries, unpacked bytes, name length) come from etc/sarge.yaml.
  */
 
@@ -23,7 +23,7 @@ export interface ArchiveCaps {
   maxNameLength: number;
 }
 
-/** The parts of a tar-stream header the policy looks at. */
+/** The parts of a header (tar-reader.ts) the policy looks at. */
 export interface EntryHeader {
   name: string;
   type?: string | null | undefined;
@@ -270,6 +270,7 @@ export class EntryPolicy {
    * through "a/b/.." is harmless until "a/b" itself becomes a link to "..").
    */
   verifyLinks(): void {
+    if (this.symlinks === 0) return;
     for (const [path, node] of this.tree) {
       if (node.kind === "symlink") this.checkLink(path, node.target);
     }

@@ -1,17 +1,12 @@
-import { Readable, Transform, type TransformCallback } from "node:stream";
+import { Readable } from "node:stream";
 import { ArchiveError } from "./error.js";
 
 /**
  * The byte side of unpacking: where the archive comes from, whether it is
- * gzip, whether it is a tar at all, the commit id git wrote into it, and enough
- * of its tail to tell a complete archive from a cut-off one.
+ * gzip, whether it is a tar at all, and the commit id git wrote into it.
  */
 
 const BLOCK = 512;
-/** Largest pax global header payload read for the commit id (git writes 52 bytes). */
-const MAX_GLOBAL_PAYLOAD = 64 * 1024;
-/** Bytes of the stream's tail kept for the end-of-archive check. */
-const TAIL_BYTES = 64 * 1024;
 
 /** Accept the old-style streams the signature allows; Readables pass through untouched. */
 export function toReadable(input: NodeJS.ReadableStream | Readable): Readable {
@@ -84,124 +79,27 @@ export function isGzip(head: Buffer): boolean {
 }
 
 /**
- * Pass-through in front of the tar parser. It checks the first block is a tar
- * header (so "not a tar" gets its own message, not a parser error), reads the
- * commit id from a leading pax global header the way `git get-tar-commit-id`
- * does, counts the bytes and keeps the tail for `endsWithMarker`.
+ * The first 512 bytes, when they are not all zeros (an empty tar), must be a
+ * tar header: "not a tar" gets its own message, naming the format when it is
+ * a known one, instead of a parser error.
  */
-export class TarTap extends Transform {
-  /** Tar bytes seen (after gunzip). */
-  total = 0;
-  commit: string | null = null;
-  private head: Buffer[] = [];
-  private headLength = 0;
-  private headDone = false;
-  private tail: Buffer[] = [];
-  private tailLength = 0;
-
-  constructor(
-    private readonly gzip: boolean,
-    private readonly sourceName: string,
-  ) {
-    super({ readableHighWaterMark: 1 << 20, writableHighWaterMark: 1 << 20 });
+export function checkFirstBlock(block: Buffer, gzip: boolean): void {
+  if (!checksumOk(block) || !hasTarMagic(block)) {
+    throw new ArchiveError(notTarMessage(block, gzip, "the first 512 bytes are not a tar header"));
   }
+}
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.total += chunk.length;
-    if (!this.headDone) {
-      this.head.push(chunk);
-      this.headLength += chunk.length;
-      try {
-        this.examineHead(false);
-      } catch (error) {
-        callback(error as Error);
-        return;
-      }
-    }
-    this.tail.push(chunk);
-    this.tailLength += chunk.length;
-    while (this.tail.length > 1 && this.tailLength - this.tail[0]!.length >= TAIL_BYTES) {
-      this.tailLength -= this.tail.shift()!.length;
-    }
-    callback(null, chunk);
+/** The whole input is shorter than one tar header: say whether it is empty, cut off, or not a tar. */
+export function refuseShortInput(bytes: Buffer, gzip: boolean, sourceName: string): never {
+  if (bytes.length === 0) {
+    throw new ArchiveError(
+      gzip ? `archive is empty: the gzip data read from ${sourceName} holds no bytes` : `archive is empty: nothing was read from ${sourceName}`,
+    );
   }
-
-  override _flush(callback: TransformCallback): void {
-    try {
-      if (!this.headDone) this.examineHead(true);
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
+  if (hasTarMagic(bytes)) {
+    throw new ArchiveError(`archive is truncated: only ${bytes.length} bytes, it ends inside the first tar header`);
   }
-
-  /**
-   * True when the 512 bytes at `offset` are present and all zero: the
-   * end-of-archive marker right after the last entry. A tar cut off exactly
-   * between two entries parses cleanly; this is how it is caught.
-   */
-  zeroBlockAt(offset: number): boolean | "unknown" {
-    if (offset + BLOCK > this.total) return false;
-    let start = this.total - this.tailLength;
-    if (offset < start) return "unknown";
-    for (const chunk of this.tail) {
-      const end = start + chunk.length;
-      const from = Math.max(offset, start);
-      const to = Math.min(offset + BLOCK, end);
-      for (let i = from; i < to; i++) if (chunk[i - start] !== 0) return false;
-      start = end;
-    }
-    return true;
-  }
-
-  private examineHead(atEnd: boolean): void {
-    const buffered = this.head.length === 1 ? this.head[0]! : Buffer.concat(this.head);
-    this.head = [buffered];
-    if (buffered.length < BLOCK) {
-      if (!atEnd) return;
-      this.headDone = true;
-      if (buffered.length === 0) {
-        throw new ArchiveError(
-          this.gzip
-            ? `archive is empty: the gzip data read from ${this.sourceName} holds no bytes`
-            : `archive is empty: nothing was read from ${this.sourceName}`,
-        );
-      }
-      if (hasTarMagic(buffered)) {
-        throw new ArchiveError(`archive is truncated: only ${buffered.length} bytes, it ends inside the first tar header`);
-      }
-      throw new ArchiveError(notTarMessage(buffered, this.gzip, `only ${buffered.length} bytes, shorter than one tar header`));
-    }
-    const block = buffered.subarray(0, BLOCK);
-    if (block.every((byte) => byte === 0)) {
-      this.finishHead();
-      return; // an empty tar (or one starting with an end marker): the parser decides
-    }
-    if (!checksumOk(block) || !hasTarMagic(block)) {
-      this.headDone = true;
-      throw new ArchiveError(notTarMessage(block, this.gzip, "the first 512 bytes are not a tar header"));
-    }
-    if (String.fromCharCode(block[156]!) !== "g") {
-      this.finishHead();
-      return;
-    }
-    const size = octal(block, 124, 12);
-    if (size === null || size > MAX_GLOBAL_PAYLOAD) {
-      this.finishHead();
-      return;
-    }
-    if (buffered.length < BLOCK + size) {
-      if (atEnd) this.finishHead(); // cut off inside the global header: the parser reports it
-      return;
-    }
-    this.commit = commitFromPax(buffered.subarray(BLOCK, BLOCK + size));
-    this.finishHead();
-  }
-
-  private finishHead(): void {
-    this.headDone = true;
-    this.head = [];
-  }
+  throw new ArchiveError(notTarMessage(bytes, gzip, `only ${bytes.length} bytes, shorter than one tar header`));
 }
 
 function hasTarMagic(block: Buffer): boolean {

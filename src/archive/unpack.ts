@@ -1,13 +1,12 @@
 import { readdir, realpath, stat, statfs } from "node:fs/promises";
-import type { Readable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
-import tar from "tar-stream";
-import type { Header } from "tar-stream";
 import { ArchiveError, quoteName } from "./error.js";
 import { EntryPolicy } from "./entry-policy.js";
-import { TarTap, describeSource, isGzip, peek, toReadable } from "./input.js";
-import { EntryWriteError, TreeWriter, type FileSink } from "./writer.js";
+import { describeSource, isGzip, peek, toReadable } from "./input.js";
+import { TarReader, type TarHandler, type TarHeader } from "./tar-reader.js";
+import { EntryWriteError, TreeWriter } from "./writer.js";
 
 export { ArchiveError } from "./error.js";
 
@@ -16,12 +15,12 @@ export { ArchiveError } from "./error.js";
  * a stream into the (new, empty) instance folder, refusing anything that would
  * land outside it, and return the commit id `git archive` wrote into it.
  *
- * Streaming: the archive is read chunk by chunk (gunzip, then tar-stream's
- * parser); the file system work goes, in archive order, to one writer thread
- * (archive-writer.ts) with at most a few MiB queued, so memory stays flat
- * whatever the archive size. Policy (what may be unpacked, and where) is in
- * archive-entry-policy.ts; the byte-level checks (empty, not a tar, commit id,
- * end-of-archive marker) in archive-input.ts.
+ * Streaming: the archive is read chunk by chunk (gunzip, then tar-reader.ts);
+ * each chunk is parsed, every entry in it decided by the policy
+ * (entry-policy.ts) and written (writer.ts) before the next is read, so
+ * memory stays flat whatever the archive size. The byte-level checks (empty,
+ * not a tar) are in input.ts; the format's (headers, end-of-archive marker,
+ * commit id) in tar-reader.ts.
  */
 
 export interface UnpackOptions {
@@ -46,15 +45,6 @@ export interface UnpackResult {
   bytes: number;
 }
 
-/** One entry's data from tar-stream's extractor (a streamx Readable). */
-interface Entry {
-  on(event: "data", listener: (chunk: Buffer) => void): unknown;
-  on(event: "end" | "close", listener: () => void): unknown;
-  on(event: "error", listener: (error: Error) => void): unknown;
-  pause(): unknown;
-  resume(): unknown;
-}
-
 export const DEFAULT_MIN_FREE_BYTES = 64 * 1024 * 1024;
 const MIN_FREE_INODES = 1000;
 const STREAM_HIGH_WATER = 1024 * 1024;
@@ -69,165 +59,105 @@ export async function unpackArchive(
   const sourceName = describeSource(input);
   let root: string;
   let peeked: Awaited<ReturnType<typeof peek>>;
-  let writer: TreeWriter;
   try {
     checkCaps(options);
     root = await prepareDestination(dest, options.minFreeBytes ?? DEFAULT_MIN_FREE_BYTES);
     peeked = await peek(source, 2).catch((error: unknown) => {
       throw new ArchiveError(`reading the archive from ${sourceName} failed: ${(error as Error).message}`, { cause: error });
     });
-    try {
-      writer = new TreeWriter(root);
-    } catch (error) {
-      throw new ArchiveError(`cannot start the thread that writes the archive: ${(error as Error).message}`, { cause: error });
-    }
   } catch (error) {
     source.destroy();
     throw error;
   }
 
   const gzip = isGzip(peeked.head);
-  const tap = new TarTap(gzip, sourceName);
-  const extract = tar.extract({ highWaterMark: STREAM_HIGH_WATER });
+  const policy = new EntryPolicy(options);
+  const writer = new TreeWriter(root);
+  const reader = new TarReader(new EntryWriter(policy, writer), gzip, sourceName);
+  const progress = new Progress(options.onProgress);
+  const sink = new Writable({
+    highWaterMark: STREAM_HIGH_WATER,
+    write(chunk: Buffer, _encoding, callback) {
+      try {
+        reader.push(chunk);
+      } catch (error) {
+        callback(error as Error);
+        return;
+      }
+      progress.update(policy.bytes, policy.entries);
+      callback();
+    },
+    final(callback) {
+      try {
+        reader.finish();
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+  });
   const stages: Array<NodeJS.ReadableStream | NodeJS.WritableStream> = [peeked.stream];
   if (gzip) stages.push(createGunzip({ chunkSize: 256 * 1024 }));
-  stages.push(tap, extract as unknown as NodeJS.WritableStream);
-
-  const policy = new EntryPolicy(options);
-  const progress = new Progress(options.onProgress);
-  let current: Current | null = null;
-  let lastEnd = 0;
-  let failure: unknown = null;
-  let feedError: unknown = null;
+  stages.push(sink);
   try {
-    const fail = (error: unknown): void => {
-      if (failure === null) failure = error;
-      extract.destroy();
-    };
-    writer.onError = fail;
-
-    extract.on("entry", (header, source, next) => {
-      // Callbacks rather than promises here: this runs once per entry, tens of thousands of times.
-      const entry: Current = { name: header.name, complete: false };
-      current = entry;
-      const done = (): void => {
-        entry.complete = true;
-        const dataStart = (header as { byteOffset?: unknown }).byteOffset;
-        lastEnd =
-          typeof dataStart === "number" ? dataStart + (header.type === "directory" ? 0 : roundUp(header.size ?? 0)) : Number.NaN;
-        writer.entryDone();
-        progress.update(policy.bytes, policy.entries);
-        if (writer.congested) void writer.room().then(() => next());
-        else next();
-      };
-      try {
-        const data = queueEntry(policy, writer, header);
-        if (data === null) done();
-        else readEntry(source as unknown as Entry, data, writer, done, fail);
-      } catch (error) {
-        fail(error);
-      }
-    });
-
-    await (pipeline as (...streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream>) => Promise<void>)(...stages).catch(
-      (error: unknown) => {
-        feedError = error;
-      },
-    );
-    if (failure === null && feedError === null) await writer.finish();
+    await (pipeline as (...streams: Array<NodeJS.ReadableStream | NodeJS.WritableStream>) => Promise<void>)(...stages);
   } catch (error) {
-    failure ??= error;
-  } finally {
-    await writer.close(); // nothing is written into dest after this
-  }
-
-  const problem = pickFailure(failure, feedError);
-  if (problem !== null) {
     source.destroy();
-    throw translate(problem, current, sourceName, dest);
-  }
-  // Without entries there is no "after the last entry" to look at (an empty tar, or git's global header alone).
-  const end = current === null || Number.isNaN(lastEnd) ? "unknown" : tap.zeroBlockAt(lastEnd);
-  if (end === false) {
-    const last = current as Current | null;
-    throw new ArchiveError(
-      last
-        ? `archive is truncated: it ends after entry ${quoteName(last.name)} without the end-of-archive marker`
-        : "archive is truncated: it ends without the end-of-archive marker",
-    );
+    throw translate(error, reader.lastName, sourceName, dest);
+  } finally {
+    writer.close(); // nothing is written into dest after this
   }
   policy.verifyLinks();
   progress.finish(policy.bytes, policy.entries);
-  return { commit: tap.commit, entries: policy.entries, bytes: policy.bytes };
+  return { commit: reader.commit, entries: policy.entries, bytes: policy.bytes };
 }
 
-interface Current {
-  name: string;
-  /** All of the entry's data was read. */
-  complete: boolean;
-}
+/** Each entry as the policy admits it, made by the writer; a file's data goes straight from the input chunks into it. */
+class EntryWriter implements TarHandler {
+  private file = false;
+  private mtime = Number.NaN;
 
-/**
- * Decide one entry and queue what it takes to make it. Returns where its data
- * goes (a file's sink, or "discard" for the rare link that carries data), or
- * null when there is no data to read.
- */
-function queueEntry(policy: EntryPolicy, writer: TreeWriter, header: Header): FileSink | "discard" | null {
-  const plan = policy.admit(header);
-  const name = plan.name;
-  for (const parent of plan.parents) writer.mkdir(parent, 0o755, name);
-  if (plan.replace) writer.unlink(plan.path, name);
-  switch (plan.kind) {
-    case "none":
-      return null; // tar-stream does not read folder data
-    case "dir":
-      if (plan.chmod) writer.chmod(plan.path, plan.mode, name);
-      else writer.mkdir(plan.path, plan.mode, name);
-      return null;
-    case "symlink":
-      writer.symlink(plan.target, plan.path, name);
-      break;
-    case "hardlink":
-      writer.link(plan.target, plan.path, name);
-      break;
-    case "file": {
-      const sink = writer.file(plan.path, plan.mode, header.mtime, plan.size, name);
-      if (plan.size > 0) return sink;
-      sink.end();
-      return null;
+  constructor(
+    private readonly policy: EntryPolicy,
+    private readonly writer: TreeWriter,
+  ) {}
+
+  entry(header: TarHeader): void {
+    const plan = this.policy.admit(header);
+    const { name, path } = plan;
+    const writer = this.writer;
+    for (const parent of plan.parents) writer.mkdir(parent, 0o755, name);
+    if (plan.replace) writer.unlink(path, name);
+    switch (plan.kind) {
+      case "none":
+        return;
+      case "dir":
+        if (plan.chmod) writer.chmod(path, plan.mode, name);
+        else writer.mkdir(path, plan.mode, name);
+        return;
+      case "symlink":
+        writer.symlink(plan.target, path, name);
+        return; // a link's data, if any, is read and dropped
+      case "hardlink":
+        writer.link(plan.target, path, name);
+        return;
+      case "file":
+        writer.openFile(path, plan.mode, name);
+        this.file = true;
+        this.mtime = header.mtime;
+        return;
     }
   }
-  // Links rarely carry data, but when they do the parser waits for it to be read.
-  return (header.size ?? 0) > 0 ? "discard" : null;
-}
 
-/** Read an entry's data into its sink, pausing while the writer is congested; then `done`, or `fail`. */
-function readEntry(stream: Entry, sink: FileSink | "discard", writer: TreeWriter, done: () => void, fail: (error: unknown) => void): void {
-  let ended = false;
-  const resume = (): void => void stream.resume();
-  stream.on("data", (chunk: Buffer) => {
-    try {
-      if (sink !== "discard" && !sink.write(chunk)) {
-        stream.pause();
-        void writer.room().then(resume);
-      }
-    } catch (error) {
-      fail(error);
-    }
-  });
-  stream.on("end", () => {
-    ended = true;
-    try {
-      if (sink !== "discard") sink.end();
-      done();
-    } catch (error) {
-      fail(error);
-    }
-  });
-  stream.on("error", fail);
-  stream.on("close", () => {
-    if (!ended) fail(Object.assign(new Error("entry stream closed before its end"), { code: "ERR_STREAM_PREMATURE_CLOSE" }));
-  });
+  data(chunk: Buffer): void {
+    if (this.file) this.writer.write(chunk);
+  }
+
+  end(): void {
+    if (!this.file) return;
+    this.file = false;
+    this.writer.closeFile(this.mtime);
+  }
 }
 
 function checkCaps(options: UnpackOptions): void {
@@ -277,23 +207,10 @@ class Progress {
   }
 }
 
-/** The error to report: a refusal or write failure first, then what the streams reported (not the premature close a refusal causes). */
-function pickFailure(failure: unknown, feedError: unknown): unknown {
-  if (failure instanceof ArchiveError || failure instanceof EntryWriteError) return failure;
-  if (feedError instanceof ArchiveError) return feedError;
-  if (feedError !== null && (feedError as NodeJS.ErrnoException).code !== "ERR_STREAM_PREMATURE_CLOSE") return feedError;
-  return failure ?? feedError;
-}
-
 /** Any failure as an ArchiveError with one clear sentence. */
-function translate(
-  error: unknown,
-  current: { name: string; complete: boolean } | null,
-  sourceName: string,
-  dest: string,
-): ArchiveError {
+function translate(error: unknown, lastName: string | null, sourceName: string, dest: string): ArchiveError {
   if (error instanceof ArchiveError) return error;
-  const entryName = error instanceof EntryWriteError ? error.entryName : current?.name;
+  const entryName = error instanceof EntryWriteError ? error.entryName : (lastName ?? undefined);
   const original = error;
   const code = (error as NodeJS.ErrnoException | null)?.code;
   const message = (error as Error | null)?.message ?? String(error);
@@ -310,38 +227,15 @@ function translate(
   if (typeof code === "string" && code.startsWith("Z_")) {
     return new ArchiveError(`archive is corrupt: the gzip data cannot be decompressed (${message})`, { cause: original });
   }
-  if (message === "Unexpected end of data") {
-    return new ArchiveError(
-      current && !current.complete
-        ? `archive is truncated: it ends inside${entryPart}`
-        : current
-          ? `archive is truncated: it ends inside the header after entry ${quoteName(current.name)}`
-          : "archive is truncated: it ends inside a header",
-      { cause: original },
-    );
-  }
-  if (message.startsWith("Invalid tar header") || message === "Invalid header" || message === "Header exceeds max size") {
-    return new ArchiveError(
-      `archive is corrupt: ${message === "Header exceeds max size" ? "an extended header is larger than 4 MiB" : "invalid tar header"}${current ? ` after entry ${quoteName(current.name)}` : ""}`,
-      { cause: original },
-    );
-  }
   if (error instanceof EntryWriteError) {
-    return new ArchiveError(
-      error.entryName === undefined ? `unpacking failed: ${message}` : `unpacking entry ${quoteName(error.entryName)} failed: ${message}`,
-      { cause: original },
-    );
+    return new ArchiveError(`unpacking entry ${quoteName(error.entryName)} failed: ${message}`, { cause: original });
   }
   if (code !== undefined && !code.startsWith("ERR_")) {
     return new ArchiveError(`reading the archive from ${sourceName} failed: ${message}`, { cause: original });
   }
-  return new ArchiveError(`unpacking the archive failed${current ? ` at entry ${quoteName(current.name)}` : ""}: ${message}`, {
+  return new ArchiveError(`unpacking the archive failed${lastName === null ? "" : ` at entry ${quoteName(lastName)}`}: ${message}`, {
     cause: original,
   });
-}
-
-function roundUp(size: number): number {
-  return Math.ceil(size / 512) * 512;
 }
 
 function formatMiB(bytes: number): string {

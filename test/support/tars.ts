@@ -35,20 +35,36 @@ export async function buildTar(entries: TarEntry[], options: { globalHeader?: st
 
 /** A pax global header ('g') holding one `comment` record, as `git archive` writes it first. */
 export function paxGlobalHeader(comment: string): Buffer {
-  const line = (length: number): string => `${length} comment=${comment}\n`;
-  let length = line(0).length;
-  while (line(length).length !== length) length = line(length).length;
-  const payload = Buffer.from(line(length));
-  const header = rawHeader({ name: "pax_global_header", size: payload.length, typeflag: "g" });
+  return extendedHeader("g", paxRecords({ comment }));
+}
+
+/** pax records, "<length> <key>=<value>\n" each (the length counts itself). */
+export function paxRecords(records: Record<string, string>): Buffer {
+  return Buffer.from(
+    Object.entries(records)
+      .map(([key, value]) => {
+        const line = (length: number): string => `${length} ${key}=${value}\n`;
+        let length = Buffer.byteLength(line(0));
+        while (Buffer.byteLength(line(length)) !== length) length = Buffer.byteLength(line(length));
+        return line(length);
+      })
+      .join(""),
+  );
+}
+
+/** An extended header ('x' and 'g' pax, 'L' and 'K' GNU long names): its header block and its payload padded to whole blocks. */
+export function extendedHeader(typeflag: string, payload: Buffer): Buffer {
+  const header = rawHeader({ name: typeflag === "g" ? "pax_global_header" : "././@LongLink", size: payload.length, typeflag });
   const padded = Buffer.alloc(Math.ceil(payload.length / 512) * 512);
   payload.copy(padded);
   return Buffer.concat([header, padded]);
 }
 
 /** One ustar header block with a correct checksum. */
-export function rawHeader(options: { name: string; size: number; typeflag: string; mode?: number }): Buffer {
+export function rawHeader(options: { name: string; size: number; typeflag: string; mode?: number; linkname?: string }): Buffer {
   const block = Buffer.alloc(512);
   block.write(options.name, 0, 100, "utf8");
+  if (options.linkname !== undefined) block.write(options.linkname, 157, 100, "utf8");
   block.write((options.mode ?? 0o644).toString(8).padStart(7, "0") + "\0", 100, "latin1");
   block.write("0000000\0", 108, "latin1");
   block.write("0000000\0", 116, "latin1");

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-export { buildTar, paxGlobalHeader, rawHeader, type TarEntry } from "../../support/tars.js";
+export { buildTar, extendedHeader, paxGlobalHeader, paxRecords, rawHeader, type TarEntry } from "../../support/tars.js";
 import { ArchiveError, unpackArchive, type UnpackOptions, type UnpackResult } from "../../../src/archive/unpack.js";
 
 export const CAPS = { maxBytes: 1024 ** 3, maxEntries: 100_000, maxNameLength: 1024 } as const;
