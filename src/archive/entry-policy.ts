@@ -76,8 +76,8 @@ export function dirMode(mode: number | undefined): number {
 
 const MAX_LINK_HOPS = 40; // Linux MAXSYMLINKS
 
-/** `prefixes[i]` is `parts.slice(0, i + 1).join("/")`. */
-type Resolved = { ok: true; parts: string[]; prefixes: string[] } | { ok: false; problem: "nul" | "absolute" | "escape" } | { ok: false; problem: "through"; at: string };
+/** `prefixes[i]` is the name's first i + 1 components joined with "/"; the last is the whole normalised name. */
+type Resolved = { ok: true; prefixes: string[] } | { ok: false; problem: "nul" | "absolute" | "escape" } | { ok: false; problem: "through"; at: string };
 
 export class EntryPolicy {
   private readonly tree = new Map<string, TreeNode>();
@@ -133,7 +133,7 @@ export class EntryPolicy {
 
     const resolved = this.resolve(name);
     if (!resolved.ok) throw new ArchiveError(this.nameProblem(q(), resolved));
-    const { parts, prefixes } = resolved;
+    const { prefixes } = resolved;
     const path = prefixes[prefixes.length - 1] ?? "";
 
     const plan: Plan = {
@@ -148,7 +148,7 @@ export class EntryPolicy {
       target: "",
     };
 
-    if (parts.length === 0) {
+    if (prefixes.length === 0) {
       // "./" or "." — the deploy folder itself. Its mode is the caller's business.
       if (type === "directory") return plan;
       throw new ArchiveError(`archive entry ${q()} has no file name`);
@@ -305,7 +305,6 @@ export class EntryPolicy {
   private resolve(raw: string): Resolved {
     if (raw.includes("\0")) return { ok: false, problem: "nul" };
     if (raw.startsWith("/")) return { ok: false, problem: "absolute" };
-    const parts: string[] = [];
     const prefixes: string[] = [];
     for (const piece of raw.split("/")) {
       if (piece === "" || piece === ".") continue;
@@ -314,15 +313,13 @@ export class EntryPolicy {
         return { ok: false, problem: "through", at: here };
       }
       if (piece === "..") {
-        if (parts.length === 0) return { ok: false, problem: "escape" };
-        parts.pop();
+        if (prefixes.length === 0) return { ok: false, problem: "escape" };
         prefixes.pop();
       } else {
-        parts.push(piece);
         prefixes.push(here === undefined ? piece : `${here}/${piece}`);
       }
     }
-    return { ok: true, parts, prefixes };
+    return { ok: true, prefixes };
   }
 
   /** Throws unless the link at `path` resolves inside the folder, following the archive's other links like the kernel. */
