@@ -14,7 +14,7 @@ import { resolveInterpreter, type Interpreter } from "./interpreter.js";
 import { environmentKey, type BundleWheel } from "./key.js";
 import { missingItems, notInDistError, requirementsProblemError } from "./messages.js";
 import { readRequirements, type ParsedRequirements } from "./requirements.js";
-import { findInstallSource } from "./source.js";
+import { findInstallSource, namedAfterSource } from "./source.js";
 import { endBuild, findEnvironment, linkEnvironment, publish, removeStale, startBuild } from "./store.js";
 
 export { collectEnvironments, environmentKeyOf } from "./store.js";
@@ -61,7 +61,8 @@ export async function prepareEnvironment(options: PrepareOptions): Promise<Prepa
   if (source.warning) (options.warn ?? log)(source.warning);
 
   await mkdir(paths.envs, { recursive: true });
-  const [requirements, interpreter] = await Promise.all([readRequirements(source.file, appDir), resolveInterpreter(options.python, paths)]);
+  const [parsed, interpreter] = await Promise.all([readRequirements(source.file, appDir), resolveInterpreter(options.python, paths)]);
+  const requirements = namedAfterSource(parsed, source);
   if (requirements.problems.length > 0) throw requirementsProblemError(requirements.problems, wheels.label);
 
   const app = source.project

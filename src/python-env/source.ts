@@ -7,6 +7,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LOCK_EXPORTS, lockExportError } from "./lock-exports.js";
 import type { PyprojectProject } from "./pyproject.js";
+import type { ParsedRequirements } from "./requirements.js";
 
 /** Where a bundle carries its wheels, and where sarge writes the requirements it derives. */
 export const SARGE_DIR = ".sarge";
@@ -22,6 +23,15 @@ export interface InstallSource {
   warning: string | null;
   /** A pyproject.toml app: its own package, installed too when its build backend builds it offline (app-wheel.ts). */
   project?: PyprojectProject;
+}
+
+/**
+ * Requirements read from a file sarge wrote are named after the app's own file and package (the
+ * user never wrote the derived file's lines): "beta (pylock.toml)", not "beta (.sarge/pylock.requirements.txt:3)".
+ */
+export function namedAfterSource(parsed: ParsedRequirements, source: InstallSource): ParsedRequirements {
+  if (source.from === "requirements.txt") return parsed;
+  return { ...parsed, requirements: parsed.requirements.map((requirement) => ({ ...requirement, where: source.from })) };
 }
 
 const isFile = async (path: string) => (await stat(path).catch(() => null))?.isFile() === true;

@@ -160,7 +160,7 @@ describe("pylock.toml", () => {
     const tampered = lockedWheel("beta", "2.0").replace(sums.beta!, wrong);
     const { message, envs } = await refusal({ "pylock.toml": pylock([lockedWheel("alpha", "1.0"), tampered]) });
     expect(message).toBe(
-      `hash mismatch, refusing to install: beta (.sarge/pylock.requirements.txt:3) expects sha256:${wrong}, found sha256:${sums.beta} (${join(dist, wheelFileName({ name: "beta", version: "2.0" }))}) — the file is not the one the requirements were locked with`,
+      `hash mismatch, refusing to install: beta (pylock.toml) expects sha256:${wrong}, found sha256:${sums.beta} (${join(dist, wheelFileName({ name: "beta", version: "2.0" }))}) — the file is not the one the requirements were locked with`,
     );
     expect(envs).toEqual([]);
   });
