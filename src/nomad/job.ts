@@ -111,6 +111,7 @@ function releaseJob(input: NomadJobInput): NomadJob {
 
 function task(input: NomadJobInput, proc: string, env: Record<string, string>): Record<string, unknown> {
   const stop = input.settings.stop(proc);
+  const memoryMb = input.settings.memoryMb(proc);
   return {
     Name: proc,
     Driver: input.driver,
@@ -119,6 +120,7 @@ function task(input: NomadJobInput, proc: string, env: Record<string, string>): 
     Artifacts: [{ GetterSource: input.artifactUrl, GetterOptions: { checksum: `sha256:${input.sha256}` }, RelativeDest: BUNDLE_DIR }],
     KillSignal: stop.signal,
     KillTimeout: ns(stop.timeoutMs),
+    ...(memoryMb === null ? {} : { Resources: { MemoryMB: memoryMb } }),
   };
 }
 

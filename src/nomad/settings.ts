@@ -11,6 +11,8 @@ export interface NomadSettings {
   env: Record<string, string>;
   /** How a process type's task stops (processes.<type>.stop_signal and grace): KillSignal, and KillTimeout until SIGKILL. */
   stop(proc: string): { signal: NodeJS.Signals; timeoutMs: number };
+  /** processes.<type>.limits.memory in MiB, rounded up: the task's Resources.MemoryMB; null leaves Nomad's default. */
+  memoryMb(proc: string): number | null;
 }
 
 /** Without a home, what a fresh `sarge init` home would say: web routed, a TCP check, no env, the default stop settings. */
@@ -22,6 +24,10 @@ export function nomadSettings(config: SargeConfig | null): NomadSettings {
     stop: (proc) => {
       const settings = processSettings(config?.processes ?? {}, proc);
       return { signal: settings.stopSignal, timeoutMs: settings.graceMs };
+    },
+    memoryMb: (proc) => {
+      const bytes = processSettings(config?.processes ?? {}, proc).limits.memoryBytes;
+      return bytes === null ? null : Math.ceil(bytes / (1024 * 1024));
     },
   };
 }

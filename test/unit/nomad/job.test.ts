@@ -28,13 +28,13 @@ const input = (overrides: Partial<NomadJobInput> = {}): NomadJobInput => ({
     portMap: { web: { host: "127.0.0.1", port: 8000 } },
     health: { timeoutMs: 30_000, httpPath: "/healthz" },
     env: { MESSAGE: "hi" },
-    processes: { worker: { stopSignal: "SIGINT", stopTo: "main", graceMs: 120_000, limits: { nofile: null, memoryBytes: null } } },
+    processes: { worker: { stopSignal: "SIGINT", stopTo: "main", graceMs: 120_000, limits: { nofile: null, memoryBytes: 600 * 1024 * 1024 + 1 } } },
   } as unknown as SargeConfig),
   ...overrides,
 });
 
 describe("the Nomad jobs", () => {
-  it("service job: a group per process type, counts, dynamic port as PORT, the artifact with its sha256, the HTTP check, the update block, kill settings per type (processes:)", () => {
+  it("service job: a group per process type, counts, dynamic port as PORT, the artifact with its sha256, the HTTP check, the update block, kill settings and memory per type (processes:)", () => {
     expect(registerBody(buildJobs(input()).service)).toBe(golden("hello.nomad.json"));
   });
 
