@@ -4,19 +4,22 @@ import type { HostPort } from "../home/config-types.js";
 import type { HomePaths } from "../home/paths.js";
 import { ConfigError, SargeError } from "../util/errors.js";
 import { isLoopback } from "../util/loopback.js";
-import { buildServer } from "./app.js";
 import { proxySecret } from "./proxy-secret.js";
+import { limitServerHeap } from "./heap-flags.js";
 
 /**
  * `sarge serve`: listen on serve.listen (or `listen`), until SIGTERM or
  * SIGINT, then stop taking requests and let those running finish.
  */
 export async function runServer(paths: HomePaths, override: HostPort | null, started: (address: string) => void): Promise<void> {
+  limitServerHeap();
   const config = loadConfig(paths);
   const listen = override ?? config.serve?.listen ?? { host: "127.0.0.1", port: config.portRange[0] - 1 };
   if (!isLoopback(listen.host) && !config.serve?.allowRemote) {
     throw new ConfigError(`${listen.host} is not a loopback address: the API would be reachable from other machines; set serve.allow_remote: true in ${paths.config} to mean it`);
   }
+  // loaded after the flags: loading its modules would grow the young generation first
+  const { buildServer } = await import("./app.js");
   const app = await buildServer({
     paths,
     auth: { failures: { max: config.serve?.failedAuthLimit ?? 10, windowMs: 60_000 } },

@@ -9,7 +9,7 @@ import { expectNoLeftovers, failuresOf } from "../support/crash.js";
 import { useDeployedHome } from "../support/deployed-home.js";
 import { get, startLoad } from "../support/load.js";
 import { processesUsing } from "../support/processes.js";
-import { api, makeTokens, startServe, type ServeHandle, type TokenSet } from "../support/serve.js";
+import { api, logText, makeTokens, readEvents, startServe, type ServeHandle, type TokenSet } from "../support/serve.js";
 import { waitFor } from "../support/wait.js";
 
 interface Queued {
@@ -88,10 +88,20 @@ describe("sarge serve's release queue (real server, HAProxy, pip)", () => {
     await waitFor(async () => (await queued((first.body as Queued).id)).state === "running", "the first release to run", 10_000, 50);
     const rest = await Promise.all(["q2", "q3", "q4", "q5"].map((version) => post(held(version))));
     for (const answer of rest) expect(answer.status, answer.text).toBe(202);
-    writeFileSync(gate, "");
     const ids = [first, ...rest].map((answer) => (answer.body as Queued).id).sort((a, b) => a - b);
+    // the one that waits has no output yet: its log is an empty page, and a stream opened now waits for it to run and end
+    expect(await queued(ids[4]!)).toMatchObject({ state: "queued" });
+    const waitingLog = `${serve.url}/api/v1/releases/${ids[4]}/log`;
+    expect((await api(waitingLog, tokens.viewer)).body).toEqual({ offset: 0, next: 0, size: 0, text: "", end: null });
+    const waitingStream = readEvents(waitingLog, tokens.viewer, { timeoutMs: 120_000 });
+    writeFileSync(gate, "");
     const states = await Promise.all(ids.map(async (id) => (await ended(id)).state));
     expect(states).toEqual(["succeeded", "superseded", "superseded", "superseded", "succeeded"]);
+    const streamed = await waitingStream;
+    // every byte once, in order, up to the outcome's record (the deploy's last line may follow it)
+    expect(logText(streamed)).toContain(": ready on port ");
+    expect(readFileSync(releaseLogPath(home.paths, ids[4]!), "utf8").startsWith(logText(streamed))).toBe(true);
+    expect(streamed.at(-1)).toMatchObject({ event: "end", data: JSON.stringify({ release: ids[4], outcome: "success", error: null }) });
     const newest = rest.find((answer) => (answer.body as Queued).id === ids[4])!;
     const version = ["q2", "q3", "q4", "q5"][rest.indexOf(newest)]!;
     expect(await get(home.webPort)).toContain(`(${version}, `);

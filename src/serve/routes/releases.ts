@@ -35,7 +35,8 @@ export function releaseRoutes(app: FastifyInstance): void {
   app.get<{ Params: { release: string } }>("/api/v1/releases/:release/log", { preHandler: requirePermission("read") }, (request, reply) => {
     const release = releaseNumber(request.params.release);
     const file = releaseLogPath(paths, release);
-    if (!existsSync(file)) {
+    // a release the queue holds has a log soon (it waits behind the running one): its stream waits for the first byte
+    if (!existsSync(file) && !loadRecords(paths).some((record) => record.id === release)) {
       if (historyEntry(paths, release)) throw new HttpError(404, `release ${release} has no log here: the server keeps the output of the releases it runs, not of those run by sarge deploy over ssh`);
       notFound(release);
     }
