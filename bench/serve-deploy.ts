@@ -3,77 +3,142 @@
  * (issue 15's target: ≤ 1.05×), and the same API deploy while 100 SSE streams follow its log
  * (≤ 10% slower, server RSS ≤ 80 MB).
  *
- *   npm run build && node build/bench/serve-deploy.js     (BENCH_SERVE_DEPLOYS=N, default 3)
+ *   npm run build && node build/bench/serve-deploy.js     (BENCH_SERVE_DEPLOYS=N rounds, default 7)
  *
- * One home with examples/hello deployed; deploys of a new version alternate CLI and API (the
- * environment is reused, as a code change does). The API's time runs from the POST to the
- * `end` event of the release's SSE log stream (how a client waits for the outcome, without
- * polling the server beside the deploy). No pass/fail.
+ * One home with examples/hello deployed; each round deploys a new version three ways, one
+ * after the other on the same home, in an order that rotates from round to round (the
+ * environment is reused, as a code change does): the CLI (spawn to exit), the API (from the
+ * POST to the `end` event of the release's SSE log stream, how a client waits for the outcome
+ * without polling the server beside the deploy) and the API with 100 SSE streams following
+ * that release. The ratios are medians of each round's own ratios (its deploys ran minutes
+ * apart at most, so a load that drifts over the run moves both sides), with their spread; the
+ * load average is taken before every deploy. The server's RSS is sampled every 50 ms while
+ * the streams are open. No pass/fail.
  */
 import { request } from "node:http";
+import { loadavg } from "node:os";
 import { helloArchive } from "./support/apps.js";
 import { check } from "./support/cli.js";
 import { createBenchHome } from "./support/home.js";
-import { startBenchServer } from "./support/serve.js";
+import { startBenchServer, type BenchServer } from "./support/serve.js";
 import { memoryOf } from "./support/proc.js";
 import { fmt, isMain, loadAtStart, runStandalone, writeResult, type BenchOutcome } from "./support/report.js";
 import { median, round } from "./support/stats.js";
 
 const STREAMS = 100;
+const kinds = ["cli", "api", "streamed"] as const;
+type Kind = (typeof kinds)[number];
 
 const version = (n: number) => helloArchive({ "app.py": (old) => old.replace(/VERSION = "v1"/, `VERSION = "b${n}"`) });
 
+interface Deploy {
+  round: number;
+  kind: Kind;
+  ms: number;
+  /** The 1-minute load average just before it. */
+  load: number;
+}
+
 export async function main(): Promise<BenchOutcome> {
-  const runs = Number(process.env.BENCH_SERVE_DEPLOYS ?? 3);
-  const load = loadAtStart();
+  const rounds = Number(process.env.BENCH_SERVE_DEPLOYS ?? 7);
+  const loadBefore = loadAtStart();
   const home = await createBenchHome({});
   await home.startSupervisor();
   check(await home.sarge(["deploy", "-", "web"], { input: version(0), timeoutMs: 300_000 }), "first deploy");
   const token = check(await home.sarge(["token", "add", "bench", "--role", "deployer"]), "token add").stdout.trim();
   const server = await startBenchServer(home);
-  const base = server.base;
-  const auth = { authorization: `Bearer ${token}` };
-  const apiDeploy = async (archive: Buffer, during?: (id: number) => () => void): Promise<number> => {
-    const started = performance.now();
-    const answer = await fetch(`${base}/api/v1/releases`, { method: "POST", body: archive, headers: { ...auth, "content-type": "application/x-tar" } });
-    const { id } = (await answer.json()) as { id: number };
-    if (answer.status !== 202) throw new Error(`POST /api/v1/releases: ${answer.status}`);
-    const stop = during?.(id);
-    const outcome = await releaseOutcome(base, token, id);
-    if (!outcome.includes('"outcome":"success"')) throw new Error(`release ${id} did not succeed: ${outcome}`);
-    const ms = performance.now() - started;
-    stop?.();
-    return ms;
-  };
+  const peakRss: number[] = [];
   try {
-    const cli: number[] = [];
-    const api: number[] = [];
-    const streamed: number[] = [];
+    const deploys: Deploy[] = [];
     let n = 1;
-    for (let i = 0; i < runs; i++) {
-      cli.push(check(await home.sarge(["deploy", "-", "web"], { input: version(n++), timeoutMs: 300_000 }), "CLI deploy").wallMs);
-      api.push(await apiDeploy(version(n++)));
-      streamed.push(await apiDeploy(version(n++), (id) => openStreams(server.base, token, id)));
+    const deploy: Record<Kind, () => Promise<number>> = {
+      cli: async () => check(await home.sarge(["deploy", "-", "web"], { input: version(n++), timeoutMs: 300_000 }), "CLI deploy").wallMs,
+      api: () => apiDeploy(server, token, version(n++)),
+      streamed: () =>
+        apiDeploy(server, token, version(n++), (id) => {
+          const closeStreams = openStreams(server.base, token, id);
+          const stopSampling = sampleRss(server.pid, peakRss);
+          return () => [closeStreams, stopSampling].forEach((stop) => stop());
+        }),
+    };
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < kinds.length; i++) {
+        const kind = kinds[(round + i) % kinds.length]!;
+        const load = loadavg()[0]!;
+        deploys.push({ round, kind, load, ms: await deploy[kind]() });
+      }
     }
     const memory = memoryOf(server.pid);
-    const [cliMs, apiMs, streamedMs] = [median(cli), median(api), median(streamed)];
+    const loadAfter = loadAtStart();
+    const times = (kind: Kind) => deploys.filter((one) => one.kind === kind).map((one) => one.ms);
+    const paired = (kind: Kind, against: Kind) =>
+      Array.from({ length: rounds }, (_, round) => deploys.find((one) => one.round === round && one.kind === kind)!.ms / deploys.find((one) => one.round === round && one.kind === against)!.ms);
+    const apiRatios = paired("api", "cli");
+    const streamRatios = paired("streamed", "api");
+    const loads = deploys.map((one) => one.load);
+    const spread = (values: number[], format: (value: number) => string) => `${format(Math.min(...values))}-${format(Math.max(...values))}`;
+    const peak = Math.max(...peakRss);
+    const loadRange = `load ${spread(loads, (value) => value.toFixed(1))}`;
+    for (const kind of kinds) console.log(`  ${kind.padEnd(8)} median ${fmt.ms(median(times(kind)), 0)}, single runs ${spread(times(kind), (value) => fmt.ms(value, 0))}`);
     console.log(
-      `  deploy: CLI ${fmt.ms(cliMs, 0)}, API ${fmt.ms(apiMs, 0)} (${fmt.ratio(apiMs / cliMs)}), API with ${STREAMS} SSE streams ${fmt.ms(streamedMs, 0)} (${fmt.ratio(streamedMs / apiMs)}); server RSS ${fmt.mb(memory.rss)} (peak ${fmt.mb(memory.hwm)}); load average at start ${load}`,
+      `  API / CLI per round: median ${fmt.ratio(median(apiRatios))} (${spread(apiRatios, fmt.ratio)}), target ≤ 1.05×; with ${STREAMS} SSE streams / API: median ${fmt.ratio(median(streamRatios))} (${spread(streamRatios, fmt.ratio)}), target ≤ 1.10×`,
     );
-    const resultFile = writeResult("serve-deploy", { runs, load, cliMs: cli, apiMs: api, streamedMs: streamed, rss: memory.rss, hwm: memory.hwm });
+    console.log(`  server RSS with ${STREAMS} streams open: peak ${fmt.mb(peak)} (median of samples ${fmt.mb(median(peakRss))}), after the rounds ${fmt.mb(memory.rss)}, VmHWM ${fmt.mb(memory.hwm)}, target ≤ 80 MB; ${loadRange}, load average ${loadBefore} before, ${loadAfter} after`);
+    const resultFile = writeResult("serve-deploy", { rounds, loadBefore, loadAfter, deploys, apiRatios, streamRatios, rssSamples: peakRss, rss: memory.rss, hwm: memory.hwm });
     return {
       name: "serve-deploy",
       resultFile,
       rows: [
-        { bench: "11", measure: `deploy through the API, median of ${runs} (load ${load})`, sarge: fmt.ms(apiMs, 0), reference: `sarge deploy ${fmt.ms(cliMs, 0)}`, ratio: fmt.ratio(round(apiMs / cliMs, 3)), target: "≤ 1.05×" },
-        { bench: "11", measure: `API deploy with ${STREAMS} SSE log streams open`, sarge: fmt.ms(streamedMs, 0), reference: `without ${fmt.ms(apiMs, 0)}`, ratio: fmt.ratio(round(streamedMs / apiMs, 3)), target: "≤ 1.10×" },
-        { bench: "11", measure: "sarge serve RSS after the deploys (peak)", sarge: `${fmt.mb(memory.rss)} (${fmt.mb(memory.hwm)})`, reference: "-", ratio: "-", target: "≤ 80 MB" },
+        {
+          bench: "11",
+          measure: `deploy through the API, ${rounds} rounds (${loadRange})`,
+          sarge: `${fmt.ms(median(times("api")), 0)} (${spread(times("api"), (value) => fmt.ms(value, 0))})`,
+          reference: `sarge deploy ${fmt.ms(median(times("cli")), 0)} (${spread(times("cli"), (value) => fmt.ms(value, 0))})`,
+          ratio: `${fmt.ratio(round(median(apiRatios), 3))} (${spread(apiRatios, fmt.ratio)})`,
+          target: "≤ 1.05×",
+        },
+        {
+          bench: "11",
+          measure: `API deploy with ${STREAMS} SSE log streams open`,
+          sarge: `${fmt.ms(median(times("streamed")), 0)} (${spread(times("streamed"), (value) => fmt.ms(value, 0))})`,
+          reference: `without ${fmt.ms(median(times("api")), 0)}`,
+          ratio: `${fmt.ratio(round(median(streamRatios), 3))} (${spread(streamRatios, fmt.ratio)})`,
+          target: "≤ 1.10×",
+        },
+        { bench: "11", measure: `sarge serve RSS, peak with ${STREAMS} streams open (VmHWM)`, sarge: `${fmt.mb(peak)} (${fmt.mb(memory.hwm)})`, reference: "-", ratio: "-", target: "≤ 80 MB" },
       ],
     };
   } finally {
     await server.stop();
     await home.destroy();
   }
+}
+
+/** One deploy through the API, from the POST to the end event of its log; `during` runs from the 202 to the end. */
+async function apiDeploy(server: BenchServer, token: string, archive: Buffer, during?: (id: number) => () => void): Promise<number> {
+  const started = performance.now();
+  const answer = await fetch(`${server.base}/api/v1/releases`, { method: "POST", body: archive, headers: { authorization: `Bearer ${token}`, "content-type": "application/x-tar" } });
+  const { id } = (await answer.json()) as { id: number };
+  if (answer.status !== 202) throw new Error(`POST /api/v1/releases: ${answer.status}`);
+  const stop = during?.(id);
+  try {
+    const outcome = await releaseOutcome(server.base, token, id);
+    if (!outcome.includes('"outcome":"success"')) throw new Error(`release ${id} did not succeed: ${outcome}`);
+    return performance.now() - started;
+  } finally {
+    stop?.();
+  }
+}
+
+/** The server's RSS every 50 ms into `samples`, until the returned function is called. */
+function sampleRss(pid: number, samples: number[]): () => void {
+  const take = () => samples.push(memoryOf(pid).rss);
+  take();
+  const timer = setInterval(take, 50);
+  return () => {
+    clearInterval(timer);
+    take();
+  };
 }
 
 /** The `end` event of the release's SSE log stream: how a client learns the outcome as soon as the server knows it, without polling. */
