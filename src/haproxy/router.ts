@@ -5,7 +5,7 @@ import type { HomePaths } from "../home/paths.js";
 import { idleSlot, otherSlot } from "./routes.js";
 import { HAPROXY_PROGRAM, SLOTS, type ListenRoute } from "./types.js";
 import type { SargeLog } from "../util/sarge-log.js";
-import type { Supervisor } from "../supervise/supervisor.js";
+import type { ProgramStatus, Supervisor } from "../supervise/supervisor.js";
 import { foreignListener } from "../instance/listeners.js";
 import { tcpProbe } from "../util/tcp-probe.js";
 import type { Router } from "../release/router.js";
@@ -30,8 +30,8 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
   const listeners = () => Object.fromEntries(Object.entries(config.portMap).map(([proc, bind]) => [proc, `${bind.host}:${bind.port}`]));
 
   /** Starting, running or backing off: HAProxy is ours and holds (or will hold) the stable ports. */
-  async function isServing(): Promise<boolean> {
-    const program = (await supervisor.status()).find((candidate) => candidate.name === HAPROXY_PROGRAM);
+  async function isServing(programs?: ProgramStatus[]): Promise<boolean> {
+    const program = (programs ?? (await supervisor.status())).find((candidate) => candidate.name === HAPROXY_PROGRAM);
     return program !== undefined && program.state !== "stopped";
   }
 
@@ -42,10 +42,10 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
     for (const warning of warnings) log.warn({ haproxy: warning }, "HAProxy warns about its configuration");
   }
 
-  async function ensureServing(state: State): Promise<void> {
+  async function ensureServing(state: State, programs?: ProgramStatus[]): Promise<void> {
     const { haproxyProgram, waitForHaproxy } = await haproxy();
     const routes = routesOf(state, config);
-    if (!(await isServing())) {
+    if (!(await isServing(programs))) {
       await apply(routes, null);
       await supervisor.start({ ...haproxyProgram(paths, config.haproxyBin), logs: config.logs });
     } else if (JSON.stringify(state.listeners ?? {}) !== JSON.stringify(listeners())) {
@@ -75,13 +75,13 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       return { switchMs: Math.round(result.totalMs) };
     },
 
-    async reconcile(state) {
+    async reconcile(state, programs) {
       const { readRuntimeListens, renderHaproxyConfig, switchSlot } = await haproxy();
       const wanted = routesOf(state, config);
-      const started = !(await isServing());
+      const started = !(await isServing(programs));
       if (started) {
         if (!wanted.some((route) => route.active !== null)) return { started: false, routedBack: [] };
-        await ensureServing(state);
+        await ensureServing(state, programs);
       }
       const runtime = await readRuntimeListens(paths);
       const routedBack: string[] = [];

@@ -15,9 +15,12 @@ export function neverOverlaps(ctx: HomeContext, proc: string): boolean {
  * is undone.
  */
 export async function stopBeforeSuccessors(ctx: HomeContext, state: State, records: InstanceRecord[]): Promise<InstanceRecord[]> {
+  const successors = records.filter((candidate) => neverOverlaps(ctx, candidate.proc));
+  // the supervisor is asked only when some type must not overlap
+  if (successors.length === 0) return [];
   const running = new Set((await ctx.supervisor.status()).filter(isUp).map((program) => program.name));
   const stopped: InstanceRecord[] = [];
-  for (const record of records.filter((candidate) => neverOverlaps(ctx, candidate.proc))) {
+  for (const record of successors) {
     const active = instancesOf(state, record.proc).find((instance) => instance.state === "active" && instance.id !== record.id && running.has(instance.id));
     if (!active) continue;
     ctx.reporter.line(`${active.id}: stopping before ${record.id} starts (${record.proc} has overlap: never)`);

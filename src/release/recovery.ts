@@ -21,14 +21,18 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
   // read before the instances that know it are removed
   const pendingCommit = state.pendingRelease?.commit ?? state.pendingRelease?.instances.map((id) => state.instances[id]?.commit).find(Boolean) ?? null;
   undoPartialReleases(ctx, state);
-  const known = new Set((await ctx.supervisor.status()).map((program) => program.name));
+  // the supervisor is asked once: what recovery itself changes below is known without asking again
+  const programs = await ctx.supervisor.status();
+  const known = new Set(programs.map((program) => program.name));
+  const startedNow = new Set<string>();
   for (const instance of Object.values(state.instances)) {
     if ((instance.state !== "active" && instance.state !== "staged") || known.has(instance.id)) continue;
     ctx.reporter.line(`starting ${instance.id}: it is ${instance.state} but its supervisor does not know it (a new or switched supervisor)`);
     await startInstance(ctx, instance);
+    startedNow.add(instance.id);
   }
-  await startStoppedForSuccessors(ctx, state);
-  const { started, routedBack } = await ctx.router.reconcile(state);
+  await startStoppedForSuccessors(ctx, state, new Set([...programs.filter(isUp).map((program) => program.name), ...startedNow]));
+  const { started, routedBack } = await ctx.router.reconcile(state, programs);
   if (started) ctx.reporter.line("started HAProxy with the routes of the active instances");
   for (const proc of routedBack) ctx.reporter.line(`${proc}: routed back to its active instance after an interrupted deploy`);
   const leftovers = Object.values(state.instances).filter((instance) => instance.state === "deploying");
@@ -43,7 +47,8 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
     await stopStrays(ctx, name);
     rmSync(join(ctx.paths.deploy, name), { recursive: true, force: true });
   }
-  const running = new Set((await ctx.supervisor.status()).filter((program) => program.wanted).map((program) => program.name));
+  // kept instances: neither started nor removed above
+  const running = new Set(programs.filter((program) => program.wanted).map((program) => program.name));
   const replacedButRunning = Object.values(state.instances).filter((instance) => instance.state === "kept" && running.has(instance.id) && !instance.startedByHand);
   for (const instance of replacedButRunning) {
     ctx.reporter.line(`stopping ${instance.id}, replaced by an interrupted deploy but still running`);
@@ -58,10 +63,9 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
  * never` type (before starting its successor) left that type with nothing
  * running: the active instance runs again (the release is undone below).
  */
-async function startStoppedForSuccessors(ctx: HomeContext, state: State): Promise<void> {
+async function startStoppedForSuccessors(ctx: HomeContext, state: State, up: Set<string>): Promise<void> {
   const pending = state.pendingRelease;
   if (!pending || pending.kind === "stage") return;
-  const up = new Set((await ctx.supervisor.status()).filter(isUp).map((program) => program.name));
   const stopped = Object.values(state.instances).filter(
     (instance) => instance.state === "active" && pending.procs.includes(instance.proc) && neverOverlaps(ctx, instance.proc) && !up.has(instance.id),
   );

@@ -1,4 +1,5 @@
 import type { State } from "../instance/state.js";
+import type { ProgramStatus } from "../supervise/supervisor.js";
 
 /** The stable-port side of a deploy: what the pipeline needs from HAProxy. */
 export interface Router {
@@ -13,9 +14,10 @@ export interface Router {
   /**
    * Make HAProxy serve exactly what state says is active: start it when it
    * should run and does not (a new supervisor), and route back process types
-   * a killed deploy left pointing at a half-made instance.
+   * a killed deploy left pointing at a half-made instance. `programs`: the
+   * supervisor's status the caller has just read, so it is not asked again.
    */
-  reconcile(state: State): Promise<{ started: boolean; routedBack: string[] }>;
+  reconcile(state: State, programs: ProgramStatus[]): Promise<{ started: boolean; routedBack: string[] }>;
   /** Null when the stable address of `proc` answers through HAProxy, else why not (for `sarge status`). */
   probe(proc: string): Promise<string | null>;
 }

@@ -156,7 +156,9 @@ export async function withHomeLock<T>(ctx: Pick<HomeContext, "paths" | "reporter
 async function launch(ctx: HomeContext, state: State, records: InstanceRecord[], beforeStart: () => Promise<void>): Promise<void> {
   const cancel = ctx.cancel?.signal;
   const starting = await step("port", async () => {
-    const running = new Set((await ctx.supervisor.status()).filter(isUp).map((program) => program.name));
+    // only a staged instance may still run: the supervisor is asked only then
+    const staged = records.some((record) => record.state === "staged");
+    const running = new Set(staged ? (await ctx.supervisor.status()).filter(isUp).map((program) => program.name) : []);
     const starting = records.filter((record) => record.state !== "staged" || !running.has(record.id));
     for (const record of starting) {
       if (record.port !== 0 && (await isPortFree(record.port))) continue;
