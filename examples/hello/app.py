@@ -23,6 +23,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")  # the client asked to close: HTTP/1.1 says the answer tells it so
         self.end_headers()
         self.wfile.write(body)
 
@@ -33,6 +35,8 @@ class Handler(BaseHTTPRequestHandler):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: HAProxy opening 8 connections at once lost SYNs, each a 1 s wait
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         # HAProxy closes the idle keep-alive connections it drops with a reset, by design (no TIME_WAIT
