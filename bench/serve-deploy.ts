@@ -12,18 +12,22 @@
  * without polling the server beside the deploy) and the API with 100 SSE streams following
  * that release. The ratios are medians of each round's own ratios (its deploys ran minutes
  * apart at most, so a load that drifts over the run moves both sides), with their spread; the
- * load average is taken before every deploy. The server's RSS is sampled every 50 ms while
- * the streams are open. No pass/fail.
+ * load average is taken before every deploy. Wall time on a loaded machine moves by more than
+ * the 5% the target asks about, so each deploy's CPU is taken too: the CLI's process tree, or
+ * the server with the `sarge deploy` it ran, which a load does not inflate. The server's RSS
+ * is sampled every 50 ms while the streams are open. No pass/fail.
  */
+import { statSync } from "node:fs";
 import { request } from "node:http";
 import { loadavg } from "node:os";
 import { helloArchive } from "./support/apps.js";
 import { check } from "./support/cli.js";
 import { createBenchHome } from "./support/home.js";
 import { startBenchServer, type BenchServer } from "./support/serve.js";
-import { memoryOf } from "./support/proc.js";
+import { cpuOf, memoryOf } from "./support/proc.js";
 import { fmt, isMain, loadAtStart, runStandalone, writeResult, type BenchOutcome } from "./support/report.js";
 import { median, round } from "./support/stats.js";
+import { waitFor } from "../test/support/wait.js";
 
 const STREAMS = 100;
 const kinds = ["cli", "api", "streamed"] as const;
@@ -35,6 +39,15 @@ interface Deploy {
   round: number;
   kind: Kind;
   ms: number;
+  /** From the history line (the outcome recorded) to the end of the wait: the CLI's exit, or the API's end event. */
+  afterRecordMs: number;
+  /**
+   * CPU seconds of the whole deploy, load or not: the CLI's process tree, or the server with
+   * the `sarge deploy` it ran (taken once the server has reaped it); and of this process (the
+   * streams' reader).
+   */
+  deployCpu: number;
+  benchCpu: number;
   /** The 1-minute load average just before it. */
   load: number;
 }
@@ -61,30 +74,53 @@ export async function main(): Promise<BenchOutcome> {
           return () => [closeStreams, stopSampling].forEach((stop) => stop());
         }),
     };
+    const deployCpu = (kind: Kind): number => {
+      const cpu = cpuOf(kind === "cli" ? "self" : server.pid);
+      return kind === "cli" ? cpu.reaped : cpu.own + cpu.reaped;
+    };
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < kinds.length; i++) {
         const kind = kinds[(round + i) % kinds.length]!;
         const load = loadavg()[0]!;
-        deploys.push({ round, kind, load, ms: await deploy[kind]() });
+        const [cpuBefore, benchCpu] = [deployCpu(kind), process.cpuUsage()];
+        const ms = await deploy[kind]();
+        const afterRecordMs = Date.now() - statSync(home.paths.history).mtimeMs;
+        const bench = process.cpuUsage(benchCpu);
+        if (kind !== "cli") await queueIdle(server, token);
+        deploys.push({ round, kind, load, ms, afterRecordMs, deployCpu: deployCpu(kind) - cpuBefore, benchCpu: (bench.user + bench.system) / 1e6 });
       }
     }
     const memory = memoryOf(server.pid);
     const loadAfter = loadAtStart();
     const times = (kind: Kind) => deploys.filter((one) => one.kind === kind).map((one) => one.ms);
-    const paired = (kind: Kind, against: Kind) =>
-      Array.from({ length: rounds }, (_, round) => deploys.find((one) => one.round === round && one.kind === kind)!.ms / deploys.find((one) => one.round === round && one.kind === against)!.ms);
+    const paired = (kind: Kind, against: Kind, measure = (one: Deploy) => one.ms) => {
+      const of = (round: number, which: Kind) => measure(deploys.find((one) => one.round === round && one.kind === which)!);
+      return Array.from({ length: rounds }, (_, round) => of(round, kind) / of(round, against));
+    };
     const apiRatios = paired("api", "cli");
     const streamRatios = paired("streamed", "api");
     const loads = deploys.map((one) => one.load);
     const spread = (values: number[], format: (value: number) => string) => `${format(Math.min(...values))}-${format(Math.max(...values))}`;
     const peak = Math.max(...peakRss);
     const loadRange = `load ${spread(loads, (value) => value.toFixed(1))}`;
-    for (const kind of kinds) console.log(`  ${kind.padEnd(8)} median ${fmt.ms(median(times(kind)), 0)}, single runs ${spread(times(kind), (value) => fmt.ms(value, 0))}`);
+    for (const kind of kinds) {
+      const mine = deploys.filter((one) => one.kind === kind);
+      const cpu = (pick: (one: Deploy) => number) => `${median(mine.map(pick)).toFixed(2)} s`;
+      const afterRecord = fmt.ms(median(mine.map((one) => one.afterRecordMs)), 0);
+      console.log(
+        `  ${kind.padEnd(8)} median ${fmt.ms(median(times(kind)), 0)}, single runs ${spread(times(kind), (value) => fmt.ms(value, 0))}; after the history line ${afterRecord}; CPU: deploy ${cpu((one) => one.deployCpu)}, this process ${cpu((one) => one.benchCpu)}`,
+      );
+    }
     console.log(
       `  API / CLI per round: median ${fmt.ratio(median(apiRatios))} (${spread(apiRatios, fmt.ratio)}), target ≤ 1.05×; with ${STREAMS} SSE streams / API: median ${fmt.ratio(median(streamRatios))} (${spread(streamRatios, fmt.ratio)}), target ≤ 1.10×`,
     );
+    const cpuRatios = paired("api", "cli", (one) => one.deployCpu);
+    const streamCpuRatios = paired("streamed", "api", (one) => one.deployCpu);
+    console.log(
+      `  CPU of the deploy, API / CLI per round: median ${fmt.ratio(median(cpuRatios))} (${spread(cpuRatios, fmt.ratio)}); with ${STREAMS} streams / API: median ${fmt.ratio(median(streamCpuRatios))} (${spread(streamCpuRatios, fmt.ratio)})`,
+    );
     console.log(`  server RSS with ${STREAMS} streams open: peak ${fmt.mb(peak)} (median of samples ${fmt.mb(median(peakRss))}), after the rounds ${fmt.mb(memory.rss)}, VmHWM ${fmt.mb(memory.hwm)}, target ≤ 80 MB; ${loadRange}, load average ${loadBefore} before, ${loadAfter} after`);
-    const resultFile = writeResult("serve-deploy", { rounds, loadBefore, loadAfter, deploys, apiRatios, streamRatios, rssSamples: peakRss, rss: memory.rss, hwm: memory.hwm });
+    const resultFile = writeResult("serve-deploy", { rounds, loadBefore, loadAfter, deploys, apiRatios, streamRatios, cpuRatios, streamCpuRatios, rssSamples: peakRss, rss: memory.rss, hwm: memory.hwm });
     return {
       name: "serve-deploy",
       resultFile,
@@ -104,6 +140,14 @@ export async function main(): Promise<BenchOutcome> {
           reference: `without ${fmt.ms(median(times("api")), 0)}`,
           ratio: `${fmt.ratio(round(median(streamRatios), 3))} (${spread(streamRatios, fmt.ratio)})`,
           target: "≤ 1.10×",
+        },
+        {
+          bench: "11",
+          measure: "CPU of that deploy, API (server and its sarge deploy) against the CLI's process tree",
+          sarge: `${median(deploys.filter((one) => one.kind === "api").map((one) => one.deployCpu)).toFixed(2)} s`,
+          reference: `${median(deploys.filter((one) => one.kind === "cli").map((one) => one.deployCpu)).toFixed(2)} s`,
+          ratio: `${fmt.ratio(round(median(cpuRatios), 3))} (${spread(cpuRatios, fmt.ratio)})`,
+          target: "-",
         },
         { bench: "11", measure: `sarge serve RSS, peak with ${STREAMS} streams open (VmHWM)`, sarge: `${fmt.mb(peak)} (${fmt.mb(memory.hwm)})`, reference: "-", ratio: "-", target: "≤ 80 MB" },
       ],
@@ -128,6 +172,19 @@ async function apiDeploy(server: BenchServer, token: string, archive: Buffer, du
   } finally {
     stop?.();
   }
+}
+
+/** Once the server's queue has no running or waiting release (its sarge deploy reaped), after the timed part. */
+async function queueIdle(server: BenchServer, token: string): Promise<void> {
+  await waitFor(
+    async () => {
+      const records = (await (await fetch(`${server.base}/api/v1/queue`, { headers: { authorization: `Bearer ${token}` } })).json()) as { state: string }[];
+      return !records.some((record) => record.state === "running" || record.state === "queued");
+    },
+    "the server's queue to be idle",
+    300_000,
+    10,
+  );
 }
 
 /** The server's RSS every 50 ms into `samples`, until the returned function is called. */

@@ -13,25 +13,27 @@ export function memoryOf(pid: number): { rss: number; hwm: number } {
 
 let clockTicks: number | undefined;
 
-/** CPU time (user + system) a process used so far, in seconds. */
-export function cpuSecondsOf(pid: number): number {
+/**
+ * CPU seconds (user + system) from /proc/<pid>/stat: the process's own, and its children's
+ * that it has waited for (a whole command tree lands there when it exits; processes handed to
+ * a supervisor are not its descendants and do not count).
+ */
+export function cpuOf(pid: number | "self"): { own: number; reaped: number } {
   clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  // fields after the ")" that closes the command name: state is field 3, utime 14, stime 15
+  // fields after the ")" that closes the command name: state is field 3, utime 14, stime 15, cutime 16, cstime 17
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  return { own: (Number(fields[11]) + Number(fields[12])) / clockTicks, reaped: (Number(fields[13]) + Number(fields[14])) / clockTicks };
 }
 
-/**
- * CPU time (user + system, seconds) of this process's children that have been waited for: a
- * whole command tree (sarge deploy with its pip, venv and release command) lands here when it
- * exits. Processes it handed to a supervisor are not its descendants and do not count.
- */
+/** CPU time (user + system) a process used so far, in seconds. */
+export function cpuSecondsOf(pid: number): number {
+  return cpuOf(pid).own;
+}
+
+/** CPU time (user + system, seconds) of this process's children that have been waited for (sarge deploy with its pip, venv and release command). */
 export function reapedChildrenCpuSeconds(): number {
-  clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-  const stat = readFileSync("/proc/self/stat", "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[13]) + Number(fields[14])) / clockTicks;
+  return cpuOf("self").reaped;
 }
 
 export function isAlive(pid: number): boolean {

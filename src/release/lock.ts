@@ -29,6 +29,14 @@ export interface LockEvents {
 }
 
 /**
+ * Between looks at a held lock: 5 ms for the first second, as most holders
+ * are about to let go (a status look's recovery check, a release writing its
+ * record, the deploy ahead in the server's queue), then 100 ms for one that
+ * runs on (a whole deploy).
+ */
+const lockWait = (attempt: number): number => (attempt < 200 ? 5 : 100);
+
+/**
  * The home's deploy lock (var/run/deploy.lock). Created atomically with its
  * content (link of a complete temp file), so a reader never sees half a
  * holder. A holder whose process is gone is taken over. With
@@ -67,7 +75,7 @@ export async function acquireHomeLock(
       if (takeOver(paths.deployLock, holder)) events.takeover(holder);
     }
   };
-  if (!(await pollUntil(created, { timeoutMs: options.timeoutMs ?? Number.POSITIVE_INFINITY, intervalMs: options.pollMs ?? 100 }))) {
+  if (!(await pollUntil(created, { timeoutMs: options.timeoutMs ?? Number.POSITIVE_INFINITY, intervalMs: options.pollMs ?? lockWait }))) {
     const { pid, user, command: what, since } = waitingFor!;
     throw new SargeError(`the home is locked by pid ${pid} (${user}: ${what}) since ${since}`);
   }

@@ -1,5 +1,5 @@
-import { statSync, watch, type FSWatcher } from "node:fs";
-import { basename, dirname } from "node:path";
+import { statSync, type FSWatcher } from "node:fs";
+import { tryWatch, watchInFolder } from "../util/watch-file.js";
 import { readLogPage, type LogSource } from "./log-stream.js";
 
 /** A `log` SSE event from `offset`: `frame` is null when there is nothing new. */
@@ -90,24 +90,10 @@ function startFollowing(source: LogSource, pollMs: number): Shared {
   return shared;
 }
 
-/**
- * A watcher of `file`; of its folder, for that name, while the file is not
- * there yet (a queued release's log); none when neither can be watched: the
- * poll still sees it.
- */
+/** A watcher of `file`, or of its folder for it while it is not there yet (a queued release's log); none when neither can be watched: the poll still sees it. */
 function watchChanges(file: string, changed: () => void): FSWatcher[] {
-  const name = basename(file);
-  return tryWatch(file, changed) ?? tryWatch(dirname(file), (_event, changedName) => changedName === name && changed()) ?? [];
-}
-
-function tryWatch(target: string, changed: (event: string, name: string | null) => unknown): FSWatcher[] | null {
-  try {
-    const watcher = watch(target, { persistent: false }, changed);
-    watcher.on("error", () => watcher.close());
-    return [watcher];
-  } catch {
-    return null;
-  }
+  const watcher = tryWatch(file, changed) ?? watchInFolder(file, changed);
+  return watcher ? [watcher] : [];
 }
 
 /** The outcome first, then the file: a stream woken by an outcome has every byte written before it. */

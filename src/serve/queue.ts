@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { appendFileSync, createReadStream, existsSync, mkdirSync, rmSync } from "node:fs";
+import { appendFileSync, createReadStream, existsSync, mkdirSync, rmSync, type FSWatcher } from "node:fs";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import { loadConfig } from "../home/config.js";
@@ -12,6 +12,7 @@ import { readHolder } from "../release/lock.js";
 import { claimReleaseNumber } from "../release/release-number.js";
 import { SargeError } from "../util/errors.js";
 import { isSameProcessAlive } from "../util/process-alive.js";
+import { watchInFolder } from "../util/watch-file.js";
 import { HttpError } from "./http-error.js";
 import { releaseLogPath } from "./log-stream.js";
 import { lastSargeError, logSize, startDeployChild, type DeployChild } from "./queue/child.js";
@@ -53,6 +54,7 @@ export class ReleaseQueue extends EventEmitter {
   /** `child` is null while a ref is fetched (stopped then by `stopRequested`), and for a deploy a killed server left running. */
   private running: { record: QueueRecord; child: DeployChild | null; stopRequested?: boolean } | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private lockWatcher: FSWatcher | null = null;
   private closed = false;
 
   constructor(
@@ -72,12 +74,15 @@ export class ReleaseQueue extends EventEmitter {
     }
     this.timer = setInterval(() => this.pump(), 500);
     this.timer.unref();
+    // a release waiting behind a sarge deploy run over ssh starts as soon as that one lets go of the lock, not at the next look
+    this.lockWatcher = watchInFolder(this.paths.deployLock, () => this.pump());
     this.pump();
   }
 
   close(): void {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    this.lockWatcher?.close();
   }
 
   async submit(request: SubmitRequest): Promise<{ id: number; state: QueueState }> {
