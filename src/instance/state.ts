@@ -130,9 +130,29 @@ function backupAdvice(backup: string, file: string): string {
  * route to an instance one step behind what runs.
  */
 export function writeState(paths: HomePaths, state: State): void {
-  const text = JSON.stringify(state, null, 2) + "\n";
+  const text = stateText(state);
   writeFileAtomic(paths.state, text);
   writeFileAtomic(`${paths.state}.bak`, text);
+}
+
+/**
+ * writeState, unless state.json already holds exactly this state: each write
+ * is two files and four fsyncs, and a recovery that found nothing to put
+ * right (nearly every command) changed nothing.
+ */
+export function writeStateIfChanged(paths: HomePaths, state: State): void {
+  const text = stateText(state);
+  const holds = (file: string) => readFileSync(file, "utf8") === text;
+  try {
+    if (holds(paths.state) && holds(`${paths.state}.bak`)) return;
+  } catch {
+    // a file missing or unreadable: write both
+  }
+  writeState(paths, state);
+}
+
+function stateText(state: State): string {
+  return JSON.stringify(state, null, 2) + "\n";
 }
 
 export function instancesOf(state: State, proc: string): InstanceRecord[] {

@@ -5,7 +5,7 @@ import { isUp, startInstance, stopInstance } from "../instance/lifecycle.js";
 import { neverOverlaps, startAgain } from "./overlap.js";
 import { destroyInstances, strayDeployFolders } from "./retire.js";
 import { appendHistory, finishedRelease, readHistory } from "./history.js";
-import { instancesOf, readState, writeState, type State } from "../instance/state.js";
+import { instancesOf, readState, writeState, writeStateIfChanged, type State } from "../instance/state.js";
 import { stopStrayProcesses, strayProcesses } from "../instance/strays.js";
 import { unswitchState } from "./switch.js";
 
@@ -55,7 +55,7 @@ export async function recoverInterrupted(ctx: HomeContext): Promise<void> {
     await stopInstance(ctx, instance.id);
   }
   recordInterruptedRelease(ctx, state, pendingCommit);
-  writeState(ctx.paths, state);
+  writeStateIfChanged(ctx.paths, state);
 }
 
 /**

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { emptyState, readState, writeState } from "../../../src/instance/state.js";
+import { emptyState, readState, writeState, writeStateIfChanged } from "../../../src/instance/state.js";
 import { homePaths, type HomePaths } from "../../../src/home/paths.js";
 
 describe("var/state.json", () => {
@@ -25,6 +25,20 @@ describe("var/state.json", () => {
     writeState(paths, { ...emptyState(), lastRelease: 2 });
     expect(readFileSync(`${paths.state}.bak`, "utf8")).toBe(readFileSync(paths.state, "utf8"));
     expect(JSON.parse(readFileSync(`${paths.state}.bak`, "utf8")).lastRelease).toBe(2);
+  });
+
+  it("is not rewritten when it already holds the state (recovery that found nothing), and is when it or its copy differs", () => {
+    writeStateIfChanged(paths, { ...emptyState(), lastRelease: 1 });
+    expect(readState(paths).lastRelease).toBe(1);
+    const written = statSync(paths.state).ino;
+    writeStateIfChanged(paths, { ...emptyState(), lastRelease: 1 });
+    expect(statSync(paths.state).ino).toBe(written);
+    writeFileSync(`${paths.state}.bak`, "{");
+    writeStateIfChanged(paths, { ...emptyState(), lastRelease: 1 });
+    expect(statSync(paths.state).ino).not.toBe(written);
+    expect(readFileSync(`${paths.state}.bak`, "utf8")).toBe(readFileSync(paths.state, "utf8"));
+    writeStateIfChanged(paths, { ...emptyState(), lastRelease: 2 });
+    expect(readState(paths).lastRelease).toBe(2);
   });
 
   it("says when the copy is missing or broken too", () => {
