@@ -11,12 +11,15 @@
  *     unset: the default, until each host's stable address passes 3 probes in a row)
  *
  * The hosts are test/support/fleet.ts's: three homes on this machine, each
- * behind its own sshd on loopback. Writes bench/results/fleet.json. No pass/fail.
+ * behind its own sshd on loopback. Each push's progress rows (stderr) give
+ * where its time went: until every host is staged (check, lock, list, stage:
+ * the longest host of each), then phase B, and each host's activate and
+ * verify. Writes bench/results/fleet.json. No pass/fail.
  */
 import { startFleet } from "../test/support/fleet.js";
 import { startLoad } from "../test/support/load.js";
 import { onCleanup } from "./support/cleanup.js";
-import { fmt, isMain, runStandalone, writeResult, type BenchOutcome } from "./support/report.js";
+import { fmt, isMain, loadAtStart, runStandalone, writeResult, type BenchOutcome } from "./support/report.js";
 import { median } from "./support/stats.js";
 
 export async function main(): Promise<BenchOutcome> {
@@ -24,6 +27,7 @@ export async function main(): Promise<BenchOutcome> {
   const verify = process.env.BENCH_FLEET_VERIFY;
   const verifyArgs = verify === undefined ? [] : ["--verify", verify];
   const verifyLabel = verify === undefined ? "default --verify" : `--verify ${verify}`;
+  const loadBefore = loadAtStart();
   const fleet = await startFleet();
   const stopFleet = onCleanup("fleet", async () => void (await fleet.stop()));
   const load = startLoad(fleet.frontPort, { workers: 4, maxMs: 3_600_000 });
@@ -39,15 +43,18 @@ export async function main(): Promise<BenchOutcome> {
       ["3 hosts, --limit 1", fleet.hosts, "1", three],
       ["3 hosts, --limit 100%", fleet.hosts, "100%", together],
     ] as const;
+    const breakdowns: Breakdown[][] = kinds.map(() => []);
     for (let round = 1; round <= rounds; round++) {
       for (const [index, [label, hosts, limit, times]] of kinds.entries()) {
         fleet.commit(`bench-${round}.${index}`);
         const started = performance.now();
-        const result = await fleet.push([...verifyArgs, "--limit", limit, "--json"], { hosts });
+        const rows = progressRows(started);
+        const result = await fleet.push([...verifyArgs, "--limit", limit, "--json"], { hosts, onStderr: rows.add });
         const ms = performance.now() - started;
         if (result.code !== 0) throw new Error(`push to ${label} failed (exit ${result.code}):\n${result.stderr}`);
         times.push(ms);
-        console.log(`round ${round}: push to ${label} ${fmt.s(ms)}`);
+        breakdowns[index]!.push(rows.breakdown());
+        console.log(`round ${round}: push to ${label} ${fmt.s(ms)}: ${describeBreakdown(rows.breakdown())}`);
       }
     }
     const samples = await load.stop();
@@ -62,6 +69,8 @@ export async function main(): Promise<BenchOutcome> {
       threeHostsTogetherMs: together,
       ratio,
       ratioTogether,
+      breakdowns: Object.fromEntries(kinds.map(([label], index) => [label, breakdowns[index]])),
+      loadAverage: { start: loadBefore, end: loadAtStart() },
       requests: samples.length,
       failed: failed.length,
       failures: failed.slice(0, 20).map((sample) => sample.error),
@@ -76,7 +85,7 @@ export async function main(): Promise<BenchOutcome> {
           sarge: fmt.s(median(three)),
           reference: `1 host ${fmt.s(median(one))}`,
           ratio: fmt.ratio(ratio),
-          target: "≤ 1.5×",
+          target: "≤ 1.5× (issue 17)",
         },
         {
           bench: "10",
@@ -84,8 +93,16 @@ export async function main(): Promise<BenchOutcome> {
           sarge: fmt.s(median(together)),
           reference: `1 host ${fmt.s(median(one))}`,
           ratio: fmt.ratio(ratioTogether),
-          target: "≤ 1.5×",
+          target: "-",
         },
+        ...kinds.map(([label], index) => ({
+          bench: "10",
+          measure: `where the time of a push to ${label} went (median s): ${describeBreakdown(medianBreakdown(breakdowns[index]!))}`,
+          sarge: fmt.s(median(breakdowns[index]!.map((b) => b.phaseB))),
+          reference: `until staged ${fmt.s(median(breakdowns[index]!.map((b) => b.untilStaged)))}`,
+          ratio: "-",
+          target: "-",
+        })),
         {
           bench: "10",
           measure: `failed requests through the front across ${rounds * kinds.length} pushes`,
@@ -100,6 +117,67 @@ export async function main(): Promise<BenchOutcome> {
     await stopLoad();
     await stopFleet();
   }
+}
+
+/** Seconds: the slowest host's time in each phase before phase B, the wall time until every host was staged and of phase B, the median host's activate and verify. */
+interface Breakdown {
+  check: number;
+  lock: number;
+  list: number;
+  stage: number;
+  untilStaged: number;
+  phaseB: number;
+  activate: number;
+  verify: number;
+}
+
+/** The progress rows of one push (host, phase, state) as they arrive, timed from `started`. */
+function progressRows(started: number) {
+  const seen: Array<{ ms: number; host: string; phase: string; state: string }> = [];
+  let partial = "";
+  return {
+    add(chunk: string) {
+      const lines = (partial + chunk).split("\n");
+      partial = lines.pop()!;
+      for (const line of lines) {
+        const [host, phase, state] = line.split(/ +/);
+        if (host?.includes(":") && phase && state) seen.push({ ms: performance.now() - started, host, phase, state });
+      }
+    },
+    breakdown(): Breakdown {
+      const spans = new Map<string, number[]>();
+      const running = new Map<string, { phase: string; ms: number }>();
+      const checked = new Set<string>();
+      for (const row of seen) {
+        if (row.state === "running") {
+          // a host's second "check" is the record of what it runs (sarge list)
+          const phase = row.phase === "check" && checked.has(row.host) ? "list" : row.phase;
+          if (row.phase === "check") checked.add(row.host);
+          running.set(row.host, { phase, ms: row.ms });
+          continue;
+        }
+        const span = running.get(row.host);
+        if (!span) continue;
+        spans.set(span.phase, [...(spans.get(span.phase) ?? []), row.ms - span.ms]);
+        running.delete(row.host);
+      }
+      const staged = Math.max(...seen.filter((row) => row.phase === "stage" && row.state !== "running").map((row) => row.ms));
+      const end = seen.at(-1)?.ms ?? staged;
+      const longest = (phase: string) => Math.max(0, ...(spans.get(phase) ?? [])) / 1000;
+      const middle = (phase: string) => median(spans.get(phase) ?? [0]) / 1000;
+      return { check: longest("check"), lock: longest("lock"), list: longest("list"), stage: longest("stage"), untilStaged: staged / 1000, phaseB: (end - staged) / 1000, activate: middle("activate"), verify: middle("verify") };
+    },
+  };
+}
+
+function medianBreakdown(all: Breakdown[]): Breakdown {
+  const keys = Object.keys(all[0]!) as Array<keyof Breakdown>;
+  return Object.fromEntries(keys.map((key) => [key, median(all.map((one) => one[key]))])) as unknown as Breakdown;
+}
+
+function describeBreakdown(b: Breakdown): string {
+  const s = (value: number) => value.toFixed(1);
+  return `check ${s(b.check)}, lock ${s(b.lock)}, list ${s(b.list)}, stage ${s(b.stage)} (all staged at ${s(b.untilStaged)}); phase B ${s(b.phaseB)}, a host's activate ${s(b.activate)} + verify ${s(b.verify)}`;
 }
 
 if (isMain(import.meta.url)) runStandalone(main);

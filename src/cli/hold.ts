@@ -1,4 +1,6 @@
 import type { Command } from "commander";
+import { createInterface } from "node:readline";
+import type { HomePaths } from "../home/paths.js";
 import { ConfigError } from "../util/errors.js";
 import { resolveHome } from "./context.js";
 
@@ -8,16 +10,21 @@ export function registerHold(program: Command): void {
   program
     .command("hold")
     .description(
-      "take the home's deploy lock and hold it until standard input closes (the ssh session ends) or sarge is stopped; prints `held <token>`: commands run with SARGE_LOCK_TOKEN=<token> use the lock as their own meanwhile",
+      "take the home's deploy lock and hold it until standard input closes (the ssh session ends) or sarge is stopped; prints `held <token> runs list activate verify`: commands run with SARGE_LOCK_TOKEN=<token> use the lock as their own meanwhile, and each JSON request line on standard input is run under it, its reply one line on standard output (a fleet push's list, activate and verify, docs/fleet-primitives.md)",
     )
     .option("--wait-lock <seconds>", "wait at most this long for another holder (default: as long as it takes); then fail, naming the holder")
     .action(async (options: { waitLock?: string }, command: Command) => {
       const waitMs = options.waitLock === undefined ? undefined : seconds(options.waitLock) * 1000;
-      const { holdHomeLock } = await import("../release/hold.js");
-      await holdHomeLock(resolveHome(command), {
+      const paths = resolveHome(command);
+      const [{ holdHomeLock }, { HELD_COMMANDS }] = await Promise.all([import("../release/hold.js"), import("../release/hold-protocol.js")]);
+      const session = holdSession(paths);
+      await holdHomeLock(paths, {
         waitMs,
-        held: (token) => process.stdout.write(`held ${token}\n`),
-        until: sessionEnd(),
+        held: (token) => {
+          process.stdout.write(`held ${token} ${HELD_COMMANDS}\n`);
+          session.serve(token);
+        },
+        until: session.ended,
         say: (line) => process.stderr.write(`${line}\n`),
       });
     });
@@ -29,17 +36,33 @@ function seconds(text: string): number {
   return value;
 }
 
-/** Resolves when standard input ends (the session that runs `sarge hold` closed) or a signal asks sarge to stop. */
-function sessionEnd(): Promise<void> {
-  return new Promise((resolve) => {
+/**
+ * Standard input of the hold: its request lines, run one after the other once
+ * serve() is called (the lock is held; what runs them is loaded then, while
+ * the push stages), and its end. `ended` resolves when
+ * standard input ends (the session that runs `sarge hold` closed) or a signal
+ * asks sarge to stop, once the request under way has finished: an activation
+ * is never left half-done with the lock released under it.
+ */
+function holdSession(paths: HomePaths) {
+  let serving: (token: string) => void = () => undefined;
+  const held = new Promise<string>((resolve) => (serving = resolve));
+  const runner = held.then(() => import("../release/held-requests.js"));
+  let queue: Promise<unknown> = runner;
+  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  lines.on("line", (line) => {
+    if (line.trim() === "") return;
+    queue = queue.then(async () => void process.stdout.write(`${await (await runner).runHeldRequest(paths, await held, line)}\n`));
+  });
+  const ended = new Promise<void>((resolve) => {
     const end = () => {
       for (const signal of ENDING_SIGNALS) process.off(signal, end);
-      process.stdin.off("end", end).off("close", end).off("error", end);
+      lines.off("close", end);
       process.stdin.destroy();
       resolve();
     };
     for (const signal of ENDING_SIGNALS) process.once(signal, end);
-    process.stdin.once("end", end).once("close", end).once("error", end);
-    process.stdin.resume();
+    lines.once("close", end);
   });
+  return { serve: (token: string) => serving(token), ended: ended.then(async () => void (await queue)) };
 }

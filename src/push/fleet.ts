@@ -50,6 +50,7 @@ export interface FleetResult {
 
 interface Host {
   session: HostSession;
+  lock: HeldLock;
   env: Record<string, string>;
   before: steps.ActiveInstance[];
   staged: steps.StagedRelease | null;
@@ -71,6 +72,7 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
   const locks = await lockAll(sessions, pushId, options);
   const hosts: Host[] = sessions.map((session) => ({
     session,
+    lock: locks.get(session)!,
     env: { SARGE_LOCK_TOKEN: locks.get(session)!.token, SARGE_PUSH_ID: pushId },
     before: [],
     staged: null,
@@ -124,7 +126,7 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
   };
 
   try {
-    const recorded = await Promise.all(hosts.map((host) => step(host, "check", async () => void (host.before = await steps.activeInstances(host.session, options.procs, host.env)))));
+    const recorded = await Promise.all(hosts.map((host) => step(host, "check", async () => void (host.before = await steps.activeInstances(host.session, host.lock, options.procs, host.env)))));
     if (recorded.includes(false)) throw new SargeError("could not read what every host runs: nothing was changed");
     hosts.forEach(showRuns);
 
@@ -157,7 +159,7 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
         group.map(async (host) => {
           if (!(await setLb(host, "drain"))) return false;
           const activated = await step(host, "activate", async () => {
-            await steps.activate(host.session, host.staged!.release, host.env);
+            await steps.activate(host.session, host.lock, host.staged!.release, host.env);
             host.moved = true;
             movedInOrder.push(host);
           });
@@ -165,7 +167,7 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
             await setLb(host, "ready");
             return false;
           }
-          const verified = await step(host, "verify", () => steps.verify(host.session, options.procs, options.verifySeconds, host.env));
+          const verified = await step(host, "verify", () => steps.verify(host.session, host.lock, options.procs, options.verifySeconds, host.env));
           if (verified) await setLb(host, "ready");
           return verified;
         }),

@@ -1,4 +1,5 @@
-import { lastWords, type HostSession, type RemoteResult } from "./session.js";
+import type { HeldRequest } from "../release/hold-protocol.js";
+import { lastWords, type HeldLock, type HostSession, type RemoteResult } from "./session.js";
 
 /**
  * The sarge commands a fleet push runs on one host (docs/fleet.md), each a
@@ -23,7 +24,15 @@ export interface StagedRelease {
 type Env = Record<string, string>;
 
 async function sarge(session: HostSession, args: string[], options: { input?: Buffer; env?: Env } = {}): Promise<RemoteResult> {
-  const result = await session.sarge(args, options);
+  return succeeded(await session.sarge(args, options));
+}
+
+/** `request` run by the host's `sarge hold` when it can (no sarge to start), else as the command `args`. */
+async function held(session: HostSession, lock: HeldLock, request: HeldRequest, args: string[], env: Env): Promise<RemoteResult> {
+  return lock.run ? succeeded(await lock.run(request)) : sarge(session, args, { env });
+}
+
+function succeeded(result: RemoteResult): RemoteResult {
   if (result.code !== 0) throw new HostStepError(lastWords(result));
   return result;
 }
@@ -42,8 +51,8 @@ export async function checkHost(session: HostSession): Promise<void> {
 }
 
 /** The active instances of `procs` on the host. */
-export async function activeInstances(session: HostSession, procs: string[], env: Env): Promise<ActiveInstance[]> {
-  const instances = json<Array<ActiveInstance & { state: string }>>(await sarge(session, ["list", "--json"], { env }), "sarge list --json");
+export async function activeInstances(session: HostSession, lock: HeldLock, procs: string[], env: Env): Promise<ActiveInstance[]> {
+  const instances = json<Array<ActiveInstance & { state: string }>>(await held(session, lock, { command: "list" }, ["list", "--json"], env), "sarge list --json");
   return instances
     .filter((instance) => instance.state === "active" && procs.includes(instance.proc))
     .map(({ proc, id, release, commit }) => ({ proc, id, release, commit }));
@@ -54,8 +63,8 @@ export async function stage(session: HostSession, archive: Buffer, procs: string
   return { release: staged.release, commit: staged.commit };
 }
 
-export async function activate(session: HostSession, release: number, env: Env): Promise<void> {
-  await sarge(session, ["activate", String(release), "--json"], { env });
+export async function activate(session: HostSession, lock: HeldLock, release: number, env: Env): Promise<void> {
+  await held(session, lock, { command: "activate", release }, ["activate", String(release), "--json"], env);
 }
 
 export async function discard(session: HostSession, release: number, env: Env): Promise<void> {
@@ -66,9 +75,10 @@ export async function discard(session: HostSession, release: number, env: Env): 
 export const VERIFY_PASSES = 3;
 
 /** Through the host's stable ports (sarge verify), for `seconds`, or (null) until each passes VERIFY_PASSES probes. */
-export async function verify(session: HostSession, procs: string[], seconds: number | null, env: Env): Promise<void> {
+export async function verify(session: HostSession, lock: HeldLock, procs: string[], seconds: number | null, env: Env): Promise<void> {
   const until = seconds === null ? ["--passes", String(VERIFY_PASSES)] : ["--for", String(seconds)];
-  await sarge(session, ["verify", ...procs, ...until], { env });
+  const request: HeldRequest = { command: "verify", procs, forMs: (seconds ?? 0) * 1000, passes: seconds === null ? VERIFY_PASSES : 1 };
+  await held(session, lock, request, ["verify", ...procs, ...until], env);
 }
 
 /** Each process type back to the exact instance it ran before. */

@@ -3,6 +3,8 @@
  * commands run in its home, and its deploy lock held. ssh-session.ts is the
  * real one; unit tests drive the orchestrator with fakes.
  */
+import type { HeldRequest } from "../release/hold-protocol.js";
+
 export interface RemoteResult {
   code: number;
   stdout: string;
@@ -12,6 +14,8 @@ export interface RemoteResult {
 export interface HeldLock {
   /** Commands run with SARGE_LOCK_TOKEN=<token> use this lock instead of waiting for it. */
   token: string;
+  /** Runs a request in the process that holds the lock (no sarge started for it), its answer as the command's; null when that sarge cannot (older): run the command. */
+  run: ((request: HeldRequest) => Promise<RemoteResult>) | null;
   release(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { HELD_COMMANDS } from "../release/hold-protocol.js";
 import { SargeError } from "../util/errors.js";
 import { shellQuote } from "../util/shell-quote.js";
 import { formatTarget, remoteSarge, sshArgv, sshDestination, type PushTarget } from "./push.js";
@@ -35,31 +36,57 @@ export function runArgv(argv: string[], input?: Buffer): Promise<RemoteResult> {
   });
 }
 
-/** `sarge hold` on the host: resolves once it prints `held <token>`; the lock is held until our end of its stdin closes. */
+/**
+ * `sarge hold` on the host: resolves once it prints `held <token>`; the lock
+ * is held until our end of its stdin closes. When it says it runs requests,
+ * each goes as a JSON line on its stdin and its reply comes back as a line.
+ */
 function hold(argv: string[], label: string): Promise<HeldLock> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    let held = false;
+    const waiting: Array<(result: RemoteResult) => void> = [];
     const exited = new Promise<void>((done) => child.once("close", () => done()));
     child.stdin.on("error", () => undefined);
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
-      const token = /^held (\S+)$/m.exec(stdout)?.[1];
-      if (token === undefined) return;
-      resolve({
-        token,
-        release: async () => {
-          child.stdin.end();
-          await exited;
-        },
-      });
+      for (let end = stdout.indexOf("\n"); end >= 0; end = stdout.indexOf("\n")) {
+        const line = stdout.slice(0, end);
+        stdout = stdout.slice(end + 1);
+        if (held) waiting.shift()?.(heldReply(line));
+        else if ((held = /^held \S+/.test(line))) resolve(heldLock(line));
+      }
+    });
+    const heldLock = (line: string): HeldLock => ({
+      token: line.split(" ")[1]!,
+      run: line.endsWith(` ${HELD_COMMANDS}`)
+        ? (request) =>
+            new Promise((answered) => {
+              waiting.push(answered);
+              child.stdin.write(`${JSON.stringify(request)}\n`);
+            })
+        : null,
+      release: async () => {
+        child.stdin.end();
+        await exited;
+      },
     });
     child.once("error", (error) => reject(new SargeError(`${label}: ${argv[0]} could not run: ${error.message}`)));
     child.once("close", (code) => {
-      reject(new SargeError(`${label}: could not take the deploy lock: ${lastWords({ code: code ?? 255, stdout: "", stderr })}`));
+      const said = lastWords({ code: code ?? 255, stdout: "", stderr });
+      for (const answered of waiting.splice(0)) answered({ code: 255, stdout: "", stderr: `sarge: the hold session ended: ${said}\n` });
+      reject(new SargeError(`${label}: could not take the deploy lock: ${said}`));
     });
   });
 }
 
+/** A reply of the hold as the command's own result would be: its JSON on stdout, or its error on stderr. */
+function heldReply(line: string): RemoteResult {
+  const [word, json] = [line.slice(0, line.indexOf(" ")), line.slice(line.indexOf(" ") + 1)];
+  if (word === "ok") return { code: 0, stdout: json, stderr: "" };
+  if (word === "failed") return { code: 1, stdout: "", stderr: `sarge: ${String(JSON.parse(json))}\n` };
+  return { code: 255, stdout: "", stderr: `sarge: the hold answered ${line.slice(0, 200)}\n` };
+}

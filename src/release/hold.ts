@@ -7,7 +7,7 @@ export interface HoldOptions {
   waitMs?: number;
   /** Called once the lock is held, with the token that makes it another command's own ($SARGE_LOCK_TOKEN). */
   held(token: string): void;
-  /** Resolves when the hold ends (its session closed, or it was told to stop). */
+  /** Resolves when the hold ends (its session closed, or it was told to stop) and no request it runs is under way. */
   until: Promise<void>;
   /** A line for the operator (waiting, a takeover). */
   say(line: string): void;
@@ -16,7 +16,8 @@ export interface HoldOptions {
 /**
  * `sarge hold`: take the home's deploy lock and keep it until `until`, so a
  * multi-server push can hold every server's lock across its stage and
- * activate commands, which run with the token. Dying without releasing it is
+ * activate commands, which run with the token (or which it runs itself:
+ * held-requests.ts). Dying without releasing it is
  * harmless: a dead holder's lock is taken over.
  */
 export async function holdHomeLock(paths: HomePaths, options: HoldOptions): Promise<void> {

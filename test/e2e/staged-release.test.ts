@@ -97,8 +97,13 @@ describe("staged releases with real HAProxy and Python", () => {
 
   it("holds the deploy lock for a session: commands with its token use it, others wait until the session ends", async () => {
     const hold = home.spawn(["hold", "--wait-lock", "30"], { keepStdinOpen: true });
-    const [line] = await hold.waitFor(/^held [0-9a-f]{16}\n$/);
+    const [line] = await hold.waitFor(/^held [0-9a-f]{16} runs list activate verify\n$/);
     const token = line!.split(" ")[1]!.trim();
+    // what a fleet push asks of it: one reply line per request line, under its lock
+    hold.child.stdin!.write("activate 7\n");
+    await hold.waitFor(/^failed "not a request: activate 7"$/m);
+    hold.child.stdin!.write(`${JSON.stringify({ command: "verify", procs: ["web"], forMs: 0, passes: 2 })}\n`);
+    await hold.waitFor(/^ok \{"procs":\["web"\],"probes":2,"durationMs":\d+\}$/m);
 
     const second = await home.sarge(["hold", "--wait-lock", "0.5"]);
     expect(second.code).toBe(1);

@@ -25,7 +25,7 @@ function fakeHost(name: string, log: string[], fail: Partial<Record<string, stri
       if (fail.hold !== undefined) throw new Error(fail.hold);
       if (fail.busy !== undefined && waitSeconds === 0) throw new Error(fail.busy);
       log.push(`${name} hold${waitSeconds === 0 ? "" : ` --wait-lock ${waitSeconds}`}`);
-      return { token: `t-${name}`, release: async () => void log.push(`${name} release`) };
+      return { token: `t-${name}`, run: null, release: async () => void log.push(`${name} release`) };
     },
   };
 }
@@ -82,6 +82,27 @@ describe("fleet push, against fake hosts", () => {
     const result = await fleetPush([fakeHost("h1", log)], options({ verifySeconds: null }));
     expect(result.exitCode).toBe(0);
     expect(log.filter((line) => line.includes(" verify "))).toEqual(["h1 verify web --passes 3 [push-1 t-h1]"]);
+  });
+
+  it("a hold that runs requests gets list, activate and verify; stage goes as a command; a failed request fails its step", async () => {
+    const log: string[] = [];
+    const host = fakeHost("h1", log);
+    const requests: string[] = [];
+    const hold = host.hold.bind(host);
+    host.hold = async (waitSeconds, env) => ({
+      ...(await hold(waitSeconds, env)),
+      run: async (request) => {
+        requests.push(JSON.stringify(request));
+        if (request.command === "verify") return { code: 1, stdout: "", stderr: "sarge: web failed verification on its stable address 127.0.0.1:8000 after 0.0s: GET /up answered 500\n" };
+        const listed = request.command === "list" ? [{ id: "web-h11", proc: "web", release: 4, state: "active", commit: "c0ffee" }] : {};
+        return { code: 0, stdout: JSON.stringify(listed), stderr: "" };
+      },
+    });
+    const result = await fleetPush([host], options({ verifySeconds: null }));
+    expect(requests).toEqual(['{"command":"list"}', '{"command":"activate","release":5}', '{"command":"verify","procs":["web"],"forMs":0,"passes":3}']);
+    expect(changes(log)).toEqual(["h1 stage web --json [push-1 t-h1]", "h1 rollback web --to web-h11 --json [push-1 t-h1]"]);
+    expect(result).toMatchObject({ outcome: "rolled back", exitCode: 2 });
+    expect(result.hosts[0]).toMatchObject({ phase: "rollback", state: "ok", note: "back on web-h11" });
   });
 
   it("a host that fails staging: every staged release is discarded, no host switches, exit 1", async () => {

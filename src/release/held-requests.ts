@@ -1,0 +1,51 @@
+import { loadConfig } from "../home/config.js";
+import { openContext } from "../home/open.js";
+import type { HomePaths } from "../home/paths.js";
+import { verifyStable } from "../instance/verify.js";
+import { listInstances } from "../instance/views.js";
+import { activateRelease } from "./activate.js";
+import type { HeldRequest } from "./hold-protocol.js";
+
+/**
+ * What `sarge hold` runs for the push that holds it (docs/fleet-primitives.md):
+ * what each host runs before the push (as `sarge list --json`), and phase
+ * B's activate and verify of each host, inside the one process that already
+ * holds the lock, instead of a new sarge started for each over ssh.
+ * The lines it reads and writes are hold-protocol.ts's.
+ */
+
+/** `ok <JSON result>` or `failed <JSON message>`: what the command-line command prints as JSON, or its error. `token`: the hold's lock. */
+export async function runHeldRequest(paths: HomePaths, token: string, line: string): Promise<string> {
+  // the request uses the hold's lock as its own, as a command given the token does
+  process.env.SARGE_LOCK_TOKEN = token;
+  try {
+    return `ok ${JSON.stringify(await run(paths, parse(line)))}`;
+  } catch (error) {
+    return `failed ${JSON.stringify((error as Error).message)}`;
+  }
+}
+
+async function run(paths: HomePaths, request: HeldRequest): Promise<object> {
+  if (request.command === "verify") return verifyStable(loadConfig(paths), request.procs, request.forMs, request.passes);
+  const ctx = await openContext(paths, request.command);
+  try {
+    return request.command === "list" ? await listInstances(ctx) : await activateRelease(ctx, request.release);
+  } finally {
+    await ctx.supervisor.close();
+  }
+}
+
+function parse(line: string): HeldRequest {
+  let request: Partial<HeldRequest & { release: unknown; procs: unknown; forMs: unknown; passes: unknown }>;
+  try {
+    request = JSON.parse(line) as typeof request;
+  } catch {
+    throw new Error(`not a request: ${line.slice(0, 100)}`);
+  }
+  if (request.command === "list" || (request.command === "activate" && Number.isInteger(request.release))) return request as HeldRequest;
+  const count = (value: unknown) => typeof value === "number" && Number.isFinite(value) && value >= 0;
+  if (request.command === "verify" && Array.isArray(request.procs) && request.procs.every((proc) => typeof proc === "string") && count(request.forMs) && count(request.passes)) {
+    return request as HeldRequest;
+  }
+  throw new Error(`not a request: ${line.slice(0, 100)}`);
+}
