@@ -98,8 +98,8 @@ export async function main(): Promise<BenchOutcome> {
         ...kinds.map(([label], index) => ({
           bench: "10",
           measure: `where the time of a push to ${label} went (median s): ${describeBreakdown(medianBreakdown(breakdowns[index]!))}`,
-          sarge: fmt.s(median(breakdowns[index]!.map((b) => b.phaseB))),
-          reference: `until staged ${fmt.s(median(breakdowns[index]!.map((b) => b.untilStaged)))}`,
+          sarge: `phase B ${fmt.s(1000 * median(breakdowns[index]!.map((b) => b.phaseB)))}`,
+          reference: `until staged ${fmt.s(1000 * median(breakdowns[index]!.map((b) => b.untilStaged)))}`,
           ratio: "-",
           target: "-",
         })),
