@@ -9,7 +9,9 @@ import { setFlagsFromString } from "node:v8";
  *   frequent, shorter scavenges;
  * - --optimize-for-size: the old generation grows in smaller steps and is
  *   collected sooner, 1.5-3 MiB less.
- * Neither moved the CPU a status request costs the server beyond the noise.
+ * Neither moved the CPU a status request costs the server beyond the noise;
+ * in a burst (a deploy followed by 100 SSE streams) the scavenges took ~80 ms
+ * of CPU against under 10 ms without them.
  * Set at run time because `node --max-semi-space-size` would have to be on
  * the command line of every way the server is started.
  */
