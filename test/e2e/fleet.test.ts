@@ -166,4 +166,19 @@ describe("sarge push --hosts: three homes over ssh behind a front HAProxy", () =
     }
     for (const answer of await serving()) expect(answer).toContain("(v6, ");
   }, PUSH_TIMEOUT);
+
+  it("a push killed (SIGKILL) after its first host switched leaves no lock and nothing staged behind: the next push completes on every host", async () => {
+    const mark = fleet.load.length;
+    fleet.commit("v7");
+    const killed = fleet.spawnPush(["--verify", "1"]);
+    await killed.waitForStderr(/^h1:\S+ +activate +ok/m, PUSH_TIMEOUT);
+    const result = await killed.kill();
+    expect(result.signal).toBe("SIGKILL");
+
+    const next = await fleet.push(["--verify", "1", "--wait-lock", "120"]);
+    expect(next.code, next.stderr).toBe(0);
+    for (const answer of await serving()) expect(answer).toContain("(v7, ");
+    for (const home of fleet.homes) expect(Object.values(readState(home.paths).instances).filter((instance) => instance.state === "staged")).toEqual([]);
+    expect(failedSince(mark)).toEqual([]);
+  }, PUSH_TIMEOUT);
 });
