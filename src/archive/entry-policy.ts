@@ -12,7 +12,8 @@ import { ArchiveError, quoteName } from "./error.js";
  *   earlier entry created (the classic symlink-then-write escape);
  * - symbolic links must resolve inside the folder, following links made by
  *   other entries the way the kernel would; absolute targets are refused;
- * - hard links must name an earlier regular file of the same archive;
+ * - hard links must name an earlier regular file of the same archive, and
+ *   `.env` may not be one (it would keep its target's mode, not 0600);
  * - devices and fifos are refused; so are types tar does not define;
  * - the caps (entries, unpacked bytes, name length) come from etc/sarge.yaml.
  */
@@ -237,6 +238,8 @@ export class EntryPolicy {
         const raw = header.linkname ?? "";
         const qt = quoteName(raw);
         if (raw === "") throw new ArchiveError(`archive entry ${q()} is a hard link with an empty target`);
+        // a hard link shares its target's mode: .env would not be owner-only
+        if (path === ".env") throw new ArchiveError(`archive entry ${q()} is a hard link; .env holds the app's secrets and must be a regular file, which sarge makes owner-only`);
         this.checkLength(raw, () => `archive entry ${q()} is a hard link whose target has`);
         const target = this.resolve(raw);
         if (!target.ok) {

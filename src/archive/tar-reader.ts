@@ -6,12 +6,17 @@ import { checkFirstBlock, commitFromPax, refuseShortInput } from "./input.js";
  * each entry's data handed on as slices of the input chunks (no copy, no
  * stream per entry), everything synchronous. Understands ustar and GNU
  * headers, the ustar name prefix, GNU long names (L, K) and pax extended
- * headers (path, linkpath, size); other pax records are ignored, as is every
- * pax global header but a leading one, whose `comment` is git's commit id.
+ * headers (path, linkpath, size; each replaces the one before, as in GNU
+ * tar); other pax records are ignored. Of pax global headers only a leading
+ * one's `comment` (git's commit id) is read.
  *
- * Strict where a parser that guesses would be a risk: every header's checksum
- * and magic are checked, sizes must be valid numbers, extended headers are
- * capped at 4 MiB, the archive must end with the end-of-archive marker (a
+ * Strict where a parser that guesses, or reads otherwise than GNU tar, would
+ * be a risk (test/unit/archive/differential.test.ts compares the two): every
+ * header's checksum and magic are checked, sizes and modes must be valid
+ * numbers, extended headers are capped at 4 MiB, a folder or link that says
+ * data follows it is refused (GNU tar reads none, tar-stream read a link's),
+ * so are sparse files and global headers that would rename, relink or resize
+ * every later entry; the archive must end with the end-of-archive marker (a
  * zero block right after the last entry), and nothing but zeros may follow it.
  * What the entries may do is not its business: that is EntryPolicy's.
  */
@@ -23,7 +28,7 @@ export interface TarHeader {
   type: string | null;
   size: number;
   mode: number;
-  /** Seconds since the epoch; NaN when the field is not a number. */
+  /** Seconds since the epoch. */
   mtime: number;
   linkname: string | null;
 }
@@ -54,8 +59,9 @@ const TYPES: Record<number, string> = {
 const PAX = 0x78; // x
 const PAX_GLOBAL = 0x67; // g
 const GNU_LONG_NAME = 0x4c; // L
-const GNU_LONG_NAME_OLD = 0x4e; // N
 const GNU_LONG_LINK = 0x4b; // K
+/** A pax global header after the first header: checked, but its comment is not the archive's commit. */
+const IGNORED_GLOBAL = -1;
 
 const enum State {
   Header,
@@ -192,12 +198,14 @@ export class TarReader {
       throw new ArchiveError(`archive is corrupt: invalid tar header${this.after()}`);
     }
     const size = number(block, 124, 12);
-    if (!(size >= 0) || size > Number.MAX_SAFE_INTEGER) throw new ArchiveError(`archive is corrupt: invalid tar header${this.after()}`);
+    const mode = number(block, 100, 8);
+    const mtime = number(block, 136, 12);
+    if (!(size >= 0) || !(mode >= 0) || !(mtime >= 0)) throw new ArchiveError(`archive is corrupt: invalid tar header${this.after()}`);
     const flag = block[156]!;
 
-    if (flag === PAX || flag === PAX_GLOBAL || flag === GNU_LONG_NAME || flag === GNU_LONG_NAME_OLD || flag === GNU_LONG_LINK) {
+    if (flag === PAX || flag === PAX_GLOBAL || flag === GNU_LONG_NAME || flag === GNU_LONG_LINK) {
       if (size > MAX_EXTENDED_HEADER) throw new ArchiveError(`archive is corrupt: an extended header is larger than 4 MiB${this.after()}`);
-      this.extendedType = flag === PAX_GLOBAL && this.headers > 1 ? 0 : flag; // only a leading global header is read
+      this.extendedType = flag === PAX_GLOBAL && this.headers > 1 ? IGNORED_GLOBAL : flag; // only a leading global header gives the commit
       this.extended = Buffer.allocUnsafe(size);
       this.extendedFill = 0;
       if (size === 0) this.extendedDone();
@@ -207,8 +215,6 @@ export class TarReader {
 
     let name = text(block, 0, 100);
     if (posix && block[345] !== 0) name = `${text(block, 345, 155)}/${name}`;
-    let type = TYPES[flag] ?? null;
-    if (type === "file" && name.endsWith("/")) type = "directory"; // old tars mark folders so
     let linkname = block[157] === 0 ? null : text(block, 157, 100);
     let entrySize = size;
     if (this.longName !== null) name = this.longName;
@@ -216,6 +222,7 @@ export class TarReader {
     const pax = this.pax;
     if (pax !== null) {
       name = pax.get("path") ?? name;
+      if (hasSparseRecord(pax)) throw new ArchiveError(`archive entry ${quoteName(name)} is a sparse file (GNU.sparse records); sarge does not unpack sparse files`);
       linkname = pax.get("linkpath") ?? linkname;
       const paxSize = pax.get("size");
       if (paxSize !== undefined) {
@@ -228,9 +235,16 @@ export class TarReader {
     this.pax = null;
 
     this.lastName = name;
+    let type = TYPES[flag] ?? null;
+    if ((type === "file" || type === "contiguous-file") && name.endsWith("/")) type = "directory"; // old tars mark folders so, and GNU tar reads them so
+    if (entrySize !== 0 && (type === "directory" || type === "symlink" || type === "link")) {
+      throw new ArchiveError(
+        `archive is corrupt: entry ${quoteName(name)} is a ${type === "directory" ? "folder" : type === "link" ? "hard link" : "symbolic link"} that says ${entrySize} bytes of data follow it; tar tools disagree on whether to read them`,
+      );
+    }
     this.entrySize = entrySize;
     this.remaining = entrySize;
-    this.handler.entry({ name, type, size: entrySize, mode: number(block, 100, 8), mtime: number(block, 136, 12), linkname });
+    this.handler.entry({ name, type, size: entrySize, mode, mtime, linkname });
     if (entrySize === 0) this.endEntry();
     else this.state = State.Data;
   }
@@ -245,13 +259,16 @@ export class TarReader {
     this.extended = Buffer.alloc(0);
     switch (this.extendedType) {
       case PAX:
-        this.pax = paxRecords(payload, this.pax ?? new Map(), () => `archive is corrupt: invalid extended header${this.after()}`);
+        this.pax = paxRecords(payload, () => `archive is corrupt: invalid extended header${this.after()}`);
         break;
       case PAX_GLOBAL:
         this.commit = commitFromPax(payload);
+        this.checkGlobal(payload);
+        break;
+      case IGNORED_GLOBAL:
+        this.checkGlobal(payload);
         break;
       case GNU_LONG_NAME:
-      case GNU_LONG_NAME_OLD:
         this.longName = text(payload, 0, payload.length);
         break;
       case GNU_LONG_LINK:
@@ -259,6 +276,17 @@ export class TarReader {
         break;
     }
     this.startSkip(padding(payload.length), false);
+  }
+
+  /** GNU tar applies a global header's records to every later entry: refuse those that would change what is written. */
+  private checkGlobal(payload: Buffer): void {
+    const records = paxRecords(payload, () => `archive is corrupt: invalid pax global header${this.after()}`);
+    for (const key of ["path", "linkpath", "size"]) {
+      if (records.has(key)) {
+        throw new ArchiveError(`archive has a pax global header that sets ${JSON.stringify(key)} for every later entry${this.after()}; sarge does not apply global headers`);
+      }
+    }
+    if (hasSparseRecord(records)) throw new ArchiveError(`archive has a pax global header with GNU.sparse records${this.after()}; sarge does not unpack sparse files`);
   }
 
   private startSkip(bytes: number, inEntry: boolean): void {
@@ -327,23 +355,29 @@ function octal(block: Buffer, offset: number, length: number): number {
   return digits === 0 ? 0 : value;
 }
 
-/** A numeric field: octal, or GNU base-256 when the high bit of its first byte is set (negative values are NaN). */
+/** A numeric field: octal, or GNU base-256 when the high bit of its first byte is set (negative values and values over 2^53 are NaN). */
 function number(block: Buffer, offset: number, length: number): number {
   const first = block[offset]!;
   if ((first & 0x80) === 0) return octal(block, offset, length);
   if (first !== 0x80) return Number.NaN;
   let value = 0;
   for (let i = offset + 1; i < offset + length; i++) value = value * 256 + block[i]!;
-  return value;
+  return value > Number.MAX_SAFE_INTEGER ? Number.NaN : value;
 }
 
-/** pax records, "<length> <key>=<value>\n" each, added to `into`. */
-function paxRecords(payload: Buffer, into: Map<string, string>, invalid: () => string): Map<string, string> {
+function hasSparseRecord(records: Map<string, string>): boolean {
+  for (const key of records.keys()) if (key.startsWith("GNU.sparse.")) return true;
+  return false;
+}
+
+/** pax records, "<length> <key>=<value>\n" each; the length is decimal digits, as GNU tar requires. */
+function paxRecords(payload: Buffer, invalid: () => string): Map<string, string> {
+  const into = new Map<string, string>();
   let at = 0;
   while (at < payload.length) {
     if (payload[at] === 0) break; // NUL padding after the last record
     const space = payload.indexOf(0x20, at);
-    const length = space > at && space - at <= 8 ? Number(payload.toString("latin1", at, space)) : Number.NaN;
+    const length = space > at && space - at <= 8 ? decimal(payload, at, space) : Number.NaN;
     if (!Number.isInteger(length) || length <= space - at + 1 || at + length > payload.length || payload[at + length - 1] !== 0x0a) {
       throw new ArchiveError(invalid());
     }
@@ -354,4 +388,15 @@ function paxRecords(payload: Buffer, into: Map<string, string>, invalid: () => s
     at += length;
   }
   return into;
+}
+
+/** ASCII decimal digits, or NaN (Number() would also take "0x10", "1e3", " 12"). */
+function decimal(bytes: Buffer, from: number, to: number): number {
+  let value = 0;
+  for (let i = from; i < to; i++) {
+    const byte = bytes[i]!;
+    if (byte < ZERO || byte > ZERO + 9) return Number.NaN;
+    value = value * 10 + (byte - ZERO);
+  }
+  return value;
 }

@@ -97,12 +97,12 @@ export class TreeWriter {
     }
   }
 
-  /** Set the modification time (seconds; skipped when not a number) and close the file. */
+  /** Set the modification time (seconds; tar-reader.ts refuses a header whose time is not a number) and close the file. */
   closeFile(mtime: number): void {
     const fd = this.fd;
     this.fd = -1;
     try {
-      if (Number.isFinite(mtime)) futimesSync(fd, mtime, mtime);
+      futimesSync(fd, mtime, mtime);
     } catch (error) {
       closeQuietly(fd);
       throw failed(error, this.fileName);

@@ -152,6 +152,12 @@ describe("links", () => {
     ).toBe('archive entry "b" is a symbolic link to the absolute path "/etc", outside the deploy folder; links must be relative');
   });
 
+  it("refuses .env as a hard link: it would share its target's mode instead of being owner-only", () => {
+    expect(refused([{ name: "public.txt", type: "file" }, { name: "./.env", type: "link", linkname: "public.txt" }])).toBe(
+      'archive entry "./.env" is a hard link; .env holds the app\'s secrets and must be a regular file, which sarge makes owner-only',
+    );
+  });
+
   it("refuses empty link targets", () => {
     expect(refused([{ name: "s", type: "symlink", linkname: "" }])).toBe('archive entry "s" is a symbolic link with an empty target');
     expect(refused([{ name: "h", type: "link", linkname: "" }])).toBe('archive entry "h" is a hard link with an empty target');

@@ -30,6 +30,27 @@ afterEach(() => {
 });
 
 const END = Buffer.alloc(1024);
+const extraBoxes: Sandbox[] = [];
+afterEach(() => {
+  for (const extra of extraBoxes.splice(0)) {
+    expect(onlyDestIn(extra)).toEqual(["deploy"]);
+    removeSandbox(extra);
+  }
+});
+
+/** A second (third…) empty deploy folder for one test, checked and removed after it. */
+function sandboxFor(): Sandbox {
+  const extra = sandbox();
+  extraBoxes.push(extra);
+  return extra;
+}
+
+function writeChecksum(header: Buffer): void {
+  header.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of header) sum += byte;
+  header.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, "latin1");
+}
 const procfile = { name: "Procfile", content: "web: python app.py\n" };
 
 /** A file entry's header and its data padded to whole blocks. */
@@ -104,6 +125,47 @@ describe("extended headers", () => {
     const tar = Buffer.concat([extendedHeader("x", Buffer.from("99 path=x\n")), fileEntry("a", "x"), END]);
     expect((await refusal(tar, box)).message).toBe("archive is corrupt: invalid extended header");
   });
+
+  it("reads a pax record's length as decimal digits only, as GNU tar does (not 0x10)", async () => {
+    const tar = Buffer.concat([extendedHeader("x", Buffer.from("0x10 path=hexed\n")), fileEntry("plain", "x"), END]);
+    expect((await refusal(tar, box)).message).toBe("archive is corrupt: invalid extended header");
+  });
+
+  it("applies only the last of two pax headers before an entry, as GNU tar does", async () => {
+    const tar = Buffer.concat([
+      extendedHeader("x", paxRecords({ path: "first-pax-name" })),
+      extendedHeader("x", paxRecords({ linkpath: "target" })),
+      rawHeader({ name: "link", size: 0, typeflag: "2", linkname: "ustar-target" }),
+      END,
+    ]);
+    await unpackBytes(tar, box);
+    expect(readdirSync(box.dest)).toEqual(["link"]);
+    expect(readlinkSync(join(box.dest, "link"))).toBe("target");
+  });
+
+  it("refuses a sparse file (GNU.sparse pax records) instead of unpacking its map as data under another name", async () => {
+    const records = paxRecords({ "GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.name": "real", "GNU.sparse.realsize": "10" });
+    const tar = Buffer.concat([extendedHeader("x", records), fileEntry("GNUSparseFile.1/real", "1\n0\n10\n"), END]);
+    expect((await refusal(tar, box)).message).toBe(
+      'archive entry "GNUSparseFile.1/real" is a sparse file (GNU.sparse records); sarge does not unpack sparse files',
+    );
+  });
+
+  it("refuses a pax global header that renames every later entry (GNU tar applies it), wherever it is", async () => {
+    const leading = Buffer.concat([extendedHeader("g", paxRecords({ path: "everything" })), fileEntry("a", "x"), END]);
+    expect((await refusal(leading, box)).message).toBe('archive has a pax global header that sets "path" for every later entry; sarge does not apply global headers');
+    const later = Buffer.concat([fileEntry("a", "x"), extendedHeader("g", paxRecords({ size: "0" })), fileEntry("b", "y"), END]);
+    expect((await refusal(later, sandboxFor())).message).toBe(
+      'archive has a pax global header that sets "size" for every later entry after entry "a"; sarge does not apply global headers',
+    );
+  });
+
+  it("refuses typeflag N (old GNU long name), which GNU tar does not read as a name", async () => {
+    const tar = Buffer.concat([extendedHeader("N", Buffer.from("renamed\0")), fileEntry("a", "x"), END]);
+    expect((await refusal(tar, box)).message).toBe(
+      'archive entry "././@LongLink" has an unsupported entry type; only files, folders and links can be unpacked',
+    );
+  });
 });
 
 describe("sizes, folders and the end of the archive", () => {
@@ -122,11 +184,39 @@ describe("sizes, folders and the end of the archive", () => {
     expect(readFileSync(join(box.dest, "b256.txt"), "utf8")).toBe("abc");
   });
 
-  it("skips the data of a folder entry instead of reading it as headers", async () => {
-    const smuggled = fileEntry("smuggled.txt", "never unpacked\n");
-    const tar = Buffer.concat([rawHeader({ name: "dir/", size: smuggled.length, typeflag: "5", mode: 0o755 }), smuggled, fileEntry("dir/real.txt", "ok\n"), END]);
-    expect(await unpackBytes(tar, box)).toEqual({ commit: null, entries: 2, bytes: 3 });
+  it("refuses a folder or link that says data follows it: GNU tar reads none and would unpack what sarge skipped", async () => {
+    const smuggled = fileEntry("smuggled.txt", "seen by GNU tar only\n");
+    const folder = Buffer.concat([rawHeader({ name: "dir/", size: smuggled.length, typeflag: "5", mode: 0o755 }), smuggled, fileEntry("dir/real.txt", "ok\n"), END]);
+    expect((await refusal(folder, box)).message).toBe(
+      'archive is corrupt: entry "dir/" is a folder that says 1024 bytes of data follow it; tar tools disagree on whether to read them',
+    );
     expect(existsSync(join(box.dest, "smuggled.txt"))).toBe(false);
+    const link = Buffer.concat([rawHeader({ name: "link", size: 512, typeflag: "2", linkname: "dir" }), smuggled, END]);
+    expect((await refusal(link, sandboxFor())).message).toBe(
+      'archive is corrupt: entry "link" is a symbolic link that says 512 bytes of data follow it; tar tools disagree on whether to read them',
+    );
+    const oldStyle = Buffer.concat([fileEntry("old-style-folder/", "data"), END]); // a file entry named with "/" is a folder, for GNU tar too
+    expect((await refusal(oldStyle, sandboxFor())).message).toBe(
+      'archive is corrupt: entry "old-style-folder/" is a folder that says 4 bytes of data follow it; tar tools disagree on whether to read them',
+    );
+  });
+
+  it("refuses a mode or modification time that is not a number (it wrote mode 000 and skipped the time)", async () => {
+    for (const [offset, length] of [[100, 8], [136, 12]] as const) {
+      const header = rawHeader({ name: "odd", size: 0, typeflag: "0" });
+      header.write("9".repeat(length - 1) + "\0", offset, "latin1");
+      writeChecksum(header);
+      expect((await refusal(Buffer.concat([header, END]), sandboxFor())).message).toBe("archive is corrupt: invalid tar header");
+    }
+  });
+
+  it("refuses a base-256 modification time beyond 2^53 (futimes failed with EINVAL)", async () => {
+    const header = rawHeader({ name: "far-future", size: 0, typeflag: "0" });
+    header.fill(0, 136, 148);
+    header[136] = 0x80;
+    header[137] = 0x7f;
+    writeChecksum(header);
+    expect((await refusal(Buffer.concat([header, END]), box)).message).toBe("archive is corrupt: invalid tar header");
   });
 
   it("refuses anything but zeros after the end-of-archive marker (a second archive appended is not unpacked in part)", async () => {
