@@ -15,8 +15,8 @@ import { checkFirstBlock, commitFromPax, refuseShortInput } from "./input.js";
  * header's checksum and magic are checked, sizes and modes must be valid
  * numbers, extended headers are capped at 4 MiB, a folder or link that says
  * data follows it is refused (GNU tar reads none, tar-stream read a link's),
- * so are sparse files and global headers that would rename, relink or resize
- * every later entry; the archive must end with the end-of-archive marker (a
+ * so are sparse files, global headers that would rename, relink or resize
+ * every later entry, and names that are not UTF-8; the archive must end with the end-of-archive marker (a
  * zero block right after the last entry), and nothing but zeros may follow it.
  * What the entries may do is not its business: that is EntryPolicy's.
  */
@@ -334,7 +334,19 @@ function text(block: Buffer, offset: number, length: number): string {
   let end = offset;
   const limit = offset + length;
   while (end < limit && block[end] !== 0) end++;
-  return block.toString("utf8", offset, end);
+  return utf8(block, offset, end);
+}
+
+/**
+ * Bytes as UTF-8, refused when they are not: decoding would write the name under another one (each bad
+ * byte becomes U+FFFD), and two different names could become one where GNU tar writes both.
+ */
+function utf8(bytes: Buffer, from: number, to: number): string {
+  const value = bytes.toString("utf8", from, to);
+  if (value.includes("\uFFFD") && !Buffer.from(value).equals(bytes.subarray(from, to))) {
+    throw new ArchiveError(`archive has a name or link target that is not valid UTF-8 (${quoteName(value)}); sarge would write it under another name`);
+  }
+  return value;
 }
 
 /** An octal field (leading spaces, ending at a NUL or space), or NaN. */
@@ -381,7 +393,7 @@ function paxRecords(payload: Buffer, invalid: () => string): Map<string, string>
     if (!Number.isInteger(length) || length <= space - at + 1 || at + length > payload.length || payload[at + length - 1] !== 0x0a) {
       throw new ArchiveError(invalid());
     }
-    const record = payload.toString("utf8", space + 1, at + length - 1);
+    const record = utf8(payload, space + 1, at + length - 1);
     const equals = record.indexOf("=");
     if (equals <= 0) throw new ArchiveError(invalid());
     into.set(record.slice(0, equals), record.slice(equals + 1));

@@ -160,6 +160,21 @@ describe("extended headers", () => {
     );
   });
 
+  it("refuses a name that is not UTF-8 in a header or a pax record (it was written as U+FFFD, and two names became one)", async () => {
+    const latin1 = rawHeader({ name: "caf", size: 0, typeflag: "0" });
+    latin1[3] = 0xe9;
+    writeChecksum(latin1);
+    expect((await refusal(Buffer.concat([latin1, END]), box)).message).toBe(
+      'archive has a name or link target that is not valid UTF-8 ("caf\uFFFD"); sarge would write it under another name',
+    );
+    const record = Buffer.concat([Buffer.from("13 path=caf"), Buffer.from([0xe9]), Buffer.from("\n")]);
+    const pax = Buffer.concat([extendedHeader("x", record), fileEntry("plain", "x"), END]);
+    expect((await refusal(pax, sandboxFor())).message).toBe(
+      'archive has a name or link target that is not valid UTF-8 ("path=caf\uFFFD"); sarge would write it under another name',
+    );
+    await unpackBytes(Buffer.concat([fileEntry("caf\u00e9-\uFFFD.txt", "valid UTF-8, U+FFFD included"), END]), sandboxFor());
+  });
+
   it("refuses typeflag N (old GNU long name), which GNU tar does not read as a name", async () => {
     const tar = Buffer.concat([extendedHeader("N", Buffer.from("renamed\0")), fileEntry("a", "x"), END]);
     expect((await refusal(tar, box)).message).toBe(
