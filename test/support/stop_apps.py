@@ -30,6 +30,10 @@ def prefork():
     logs what gunicorn logs then: "Worker (pid:N) was terminated due to signal 15".
     """
     workers = {}
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda _n, _f: stopping.append(True))
+    # "workers up" only once every worker has its TERM handler: a test may stop the master right after
+    ready_r, ready_w = os.pipe()
     for _ in range(2):
         told_r, told_w = os.pipe()
         pid = os.fork()
@@ -44,12 +48,13 @@ def prefork():
                 os.kill(os.getpid(), number)
 
             signal.signal(signal.SIGTERM, worker_term)
+            os.write(ready_w, b"r")
             while True:
                 time.sleep(0.05)
         os.close(told_r)
         workers[pid] = told_w
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda _n, _f: stopping.append(True))
+    for _ in workers:
+        os.read(ready_r, 1)
     say("master: %d workers up" % len(workers))
     while not stopping:
         time.sleep(0.02)
@@ -72,16 +77,18 @@ def celery():
     The pool child keeps the default TERM action: one that gets TERM itself dies mid-task, and the
     main process reports what Celery reports then.
     """
+    stopping = []
+    # before the fork: the test stops it once the child's line is there
+    signal.signal(signal.SIGTERM, lambda _n, _f: stopping.append(True))
     child = os.fork()
     if child == 0:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         say("pool: task started")
         while not os.path.exists("stop-task"):
             time.sleep(0.05)
         time.sleep(0.5)  # the rest of the task
         say("pool: task done")
         os._exit(0)
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda _n, _f: stopping.append(True))
     while not stopping:
         time.sleep(0.02)
     say("main: warm shutdown, waiting for the task")
