@@ -165,8 +165,8 @@ async function check(tar: GeneratedTar, next: () => number): Promise<{ accepted:
     writeFileSync(file, tar.bytes);
     const gnu = spawnSync("tar", ["-xf", file, "-C", scratch], { encoding: "utf8" });
     if (gnu.status !== 0) problems.push(`sarge accepted (${how}), GNU tar refused: ${gnu.stderr.trim()}`);
-    // not root, GNU tar gives folders their archive mode (0600: nothing in it can be looked at); every generated file mode has u+rw
-    spawnSync("chmod", ["-R", "u+rwX", scratch]);
+    // not root, GNU tar gives folders their archive mode (0600: nothing in it can be looked at); files keep theirs
+    spawnSync("find", [scratch, "-type", "d", "-exec", "chmod", "u+rwx", "{}", "+"]);
     const umask = currentUmask(box.root);
     const ours = readTree(box.dest, umask, "sarge");
     const theirs = readTree(scratch, umask, "tar");
