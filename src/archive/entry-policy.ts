@@ -7,8 +7,8 @@ import { ArchiveError, quoteName } from "./error.js";
  * into it, so the model is exact) and decides each entry against it.
  *
  * Rules (docs/security.md, "A hostile archive"):
- * - names are relative; `.`/empty components are dropped; `..` may not climb
- *   above the deploy folder; no name may go through a symbolic link that an
+ * - names are relative; `.`/empty components are dropped; `..` is refused
+ *   (as GNU tar skips it); no name may go through a symbolic link that an
  *   earlier entry created (the classic symlink-then-write escape);
  * - symbolic links must resolve inside the folder, following links made by
  *   other entries the way the kernel would; absolute targets are refused;
@@ -78,7 +78,7 @@ export function dirMode(mode: number | undefined): number {
 const MAX_LINK_HOPS = 40; // Linux MAXSYMLINKS
 
 /** `prefixes[i]` is the name's first i + 1 components joined with "/"; the last is the whole normalised name. */
-type Resolved = { ok: true; prefixes: string[] } | { ok: false; problem: "nul" | "absolute" | "escape" } | { ok: false; problem: "through"; at: string };
+type Resolved = { ok: true; prefixes: string[] } | { ok: false; problem: "nul" | "absolute" | "escape" | "dotdot" } | { ok: false; problem: "through"; at: string };
 
 export class EntryPolicy {
   private readonly tree = new Map<string, TreeNode>();
@@ -295,20 +295,23 @@ export class EntryPolicy {
         return `archive entry ${q} has an absolute path and would land outside the deploy folder`;
       case "escape":
         return `archive entry ${q} would land outside the deploy folder`;
+      case "dotdot":
+        return `archive entry ${q} has a ".." component: sarge refuses such names, as GNU tar skips them (git archive never writes one)`;
       case "through":
         return throughMessage(q, resolved.at);
     }
   }
 
   /**
-   * A name relative to the deploy folder, as path components. `..` may not
-   * climb above the folder, and every folder the name goes through (including
-   * one followed by `..`) must not be a symbolic link from an earlier entry.
+   * A name relative to the deploy folder, as path components. `..` is
+   * refused: named "escape" when it climbs above the folder, and every folder
+   * the name goes through before must not be a symbolic link from an earlier entry.
    */
   private resolve(raw: string): Resolved {
     if (raw.includes("\0")) return { ok: false, problem: "nul" };
     if (raw.startsWith("/")) return { ok: false, problem: "absolute" };
     const prefixes: string[] = [];
+    let dotdot = false;
     for (const piece of raw.split("/")) {
       if (piece === "" || piece === ".") continue;
       const here = prefixes[prefixes.length - 1];
@@ -318,11 +321,12 @@ export class EntryPolicy {
       if (piece === "..") {
         if (prefixes.length === 0) return { ok: false, problem: "escape" };
         prefixes.pop();
+        dotdot = true;
       } else {
         prefixes.push(here === undefined ? piece : `${here}/${piece}`);
       }
     }
-    return { ok: true, prefixes };
+    return dotdot ? { ok: false, problem: "dotdot" } : { ok: true, prefixes };
   }
 
   /** Throws unless the link at `path` resolves inside the folder, following the archive's other links like the kernel. */

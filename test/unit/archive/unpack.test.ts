@@ -49,17 +49,11 @@ describe("entries that would land outside the deploy folder", () => {
     expect(existsSync(join(box.root, "etc"))).toBe(false);
   });
 
-  it("refuses `..` that climbs out after going down, and allows `..` that stays inside", async () => {
+  it("refuses `..` that climbs out after going down, and `..` that stays inside (GNU tar skips those)", async () => {
     const error = await refusal(await buildTar([{ name: "a/b/../../../x", content: "x" }]), box);
     expect(error.message).toBe('archive entry "a/b/../../../x" would land outside the deploy folder');
-
-    const ok = sandbox();
-    try {
-      await unpackBytes(await buildTar([{ name: "a/b/../c.txt", content: "c" }]), ok);
-      expect(readFileSync(join(ok.dest, "a/c.txt"), "utf8")).toBe("c");
-    } finally {
-      removeSandbox(ok);
-    }
+    const inside = await refusal(await buildTar([{ name: "a/b/../c.txt", content: "c" }]), box);
+    expect(inside.message).toBe('archive entry "a/b/../c.txt" has a ".." component: sarge refuses such names, as GNU tar skips them (git archive never writes one)');
   });
 
   it("refuses an absolute path", async () => {
