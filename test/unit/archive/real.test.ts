@@ -9,21 +9,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unpackArchive } from "../../../src/archive/unpack.js";
-import { CAPS, buildTar, listTree, onlyDestIn, refusalOf, removeSandbox, sandbox, type Sandbox } from "./support.js";
+import { buildTar, CAPS, listTree, refusalOf, removeSandbox, sandbox, type Sandbox, sandboxPerTest } from "./support.js";
 
 const work = mkdtempSync(join(tmpdir(), "sarge-archive-real-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let box: Sandbox;
-beforeEach(() => {
-  box = sandbox();
-});
-afterEach(() => {
-  expect(onlyDestIn(box)).toEqual(["deploy"]);
-  removeSandbox(box);
-});
+sandboxPerTest((fresh) => (box = fresh));
 
 function git(repo: string, ...args: string[]): Buffer {
   return execFileSync("git", ["-C", repo, "-c", "user.name=Sarge Test", "-c", "user.email=test@example.invalid", ...args], {

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
+import { afterEach, beforeEach, expect } from "vitest";
 export { buildTar, extendedHeader, paxGlobalHeader, paxRecords, rawHeader, type TarEntry } from "../../support/tars.js";
 import { ArchiveError, unpackArchive, type UnpackOptions, type UnpackResult } from "../../../src/archive/unpack.js";
 
@@ -25,6 +26,19 @@ export function sandbox(): Sandbox {
 
 export function removeSandbox(box: Sandbox): void {
   rmSync(box.root, { recursive: true, force: true });
+}
+
+/** A fresh sandbox for each test, handed to `use`; after each, the real guarantee: nothing but the deploy folder appeared beside it. */
+export function sandboxPerTest(use: (box: Sandbox) => void): void {
+  let box: Sandbox;
+  beforeEach(() => {
+    box = sandbox();
+    use(box);
+  });
+  afterEach(() => {
+    expect(onlyDestIn(box)).toEqual(["deploy"]);
+    removeSandbox(box);
+  });
 }
 
 /** Feed bytes in uneven chunks, so headers and data straddle chunk boundaries. */

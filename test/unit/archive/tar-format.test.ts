@@ -6,28 +6,11 @@
  */
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import {
-  buildTar,
-  extendedHeader,
-  onlyDestIn,
-  paxRecords,
-  rawHeader,
-  refusal,
-  removeSandbox,
-  sandbox,
-  unpackBytes,
-  type Sandbox,
-} from "./support.js";
+import { afterEach, describe, expect, it } from "vitest";
+import { buildTar, extendedHeader, onlyDestIn, paxRecords, rawHeader, refusal, removeSandbox, sandbox, type Sandbox, sandboxPerTest, unpackBytes } from "./support.js";
 
 let box: Sandbox;
-beforeEach(() => {
-  box = sandbox();
-});
-afterEach(() => {
-  expect(onlyDestIn(box)).toEqual(["deploy"]);
-  removeSandbox(box);
-});
+sandboxPerTest((fresh) => (box = fresh));
 
 const END = Buffer.alloc(1024);
 const extraBoxes: Sandbox[] = [];

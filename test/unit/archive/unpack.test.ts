@@ -7,36 +7,14 @@ import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, rea
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { SargeError } from "../../../src/util/errors.js";
 import { ArchiveError, unpackArchive } from "../../../src/archive/unpack.js";
-import {
-  CAPS,
-  buildTar,
-  currentUmask,
-  gzip,
-  listTree,
-  neverEnding,
-  onlyDestIn,
-  rawHeader,
-  refusal,
-  refusalOf,
-  removeSandbox,
-  sandbox,
-  unpackBytes,
-  type Sandbox,
-} from "./support.js";
+import { buildTar, CAPS, currentUmask, gzip, listTree, neverEnding, rawHeader, refusal, refusalOf, removeSandbox, sandbox, type Sandbox, sandboxPerTest, unpackBytes } from "./support.js";
 import { waitFor } from "../../support/wait.js";
 
 let box: Sandbox;
-beforeEach(() => {
-  box = sandbox();
-});
-afterEach(() => {
-  // The real guarantee: whatever happened, nothing but the deploy folder appeared next to it.
-  expect(onlyDestIn(box)).toEqual(["deploy"]);
-  removeSandbox(box);
-});
+sandboxPerTest((fresh) => (box = fresh));
 
 const procfile = { name: "Procfile", content: "web: python app.py\n" };
 
