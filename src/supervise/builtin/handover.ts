@@ -27,7 +27,7 @@ export async function restartDaemonOnto(paths: HomePaths, version: string): Prom
   } catch (error) {
     if (error instanceof VersionMismatchError) return { kind: "restart needed", pid: before.pid, version: before.version };
     // the daemon may close its connections before the answer gets out: what answers next says
-    if (!(error instanceof SargeError && error.message.includes("closed the connection"))) throw error;
+    if (!goingAway(error)) throw error;
   } finally {
     await client.close();
   }
@@ -52,10 +52,19 @@ async function daemonOrNull(paths: HomePaths): Promise<{ pid: number; version: s
     client = await connectBuiltin(paths);
     return await client.daemon();
   } catch (error) {
-    if (error instanceof SupervisorNotRunningError) return null;
-    if (client && error instanceof SargeError && error.message.includes("closed the connection")) return null; // going away
+    if (error instanceof SupervisorNotRunningError || goingAway(error)) return null;
     throw error;
   } finally {
     await client?.close();
   }
+}
+
+/**
+ * What a daemon closing its socket answers: a connection closed before the
+ * answer, or one reset at connect (it was in the listening socket's backlog
+ * when the daemon closed it).
+ */
+export function goingAway(error: unknown): boolean {
+  if (!(error instanceof SargeError)) return false;
+  return error.message.includes("closed the connection") || (error.cause as NodeJS.ErrnoException | undefined)?.code === "ECONNRESET";
 }
