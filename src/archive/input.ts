@@ -6,8 +6,6 @@ import { ArchiveError } from "./error.js";
  * gzip, whether it is a tar at all, and the commit id git wrote into it.
  */
 
-const BLOCK = 512;
-
 /** Accept the old-style streams the signature allows; Readables pass through untouched. */
 export function toReadable(input: NodeJS.ReadableStream | Readable): Readable {
   return input instanceof Readable ? input : new Readable().wrap(input);
@@ -78,17 +76,6 @@ export function isGzip(head: Buffer): boolean {
   return head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 }
 
-/**
- * The first 512 bytes, when they are not all zeros (an empty tar), must be a
- * tar header: "not a tar" gets its own message, naming the format when it is
- * a known one, instead of a parser error.
- */
-export function checkFirstBlock(block: Buffer, gzip: boolean): void {
-  if (!checksumOk(block) || !hasTarMagic(block)) {
-    throw new ArchiveError(notTarMessage(block, gzip, "the first 512 bytes are not a tar header"));
-  }
-}
-
 /** The whole input is shorter than one tar header: say whether it is empty, cut off, or not a tar. */
 export function refuseShortInput(bytes: Buffer, gzip: boolean, sourceName: string): never {
   if (bytes.length === 0) {
@@ -102,44 +89,14 @@ export function refuseShortInput(bytes: Buffer, gzip: boolean, sourceName: strin
   throw new ArchiveError(notTarMessage(bytes, gzip, `only ${bytes.length} bytes, shorter than one tar header`));
 }
 
-function hasTarMagic(block: Buffer): boolean {
+/** "ustar" where a tar header has its magic (the first header must have it, whatever follows). */
+export function hasTarMagic(block: Buffer): boolean {
   return block.length >= 262 && block.toString("latin1", 257, 262) === "ustar";
 }
 
-function checksumOk(block: Buffer): boolean {
-  const stored = octal(block, 148, 8);
-  if (stored === null) return false;
-  let sum = 8 * 0x20; // the checksum field counts as spaces
-  for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) sum += block[i]!;
-  return sum === stored;
-}
-
-function octal(block: Buffer, offset: number, length: number): number | null {
-  const text = block
-    .toString("latin1", offset, offset + length)
-    .replace(/\0.*$/s, "")
-    .trim();
-  if (!/^[0-7]+$/.test(text)) return null;
-  return parseInt(text, 8);
-}
-
-/** The `comment` record of a pax header, when it is a git commit id (SHA-1 or SHA-256). */
-export function commitFromPax(payload: Buffer): string | null {
-  let rest = payload;
-  while (rest.length > 0) {
-    const space = rest.indexOf(0x20);
-    if (space <= 0) return null;
-    const length = Number(rest.toString("latin1", 0, space));
-    if (!Number.isInteger(length) || length <= space + 1 || length > rest.length) return null;
-    const record = rest.toString("utf8", space + 1, length - 1); // without the trailing newline
-    const equals = record.indexOf("=");
-    if (equals > 0 && record.slice(0, equals) === "comment") {
-      const value = record.slice(equals + 1);
-      return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(value) ? value : null;
-    }
-    rest = rest.subarray(length);
-  }
-  return null;
+/** The `comment` record of git's pax global header, when it is a commit id (SHA-1 or SHA-256). */
+export function gitCommit(comment: string | undefined): string | null {
+  return comment !== undefined && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(comment) ? comment : null;
 }
 
 const FORMATS: Array<[number[], string]> = [
@@ -151,7 +108,8 @@ const FORMATS: Array<[number[], string]> = [
   [[0x1f, 0x8b], "gzip-compressed twice"],
 ];
 
-function notTarMessage(bytes: Buffer, gzip: boolean, why: string): string {
+/** "not a tar archive", naming the format when it is a known one, or quoting it when it is text. */
+export function notTarMessage(bytes: Buffer, gzip: boolean, why: string): string {
   const what = gzip ? "the gzip data is not a tar archive" : "input is not a tar archive";
   for (const [magic, name] of FORMATS) {
     if (bytes.length >= magic.length && magic.every((byte, i) => bytes[i] === byte)) {

@@ -1,5 +1,5 @@
 import { ArchiveError, quoteName } from "./error.js";
-import { checkFirstBlock, commitFromPax, refuseShortInput } from "./input.js";
+import { gitCommit, hasTarMagic, notTarMessage, refuseShortInput } from "./input.js";
 
 /**
  * The tar format, read from chunks as they arrive: headers decoded in place,
@@ -189,14 +189,14 @@ export class TarReader {
       return;
     }
     const block = at === 0 && buffer.length === BLOCK ? buffer : buffer.subarray(at, at + BLOCK);
-    if (this.headers === 0) checkFirstBlock(block, this.gzip);
     this.headers += 1;
     const posix = isMagic(block, 0x00);
     let field = 0;
     for (let i = 148; i < 156; i++) field += block[i]!;
-    if (all - field + 8 * 0x20 !== octal(block, 148, 8) || !(posix || isMagic(block, 0x20))) {
-      throw new ArchiveError(`archive is corrupt: invalid tar header${this.after()}`);
-    }
+    const checksumOk = all - field + 8 * 0x20 === octal(block, 148, 8);
+    // a first block that is no tar header at all gets its own message, naming the format when it is a known one
+    if (this.headers === 1 && !(checksumOk && hasTarMagic(block))) throw new ArchiveError(notTarMessage(block, this.gzip, "the first 512 bytes are not a tar header"));
+    if (!checksumOk || !(posix || isMagic(block, 0x20))) throw new ArchiveError(`archive is corrupt: invalid tar header${this.after()}`);
     const size = number(block, 124, 12);
     const mode = number(block, 100, 8);
     const mtime = number(block, 136, 12);
@@ -262,8 +262,7 @@ export class TarReader {
         this.pax = paxRecords(payload, () => `archive is corrupt: invalid extended header${this.after()}`);
         break;
       case PAX_GLOBAL:
-        this.commit = commitFromPax(payload);
-        this.checkGlobal(payload);
+        this.commit = gitCommit(this.checkGlobal(payload).get("comment"));
         break;
       case IGNORED_GLOBAL:
         this.checkGlobal(payload);
@@ -278,8 +277,8 @@ export class TarReader {
     this.startSkip(padding(payload.length), false);
   }
 
-  /** GNU tar applies a global header's records to every later entry: refuse those that would change what is written. */
-  private checkGlobal(payload: Buffer): void {
+  /** GNU tar applies a global header's records to every later entry: refuse those that would change what is written. Returns the records. */
+  private checkGlobal(payload: Buffer): Map<string, string> {
     const records = paxRecords(payload, () => `archive is corrupt: invalid pax global header${this.after()}`);
     for (const key of ["path", "linkpath", "size"]) {
       if (records.has(key)) {
@@ -287,6 +286,7 @@ export class TarReader {
       }
     }
     if (hasSparseRecord(records)) throw new ArchiveError(`archive has a pax global header with GNU.sparse records${this.after()}; sarge does not unpack sparse files`);
+    return records;
   }
 
   private startSkip(bytes: number, inEntry: boolean): void {
