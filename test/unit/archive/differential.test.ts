@@ -24,7 +24,7 @@ import { describe, expect, it } from "vitest";
 import { dirMode, fileMode } from "../../../src/archive/entry-policy.js";
 import { TarReader, type TarHeader } from "../../../src/archive/tar-reader.js";
 import { ArchiveError, unpackArchive } from "../../../src/archive/unpack.js";
-import { generateTar, random, type GeneratedTar } from "./generated-tars.js";
+import { generateTar, random, type GeneratedEntry, type GeneratedTar } from "./generated-tars.js";
 import { CAPS, currentUmask, onlyDestIn, removeSandbox, sandbox } from "./support.js";
 
 const SEED = Number(process.env["SARGE_TAR_SEED"] ?? 20261207);
@@ -32,7 +32,7 @@ const CASES = 250;
 const MAX_LINK_HOPS = 40;
 
 /** Each path under `dir` (relative) described by type, policy-relevant mode bits, and content or target. */
-function readTree(dir: string, umask: number, as: "sarge" | "tar"): Map<string, string> {
+function readTree(dir: string, umask: number, as: "sarge" | "tar", envLinks: ReadonlySet<string> = new Set()): Map<string, string> {
   const tree = new Map<string, string>();
   const env = statSafely(join(dir, ".env"));
   const walk = (rel: string): void => {
@@ -47,8 +47,8 @@ function readTree(dir: string, umask: number, as: "sarge" | "tar"): Map<string, 
         tree.set(path, as === "sarge" && (mode === (dirMode(mode) & ~umask) || mode === dirMode(mode)) ? "dir ok" : `dir ${expected.toString(8)}`);
         walk(path);
       } else if (stats.isFile()) {
-        // .env is owner-only, and so is every hard link to it (one inode)
-        const secret = env?.isFile() === true && stats.ino === env.ino;
+        // .env is owner-only, and so is every hard link to it (one inode), also one that outlived a later .env
+        const secret = (env?.isFile() === true && stats.ino === env.ino) || envLinks.has(path);
         const mode = as === "tar" ? (secret ? fileMode(stats.mode) & 0o600 : fileMode(stats.mode)) & ~umask : stats.mode & 0o7777;
         tree.set(path, `file ${mode.toString(8)} ${readFileSync(join(dir, path), "latin1")}`);
       } else tree.set(path, `other ${stats.mode.toString(8)}`);
@@ -57,6 +57,19 @@ function readTree(dir: string, umask: number, as: "sarge" | "tar"): Map<string, 
   walk("");
   if (as === "tar") for (const [path, value] of tree) if (value.startsWith("dir")) tree.set(path, "dir ok");
   return tree;
+}
+
+/** The names the archive makes hard links to .env (directly or through another such link), and that no later entry replaced. */
+function linksToEnv(entries: GeneratedEntry[]): Set<string> {
+  const plain = (name: string) => name.replace(/^(\.\/)+/, "");
+  const secret = new Set([".env"]);
+  for (const entry of entries) {
+    const name = plain(entry.name);
+    if (entry.typeflag === "1" && secret.has(plain(entry.linkname))) secret.add(name);
+    else if (name !== ".env") secret.delete(name);
+  }
+  secret.delete(".env");
+  return secret;
 }
 
 function statSafely(path: string): Stats | undefined {
@@ -165,7 +178,7 @@ async function check(tar: GeneratedTar, next: () => number): Promise<{ accepted:
     spawnSync("find", [scratch, "-type", "d", "-exec", "chmod", "u+rwx", "{}", "+"]);
     const umask = currentUmask(box.root);
     const ours = readTree(box.dest, umask, "sarge");
-    const theirs = readTree(scratch, umask, "tar");
+    const theirs = readTree(scratch, umask, "tar", linksToEnv(tar.entries));
     for (const path of new Set([...ours.keys(), ...theirs.keys()])) {
       if (ours.get(path) !== theirs.get(path)) problems.push(`${path}: sarge wrote ${ours.get(path) ?? "nothing"}, GNU tar ${theirs.get(path) ?? "nothing"}`);
     }
