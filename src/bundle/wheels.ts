@@ -9,8 +9,7 @@ import { basename, join, relative } from "node:path";
 import { findMissing, listDist } from "../python-env/dist.js";
 import { checkFileHashes, checkHashCoverage, usesHashes } from "../python-env/hashes.js";
 import { missingItems, notInDistError, requirementsProblemError } from "../python-env/messages.js";
-import { readRequirements } from "../python-env/requirements.js";
-import { findInstallSource, namedAfterSource, SARGE_DIR } from "../python-env/source.js";
+import { findInstallSource, readSourceRequirements, SARGE_DIR } from "../python-env/source.js";
 import { wheelClosure } from "./resolve.js";
 
 export interface NeededWheels {
@@ -33,7 +32,7 @@ export async function neededWheels(tree: string, wheelsDir: string): Promise<Nee
   const derived = source && source.file.startsWith(join(tree, SARGE_DIR)) ? [relative(tree, source.file)] : [];
   if (source === null) return { files: [], installFrom: "", derived, warning: null, sha256: new Map() };
 
-  const requirements = namedAfterSource(await readRequirements(source.file, tree), source);
+  const requirements = await readSourceRequirements(source, tree);
   if (requirements.problems.length > 0) throw requirementsProblemError(requirements.problems, wheelsDir);
   checkHashCoverage(requirements.requirements);
   const missing = findMissing(requirements.requirements, listing);

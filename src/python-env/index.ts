@@ -13,8 +13,8 @@ import { checkFileHashes, checkHashCoverage, usesHashes } from "./hashes.js";
 import { resolveInterpreter, type Interpreter } from "./interpreter.js";
 import { environmentKey, type BundleWheel } from "./key.js";
 import { missingItems, notInDistError, requirementsProblemError } from "./messages.js";
-import { readRequirements, type ParsedRequirements } from "./requirements.js";
-import { findInstallSource, namedAfterSource } from "./source.js";
+import type { ParsedRequirements } from "./requirements.js";
+import { findInstallSource, readSourceRequirements } from "./source.js";
 import { endBuild, findEnvironment, linkEnvironment, publish, removeStale, startBuild } from "./store.js";
 
 export { collectEnvironments, environmentKeyOf } from "./store.js";
@@ -61,8 +61,7 @@ export async function prepareEnvironment(options: PrepareOptions): Promise<Prepa
   if (source.warning) (options.warn ?? log)(source.warning);
 
   await mkdir(paths.envs, { recursive: true });
-  const [parsed, interpreter] = await Promise.all([readRequirements(source.file, appDir), resolveInterpreter(options.python, paths)]);
-  const requirements = namedAfterSource(parsed, source);
+  const [requirements, interpreter] = await Promise.all([readSourceRequirements(source, appDir), resolveInterpreter(options.python, paths)]);
   if (requirements.problems.length > 0) throw requirementsProblemError(requirements.problems, wheels.label);
 
   const app = source.project

@@ -7,7 +7,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LOCK_EXPORTS, lockExportError } from "./lock-exports.js";
 import type { PyprojectProject } from "./pyproject.js";
-import type { ParsedRequirements } from "./requirements.js";
+import { readRequirements, type ParsedRequirements } from "./requirements.js";
 
 /** Where a bundle carries its wheels, and where sarge writes the requirements it derives. */
 export const SARGE_DIR = ".sarge";
@@ -26,10 +26,12 @@ export interface InstallSource {
 }
 
 /**
- * Requirements read from a file sarge wrote are named after the app's own file and package (the
- * user never wrote the derived file's lines): "beta (pylock.toml)", not "beta (.sarge/pylock.requirements.txt:3)".
+ * The requirements `source` names, as pip will read them. Those of a file sarge wrote are named
+ * after the app's own file (the user never wrote the derived file's lines): "beta (pylock.toml)",
+ * not "beta (.sarge/pylock.requirements.txt:3)".
  */
-export function namedAfterSource(parsed: ParsedRequirements, source: InstallSource): ParsedRequirements {
+export async function readSourceRequirements(source: InstallSource, appDir: string): Promise<ParsedRequirements> {
+  const parsed = await readRequirements(source.file, appDir);
   if (source.from === "requirements.txt") return parsed;
   return { ...parsed, requirements: parsed.requirements.map((requirement) => ({ ...requirement, where: source.from })) };
 }
