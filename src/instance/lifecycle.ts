@@ -1,5 +1,6 @@
-import { rmSync, statSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { instanceLogPath } from "../home/paths.js";
+import { fileSize } from "../util/file-bytes.js";
 import { pollUntil } from "../util/poll.js";
 import type { ProgramSpec, ProgramStatus } from "../supervise/supervisor.js";
 import type { HomeContext } from "../home/context.js";
@@ -38,7 +39,7 @@ export function isUp(program: ProgramStatus | undefined): boolean {
 }
 
 export async function startInstance(ctx: HomeContext, instance: InstanceRecord): Promise<void> {
-  instance.logStart = statSync(instanceLogPath(ctx.paths, instance.id), { throwIfNoEntry: false })?.size ?? 0;
+  instance.logStart = fileSize(instanceLogPath(ctx.paths, instance.id));
   await ctx.supervisor.start(programSpec(ctx, instance));
 }
 

@@ -1,5 +1,5 @@
 import { statSync } from "node:fs";
-import { readRange } from "../util/read-range.js";
+import { readRange } from "../util/file-bytes.js";
 
 /** Copies past this many are not looked for (sarge keeps 5 by default). */
 const MOST_COPIES = 100;
@@ -25,7 +25,7 @@ export class LogCursor {
   private inode: bigint;
   private newestCopy: FileMark | null;
   /** The last bytes read of the current generation, to recognise it among the copies. */
-  private lastBytes: Buffer = Buffer.alloc(0);
+  private lastBytes: Buffer;
 
   constructor(
     readonly file: string,

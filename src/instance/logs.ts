@@ -1,10 +1,10 @@
-import { statSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import { instanceLogPath, type HomePaths } from "../home/paths.js";
 import { LogCursor } from "./log-cursor.js";
 import { tailFile } from "./log-tail.js";
 import { readState } from "./state.js";
 import { resolveTarget } from "./target.js";
+import { fileSize } from "../util/file-bytes.js";
 
 /** The last `lines` lines of an instance's (or a process type's active instance's) output. */
 export function readLogTail(paths: HomePaths, target: string, lines: number): { instance: string; text: string } {
@@ -23,7 +23,8 @@ export async function followLog(paths: HomePaths, target: string, lines: number,
   const first = readLogTail(paths, target, lines);
   if (first.text) write(first.text + "\n");
   let instance = first.instance;
-  let cursor = new LogCursor(instanceLogPath(paths, instance), sizeOf(instanceLogPath(paths, instance)));
+  const log = instanceLogPath(paths, instance);
+  let cursor = new LogCursor(log, fileSize(log));
   const followsProc = !readState(paths).instances[target];
   // an instance older than this command (a kept one a rollback made active again) is followed from its latest start, not reprinted
   const older = new Set(Object.keys(readState(paths).instances));
@@ -36,18 +37,10 @@ export async function followLog(paths: HomePaths, target: string, lines: number,
         write(`--- ${target} is now ${now} ---\n`);
         instance = now;
         const file = instanceLogPath(paths, instance);
-        cursor = new LogCursor(file, older.has(now) ? (readState(paths).instances[now]?.logStart ?? sizeOf(file)) : 0);
+        cursor = new LogCursor(file, older.has(now) ? (readState(paths).instances[now]?.logStart ?? fileSize(file)) : 0);
       }
     }
     const text = cursor.read();
     if (text) write(text);
-  }
-}
-
-function sizeOf(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
   }
 }

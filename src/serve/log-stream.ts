@@ -1,10 +1,9 @@
-import { statSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { HomePaths } from "../home/paths.js";
 import { HttpError } from "./http-error.js";
 import { followLog } from "./log-follower.js";
-import { readRange } from "../util/read-range.js";
+import { fileSize, readRange } from "../util/file-bytes.js";
 
 /**
  * A growing log file served two ways (docs/server.md, "Logs"): `?offset=N`
@@ -50,7 +49,7 @@ export function releaseLogPath(paths: HomePaths, release: number): string {
 
 /** `?offset=` (a byte offset, default 0): a page of at most 256 KiB, cut after a whole UTF-8 character. */
 export function readLogPage(file: string | null, offset: number): LogPage {
-  const size = file === null ? 0 : sizeOf(file);
+  const size = file === null ? 0 : fileSize(file);
   const from = offset > size ? 0 : offset;
   const bytes = file === null ? Buffer.alloc(0) : readRange(file, from, Math.min(size, from + chunkBytes));
   const whole = wholeCharacters(bytes);
@@ -142,15 +141,6 @@ function drained(out: NodeJS.WritableStream, closed: AbortSignal): Promise<void>
     closed.addEventListener("abort", done);
   });
 }
-
-function sizeOf(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
-}
-
 
 /** Drops a UTF-8 character cut at the end (its bytes come with the next read). */
 function wholeCharacters(bytes: Buffer): Buffer {

@@ -12,10 +12,11 @@ import { readHolder } from "../release/lock.js";
 import { claimReleaseNumber } from "../release/release-number.js";
 import { SargeError } from "../util/errors.js";
 import { isSameProcessAlive } from "../util/process-alive.js";
+import { fileSize } from "../util/file-bytes.js";
 import { watchInFolder } from "../util/watch-file.js";
 import { HttpError } from "./http-error.js";
 import { releaseLogPath } from "./log-stream.js";
-import { lastSargeError, logSize, startDeployChild, type DeployChild } from "./queue/child.js";
+import { lastSargeError, startDeployChild, type DeployChild } from "./queue/child.js";
 import { finishedStates, loadRecords, newRecord, saveRecord, type QueueRecord, type QueueState } from "./queue/record.js";
 import { spoolArchive, spoolPath } from "./queue/spool.js";
 import type { Wanted } from "./webhook/mirror.js";
@@ -219,7 +220,8 @@ export class ReleaseQueue extends EventEmitter {
     let lastSize = 0;
     let lastOutput = Date.now();
     const check = setInterval(() => {
-      const size = logSize(logFile);
+      // the log grows while the deploy says anything: the idle timeout
+      const size = fileSize(logFile);
       if (size !== lastSize) [lastSize, lastOutput] = [size, Date.now()];
       const { deployMs, idleMs } = this.timeouts();
       const reason =

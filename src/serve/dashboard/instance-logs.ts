@@ -1,10 +1,10 @@
-import { statSync } from "node:fs";
 import type { FastifyInstance } from "fastify";
 import { instanceLogPath } from "../../home/paths.js";
 import { readLogTail } from "../../instance/logs.js";
 import { readState } from "../../instance/state.js";
 import { HttpError } from "../http-error.js";
 import { pageBase, pagePermission, sendPage, signedIn } from "./page-auth.js";
+import { fileSize } from "../../util/file-bytes.js";
 
 const tailLines = 200;
 
@@ -15,7 +15,7 @@ export function instanceLogRoutes(app: FastifyInstance): void {
     const { id } = request.params;
     if (!readState(paths).instances[id]) throw new HttpError(404, `no instance ${id} in this home (the home page lists them)`);
     // the size before the tail: a line written in between is shown twice rather than lost
-    const offset = sizeOf(instanceLogPath(paths, id));
+    const offset = fileSize(instanceLogPath(paths, id));
     const tail = readLogTail(paths, id, tailLines);
     return sendPage(reply, "instance-logs", {
       ...pageBase(signedIn(request), `Log of ${id}`),
@@ -26,12 +26,4 @@ export function instanceLogRoutes(app: FastifyInstance): void {
       logOffset: offset,
     });
   });
-}
-
-function sizeOf(file: string): number {
-  try {
-    return statSync(file).size;
-  } catch {
-    return 0;
-  }
 }

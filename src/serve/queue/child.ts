@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import type { HomePaths } from "../../home/paths.js";
@@ -67,9 +67,4 @@ export function lastSargeError(logFile: string): string | null {
   } catch {
     return null;
   }
-}
-
-/** The log's size, for the idle timeout: it grows while the deploy says anything. */
-export function logSize(logFile: string): number {
-  return statSync(logFile, { throwIfNoEntry: false })?.size ?? 0;
 }
