@@ -8,7 +8,10 @@
  *     BENCH_FLEET_ROUNDS (4: each round pushes a new commit to one host, to all three
  *     switching one at a time (--limit 1, the default), and to all three switching
  *     together (--limit 100%): 12 pushes in all), BENCH_FLEET_VERIFY (--verify seconds;
- *     unset: the default, until each host's stable address passes 3 probes in a row)
+ *     unset: the default, until each host's stable address passes 3 probes in a row),
+ *     BENCH_FLEET_INTERVAL_MS (unset or 0: the 4 load workers send as fast as answers come,
+ *     the most requests to catch a failure, but on this 2-CPU machine they leave the pushes
+ *     about one CPU; N: each sends at most one request per N ms, e.g. 20 for ~200 a second)
  *
  * The hosts are test/support/fleet.ts's: three homes on this machine, each
  * behind its own sshd on loopback; they share its CPUs, so staging three
@@ -28,10 +31,12 @@ export async function main(): Promise<BenchOutcome> {
   const verify = process.env.BENCH_FLEET_VERIFY;
   const verifyArgs = verify === undefined ? [] : ["--verify", verify];
   const verifyLabel = verify === undefined ? "default --verify" : `--verify ${verify}`;
+  const intervalMs = Number(process.env.BENCH_FLEET_INTERVAL_MS ?? 0);
+  const loadLabel = intervalMs > 0 ? `4 workers, one request per ${intervalMs} ms each` : "4 workers, closed loop";
   const loadBefore = loadAtStart();
   const fleet = await startFleet();
   const stopFleet = onCleanup("fleet", async () => void (await fleet.stop()));
-  const load = startLoad(fleet.frontPort, { workers: 4, maxMs: 3_600_000 });
+  const load = startLoad(fleet.frontPort, { workers: 4, maxMs: 3_600_000, intervalMs });
   const stopLoad = onCleanup("fleet load", async () => void (await load.stop()));
   try {
     await load.answered(20);
@@ -65,6 +70,7 @@ export async function main(): Promise<BenchOutcome> {
     const resultFile = writeResult("fleet", {
       rounds,
       verifySeconds: verify === undefined ? null : Number(verify),
+      loadIntervalMs: intervalMs,
       oneHostMs: one,
       threeHostsMs: three,
       threeHostsTogetherMs: together,
@@ -106,7 +112,7 @@ export async function main(): Promise<BenchOutcome> {
         })),
         {
           bench: "10",
-          measure: `failed requests through the front across ${rounds * kinds.length} pushes`,
+          measure: `failed requests through the front across ${rounds * kinds.length} pushes (${loadLabel})`,
           sarge: `${failed.length} of ${fmt.int(samples.length)}`,
           reference: "-",
           ratio: "-",

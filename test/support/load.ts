@@ -1,10 +1,12 @@
 /**
  * A closed-loop HTTP load generator (no wrk or hyperfine needed): each worker
- * sends a request to 127.0.0.1, waits for the whole answer, sends the next.
+ * sends a request to 127.0.0.1, waits for the whole answer, sends the next
+ * (or, paced, at most one every `intervalMs`).
  * "keep-alive" workers each hold one persistent connection; "close" workers
  * open a new connection per request.
  */
 import { Agent, request } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
 import { waitFor } from "./wait.js";
 
 export type LoadMode = "keep-alive" | "close";
@@ -31,6 +33,12 @@ export interface LoadOptions {
   maxMs?: number;
   path?: string;
   requestTimeoutMs?: number;
+  /**
+   * Each worker starts a request at most this often. Unset, they send as
+   * fast as answers come, which on a small machine takes the CPU from
+   * whatever else is being measured beside the load.
+   */
+  intervalMs?: number;
 }
 
 export interface LoadRun {
@@ -93,7 +101,12 @@ export function startLoad(port: number, options: LoadOptions = {}): LoadRun {
       agent = new Agent({ keepAlive: true, maxSockets: 1 });
       agents.push(agent);
     }
-    while (running && Date.now() < deadline) await once(mode, agent);
+    while (running && Date.now() < deadline) {
+      const started = Date.now();
+      await once(mode, agent);
+      const idle = (options.intervalMs ?? 0) - (Date.now() - started);
+      if (idle > 0) await sleep(idle);
+    }
   });
   return {
     samples,
