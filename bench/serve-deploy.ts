@@ -47,6 +47,8 @@ interface Deploy {
    * streams' reader).
    */
   deployCpu: number;
+  /** The server's own CPU seconds without its sarge deploy: what the streams cost it shows here, apart from the child's noise. */
+  serverCpu: number;
   benchCpu: number;
   /** The 1-minute load average just before it. */
   load: number;
@@ -61,6 +63,7 @@ export async function main(): Promise<BenchOutcome> {
   const token = check(await home.sarge(["token", "add", "bench", "--role", "deployer"]), "token add").stdout.trim();
   const server = await startBenchServer(home);
   const peakRss: number[] = [];
+  const eventsPerStream: number[] = [];
   try {
     const deploys: Deploy[] = [];
     let n = 1;
@@ -71,7 +74,10 @@ export async function main(): Promise<BenchOutcome> {
         apiDeploy(server, token, version(n++), (id) => {
           const closeStreams = openStreams(server.base, token, id);
           const stopSampling = sampleRss(server.pid, peakRss);
-          return () => [closeStreams, stopSampling].forEach((stop) => stop());
+          return () => {
+            stopSampling();
+            eventsPerStream.push(closeStreams());
+          };
         }),
     };
     const deployCpu = (kind: Kind): number => {
@@ -82,12 +88,12 @@ export async function main(): Promise<BenchOutcome> {
       for (let i = 0; i < kinds.length; i++) {
         const kind = kinds[(round + i) % kinds.length]!;
         const load = loadavg()[0]!;
-        const [cpuBefore, benchCpu] = [deployCpu(kind), process.cpuUsage()];
+        const [cpuBefore, serverBefore, benchCpu] = [deployCpu(kind), cpuOf(server.pid).own, process.cpuUsage()];
         const ms = await deploy[kind]();
         const afterRecordMs = Date.now() - statSync(home.paths.history).mtimeMs;
         const bench = process.cpuUsage(benchCpu);
         if (kind !== "cli") await queueIdle(server, token);
-        deploys.push({ round, kind, load, ms, afterRecordMs, deployCpu: deployCpu(kind) - cpuBefore, benchCpu: (bench.user + bench.system) / 1e6 });
+        deploys.push({ round, kind, load, ms, afterRecordMs, deployCpu: deployCpu(kind) - cpuBefore, serverCpu: cpuOf(server.pid).own - serverBefore, benchCpu: (bench.user + bench.system) / 1e6 });
       }
     }
     const memory = memoryOf(server.pid);
@@ -108,7 +114,7 @@ export async function main(): Promise<BenchOutcome> {
       const cpu = (pick: (one: Deploy) => number) => `${median(mine.map(pick)).toFixed(2)} s`;
       const afterRecord = fmt.ms(median(mine.map((one) => one.afterRecordMs)), 0);
       console.log(
-        `  ${kind.padEnd(8)} median ${fmt.ms(median(times(kind)), 0)}, single runs ${spread(times(kind), (value) => fmt.ms(value, 0))}; after the history line ${afterRecord}; CPU: deploy ${cpu((one) => one.deployCpu)}, this process ${cpu((one) => one.benchCpu)}`,
+        `  ${kind.padEnd(8)} median ${fmt.ms(median(times(kind)), 0)}, single runs ${spread(times(kind), (value) => fmt.ms(value, 0))}; after the history line ${afterRecord}; CPU: deploy ${cpu((one) => one.deployCpu)}, the server alone ${cpu((one) => one.serverCpu)}, this process ${cpu((one) => one.benchCpu)}`,
       );
     }
     console.log(
@@ -119,8 +125,9 @@ export async function main(): Promise<BenchOutcome> {
     console.log(
       `  CPU of the deploy, API / CLI per round: median ${fmt.ratio(median(cpuRatios))} (${spread(cpuRatios, fmt.ratio)}); with ${STREAMS} streams / API: median ${fmt.ratio(median(streamCpuRatios))} (${spread(streamCpuRatios, fmt.ratio)})`,
     );
+    console.log(`  log events each stream got: ${spread(eventsPerStream, String)} per deploy`);
     console.log(`  server RSS with ${STREAMS} streams open: peak ${fmt.mb(peak)} (median of samples ${fmt.mb(median(peakRss))}), after the rounds ${fmt.mb(memory.rss)}, VmHWM ${fmt.mb(memory.hwm)}, target ≤ 80 MB; ${loadRange}, load average ${loadBefore} before, ${loadAfter} after`);
-    const resultFile = writeResult("serve-deploy", { rounds, loadBefore, loadAfter, deploys, apiRatios, streamRatios, cpuRatios, streamCpuRatios, rssSamples: peakRss, rss: memory.rss, hwm: memory.hwm });
+    const resultFile = writeResult("serve-deploy", { rounds, loadBefore, loadAfter, deploys, apiRatios, streamRatios, cpuRatios, streamCpuRatios, eventsPerStream, rssSamples: peakRss, rss: memory.rss, hwm: memory.hwm });
     return {
       name: "serve-deploy",
       resultFile,
@@ -217,15 +224,23 @@ function releaseOutcome(base: string, token: string, id: number): Promise<string
   });
 }
 
-/** STREAMS SSE readers of the release's log; returns the function that closes them. */
-function openStreams(base: string, token: string, id: number): () => void {
-  const requests = Array.from({ length: STREAMS }, () => {
-    const req = request(`${base}/api/v1/releases/${id}/log`, { headers: { accept: "text/event-stream", authorization: `Bearer ${token}` } }, (res) => res.resume());
+/** STREAMS SSE readers of the release's log; returns the function that closes them, which hands back how many log events the first one got. */
+function openStreams(base: string, token: string, id: number): () => number {
+  let events = 0;
+  const requests = Array.from({ length: STREAMS }, (_, i) => {
+    const req = request(`${base}/api/v1/releases/${id}/log`, { headers: { accept: "text/event-stream", authorization: `Bearer ${token}` } }, (res) => {
+      if (i > 0) return void res.resume();
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (events += chunk.split("event: log\n").length - 1));
+    });
     req.on("error", () => undefined);
     req.end();
     return req;
   });
-  return () => requests.forEach((req) => req.destroy());
+  return () => {
+    requests.forEach((req) => req.destroy());
+    return events;
+  };
 }
 
 if (isMain(import.meta.url)) runStandalone(main);

@@ -121,6 +121,8 @@ function describeError(error: FastifyError | Error): { status: number; message: 
 
 /** A `.` or `..` path segment, spelled out or percent-encoded, is refused before routing: no name parameter ever holds one. */
 function refuseDotSegments(url: string): void {
+  // neither a dot nor an escape: nothing to decode or refuse (most requests)
+  if (!url.includes(".") && !url.includes("%")) return;
   for (const segment of url.split("?")[0]!.split("/")) {
     let name: string;
     try {

@@ -1,88 +1,71 @@
 import { statSync, type FSWatcher } from "node:fs";
+import type { ServerResponse } from "node:http";
 import { tryWatch, watchInFolder } from "../util/watch-file.js";
-import { readLogPage, type LogSource } from "./log-stream.js";
+import { readLogPage, type LogSource, type StreamTiming } from "./log-stream.js";
 
 /** A `log` SSE event from `offset`: `frame` is null when there is nothing new. */
-export interface LogEvent {
+interface LogEvent {
   /** Where the text starts (0 again after the log shrank). */
   offset: number;
   next: number;
-  frame: string | null;
+  frame: Buffer | null;
 }
 
-export interface LogFollower {
-  /** The source's outcome as of the latest look; null while it goes on. */
-  outcome(): unknown;
-  /** The event from `offset`, read once for every stream at the same offset until the file moves. */
-  event(offset: number): LogEvent;
-  /** Resolves when the file or the outcome moved, after `ms`, or on `signal`. */
-  moved(ms: number, signal: AbortSignal): Promise<void>;
-  /** This stream is done with it: the last one stops the look. */
-  release(): void;
+/** One SSE client of a followed file. */
+interface Reader {
+  out: ServerResponse;
+  /** The offset of the next byte it gets. */
+  position: number;
+  lastWrite: number;
+  /** Its socket is full: it gets more once it drained. */
+  blocked: boolean;
 }
 
 interface Shared {
   source: LogSource;
-  users: number;
+  heartbeatMs: number;
+  readers: Set<Reader>;
   stamp: string;
   outcome: unknown;
+  /** The latest event read, for every reader at the same offset until the file moves. */
   last: { offset: number; event: LogEvent } | null;
-  wake: Set<() => void>;
-  timer: NodeJS.Timeout;
+  /** The end event, encoded once for every reader at the same offset. */
+  end: { offset: number; outcome: unknown; frame: string } | null;
+  timers: NodeJS.Timeout[];
   watchers: FSWatcher[];
 }
 
 const following = new Map<string, Shared>();
+const heartbeatFrame = Buffer.from(": heartbeat\n\n");
 
 /**
- * The follower of `source`'s file, shared by every stream of the same file:
- * one stat (and one look at the outcome) per `pollMs` while anyone follows,
- * instead of one per stream (100 open streams would otherwise read the file
- * and the history 500 times a second while a deploy writes it), and one at
- * once when the file or the source's outcome file changes (inotify), so
- * neither a line nor the end event waits for the next poll.
+ * Streams `out` the file of `source` from `offset` (src/serve/log-stream.ts
+ * has the format) until the client goes or the source finishes. Every stream
+ * of one file shares one follower: one stat (and one look at the outcome) per
+ * `pollMs` while anyone follows, instead of one per stream (100 open streams
+ * would otherwise read the file and the history 500 times a second while a
+ * deploy writes it), and one at once when the file or the source's outcome
+ * file changes (inotify), so neither a line nor the end event waits for the
+ * next poll. The follower pushes to its readers: each new event is read and
+ * encoded once for all readers at the same offset, and one heartbeat timer
+ * serves them all, so a stream costs no timer, promise or read of its own.
  */
-export function followLog(source: LogSource, pollMs: number): LogFollower {
+export function followLog(source: LogSource, out: ServerResponse, offset: number, timing: StreamTiming): void {
   // a source without a file yet follows alone: nothing names what it will be
   const key = source.file();
-  const mine = (key === null ? undefined : following.get(key)) ?? startFollowing(source, pollMs);
-  if (key !== null) following.set(key, mine);
-  mine.users++;
-  let released = false;
-  return {
-    outcome: () => mine.outcome,
-    event: (offset) => {
-      if (mine.last?.offset === offset) return mine.last.event;
-      const event = eventAt(mine.source.file(), offset);
-      mine.last = { offset, event };
-      return event;
-    },
-    moved: (ms, signal) =>
-      new Promise((resolve) => {
-        const done = (): void => {
-          clearTimeout(timeout);
-          mine.wake.delete(done);
-          signal.removeEventListener("abort", done);
-          resolve();
-        };
-        const timeout = setTimeout(done, Math.max(0, ms));
-        mine.wake.add(done);
-        signal.addEventListener("abort", done);
-      }),
-    release: () => {
-      if (released) return;
-      released = true;
-      if (--mine.users > 0) return;
-      clearInterval(mine.timer);
-      for (const watcher of mine.watchers) watcher.close();
-      if (key !== null && following.get(key) === mine) following.delete(key);
-    },
-  };
+  const shared = (key === null ? undefined : following.get(key)) ?? startFollowing(source, timing);
+  if (key !== null) following.set(key, shared);
+  const reader: Reader = { out, position: offset, lastWrite: Date.now(), blocked: false };
+  shared.readers.add(reader);
+  out.once("close", () => leave(shared, key, reader));
+  pump(shared, key, reader);
 }
 
-function startFollowing(source: LogSource, pollMs: number): Shared {
-  const shared: Shared = { source, users: 0, stamp: "", outcome: null, last: null, wake: new Set(), timer: setInterval(() => look(shared), pollMs), watchers: [] };
-  shared.timer.unref();
+function startFollowing(source: LogSource, timing: StreamTiming): Shared {
+  const shared: Shared = { source, heartbeatMs: timing.heartbeatMs, readers: new Set(), stamp: "", outcome: null, last: null, end: null, timers: [], watchers: [] };
+  // a silent stream gets a heartbeat within 1.5 heartbeat periods
+  shared.timers = [setInterval(() => look(shared), timing.pollMs), setInterval(() => heartbeats(shared), Math.max(1, timing.heartbeatMs / 2))];
+  for (const timer of shared.timers) timer.unref();
   // a write to the log wakes the streams for its bytes; only the outcome file (or the poll) looks at the outcome, which may cost a history read
   const file = source.file();
   shared.watchers = [...(file ? watchChanges(file, () => look(shared, false)) : []), ...(source.outcomeFile ? watchChanges(source.outcomeFile, () => look(shared)) : [])];
@@ -96,7 +79,7 @@ function watchChanges(file: string, changed: () => void): FSWatcher[] {
   return watcher ? [watcher] : [];
 }
 
-/** The outcome first, then the file: a stream woken by an outcome has every byte written before it. */
+/** The outcome first, then the file: a reader woken by an outcome has every byte written before it. */
 function look(shared: Shared, withOutcome = true): void {
   const outcome = withOutcome ? (shared.source.finished?.() ?? null) : shared.outcome;
   const file = shared.source.file();
@@ -106,10 +89,64 @@ function look(shared: Shared, withOutcome = true): void {
   shared.stamp = stamp;
   shared.outcome = outcome;
   shared.last = null;
-  for (const wake of [...shared.wake]) wake();
+  const key = shared.source.file();
+  for (const reader of shared.readers) pump(shared, key, reader);
 }
 
-function eventAt(file: string | null, offset: number): LogEvent {
-  const page = readLogPage(file, offset);
-  return { offset: page.offset, next: page.next, frame: page.text === "" ? null : `event: log\nid: ${page.next}\ndata: ${JSON.stringify(page.text)}\n\n` };
+/** Writes `reader` every event it lacks, then the end event once the source finished; a full socket holds it until drained. */
+function pump(shared: Shared, key: string | null, reader: Reader): void {
+  while (!reader.blocked && shared.readers.has(reader)) {
+    // the outcome is taken before the read: every byte written before it was recorded is sent first
+    const outcome = shared.outcome;
+    const event = eventAt(shared, reader.position);
+    if (event.offset < reader.position) reader.position = event.offset;
+    if (event.frame !== null) {
+      reader.position = event.next;
+      reader.lastWrite = Date.now();
+      // a slow reader waits here instead of the text piling up in memory
+      if (!reader.out.write(event.frame)) {
+        reader.blocked = true;
+        reader.out.once("drain", () => {
+          reader.blocked = false;
+          pump(shared, key, reader);
+        });
+      }
+      continue;
+    }
+    if (outcome !== null) {
+      reader.out.end(endFrame(shared, reader.position, outcome));
+      leave(shared, key, reader);
+    }
+    return;
+  }
+}
+
+function heartbeats(shared: Shared): void {
+  const now = Date.now();
+  for (const reader of shared.readers) {
+    if (reader.blocked || now - reader.lastWrite < shared.heartbeatMs) continue;
+    reader.lastWrite = now;
+    reader.out.write(heartbeatFrame);
+  }
+}
+
+/** The reader is done: the last one stops the follower. */
+function leave(shared: Shared, key: string | null, reader: Reader): void {
+  if (!shared.readers.delete(reader) || shared.readers.size > 0) return;
+  for (const timer of shared.timers) clearInterval(timer);
+  for (const watcher of shared.watchers) watcher.close();
+  if (key !== null && following.get(key) === shared) following.delete(key);
+}
+
+function eventAt(shared: Shared, offset: number): LogEvent {
+  if (shared.last?.offset === offset) return shared.last.event;
+  const page = readLogPage(shared.source.file(), offset);
+  const event = { offset: page.offset, next: page.next, frame: page.text === "" ? null : Buffer.from(`event: log\nid: ${page.next}\ndata: ${JSON.stringify(page.text)}\n\n`) };
+  shared.last = { offset, event };
+  return event;
+}
+
+function endFrame(shared: Shared, offset: number, outcome: unknown): string {
+  if (shared.end?.offset !== offset || shared.end.outcome !== outcome) shared.end = { offset, outcome, frame: `event: end\nid: ${offset}\ndata: ${JSON.stringify(outcome)}\n\n` };
+  return shared.end.frame;
 }

@@ -62,9 +62,9 @@ export function readLogPage(file: string | null, offset: number): LogPage {
  * source's final outcome once it is finished and this page reaches the end
  * (null before; always null for a log that never ends).
  */
-export async function serveLog(request: FastifyRequest, reply: FastifyReply, source: LogSource, timing?: StreamTiming): Promise<(LogPage & { end: unknown }) | undefined> {
+export function serveLog(request: FastifyRequest, reply: FastifyReply, source: LogSource, timing?: StreamTiming): (LogPage & { end: unknown }) | undefined {
   const offset = requestedOffset(request);
-  if (wantsEventStream(request)) return void (await streamLog(request, reply, source, offset, timing));
+  if (wantsEventStream(request)) return void streamLog(reply, source, offset, timing);
   const outcome = source.finished?.() ?? null;
   const page = readLogPage(source.file(), offset);
   return { ...page, end: page.next >= page.size ? outcome : null };
@@ -83,63 +83,23 @@ export function wantsEventStream(request: FastifyRequest): boolean {
   return (request.headers.accept ?? "").includes("text/event-stream");
 }
 
+const streamHead = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" };
+const retryFrame = Buffer.from("retry: 1000\n\n");
+
 /**
  * Stream `source` from `offset` as SSE until the client goes or the source
  * finishes: `log` events (id: the offset after them; data: the text as a
  * JSON string), a comment every `heartbeatMs`, then one `end` event.
  * A log that shrank (rotated) is read again from 0. Every stream of one file
- * shares one follower (src/serve/log-follower.ts): one look at the file per
- * `pollMs` however many streams, and a stream reads only when the file moved.
+ * shares one follower (src/serve/log-follower.ts), which reads and writes for
+ * all of them.
  */
-export async function streamLog(request: FastifyRequest, reply: FastifyReply, source: LogSource, offset: number, timing: StreamTiming = { pollMs: 200, heartbeatMs: 15_000 }): Promise<void> {
+export function streamLog(reply: FastifyReply, source: LogSource, offset: number, timing: StreamTiming = { pollMs: 200, heartbeatMs: 15_000 }): void {
   reply.hijack();
   const out = reply.raw;
-  out.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" });
-  out.write(`retry: 1000\n\n`);
-  const closed = new AbortController();
-  request.raw.socket.once("close", () => closed.abort());
-  const follower = followLog(source, timing.pollMs);
-  let position = offset;
-  let lastWrite = Date.now();
-  try {
-    while (!closed.signal.aborted) {
-      // the outcome is taken before the read: every byte written before it was recorded is sent first
-      const outcome = follower.outcome();
-      const event = follower.event(position);
-      if (event.offset < position) position = event.offset;
-      if (event.frame !== null) {
-        // a slow reader holds the loop here instead of the text piling up in memory
-        if (!out.write(event.frame)) await drained(out, closed.signal);
-        position = event.next;
-        lastWrite = Date.now();
-        continue;
-      }
-      if (outcome !== null) {
-        out.end(`event: end\nid: ${position}\ndata: ${JSON.stringify(outcome)}\n\n`);
-        return;
-      }
-      if (Date.now() - lastWrite >= timing.heartbeatMs) {
-        out.write(": heartbeat\n\n");
-        lastWrite = Date.now();
-      }
-      await follower.moved(timing.heartbeatMs - (Date.now() - lastWrite), closed.signal);
-    }
-    out.end();
-  } finally {
-    follower.release();
-  }
-}
-
-function drained(out: NodeJS.WritableStream, closed: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      out.off("drain", done);
-      closed.removeEventListener("abort", done);
-      resolve();
-    };
-    out.once("drain", done);
-    closed.addEventListener("abort", done);
-  });
+  out.writeHead(200, streamHead);
+  out.write(retryFrame);
+  followLog(source, out, offset, timing);
 }
 
 /** Drops a UTF-8 character cut at the end (its bytes come with the next read). */

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { HomePaths } from "../home/paths.js";
 import { parseDuration } from "../home/duration.js";
@@ -106,16 +106,43 @@ export function revokeToken(paths: HomePaths, name: string, now = new Date()): T
   return token;
 }
 
+interface KnownTokens {
+  stamp: string;
+  tokens: readonly Readonly<TokenRecord>[];
+  hashes: Buffer[];
+}
+
+const known = new Map<string, KnownTokens>();
+
+/**
+ * The tokens as of the file's current version, read and parsed again only
+ * when it changed (another inode, size or time: sarge token add and revoke
+ * replace it whole), so a revoke takes effect at the next request while a
+ * server answering many requests reads it once. Read-only: changes go
+ * through readTokens and writeTokens.
+ */
+function knownTokens(paths: HomePaths): KnownTokens {
+  const file = tokensPath(paths);
+  const stat = statSync(file, { throwIfNoEntry: false });
+  const stamp = stat ? `${stat.ino}|${stat.size}|${stat.mtimeMs}|${stat.ctimeMs}` : "";
+  const cached = known.get(file);
+  if (cached?.stamp === stamp) return cached;
+  const tokens = readTokens(paths);
+  const fresh = { stamp, tokens, hashes: tokens.map((token) => Buffer.from(token.hash, "hex")) };
+  known.set(file, fresh);
+  return fresh;
+}
+
 /**
  * The record a token belongs to, compared in constant time against every
  * stored hash (no early exit), or why it is refused: unknown, revoked, expired.
  */
 export function verifyToken(paths: HomePaths, secret: string, now = new Date()): TokenCheck {
   const presented = Buffer.from(hashToken(secret), "hex");
+  const { tokens, hashes } = knownTokens(paths);
   let match: TokenRecord | undefined;
-  for (const token of readTokens(paths)) {
-    const stored = Buffer.from(token.hash, "hex");
-    if (stored.length === presented.length && timingSafeEqual(stored, presented) && !match) match = token;
+  for (const [i, stored] of hashes.entries()) {
+    if (stored.length === presented.length && timingSafeEqual(stored, presented) && !match) match = tokens[i];
   }
   if (!match) return { ok: false, reason: "unknown token: check it was copied whole (sarge token list shows the names of valid ones)" };
   return tokenUsable(match, now);
@@ -132,7 +159,7 @@ export function tokenUsable(token: TokenRecord, now = new Date()): TokenCheck {
 
 /** The token a dashboard session logged in with: by its hash, so a new token given a revoked one's name does not revive that one's sessions. */
 export function tokenByHash(paths: HomePaths, hash: string): TokenRecord | undefined {
-  return readTokens(paths).find((token) => token.hash === hash);
+  return knownTokens(paths).tokens.find((token) => token.hash === hash);
 }
 
 function hashToken(secret: string): string {

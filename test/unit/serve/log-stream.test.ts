@@ -19,9 +19,9 @@ describe("log-stream", () => {
 
   beforeAll(async () => {
     app = Fastify();
-    app.get("/log", (request, reply) => streamLog(request, reply, { file: () => file, finished: () => (outcomeLooks++, finished) }, 0, { pollMs: 10, heartbeatMs: 50 }));
+    app.get("/log", (_request, reply) => streamLog(reply, { file: () => file, finished: () => (outcomeLooks++, finished) }, 0, { pollMs: 10, heartbeatMs: 50 }));
     // no poll within the test: only the watch of the file and of the outcome file can wake these streams
-    app.get("/watched", (request, reply) => streamLog(request, reply, { file: () => watched, finished: () => watchedOutcome(), outcomeFile: outcomes }, 0, { pollMs: 600_000, heartbeatMs: 600_000 }));
+    app.get("/watched", (_request, reply) => streamLog(reply, { file: () => watched, finished: () => watchedOutcome(), outcomeFile: outcomes }, 0, { pollMs: 600_000, heartbeatMs: 600_000 }));
     url = `${await app.listen({ host: "127.0.0.1", port: 0 })}/log`;
   });
   afterAll(async () => {
