@@ -39,20 +39,32 @@ function seconds(text: string): number {
 /**
  * Standard input of the hold: its request lines, run one after the other once
  * serve() is called (the lock is held; what runs them is loaded then, while
- * the push stages), and its end. `ended` resolves when
+ * the push stages), and its end. An activation that answers `switched` lets
+ * the next request run meanwhile (hold-protocol.ts). `ended` resolves when
  * standard input ends (the session that runs `sarge hold` closed) or a signal
- * asks sarge to stop, once the request under way has finished: an activation
- * is never left half-done with the lock released under it.
+ * asks sarge to stop, once every request under way has finished: an
+ * activation is never left half-done with the lock released under it.
  */
 function holdSession(paths: HomePaths) {
   let serving: (token: string) => void = () => undefined;
   const held = new Promise<string>((resolve) => (serving = resolve));
   const runner = held.then(() => import("../release/held-requests.js"));
   let queue: Promise<unknown> = runner;
+  let running: Promise<unknown> = runner;
+  const say = (line: string) => void process.stdout.write(`${line}\n`);
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   lines.on("line", (line) => {
     if (line.trim() === "") return;
-    queue = queue.then(async () => void process.stdout.write(`${await (await runner).runHeldRequest(paths, await held, line)}\n`));
+    queue = queue.then(async () => {
+      let answeredEarly: () => void = () => undefined;
+      const early = new Promise<void>((resolve) => (answeredEarly = resolve));
+      const request = (await runner).runHeldRequest(paths, await held, line, (answer) => {
+        say(answer);
+        answeredEarly();
+      });
+      running = Promise.all([running, request.then(say)]);
+      await Promise.race([early, request]);
+    });
   });
   const ended = new Promise<void>((resolve) => {
     const end = () => {
@@ -64,5 +76,11 @@ function holdSession(paths: HomePaths) {
     for (const signal of ENDING_SIGNALS) process.once(signal, end);
     lines.once("close", end);
   });
-  return { serve: (token: string) => serving(token), ended: ended.then(async () => void (await queue)) };
+  return {
+    serve: (token: string) => serving(token),
+    ended: ended.then(async () => {
+      await queue;
+      await running;
+    }),
+  };
 }

@@ -57,6 +57,10 @@ interface Host {
   /** Switched to the staged release (and not switched back). */
   moved: boolean;
   drained: boolean;
+  /** Said at the end: what went wrong after its switch. */
+  warning: string | null;
+  /** The end of its activation (retire, record), which may outlast the switch and the verification; never rejects. */
+  finishing: Promise<void>;
 }
 
 export function newPushId(): string {
@@ -78,7 +82,11 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
     staged: null,
     moved: false,
     drained: false,
+    warning: null,
+    finishing: Promise.resolve(),
   }));
+  /** Every activation ended: before the push reports, rolls a host back or lets the locks go. */
+  const activationsEnded = () => Promise.all(hosts.map((host) => host.finishing));
 
   /** One phase of one host, its row kept up to date; false when it failed. */
   const step = async (host: Host, phase: Phase, work: () => Promise<string | null | void>): Promise<boolean> => {
@@ -149,7 +157,7 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
       return finish("not staged", 1);
     }
 
-    // Phase B: switch group by group; every host of a group finishes before the next group or the undo.
+    // Phase B: switch group by group; every host of a group is verified before the next group, every activation ends before the undo.
     const groups = order.map((group) => group.map((session) => hosts.find((host) => host.session === session)!));
     const movedInOrder: Host[] = [];
     let failed = false;
@@ -159,9 +167,11 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
         group.map(async (host) => {
           if (!(await setLb(host, "drain"))) return false;
           const activated = await step(host, "activate", async () => {
-            await steps.activate(host.session, host.lock, host.staged!.release, host.env);
+            const { finished } = await steps.activate(host.session, host.lock, host.staged!.release, host.env);
             host.moved = true;
             movedInOrder.push(host);
+            // switched: retire and record go on while the host is verified (and the next group switches); a failure there only warns
+            host.finishing = finished.catch((error: unknown) => void (host.warning = `switched, but its activation ended with: ${(error as Error).message}`));
           });
           if (!activated) {
             await setLb(host, "ready");
@@ -177,10 +187,11 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
         break;
       }
     }
+    await activationsEnded();
     if (!failed) {
       for (const host of hosts) {
         progress.start(host.session.label, "done");
-        progress.finish(host.session.label, "ok");
+        progress.finish(host.session.label, "ok", host.warning);
       }
       return finish("pushed", 0);
     }
@@ -202,6 +213,7 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
     }
     return finish("rolled back", 2);
   } finally {
+    await activationsEnded();
     for (const session of [...locks.keys()].reverse()) await locks.get(session)!.release();
   }
 }

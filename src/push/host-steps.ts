@@ -63,8 +63,21 @@ export async function stage(session: HostSession, archive: Buffer, procs: string
   return { release: staged.release, commit: staged.commit };
 }
 
-export async function activate(session: HostSession, lock: HeldLock, release: number, env: Env): Promise<void> {
-  await held(session, lock, { command: "activate", release }, ["activate", String(release), "--json"], env);
+/**
+ * Resolves once the host's switch is done (its verification may start), with
+ * the activation's end (retire the old instances, record): a rollback of the
+ * host waits for it. A host that cannot say `switched` ends its activation first.
+ */
+export async function activate(session: HostSession, lock: HeldLock, release: number, env: Env): Promise<{ finished: Promise<void> }> {
+  if (!lock.run) {
+    await sarge(session, ["activate", String(release), "--json"], { env });
+    return { finished: Promise.resolve() };
+  }
+  let switched: () => void = () => undefined;
+  const switchedNow = new Promise<void>((resolve) => (switched = resolve));
+  const finished = lock.run({ command: "activate", release, switched: true }, () => switched()).then((result) => void succeeded(result));
+  await Promise.race([switchedNow, finished]);
+  return { finished };
 }
 
 export async function discard(session: HostSession, release: number, env: Env): Promise<void> {

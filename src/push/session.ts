@@ -14,8 +14,11 @@ export interface RemoteResult {
 export interface HeldLock {
   /** Commands run with SARGE_LOCK_TOKEN=<token> use this lock instead of waiting for it. */
   token: string;
-  /** Runs a request in the process that holds the lock (no sarge started for it), its answer as the command's; null when that sarge cannot (older): run the command. */
-  run: ((request: HeldRequest) => Promise<RemoteResult>) | null;
+  /**
+   * Runs a request in the process that holds the lock (no sarge started for it), its answer as the command's; null when that sarge cannot (older): run the command.
+   * An activate request with `switched: true` calls `switched` once the host's switch is done (a hold that cannot never does) and resolves when the activation ends.
+   */
+  run: ((request: HeldRequest, switched?: (result: RemoteResult) => void) => Promise<RemoteResult>) | null;
   release(): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { HELD_COMMANDS } from "../release/hold-protocol.js";
+import { ACTIVATED, HELD_COMMANDS } from "../release/hold-protocol.js";
 import { SargeError } from "../util/errors.js";
 import { shellQuote } from "../util/shell-quote.js";
 import { formatTarget, remoteSarge, sshArgv, sshDestination, type PushTarget } from "./push.js";
@@ -47,7 +47,9 @@ function hold(argv: string[], label: string): Promise<HeldLock> {
     let stdout = "";
     let stderr = "";
     let held = false;
-    const waiting: Array<(result: RemoteResult) => void> = [];
+    // what answers the next line in turn, and the final answer of an activation that said `switched`
+    const waiting: Array<(line: string) => void> = [];
+    let activating: ((result: RemoteResult) => void) | null = null;
     const exited = new Promise<void>((done) => child.once("close", () => done()));
     child.stdin.on("error", () => undefined);
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -56,16 +58,23 @@ function hold(argv: string[], label: string): Promise<HeldLock> {
       for (let end = stdout.indexOf("\n"); end >= 0; end = stdout.indexOf("\n")) {
         const line = stdout.slice(0, end);
         stdout = stdout.slice(end + 1);
-        if (held) waiting.shift()?.(heldReply(line));
+        if (held && line.startsWith(`${ACTIVATED} `)) {
+          activating?.(heldReply(line.slice(ACTIVATED.length + 1)));
+          activating = null;
+        } else if (held) waiting.shift()?.(line);
         else if ((held = /^held \S+/.test(line))) resolve(heldLock(line));
       }
     });
     const heldLock = (line: string): HeldLock => ({
       token: line.split(" ")[1]!,
       run: line.endsWith(` ${HELD_COMMANDS}`)
-        ? (request) =>
+        ? (request, switched) =>
             new Promise((answered) => {
-              waiting.push(answered);
+              waiting.push((reply) => {
+                if (!reply.startsWith("switched ")) return answered(heldReply(reply));
+                activating = answered;
+                switched?.({ code: 0, stdout: reply.slice("switched ".length), stderr: "" });
+              });
               child.stdin.write(`${JSON.stringify(request)}\n`);
             })
         : null,
@@ -77,7 +86,9 @@ function hold(argv: string[], label: string): Promise<HeldLock> {
     child.once("error", (error) => reject(new SargeError(`${label}: ${argv[0]} could not run: ${error.message}`)));
     child.once("close", (code) => {
       const said = lastWords({ code: code ?? 255, stdout: "", stderr });
-      for (const answered of waiting.splice(0)) answered({ code: 255, stdout: "", stderr: `sarge: the hold session ended: ${said}\n` });
+      const ended = `failed ${JSON.stringify(`the hold session ended: ${said}`)}`;
+      for (const reply of waiting.splice(0)) reply(ended);
+      activating?.(heldReply(ended));
       reject(new SargeError(`${label}: could not take the deploy lock: ${said}`));
     });
   });

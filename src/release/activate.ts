@@ -5,7 +5,7 @@ import { activeInstance, readState, type InstanceRecord, type State } from "../i
 import { SargeError } from "../util/errors.js";
 import { assertProcessType } from "../instance/id.js";
 import { step } from "./steps.js";
-import { runRelease, type ReleaseResult } from "./transaction.js";
+import { runRelease, type ReleasePlan, type ReleaseResult } from "./transaction.js";
 
 export interface ActivateResult extends ReleaseResult {
   /** The staged (or kept) release whose instances are active now; `release` is this activation's own number. */
@@ -18,9 +18,9 @@ export interface ActivateResult extends ReleaseResult {
  * died meanwhile is started again first), switched in with zero downtime,
  * and the instances they replace are retired, as a deploy does. A kept
  * release is started and switched in the same way, as a rollback of every
- * process type it has.
+ * process type it has. `switched` is told once the switch is done, before the retire.
  */
-export async function activateRelease(ctx: HomeContext, release: number, only: string[] = [], force = false): Promise<ActivateResult> {
+export async function activateRelease(ctx: HomeContext, release: number, only: string[] = [], force = false, switched?: ReleasePlan["switched"]): Promise<ActivateResult> {
   only.forEach(assertProcessType);
   // an activation puts new code in service as a deploy does, so the deploy lock (sarge lock) refuses it too
   assertDeploysOpen(ctx.paths, force);
@@ -36,6 +36,7 @@ export async function activateRelease(ctx: HomeContext, release: number, only: s
       return { instances: targets, detail: [`release ${release}`, `from ${from.join(", ")}`] };
     },
     prepare: (targets) => step("prepare", () => restartDead(ctx, targets)),
+    switched,
   });
   return { ...result, activated: release };
 }

@@ -4,7 +4,8 @@ import type { HomePaths } from "../home/paths.js";
 import { verifyStable } from "../instance/verify.js";
 import { listInstances } from "../instance/views.js";
 import { activateRelease } from "./activate.js";
-import type { HeldRequest } from "./hold-protocol.js";
+import { ACTIVATED, type HeldRequest } from "./hold-protocol.js";
+import type { SwitchedRelease } from "./transaction.js";
 
 /**
  * What `sarge hold` runs for the push that holds it (docs/fleet-primitives.md):
@@ -14,22 +15,31 @@ import type { HeldRequest } from "./hold-protocol.js";
  * The lines it reads and writes are hold-protocol.ts's.
  */
 
-/** `ok <JSON result>` or `failed <JSON message>`: what the command-line command prints as JSON, or its error. `token`: the hold's lock. */
-export async function runHeldRequest(paths: HomePaths, token: string, line: string): Promise<string> {
+/**
+ * `ok <JSON result>` or `failed <JSON message>`: what the command-line command prints as JSON, or its error. `token`: the hold's lock.
+ * An activation asked to say `switched` says it through `early`, and its final answer then begins with ACTIVATED.
+ */
+export async function runHeldRequest(paths: HomePaths, token: string, line: string, early: (line: string) => void): Promise<string> {
   // the request uses the hold's lock as its own, as a command given the token does
   process.env.SARGE_LOCK_TOKEN = token;
-  try {
-    return `ok ${JSON.stringify(await run(paths, parse(line)))}`;
-  } catch (error) {
-    return `failed ${JSON.stringify((error as Error).message)}`;
-  }
+  let said = false;
+  const switched = (result: SwitchedRelease) => {
+    said = true;
+    early(`switched ${JSON.stringify(result)}`);
+  };
+  const answer = await (async () => run(paths, parse(line), switched))().then(
+    (result) => `ok ${JSON.stringify(result)}`,
+    (error: unknown) => `failed ${JSON.stringify((error as Error).message)}`,
+  );
+  return said ? `${ACTIVATED} ${answer}` : answer;
 }
 
-async function run(paths: HomePaths, request: HeldRequest): Promise<object> {
+async function run(paths: HomePaths, request: HeldRequest, switched: (result: SwitchedRelease) => void): Promise<object> {
   if (request.command === "verify") return verifyStable(loadConfig(paths), request.procs, request.forMs, request.passes);
   const ctx = await openContext(paths, request.command);
   try {
-    return request.command === "list" ? await listInstances(ctx) : await activateRelease(ctx, request.release);
+    if (request.command === "list") return await listInstances(ctx);
+    return await activateRelease(ctx, request.release, [], false, request.switched === true ? switched : undefined);
   } finally {
     await ctx.supervisor.close();
   }

@@ -34,7 +34,16 @@ export interface ReleasePlan {
   prepare(records: InstanceRecord[], state: State): Promise<void>;
   /** Stop before the switch: the ready instances keep running, not routed, as "staged" (`sarge deploy --stage`). */
   stage?: boolean;
+  /**
+   * Once every switch is done, before retire and record: the release has
+   * happened, so a caller may verify it while the old instances are retired
+   * (`sarge hold` answers `switched` then, docs/fleet-primitives.md).
+   */
+  switched?(result: SwitchedRelease): void;
 }
+
+/** What a release knows once it is switched in: its result but for the time it took in all. */
+export type SwitchedRelease = Omit<ReleaseResult, "durationMs">;
 
 export interface ReleaseResult {
   release: number;
@@ -105,15 +114,11 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
       throw failure;
     }
     const done = plan.stage ? "staged" : "switched";
+    const result = { release, commit: commit(), instances: records.map(({ id, proc, port }) => ({ id, proc, port })), switchMs };
+    if (!plan.stage) plan.switched?.(result);
     await onlyWarn(ctx, "retire", () => retire(ctx, state, switched, records), `${done}, but retire failed`, "the next sarge command finishes retiring");
     await onlyWarn(ctx, "record", () => record("success"), `${done}, but record failed`, RECORD_LATER);
-    return {
-      release,
-      commit: commit(),
-      instances: records.map(({ id, proc, port }) => ({ id, proc, port })),
-      durationMs: Date.now() - started.getTime(),
-      switchMs,
-    };
+    return { ...result, durationMs: Date.now() - started.getTime() };
   }).catch((error: unknown) => {
     // a failure of the lock step itself: nothing began
     throw releaseError(plan.kind, error);

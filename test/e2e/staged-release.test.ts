@@ -104,6 +104,15 @@ describe("staged releases with real HAProxy and Python", () => {
     await hold.waitFor(/^failed "not a request: activate 7"$/m);
     hold.child.stdin!.write(`${JSON.stringify({ command: "verify", procs: ["web"], forMs: 0, passes: 2 })}\n`);
     await hold.waitFor(/^ok \{"procs":\["web"\],"probes":2,"durationMs":\d+\}$/m);
+    // an activation asked to say `switched` says it in its turn, runs the next request while it retires, and ends with `activated ok`
+    const early = await stage("v3-held", { SARGE_LOCK_TOKEN: token });
+    hold.child.stdin!.write(`${JSON.stringify({ command: "activate", release: early.release, switched: true })}\n${JSON.stringify({ command: "verify", procs: ["web"], forMs: 0, passes: 1 })}\n`);
+    await hold.waitFor(/^activated ok \{.*"activated":\d+.*\}$/m, 120_000);
+    await hold.waitFor(/^ok \{"procs":\["web"\],"probes":1,/m);
+    const replies = hold.stdout.split("\n").slice(3, 6);
+    expect(replies[0]).toMatch(new RegExp(`^switched \\{"release":\\d+,"commit":.*"instances":\\[\\{"id":"${early.instances[0]!.id}"`));
+    expect(replies.slice(1).map((reply) => reply.split(" ")[0]).sort()).toEqual(["activated", "ok"]);
+    expect(await get(home.webPort)).toContain("(v3-held, ");
 
     const second = await home.sarge(["hold", "--wait-lock", "0.5"]);
     expect(second.code).toBe(1);

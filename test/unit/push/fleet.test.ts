@@ -99,10 +99,77 @@ describe("fleet push, against fake hosts", () => {
       },
     });
     const result = await fleetPush([host], options({ verifySeconds: null }));
-    expect(requests).toEqual(['{"command":"list"}', '{"command":"activate","release":5}', '{"command":"verify","procs":["web"],"forMs":0,"passes":3}']);
+    expect(requests).toEqual(['{"command":"list"}', '{"command":"activate","release":5,"switched":true}', '{"command":"verify","procs":["web"],"forMs":0,"passes":3}']);
     expect(changes(log)).toEqual(["h1 stage web --json [push-1 t-h1]", "h1 rollback web --to web-h11 --json [push-1 t-h1]"]);
     expect(result).toMatchObject({ outcome: "rolled back", exitCode: 2 });
     expect(result.hosts[0]).toMatchObject({ phase: "rollback", state: "ok", note: "back on web-h11" });
+  });
+
+  /**
+   * Hosts whose hold answers `switched` and ends the activation (retire,
+   * record) only 30 ms after the next host switched (the last one: after its
+   * own verification): what a slow retire looks like to the push.
+   */
+  function slowRetiringHosts(log: string[], failVerify: string[] = []): HostSession[] {
+    const names = ["h1", "h2", "h3"];
+    const event = () => {
+      let resolve: () => void = () => undefined;
+      return { promise: new Promise<void>((done) => (resolve = done)), resolve: () => resolve() };
+    };
+    const switchedOn = new Map(names.map((name) => [name, event()]));
+    const verifiedOn = new Map(names.map((name) => [name, event()]));
+    const ok = (stdout = "{}"): RemoteResult => ({ code: 0, stdout, stderr: "" });
+    return names.map((name, index) => {
+      const host = fakeHost(name, log);
+      const hold = host.hold.bind(host);
+      host.hold = async (waitSeconds, env) => ({
+        ...(await hold(waitSeconds, env)),
+        run: async (request, switched) => {
+          if (request.command === "list") return ok(JSON.stringify([{ id: `web-${name}1`, proc: "web", release: 4, state: "active", commit: "c0ffee" }]));
+          if (request.command === "verify") {
+            log.push(`${name} verify`);
+            verifiedOn.get(name)!.resolve();
+            return failVerify.includes(name) ? { code: 1, stdout: "", stderr: "sarge: GET /up answered 500\n" } : ok();
+          }
+          log.push(`${name} switched`);
+          switchedOn.get(name)!.resolve();
+          switched?.(ok());
+          const next = names[index + 1];
+          await (next ? switchedOn.get(next)! : verifiedOn.get(name)!).promise;
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          log.push(`${name} retired`);
+          return ok();
+        },
+      });
+      return host;
+    });
+  }
+
+  it("verifies each host from its switch on and switches the next while the one before retires; reports once every activation ended", async () => {
+    const log: string[] = [];
+    const result = await fleetPush(slowRetiringHosts(log), options());
+    expect(result).toMatchObject({ outcome: "pushed", exitCode: 0 });
+    const at = (line: string) => log.indexOf(line);
+    // the next host switches before the one before it has retired, each host verified after its own switch
+    expect(at("h2 switched")).toBeLessThan(at("h1 retired"));
+    expect(at("h3 switched")).toBeLessThan(at("h2 retired"));
+    for (const name of ["h1", "h2", "h3"]) expect(at(`${name} switched`)).toBeLessThan(at(`${name} verify`));
+    expect(at("h3 retired"), "the push returned before the last activation ended").toBeGreaterThan(0);
+    expect(result.hosts.map((host) => [host.phase, host.state])).toEqual([["done", "ok"], ["done", "ok"], ["done", "ok"]]);
+  });
+
+  it("host 3 fails its verification while host 2 still retires: the rollback waits for host 2's activation to end, then moves all three back, exit 2", async () => {
+    const log: string[] = [];
+    const result = await fleetPush(slowRetiringHosts(log, ["h3"]), options());
+    expect(result).toMatchObject({ outcome: "rolled back", exitCode: 2 });
+    const at = (line: string) => log.indexOf(line);
+    expect(at("h3 verify")).toBeLessThan(at("h2 retired"));
+    expect(changes(log).filter((line) => / (rollback|discard) /.test(line))).toEqual([
+      "h3 rollback web --to web-h31 --json [push-1 t-h3]",
+      "h2 rollback web --to web-h21 --json [push-1 t-h2]",
+      "h1 rollback web --to web-h11 --json [push-1 t-h1]",
+    ]);
+    for (const name of ["h1", "h2", "h3"]) expect(at(`${name} retired`), `${name}'s activation ended before its rollback`).toBeLessThan(at("h3 rollback web --to web-h31 --json [push-1 t-h3]"));
   });
 
   it("a host that fails staging: every staged release is discarded, no host switches, exit 1", async () => {

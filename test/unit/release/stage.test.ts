@@ -66,6 +66,25 @@ describe("staged releases (deploy --stage, activate, discard)", () => {
     expect(home.lines).toContain(`${old.web}: stopped, kept for rollback`);
   });
 
+  it("tells the caller once every switch is done, before the old release is retired and the activation recorded", async () => {
+    const { old, staged, ports } = await homeWithStagedRelease();
+    const seen: Array<{ result: unknown; routes: unknown; linesSaid: number; recorded: number }> = [];
+    await activateRelease(home.ctx, 2, [], false, (switched) => {
+      seen.push({ result: switched, routes: home.summary().routes, linesSaid: home.lines.length, recorded: home.history().length });
+    });
+    expect(seen).toEqual([
+      {
+        result: { release: 3, commit: "c0ffee", instances: [{ id: staged.web, proc: "web", port: ports[0] }, { id: staged.api, proc: "api", port: ports[1] }], switchMs: expect.any(Object) },
+        routes: staged,
+        linesSaid: expect.any(Number),
+        recorded: 2,
+      },
+    ]);
+    // retired after the caller was told
+    expect(home.lines.indexOf(`${old.web}: stopped, kept for rollback`)).toBeGreaterThanOrEqual(seen[0]!.linesSaid);
+    expect(home.history()).toHaveLength(3);
+  });
+
   it("activates a kept release like a rollback of every type it has", async () => {
     const { old, staged } = await homeWithStagedRelease();
     await activateRelease(home.ctx, 2);
