@@ -26,6 +26,11 @@ const BROKEN_CODE = `    up_answers = 0
 /** A push waits for every host several times: on a loaded 2-CPU machine one took 30 s a host. */
 const PUSH_TIMEOUT = 600_000;
 const breakApp = (old: string) => old.replace("    def do_GET(self):\n", BROKEN_CODE);
+/** An app that takes 10 s to stop once asked (SIGTERM): retiring it keeps an activation busy well after its switch. */
+const QUICK_STOP = "    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\n";
+const SLOW_STOP = "    signal.signal(signal.SIGTERM, lambda *_: (__import__('time').sleep(10), sys.exit(0)))\n";
+const slowToStop = (old: string) => old.replace(QUICK_STOP, SLOW_STOP);
+const quickToStop = (old: string) => old.replace(SLOW_STOP, QUICK_STOP);
 const mendApp = (old: string) => old.replace(BROKEN_CODE, "    def do_GET(self):\n");
 
 /** A fleet shared by a describe block, with load through the front from its first test to its last. */
@@ -165,6 +170,48 @@ describe("sarge push --hosts: three homes over ssh behind a front HAProxy", () =
       expect(runs.filter((id, index) => id !== runs[index - 1])).toHaveLength(2);
     }
     for (const answer of await serving()) expect(answer).toContain("(v6, ");
+  }, PUSH_TIMEOUT);
+
+  /** This push's activation on each host, from its history. */
+  const activations = (pushId: string) => fleet.homes.map((home) => readHistory(home.paths).find((entry) => entry.kind === "activate" && entry.push === pushId)!);
+
+  it("old instances slow to stop: host 3 fails verification while host 2 still retires; the rollback waits for each activation to end, all three go back, exit 2", async () => {
+    const mark = fleet.load.length;
+    fleet.commit("v8", { "app.py": slowToStop });
+    const slow = await fleet.push([]);
+    expect(slow.code, slow.stderr).toBe(0);
+    const serves = await serving();
+
+    fleet.commit("v9", { "app.py": (old) => breakApp(quickToStop(old)) });
+    const result = await fleet.push(["--json"]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toMatch(/^h3:\S+ +verify +failed .*answered 500/m);
+    const { pushId } = JSON.parse(result.stdout) as { pushId: string };
+    const [, h2, h3] = activations(pushId);
+    // h3 switched (and failed) while h2 still stopped its old instance
+    expect(Date.parse(h3!.startedAt)).toBeLessThan(Date.parse(h2!.finishedAt));
+    for (const [index, home] of fleet.homes.entries()) {
+      const rollback = readHistory(home.paths).findLast((entry) => entry.kind === "rollback" && entry.push === pushId);
+      expect(rollback, `h${index + 1} rolled back`).toMatchObject({ outcome: "success" });
+      expect(Date.parse(rollback!.startedAt), `h${index + 1}: its rollback began after its activation ended`).toBeGreaterThanOrEqual(Date.parse(activations(pushId)[index]!.finishedAt));
+    }
+    expect(await serving()).toEqual(serves);
+    expect(failedSince(mark)).toEqual([]);
+  }, PUSH_TIMEOUT);
+
+  it("old instances slow to stop: each next host switches while the one before still retires, and the push reports every host done", async () => {
+    const mark = fleet.load.length;
+    fleet.commit("v10", { "app.py": (old) => quickToStop(mendApp(old)) });
+    const result = await fleet.push(["--json"]);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { pushId: string; hosts: Array<{ phase: string; state: string }> };
+    expect(report.hosts.map((host) => [host.phase, host.state])).toEqual([["done", "ok"], ["done", "ok"], ["done", "ok"]]);
+    const [h1, h2, h3] = activations(report.pushId);
+    expect(Date.parse(h2!.startedAt), "h2 began before h1 had retired its old instance").toBeLessThan(Date.parse(h1!.finishedAt));
+    expect(Date.parse(h3!.startedAt), "h3 began before h2 had retired its old instance").toBeLessThan(Date.parse(h2!.finishedAt));
+    for (const entry of [h1, h2, h3]) expect(entry).toMatchObject({ outcome: "success" });
+    for (const answer of await serving()) expect(answer).toContain("(v10, ");
+    expect(failedSince(mark)).toEqual([]);
   }, PUSH_TIMEOUT);
 
   it("a push killed (SIGKILL) after its first host switched leaves no lock and nothing staged behind: the next push completes on every host", async () => {
