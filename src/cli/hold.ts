@@ -10,7 +10,7 @@ export function registerHold(program: Command): void {
   program
     .command("hold")
     .description(
-      "take the home's deploy lock and hold it until standard input closes (the ssh session ends) or sarge is stopped; prints `held <token> runs list activate verify`: commands run with SARGE_LOCK_TOKEN=<token> use the lock as their own meanwhile, and each JSON request line on standard input is run under it, its reply one line on standard output (a fleet push's list, activate and verify, docs/fleet-primitives.md)",
+      "take the home's deploy lock and hold it until standard input closes (the ssh session ends) or sarge is stopped; prints `held <token> runs list activate verify`: commands run with SARGE_LOCK_TOKEN=<token> use the lock as their own meanwhile, and each JSON request line on standard input is run under it, its reply one line on standard output (an activate asked for it says `switched` first, and `activated ok|failed` when it ends) (a fleet push's list, activate and verify, docs/fleet-primitives.md)",
     )
     .option("--wait-lock <seconds>", "wait at most this long for another holder (default: as long as it takes); then fail, naming the holder")
     .action(async (options: { waitLock?: string }, command: Command) => {

@@ -183,7 +183,8 @@ describe("sarge push --hosts: three homes over ssh behind a front HAProxy", () =
     const serves = await serving();
 
     fleet.commit("v9", { "app.py": (old) => breakApp(quickToStop(old)) });
-    const result = await fleet.push(["--json"]);
+    // --lb: h3's 500s never reach the front
+    const result = await fleet.push(["--json", ...lb()]);
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toMatch(/^h3:\S+ +verify +failed .*answered 500/m);
     const { pushId } = JSON.parse(result.stdout) as { pushId: string };
@@ -196,6 +197,7 @@ describe("sarge push --hosts: three homes over ssh behind a front HAProxy", () =
       expect(Date.parse(rollback!.startedAt), `h${index + 1}: its rollback began after its activation ended`).toBeGreaterThanOrEqual(Date.parse(activations(pushId)[index]!.finishedAt));
     }
     expect(await serving()).toEqual(serves);
+    expect(Object.values(await frontStates(fleet))).toEqual(["ready", "ready", "ready"]);
     expect(failedSince(mark)).toEqual([]);
   }, PUSH_TIMEOUT);
 
