@@ -26,9 +26,11 @@ interface Shared {
   heartbeatMs: number;
   readers: Set<Reader>;
   stamp: string;
+  /** The file's size at the latest look: readers read up to it, so they stay together at one offset. */
+  size: number;
   outcome: unknown;
-  /** The latest event read, for every reader at the same offset until the file moves. */
-  last: { offset: number; event: LogEvent } | null;
+  /** The events read since the latest look, by offset, for every reader at the same offset until the file moves. */
+  events: Map<number, LogEvent>;
   /** The end event, encoded once for every reader at the same offset. */
   end: { offset: number; outcome: unknown; frame: string } | null;
   timers: NodeJS.Timeout[];
@@ -62,7 +64,7 @@ export function followLog(source: LogSource, out: ServerResponse, offset: number
 }
 
 function startFollowing(source: LogSource, timing: StreamTiming): Shared {
-  const shared: Shared = { source, heartbeatMs: timing.heartbeatMs, readers: new Set(), stamp: "", outcome: null, last: null, end: null, timers: [], watchers: [] };
+  const shared: Shared = { source, heartbeatMs: timing.heartbeatMs, readers: new Set(), stamp: "", size: 0, outcome: null, events: new Map(), end: null, timers: [], watchers: [] };
   // a silent stream gets a heartbeat within 1.5 heartbeat periods
   shared.timers = [setInterval(() => look(shared), timing.pollMs), setInterval(() => heartbeats(shared), Math.max(1, timing.heartbeatMs / 2))];
   for (const timer of shared.timers) timer.unref();
@@ -87,8 +89,9 @@ function look(shared: Shared, withOutcome = true): void {
   const stamp = `${file}|${stat?.ino}|${stat?.size}|${stat?.mtimeMs}`;
   if (stamp === shared.stamp && (outcome === null) === (shared.outcome === null)) return;
   shared.stamp = stamp;
+  shared.size = stat?.size ?? 0;
   shared.outcome = outcome;
-  shared.last = null;
+  shared.events.clear();
   const key = shared.source.file();
   for (const reader of shared.readers) pump(shared, key, reader);
 }
@@ -139,10 +142,12 @@ function leave(shared: Shared, key: string | null, reader: Reader): void {
 }
 
 function eventAt(shared: Shared, offset: number): LogEvent {
-  if (shared.last?.offset === offset) return shared.last.event;
-  const page = readLogPage(shared.source.file(), offset);
+  const known = shared.events.get(offset);
+  if (known) return known;
+  // past the latest look (an offset a page handed out since): the file's own size tells a log that grew from one that shrank
+  const page = offset > shared.size ? readLogPage(shared.source.file(), offset) : readLogPage(shared.source.file(), offset, shared.size);
   const event = { offset: page.offset, next: page.next, frame: page.text === "" ? null : Buffer.from(`event: log\nid: ${page.next}\ndata: ${JSON.stringify(page.text)}\n\n`) };
-  shared.last = { offset, event };
+  shared.events.set(offset, event);
   return event;
 }
 

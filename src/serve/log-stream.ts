@@ -47,9 +47,12 @@ export function releaseLogPath(paths: HomePaths, release: number): string {
   return join(paths.log, "releases", `${release}.log`);
 }
 
-/** `?offset=` (a byte offset, default 0): a page of at most 256 KiB, cut after a whole UTF-8 character. */
-export function readLogPage(file: string | null, offset: number): LogPage {
-  const size = file === null ? 0 : fileSize(file);
+/**
+ * `?offset=` (a byte offset, default 0): a page of at most 256 KiB, cut after a whole UTF-8 character.
+ * `size`: the file's size as its caller last looked (a follower reads up to its look, so streams
+ * stay at one offset), else looked at now.
+ */
+export function readLogPage(file: string | null, offset: number, size = file === null ? 0 : fileSize(file)): LogPage {
   const from = offset > size ? 0 : offset;
   const bytes = file === null ? Buffer.alloc(0) : readRange(file, from, Math.min(size, from + chunkBytes));
   const whole = wholeCharacters(bytes);
