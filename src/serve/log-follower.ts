@@ -34,11 +34,15 @@ interface Shared {
   /** The end event, encoded once for every reader at the same offset. */
   end: { offset: number; outcome: unknown; frame: string } | null;
   timers: NodeJS.Timeout[];
+  /** The look a write to the log asked for, not yet run. */
+  soon: NodeJS.Timeout | null;
   watchers: FSWatcher[];
 }
 
 const following = new Map<string, Shared>();
 const heartbeatFrame = Buffer.from(": heartbeat\n\n");
+/** How long a write to the log waits for the ones that follow it (a deploy writes its lines in bursts): fewer, larger events to every stream. */
+const coalesceMs = 20;
 
 /**
  * Streams `out` the file of `source` from `offset` (src/serve/log-stream.ts
@@ -64,13 +68,13 @@ export function followLog(source: LogSource, out: ServerResponse, offset: number
 }
 
 function startFollowing(source: LogSource, timing: StreamTiming): Shared {
-  const shared: Shared = { source, heartbeatMs: timing.heartbeatMs, readers: new Set(), stamp: "", size: 0, outcome: null, events: new Map(), end: null, timers: [], watchers: [] };
+  const shared: Shared = { source, heartbeatMs: timing.heartbeatMs, readers: new Set(), stamp: "", size: 0, outcome: null, events: new Map(), end: null, timers: [], soon: null, watchers: [] };
   // a silent stream gets a heartbeat within 1.5 heartbeat periods
   shared.timers = [setInterval(() => look(shared), timing.pollMs), setInterval(() => heartbeats(shared), Math.max(1, timing.heartbeatMs / 2))];
   for (const timer of shared.timers) timer.unref();
   // a write to the log wakes the streams for its bytes; only the outcome file (or the poll) looks at the outcome, which may cost a history read
   const file = source.file();
-  shared.watchers = [...(file ? watchChanges(file, () => look(shared, false)) : []), ...(source.outcomeFile ? watchChanges(source.outcomeFile, () => look(shared)) : [])];
+  shared.watchers = [...(file ? watchChanges(file, () => lookSoon(shared)) : []), ...(source.outcomeFile ? watchChanges(source.outcomeFile, () => look(shared)) : [])];
   look(shared);
   return shared;
 }
@@ -79,6 +83,14 @@ function startFollowing(source: LogSource, timing: StreamTiming): Shared {
 function watchChanges(file: string, changed: () => void): FSWatcher[] {
   const watcher = tryWatch(file, changed) ?? watchInFolder(file, changed);
   return watcher ? [watcher] : [];
+}
+
+/** A write usually comes with more within milliseconds: one look after the first, one event for all of them. */
+function lookSoon(shared: Shared): void {
+  shared.soon ??= setTimeout(() => {
+    shared.soon = null;
+    look(shared, false);
+  }, coalesceMs);
 }
 
 /** The outcome first, then the file: a reader woken by an outcome has every byte written before it. */
@@ -137,6 +149,7 @@ function heartbeats(shared: Shared): void {
 function leave(shared: Shared, key: string | null, reader: Reader): void {
   if (!shared.readers.delete(reader) || shared.readers.size > 0) return;
   for (const timer of shared.timers) clearInterval(timer);
+  if (shared.soon) clearTimeout(shared.soon);
   for (const watcher of shared.watchers) watcher.close();
   if (key !== null && following.get(key) === shared) following.delete(key);
 }
