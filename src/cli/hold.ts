@@ -10,18 +10,18 @@ export function registerHold(program: Command): void {
   program
     .command("hold")
     .description(
-      "take the home's deploy lock and hold it until standard input closes (the ssh session ends) or sarge is stopped; prints `held <token> runs list activate verify`: commands run with SARGE_LOCK_TOKEN=<token> use the lock as their own meanwhile, and each JSON request line on standard input is run under it, its reply one line on standard output (an activate asked for it says `switched` first, and `activated ok|failed` when it ends) (a fleet push's list, activate and verify, docs/fleet-primitives.md)",
+      "take the home's deploy lock and hold it until standard input closes (the ssh session ends) or sarge is stopped; prints `held <token> prepares runs list activate verify`: commands run with SARGE_LOCK_TOKEN=<token> use the lock as their own meanwhile, and each JSON request line on standard input is run under it, its reply one line on standard output (an activate asked for it says `switched` first, and `activated ok|failed` when it ends; a prepared one waits for a line `go` or `abort` before its switch) (a fleet push's list, activate and verify, docs/fleet-primitives.md)",
     )
     .option("--wait-lock <seconds>", "wait at most this long for another holder (default: as long as it takes); then fail, naming the holder")
     .action(async (options: { waitLock?: string }, command: Command) => {
       const waitMs = options.waitLock === undefined ? undefined : seconds(options.waitLock) * 1000;
       const paths = resolveHome(command);
-      const [{ holdHomeLock }, { HELD_COMMANDS }] = await Promise.all([import("../release/hold.js"), import("../release/hold-protocol.js")]);
+      const [{ holdHomeLock }, { HELD_COMMANDS, HELD_PREPARES }] = await Promise.all([import("../release/hold.js"), import("../release/hold-protocol.js")]);
       const session = holdSession(paths);
       await holdHomeLock(paths, {
         waitMs,
         held: (token) => {
-          process.stdout.write(`held ${token} ${HELD_COMMANDS}\n`);
+          process.stdout.write(`held ${token} ${HELD_PREPARES} ${HELD_COMMANDS}\n`);
           session.serve(token);
         },
         until: session.ended,
@@ -42,8 +42,9 @@ function seconds(text: string): number {
  * the push stages), and its end. An activation that answers `switched` lets
  * the next request run meanwhile (hold-protocol.ts). `ended` resolves when
  * standard input ends (the session that runs `sarge hold` closed) or a signal
- * asks sarge to stop, once every request under way has finished: an
- * activation is never left half-done with the lock released under it.
+ * asks sarge to stop, once every request under way has finished (one
+ * waiting before its switch is aborted): an activation is never left
+ * half-done with the lock released under it.
  */
 function holdSession(paths: HomePaths) {
   let serving: (token: string) => void = () => undefined;
@@ -55,15 +56,19 @@ function holdSession(paths: HomePaths) {
   const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
   lines.on("line", (line) => {
     if (line.trim() === "") return;
-    queue = queue.then(async () => {
-      let answeredEarly: () => void = () => undefined;
-      const early = new Promise<void>((resolve) => (answeredEarly = resolve));
-      const request = (await runner).runHeldRequest(paths, await held, line, (answer) => {
-        say(answer);
-        answeredEarly();
+    // `go` and `abort` are for the activation under way: never queued behind it
+    void runner.then(({ goAhead }) => {
+      if (goAhead(line)) return;
+      queue = queue.then(async () => {
+        let answeredEarly: () => void = () => undefined;
+        const early = new Promise<void>((resolve) => (answeredEarly = resolve));
+        const request = (await runner).runHeldRequest(paths, await held, line, (answer, inTurn) => {
+          say(answer);
+          if (inTurn) answeredEarly();
+        });
+        running = Promise.all([running, request.then(say)]);
+        await Promise.race([early, request]);
       });
-      running = Promise.all([running, request.then(say)]);
-      await Promise.race([early, request]);
     });
   });
   const ended = new Promise<void>((resolve) => {
@@ -79,6 +84,8 @@ function holdSession(paths: HomePaths) {
   return {
     serve: (token: string) => serving(token),
     ended: ended.then(async () => {
+      // an activation left waiting for its go is cancelled: the push that would say it is gone
+      (await runner).goAhead("abort");
       await queue;
       await running;
     }),

@@ -57,6 +57,8 @@ interface Host {
   /** Switched to the staged release (and not switched back). */
   moved: boolean;
   drained: boolean;
+  /** Its activation under way, waiting before its switch for its turn. */
+  prepared: steps.PreparedActivation | null;
   /** Said at the end: what went wrong after its switch. */
   warning: string | null;
   /** The end of its activation (retire, record), which may outlast the switch and the verification; never rejects. */
@@ -82,9 +84,19 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
     staged: null,
     moved: false,
     drained: false,
+    prepared: null,
     warning: null,
     finishing: Promise.resolve(),
   }));
+  /** The next group's activations, waiting before their switch, cancelled: their staged releases stay staged. */
+  const abortPrepared = () =>
+    Promise.all(
+      hosts.map(async (host) => {
+        const prepared = host.prepared;
+        host.prepared = null;
+        await prepared?.abort();
+      }),
+    );
   /** Every activation ended: before the push reports, rolls a host back or lets the locks go. */
   const activationsEnded = () => Promise.all(hosts.map((host) => host.finishing));
 
@@ -157,22 +169,36 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
       return finish("not staged", 1);
     }
 
-    // Phase B: switch group by group; every host of a group is verified before the next group, every activation ends before the undo.
+    // Phase B: switch group by group; every host of a group is verified before the next group switches, every activation ends before the undo.
     const groups = order.map((group) => group.map((session) => hosts.find((host) => host.session === session)!));
     const movedInOrder: Host[] = [];
     let failed = false;
     for (const [index, group] of groups.entries()) {
       if (index > 0 && options.waitMs > 0) await sleep(options.waitMs);
+      let toSwitch = group.length;
+      let switchFailed = false;
+      // once every host of the group has switched, the next group does its pre-switch work while this one is verified
+      const switchedOne = (ok: boolean) => {
+        switchFailed ||= !ok;
+        if (--toSwitch > 0 || switchFailed) return;
+        for (const host of groups[index + 1] ?? []) host.prepared = steps.prepareActivation(host.lock, host.staged!.release);
+      };
       const results = await Promise.all(
         group.map(async (host) => {
-          if (!(await setLb(host, "drain"))) return false;
+          if (!(await setLb(host, "drain"))) {
+            switchedOne(false);
+            return false;
+          }
           const activated = await step(host, "activate", async () => {
-            const { finished } = await steps.activate(host.session, host.lock, host.staged!.release, host.env);
+            const prepared = host.prepared;
+            host.prepared = null;
+            const { finished } = await (prepared ? prepared.go() : steps.activate(host.session, host.lock, host.staged!.release, host.env));
             host.moved = true;
             movedInOrder.push(host);
             // switched: retire and record go on while the host is verified (and the next group switches); a failure there only warns
             host.finishing = finished.catch((error: unknown) => void (host.warning = `switched, but its activation ended with: ${(error as Error).message}`));
           });
+          switchedOne(activated);
           if (!activated) {
             await setLb(host, "ready");
             return false;
@@ -187,6 +213,7 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
         break;
       }
     }
+    await abortPrepared();
     await activationsEnded();
     if (!failed) {
       for (const host of hosts) {
@@ -213,6 +240,7 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
     }
     return finish("rolled back", 2);
   } finally {
+    await abortPrepared();
     await activationsEnded();
     for (const session of [...locks.keys()].reverse()) await locks.get(session)!.release();
   }

@@ -75,9 +75,41 @@ export async function activate(session: HostSession, lock: HeldLock, release: nu
   }
   let switched: () => void = () => undefined;
   const switchedNow = new Promise<void>((resolve) => (switched = resolve));
-  const finished = lock.run({ command: "activate", release, switched: true }, () => switched()).then((result) => void succeeded(result));
+  const finished = lock.run({ command: "activate", release, switched: true }, { switched: () => switched() }).then((result) => void succeeded(result));
   await Promise.race([switchedNow, finished]);
   return { finished };
+}
+
+/** An activation that does its pre-switch work (recovery check, readiness again) now and switches on go(). */
+export interface PreparedActivation {
+  /** Switch now; as activate(). */
+  go(): Promise<{ finished: Promise<void> }>;
+  /** Cancel it before its switch (the staged release stays staged); resolves once the activation has ended. */
+  abort(): Promise<void>;
+}
+
+/** Null when the host's hold cannot wait before a switch (older): activate() it in its turn. */
+export function prepareActivation(lock: HeldLock, release: number): PreparedActivation | null {
+  const { run, tell } = lock;
+  if (!run || !tell) return null;
+  let switched: () => void = () => undefined;
+  const switchedNow = new Promise<void>((resolve) => (switched = resolve));
+  const finished = run({ command: "activate", release, switched: true, prepare: true }, { switched: () => switched() }).then(
+    (result) => void succeeded(result),
+  );
+  // an aborted one's failure ("cancelled") is expected, and awaited only by abort()
+  void finished.catch(() => undefined);
+  return {
+    go: async () => {
+      tell("go");
+      await Promise.race([switchedNow, finished]);
+      return { finished };
+    },
+    abort: async () => {
+      tell("abort");
+      await finished.catch(() => undefined);
+    },
+  };
 }
 
 export async function discard(session: HostSession, release: number, env: Env): Promise<void> {

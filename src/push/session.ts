@@ -16,9 +16,12 @@ export interface HeldLock {
   token: string;
   /**
    * Runs a request in the process that holds the lock (no sarge started for it), its answer as the command's; null when that sarge cannot (older): run the command.
-   * An activate request with `switched: true` calls `switched` once the host's switch is done (a hold that cannot never does) and resolves when the activation ends.
+   * An activate request with `switched: true` calls `switched` once the host's switch is done (a hold that cannot never does) and resolves when the activation ends;
+   * with `prepare: true`, the activation waits before its switch for `tell("go")`.
    */
-  run: ((request: HeldRequest, switched?: (result: RemoteResult) => void) => Promise<RemoteResult>) | null;
+  run: ((request: HeldRequest, told?: { switched?(result: RemoteResult): void }) => Promise<RemoteResult>) | null;
+  /** Present when the hold's activation can wait before its switch (`prepare`): sends it `go` or `abort`. */
+  tell?(word: "go" | "abort"): void;
   release(): Promise<void>;
 }
 

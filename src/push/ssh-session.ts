@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { ACTIVATED, HELD_COMMANDS } from "../release/hold-protocol.js";
+import { ACTIVATED, HELD_COMMANDS, HELD_PREPARES, PREPARED } from "../release/hold-protocol.js";
 import { SargeError } from "../util/errors.js";
 import { shellQuote } from "../util/shell-quote.js";
 import { formatTarget, remoteSarge, sshArgv, sshDestination, type PushTarget } from "./push.js";
@@ -58,6 +58,8 @@ function hold(argv: string[], label: string): Promise<HeldLock> {
       for (let end = stdout.indexOf("\n"); end >= 0; end = stdout.indexOf("\n")) {
         const line = stdout.slice(0, end);
         stdout = stdout.slice(end + 1);
+        // a prepared activation says so out of turn; the push tells it `go` when its turn comes, whenever that is
+        if (held && line.startsWith(`${PREPARED} `)) continue;
         if (held && line.startsWith(`${ACTIVATED} `)) {
           activating?.(heldReply(line.slice(ACTIVATED.length + 1)));
           activating = null;
@@ -68,16 +70,17 @@ function hold(argv: string[], label: string): Promise<HeldLock> {
     const heldLock = (line: string): HeldLock => ({
       token: line.split(" ")[1]!,
       run: line.endsWith(` ${HELD_COMMANDS}`)
-        ? (request, switched) =>
+        ? (request, told = {}) =>
             new Promise((answered) => {
               waiting.push((reply) => {
                 if (!reply.startsWith("switched ")) return answered(heldReply(reply));
                 activating = answered;
-                switched?.({ code: 0, stdout: reply.slice("switched ".length), stderr: "" });
+                told.switched?.({ code: 0, stdout: reply.slice("switched ".length), stderr: "" });
               });
               child.stdin.write(`${JSON.stringify(request)}\n`);
             })
         : null,
+      ...(line.split(" ").includes(HELD_PREPARES) && { tell: (word: "go" | "abort") => void child.stdin.write(`${word}\n`) }),
       release: async () => {
         child.stdin.end();
         await exited;

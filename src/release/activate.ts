@@ -18,9 +18,16 @@ export interface ActivateResult extends ReleaseResult {
  * died meanwhile is started again first), switched in with zero downtime,
  * and the instances they replace are retired, as a deploy does. A kept
  * release is started and switched in the same way, as a rollback of every
- * process type it has. `switched` is told once the switch is done, before the retire.
+ * process type it has. `switched` is told once the switch is done, before the retire;
+ * `beforeSwitch` may hold the switch back, or cancel it.
  */
-export async function activateRelease(ctx: HomeContext, release: number, only: string[] = [], force = false, switched?: ReleasePlan["switched"]): Promise<ActivateResult> {
+export async function activateRelease(
+  ctx: HomeContext,
+  release: number,
+  only: string[] = [],
+  force = false,
+  { switched, beforeSwitch }: Pick<ReleasePlan, "switched" | "beforeSwitch"> = {},
+): Promise<ActivateResult> {
   only.forEach(assertProcessType);
   // an activation puts new code in service as a deploy does, so the deploy lock (sarge lock) refuses it too
   assertDeploysOpen(ctx.paths, force);
@@ -37,6 +44,7 @@ export async function activateRelease(ctx: HomeContext, release: number, only: s
     },
     prepare: (targets) => step("prepare", () => restartDead(ctx, targets)),
     switched,
+    beforeSwitch,
   });
   return { ...result, activated: release };
 }

@@ -40,6 +40,13 @@ export interface ReleasePlan {
    * (`sarge hold` answers `switched` then, docs/fleet-primitives.md).
    */
   switched?(result: SwitchedRelease): void;
+  /**
+   * Awaited after readiness, right before the switch: a fleet push lets the
+   * next host get this far while the host before it is verified. Throwing
+   * StepCancelled("switch") undoes the release as any failure before the
+   * switch does: a staged release stays staged, the live one untouched.
+   */
+  beforeSwitch?(): Promise<void>;
 }
 
 /** What a release knows once it is switched in: its result but for the time it took in all. */
@@ -92,7 +99,8 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
         if (!plan.stage) stoppedEarly.push(...(await stopBeforeSuccessors(ctx, state, records)));
       });
       if (plan.stage) markStaged(ctx, state, records);
-      else
+      else {
+        await plan.beforeSwitch?.();
         switchMs = await step(
           "switch",
           () => {
@@ -101,6 +109,7 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
           },
           cancel,
         );
+      }
     } catch (error) {
       const failure = releaseError(plan.kind, error);
       const diskNote = fullDiskNote(ctx.paths.root);

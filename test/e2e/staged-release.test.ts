@@ -97,7 +97,7 @@ describe("staged releases with real HAProxy and Python", () => {
 
   it("holds the deploy lock for a session: commands with its token use it, others wait until the session ends", async () => {
     const hold = home.spawn(["hold", "--wait-lock", "30"], { keepStdinOpen: true });
-    const [line] = await hold.waitFor(/^held [0-9a-f]{16} runs list activate verify\n$/);
+    const [line] = await hold.waitFor(/^held [0-9a-f]{16} prepares runs list activate verify\n$/);
     const token = line!.split(" ")[1]!.trim();
     // what a fleet push asks of it: one reply line per request line, under its lock
     hold.child.stdin!.write("activate 7\n");
@@ -113,6 +113,17 @@ describe("staged releases with real HAProxy and Python", () => {
     expect(replies[0]).toMatch(new RegExp(`^switched \\{"release":\\d+,"commit":.*"instances":\\[\\{"id":"${early.instances[0]!.id}"`));
     expect(replies.slice(1).map((reply) => reply.split(" ")[0]).sort()).toEqual(["activated", "ok"]);
     expect(await get(home.webPort)).toContain("(v3-held, ");
+    // a prepared activation waits before its switch; `abort` leaves the staged release staged and the live one serving
+    const live = (await list()).find((row) => row.state === "active")!.id;
+    const prepared = await stage("v3-aborted", { SARGE_LOCK_TOKEN: token });
+    hold.child.stdin!.write(`${JSON.stringify({ command: "activate", release: prepared.release, switched: true, prepare: true })}\n`);
+    await hold.waitFor(/^prepared \{\}$/m, 120_000);
+    const states = async () => Object.fromEntries((await list()).map((row) => [row.id, row.state]));
+    expect(await states()).toMatchObject({ [live]: "active", [prepared.instances[0]!.id]: "staged" });
+    hold.child.stdin!.write("abort\n");
+    await hold.waitFor(/^failed "activate cancelled at switch"$/m);
+    expect(await states()).toMatchObject({ [live]: "active", [prepared.instances[0]!.id]: "staged" });
+    expect(await get(home.webPort)).toContain("(v3-held, ");
 
     const second = await home.sarge(["hold", "--wait-lock", "0.5"]);
     expect(second.code).toBe(1);
@@ -123,8 +134,12 @@ describe("staged releases with real HAProxy and Python", () => {
     const waiting = home.spawn(["discard", String(staged.release)]);
     await waiting.waitForStderr(`waiting for the deploy lock held by pid ${hold.pid}`);
     expect(waiting.result).toBeNull();
+    // the session ends while an activation waits before its switch: it is aborted, so the release stays staged for the discard
+    hold.child.stdin!.write(`${JSON.stringify({ command: "activate", release: staged.release, switched: true, prepare: true })}\n`);
+    await waitFor(() => (hold.stdout.match(/^prepared \{\}$/gm) ?? []).length === 2, "the second activation to wait before its switch", 120_000);
     hold.child.stdin!.end();
     expect((await hold.done).code).toBe(0);
+    expect(hold.stdout.split("\n").filter(Boolean).at(-1)).toBe('failed "activate cancelled at switch"');
     expect((await waiting.done).code).toBe(0);
 
     const stale = await home.sarge(["list"], { env: { SARGE_LOCK_TOKEN: token } });

@@ -107,33 +107,44 @@ describe("fleet push, against fake hosts", () => {
 
   /**
    * Hosts whose hold answers `switched` and ends the activation (retire,
-   * record) only 30 ms after the next host switched (the last one: after its
-   * own verification): what a slow retire looks like to the push.
+   * record) only 30 ms after the next host switched or was aborted (the last
+   * one: after its own verification): what a slow retire looks like to the
+   * push. Their activations can wait before the switch for `go` or `abort`.
    */
   function slowRetiringHosts(log: string[], failVerify: string[] = []): HostSession[] {
     const names = ["h1", "h2", "h3"];
-    const event = () => {
-      let resolve: () => void = () => undefined;
-      return { promise: new Promise<void>((done) => (resolve = done)), resolve: () => resolve() };
+    const event = <T = void>() => {
+      let resolve: (value: T) => void = () => undefined;
+      return { promise: new Promise<T>((done) => (resolve = done)), resolve: (value: T) => resolve(value) };
     };
     const switchedOn = new Map(names.map((name) => [name, event()]));
     const verifiedOn = new Map(names.map((name) => [name, event()]));
+    const goOn = new Map(names.map((name) => [name, event<boolean>()]));
     const ok = (stdout = "{}"): RemoteResult => ({ code: 0, stdout, stderr: "" });
     return names.map((name, index) => {
       const host = fakeHost(name, log);
       const hold = host.hold.bind(host);
       host.hold = async (waitSeconds, env) => ({
         ...(await hold(waitSeconds, env)),
-        run: async (request, switched) => {
+        tell: (word) => goOn.get(name)!.resolve(word === "go"),
+        run: async (request, told) => {
           if (request.command === "list") return ok(JSON.stringify([{ id: `web-${name}1`, proc: "web", release: 4, state: "active", commit: "c0ffee" }]));
           if (request.command === "verify") {
             log.push(`${name} verify`);
             verifiedOn.get(name)!.resolve();
             return failVerify.includes(name) ? { code: 1, stdout: "", stderr: "sarge: GET /up answered 500\n" } : ok();
           }
+          if (request.prepare) {
+            log.push(`${name} prepared`);
+            if (!(await goOn.get(name)!.promise)) {
+              log.push(`${name} aborted`);
+              switchedOn.get(name)!.resolve();
+              return { code: 1, stdout: "", stderr: "sarge: activate cancelled at switch\n" };
+            }
+          }
           log.push(`${name} switched`);
           switchedOn.get(name)!.resolve();
-          switched?.(ok());
+          told?.switched?.(ok());
           const next = names[index + 1];
           await (next ? switchedOn.get(next)! : verifiedOn.get(name)!).promise;
           await new Promise((resolve) => setTimeout(resolve, 30));
@@ -154,6 +165,17 @@ describe("fleet push, against fake hosts", () => {
     expect(at("h2 switched")).toBeLessThan(at("h1 retired"));
     expect(at("h3 switched")).toBeLessThan(at("h2 retired"));
     for (const name of ["h1", "h2", "h3"]) expect(at(`${name} switched`)).toBeLessThan(at(`${name} verify`));
+    // the next host's activation does its pre-switch work while the one before is verified, and switches after
+    expect(log.filter((line) => / (prepared|switched|verify)$/.test(line))).toEqual([
+      "h1 switched",
+      "h2 prepared",
+      "h1 verify",
+      "h2 switched",
+      "h3 prepared",
+      "h2 verify",
+      "h3 switched",
+      "h3 verify",
+    ]);
     expect(at("h3 retired"), "the push returned before the last activation ended").toBeGreaterThan(0);
     expect(result.hosts.map((host) => [host.phase, host.state])).toEqual([["done", "ok"], ["done", "ok"], ["done", "ok"]]);
   });
@@ -170,6 +192,23 @@ describe("fleet push, against fake hosts", () => {
       "h1 rollback web --to web-h11 --json [push-1 t-h1]",
     ]);
     for (const name of ["h1", "h2", "h3"]) expect(at(`${name} retired`), `${name}'s activation ended before its rollback`).toBeLessThan(at("h3 rollback web --to web-h31 --json [push-1 t-h3]"));
+  });
+
+  it("host 2 fails its verification while host 3's activation waits before its switch: host 3's is aborted (its staged release discarded after), hosts 1-2 go back, exit 2", async () => {
+    const log: string[] = [];
+    const result = await fleetPush(slowRetiringHosts(log, ["h2"]), options());
+    expect(result).toMatchObject({ outcome: "rolled back", exitCode: 2 });
+    expect(log.filter((line) => / (prepared|aborted|switched)$| (discard|rollback) /.test(line))).toEqual([
+      "h1 switched",
+      "h2 prepared",
+      "h2 switched",
+      "h3 prepared",
+      "h3 aborted",
+      "h3 discard 5 [push-1 t-h3]",
+      "h2 rollback web --to web-h21 --json [push-1 t-h2]",
+      "h1 rollback web --to web-h11 --json [push-1 t-h1]",
+    ]);
+    expect(result.hosts.map((host) => host.runs)).toEqual(["release 4 (c0ffee)", "release 4 (c0ffee)", "release 4 (c0ffee)"]);
   });
 
   it("a host that fails staging: every staged release is discarded, no host switches, exit 1", async () => {

@@ -69,8 +69,8 @@ describe("staged releases (deploy --stage, activate, discard)", () => {
   it("tells the caller once every switch is done, before the old release is retired and the activation recorded", async () => {
     const { old, staged, ports } = await homeWithStagedRelease();
     const seen: Array<{ result: unknown; routes: unknown; linesSaid: number; recorded: number }> = [];
-    await activateRelease(home.ctx, 2, [], false, (switched) => {
-      seen.push({ result: switched, routes: home.summary().routes, linesSaid: home.lines.length, recorded: home.history().length });
+    await activateRelease(home.ctx, 2, [], false, {
+      switched: (result) => void seen.push({ result, routes: home.summary().routes, linesSaid: home.lines.length, recorded: home.history().length }),
     });
     expect(seen).toEqual([
       {
