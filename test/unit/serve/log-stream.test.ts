@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readLogPage, streamLog } from "../../../src/serve/log-stream.js";
+import { readLogPage, serveLog, streamLog } from "../../../src/serve/log-stream.js";
 import { waitFor } from "../../support/wait.js";
 
 describe("log-stream", () => {
@@ -15,6 +15,7 @@ describe("log-stream", () => {
   let outcomeLooks = 0;
   const watched = join(dir, "watched.log");
   const outcomes = join(dir, "outcomes");
+  const resumed = join(dir, "resumed.log");
   const watchedOutcome = (): unknown => JSON.parse(readFileSync(outcomes, "utf8"));
 
   beforeAll(async () => {
@@ -22,6 +23,7 @@ describe("log-stream", () => {
     app.get("/log", (_request, reply) => streamLog(reply, { file: () => file, finished: () => (outcomeLooks++, finished) }, 0, { pollMs: 10, heartbeatMs: 50 }));
     // no poll within the test: only the watch of the file and of the outcome file can wake these streams
     app.get("/watched", (_request, reply) => streamLog(reply, { file: () => watched, finished: () => watchedOutcome(), outcomeFile: outcomes }, 0, { pollMs: 600_000, heartbeatMs: 600_000 }));
+    app.get("/resumed", (request, reply) => serveLog(request, reply, { file: () => resumed }, { pollMs: 600_000, heartbeatMs: 600_000 }));
     url = `${await app.listen({ host: "127.0.0.1", port: 0 })}/log`;
   });
   afterAll(async () => {
@@ -86,6 +88,24 @@ describe("log-stream", () => {
     writeFileSync(outcomes, JSON.stringify({ outcome: "success" }));
     await done;
     expect(seen[0]).toBe(`retry: 1000\n\nevent: log\nid: 9\ndata: "deployed\\n"\n\nevent: end\nid: 9\ndata: {"outcome":"success"}\n\n`);
+  });
+
+  it("resumes at a Last-Event-ID past what the streams already open have seen without sending a byte again", async () => {
+    writeFileSync(resumed, "one\n");
+    const first = await fetch(url.replace(/\/log$/, "/resumed"), { headers: { accept: "text/event-stream" } });
+    const firstReader = first.body!.getReader();
+    let firstText = "";
+    while (!firstText.includes("one")) firstText += new TextDecoder().decode((await firstReader.read()).value);
+    // a page hands out offset 8 before the open stream's follower has looked at the new line
+    appendFileSync(resumed, "two\n");
+    expect(readLogPage(resumed, 4).next).toBe(8);
+    const second = await fetch(url.replace(/\/log$/, "/resumed"), { headers: { accept: "text/event-stream", "last-event-id": "8" } });
+    const reader = second.body!.getReader();
+    let text = new TextDecoder().decode((await reader.read()).value);
+    appendFileSync(resumed, "three\n");
+    while (!text.includes("three")) text += new TextDecoder().decode((await reader.read()).value);
+    await Promise.all([reader.cancel(), firstReader.cancel()]);
+    expect(text).toBe(`retry: 1000\n\nevent: log\nid: 14\ndata: "three\\n"\n\n`);
   });
 
   it("reads a log that shrank (rotated) again from its start", () => {
