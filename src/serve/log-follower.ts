@@ -69,8 +69,8 @@ export function followLog(source: LogSource, out: ServerResponse, offset: number
 
 function startFollowing(source: LogSource, timing: StreamTiming): Shared {
   const shared: Shared = { source, heartbeatMs: timing.heartbeatMs, readers: new Set(), stamp: "", size: 0, outcome: null, events: new Map(), end: null, timers: [], soon: null, watchers: [] };
-  // a silent stream gets a heartbeat within 1.5 heartbeat periods
-  shared.timers = [setInterval(() => look(shared), timing.pollMs), setInterval(() => heartbeats(shared), Math.max(1, timing.heartbeatMs / 2))];
+  // a silent stream gets its heartbeat within 1.2 heartbeat periods, from one timer for all
+  shared.timers = [setInterval(() => look(shared), timing.pollMs), setInterval(() => heartbeats(shared), Math.max(1, timing.heartbeatMs / 5))];
   for (const timer of shared.timers) timer.unref();
   // a write to the log wakes the streams for its bytes; only the outcome file (or the poll) looks at the outcome, which may cost a history read
   const file = source.file();
