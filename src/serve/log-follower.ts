@@ -57,6 +57,8 @@ const coalesceMs = 20;
  * serves them all, so a stream costs no timer, promise or read of its own.
  */
 export function followLog(source: LogSource, out: ServerResponse, offset: number, timing: StreamTiming): void {
+  // a client gone before its stream began would never say "close" again
+  if (out.destroyed) return;
   // a source without a file yet follows alone: nothing names what it will be
   const key = source.file();
   const shared = (key === null ? undefined : following.get(key)) ?? startFollowing(source, timing);
