@@ -65,12 +65,20 @@ export class ReleaseQueue extends EventEmitter {
     super();
   }
 
-  /** Reconcile what a previous server left: a running deploy still alive is followed, a dead one finished from history; then go on. */
+  /**
+   * Reconcile what a previous server left: a running deploy still alive is
+   * followed, a dead one finished from history, one stopped while its source
+   * was fetched (no deploy began) waits again; then go on.
+   */
   start(): void {
-    for (const record of loadRecords(this.paths)) {
+    const records = loadRecords(this.paths);
+    for (const record of records) {
       if (record.state === "queued" && !record.ref && !this.hasSpool(record)) this.finish(record, "failed", "the server restarted before it ran, and its archive was not kept: submit it again");
+    }
+    for (const record of records) {
       if (record.state !== "running") continue;
       if (record.pid !== null && isSameProcessAlive(record.pid, record.pidStart)) this.follow(record);
+      else if (record.pid === null && record.ref) this.waitAgain(record);
       else this.finishFromHistory(record, "interrupted: the server stopped while it ran; sarge's recovery undid it");
     }
     this.timer = setInterval(() => this.pump(), 500);
@@ -245,6 +253,14 @@ export class ReleaseQueue extends EventEmitter {
     if (running.child) running.child.signal(signal);
     else if (running.record.pid) process.kill(running.record.pid, signal);
     else running.stopRequested = true;
+  }
+
+  /** A release by ref whose fetch a killed server cut short: queued again, unless a newer one waits (which supersedes it, as at submit). */
+  private waitAgain(record: QueueRecord): void {
+    const newer = this.waiting();
+    if (newer && newer.id > record.id) return void this.finish(record, "superseded", null, newer.id);
+    Object.assign(record, { state: "queued", startedAt: null });
+    saveRecord(this.paths, record);
   }
 
   /** A deploy a killed server left running: watch its pid, then take its outcome from history. */

@@ -166,7 +166,9 @@ describe("webhook deploys", () => {
     const gate = join(scratch, "webhook-gate");
     const held = pushHelloVersion(work, origin, "w1", "main", { Procfile: `web: python app.py\nrelease: while [ ! -e ${gate} ]; do sleep 0.05; done\n` });
     const running = (await deliver(push(held))).body as { release: number };
-    await waitFor(async () => (await queued(running.release))?.state === "running", "the held release to run", 60_000, 50);
+    // its deploy at the release hook: past the fetch and the upload, so it outlives the server
+    const logText = async () => ((await api(`${serve.url}/api/v1/releases/${running.release}/log`, deployer)).body as { text: string }).text;
+    await waitFor(async () => (await logText()).includes("release: while"), "the held release's deploy to reach its release hook", 60_000, 50);
     const newest = pushHelloVersion(work, origin, "w2");
     const waiting = await deliver(push(newest));
     expect(waiting.body).toMatchObject({ status: "queued", state: "queued" });

@@ -156,6 +156,27 @@ describe("the release queue", () => {
     expect(queue.get(byRef.id)!.error).toBe(`webhook.repository is no longer set in ${home.paths.config}: nothing to fetch main from`);
   });
 
+  it("puts back a release by ref that a killed server left fetching (no deploy began), or lets the newer one waiting supersede it", async () => {
+    const repository = GitRepo.init(join(home.paths.root, "origin"));
+    repository.commit({ Procfile: "web: python app.py\n" });
+    appendFileSync(home.paths.config, `\nwebhook:\n  repository: ${repository.dir}\n`);
+    const fetching = (id: number) => newRecord({ id, procs: ["web"], who: "ann", source: "webhook", state: "running", startedAt: new Date().toISOString(), ref: { ref: "main" } });
+    saveRecord(home.paths, fetching(1));
+    await startQueue();
+    await child(1);
+    expect(queue.get(1)).toMatchObject({ state: "running", error: null });
+
+    children.get(1)!.exit(0);
+    await waitFor(() => state(1) === "succeeded", "release 1 to end");
+    queue.close();
+    saveRecord(home.paths, fetching(2));
+    saveRecord(home.paths, newRecord({ id: 3, procs: ["web"], who: "ann", source: "webhook", ref: { ref: "main" } }));
+    await startQueue();
+    expect(queue.get(2)).toMatchObject({ state: "superseded", supersededBy: 3 });
+    await child(3);
+    expect(children.has(2)).toBe(false);
+  });
+
   it("cancels a release by ref while its source is fetched: no deploy starts", async () => {
     const repository = GitRepo.init(join(home.paths.root, "origin"));
     repository.commit({ Procfile: "web: python app.py\n" });
