@@ -13,7 +13,7 @@ import { claimReleaseNumber, pruneReleaseClaims } from "./release-number.js";
 import { destroyInstances, retire } from "./retire.js";
 import { ReleaseCancelledError } from "../util/errors.js";
 import { releaseError, step, StepFailure, type ReleaseStep } from "./steps.js";
-import { startAgain, stopBeforeSuccessors } from "./overlap.js";
+import { neverOverlaps, startAgain, stopBeforeSuccessors } from "./overlap.js";
 import { markStaged, switchAll, undoSwitches, type Switched } from "./switch.js";
 
 /** What makes one release differ from another: deploy, rollback and config change are each a plan. */
@@ -95,12 +95,20 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
     let switchMs: Record<string, number> = {};
     try {
       await plan.prepare(records, state);
+      // a type that must not overlap stops its running instance before the start: a held switch waits before that, not after
+      const waitsBeforeStart = plan.beforeSwitch !== undefined && records.some((record) => neverOverlaps(ctx, record.proc));
       await launch(ctx, state, records, async () => {
-        if (!plan.stage) stoppedEarly.push(...(await stopBeforeSuccessors(ctx, state, records)));
+        if (plan.stage) return;
+        if (waitsBeforeStart) await plan.beforeSwitch!();
+        stoppedEarly.push(...(await stopBeforeSuccessors(ctx, state, records)));
       });
       if (plan.stage) markStaged(ctx, state, records);
       else {
-        await plan.beforeSwitch?.();
+        if (plan.beforeSwitch && !waitsBeforeStart) {
+          await plan.beforeSwitch();
+          // an instance may have died, or lost its port, while the switch was held
+          await readiness(ctx, records, "still ready");
+        }
         switchMs = await step(
           "switch",
           () => {
@@ -188,14 +196,20 @@ async function launch(ctx: HomeContext, state: State, records: InstanceRecord[],
     const failed = starts.find((start) => start.status === "rejected");
     if (failed) throw failed.reason;
   }, cancel);
-  await step("readiness", () =>
-    Promise.all(
-      records.map(async (record) => {
-        const { readyMs } = await waitUntilInstanceReady(ctx, record);
-        ctx.reporter.line(`${record.id}: ready on port ${record.port} after ${(readyMs / 1000).toFixed(1)}s`);
-      }),
-    ),
-    cancel,
+  await readiness(ctx, records);
+}
+
+async function readiness(ctx: HomeContext, records: InstanceRecord[], said = "ready"): Promise<void> {
+  await step(
+    "readiness",
+    () =>
+      Promise.all(
+        records.map(async (record) => {
+          const { readyMs } = await waitUntilInstanceReady(ctx, record);
+          ctx.reporter.line(`${record.id}: ${said} on port ${record.port} after ${(readyMs / 1000).toFixed(1)}s`);
+        }),
+      ),
+    ctx.cancel?.signal,
   );
 }
 

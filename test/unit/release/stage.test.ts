@@ -1,9 +1,11 @@
-import { existsSync } from "node:fs";
+import { appendFileSync, existsSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
+import { loadConfig } from "../../../src/home/config.js";
 import { changeInstance } from "../../../src/instance/commands.js";
 import { activateRelease } from "../../../src/release/activate.js";
 import { discardRelease } from "../../../src/release/discard.js";
 import { recoverInterrupted } from "../../../src/release/recovery.js";
+import { StepCancelled } from "../../../src/release/steps.js";
 import { tcpProbe } from "../../../src/util/tcp-probe.js";
 import { createUnitHome, type UnitHome } from "../../support/unit-home.js";
 
@@ -83,6 +85,31 @@ describe("staged releases (deploy --stage, activate, discard)", () => {
     // retired after the caller was told
     expect(home.lines.indexOf(`${old.web}: stopped, kept for rollback`)).toBeGreaterThanOrEqual(seen[0]!.linesSaid);
     expect(home.history()).toHaveLength(3);
+  });
+
+  it("checks readiness again after a held switch: an instance that stopped while held fails the activation, the old release serves", async () => {
+    const { old, staged } = await homeWithStagedRelease();
+    await expect(activateRelease(home.ctx, 2, [], false, { beforeSwitch: () => home.supervisor.stop(staged.web) })).rejects.toThrow(
+      `activate failed at readiness: ${staged.web} `,
+    );
+    expect(home.summary()).toMatchObject({ routes: old, pendingRelease: null });
+    expect(home.router.serving).toEqual(new Map(Object.entries(old)));
+  });
+
+  it("holds the switch of an overlap: never type before its running instance stops: while held it still runs, and an abort stops nothing", async () => {
+    const { old } = await homeWithStagedRelease();
+    appendFileSync(home.paths.config, "processes:\n  web:\n    overlap: never\n");
+    home.ctx.config = loadConfig(home.paths);
+    let runningWhileHeld: string[] = [];
+    const held = async () => {
+      runningWhileHeld = await home.running();
+      throw new StepCancelled("switch");
+    };
+    await expect(activateRelease(home.ctx, 2, [], false, { beforeSwitch: held })).rejects.toThrow("activate cancelled at switch");
+    expect(runningWhileHeld).toContain(old.web);
+    expect(await home.running()).toContain(old.web);
+    expect(home.lines.filter((line) => line.includes("stopping before"))).toEqual([]);
+    expect(home.router.serving).toEqual(new Map(Object.entries(old)));
   });
 
   it("activates a kept release like a rollback of every type it has", async () => {
