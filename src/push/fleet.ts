@@ -115,11 +115,17 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
     const release = host.moved ? host.staged : host.before.reduce<steps.StagedRelease | null>((top, b) => (top && top.release >= b.release ? top : b), null);
     progress.runs(host.session.label, steps.describeRelease(release?.release ?? null, release?.commit ?? null));
   };
+  /** The host's command environment, without the lock's token once its hold's session was lost: the command then waits for the lock the hold may still use. */
+  const lockedEnv = (host: Host): Record<string, string> => {
+    if (!host.lock.lost?.()) return host.env;
+    const { SARGE_LOCK_TOKEN: _lost, ...rest } = host.env;
+    return rest;
+  };
   const discardStaged = (list: Host[]) =>
     Promise.all(
       list
         .filter((host) => host.staged !== null && !host.moved)
-        .map((host) => step(host, "discard", () => steps.discard(host.session, host.staged!.release, host.env)).then((ok) => ok && (host.staged = null))),
+        .map((host) => step(host, "discard", () => steps.discard(host.session, host.staged!.release, lockedEnv(host))).then((ok) => ok && (host.staged = null))),
     );
   /** False when the load balancer refused: a host that cannot be drained is not switched. */
   const setLb = async (host: Host, state: "drain" | "ready"): Promise<boolean> => {
@@ -231,7 +237,7 @@ export async function fleetPush(sessions: HostSession[], options: FleetPushOptio
     for (const host of movedInOrder.reverse()) {
       await setLb(host, "drain");
       const back = await step(host, "rollback", async () => {
-        await steps.switchBack(host.session, host.before, host.env);
+        await steps.switchBack(host.session, host.before, lockedEnv(host));
         host.moved = false;
         const none = options.procs.filter((proc) => !host.before.some((b) => b.proc === proc));
         return none.length > 0 ? `${none.join(", ")} ran nothing before: left on the new release` : `back on ${host.before.map((b) => b.id).join(", ")}`;

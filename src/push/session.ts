@@ -22,6 +22,12 @@ export interface HeldLock {
   run: ((request: HeldRequest, told?: { switched?(result: RemoteResult): void }) => Promise<RemoteResult>) | null;
   /** Present when the hold's activation can wait before its switch (`prepare`): sends it `go` or `abort`. */
   tell?(word: "go" | "abort"): void;
+  /**
+   * True once the hold's session ended before release(): the hold may still
+   * finish an activation under its lock, so the token must not be used (a
+   * command without it waits for the lock instead of acting beside it).
+   */
+  lost?(): boolean;
   release(): Promise<void>;
 }
 

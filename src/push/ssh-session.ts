@@ -50,6 +50,10 @@ function hold(argv: string[], label: string): Promise<HeldLock> {
     // what answers the next line in turn, and the final answer of an activation that said `switched`
     const waiting: Array<(line: string) => void> = [];
     let activating: ((result: RemoteResult) => void) | null = null;
+    // the failure every request gets once the session ended; lost: it ended before release() was asked
+    let ended: string | null = null;
+    let releasing = false;
+    let lost = false;
     const exited = new Promise<void>((done) => child.once("close", () => done()));
     child.stdin.on("error", () => undefined);
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -72,6 +76,7 @@ function hold(argv: string[], label: string): Promise<HeldLock> {
       run: line.endsWith(` ${HELD_COMMANDS}`)
         ? (request, told = {}) =>
             new Promise((answered) => {
+              if (ended !== null) return answered(heldReply(ended));
               waiting.push((reply) => {
                 if (!reply.startsWith("switched ")) return answered(heldReply(reply));
                 activating = answered;
@@ -80,8 +85,10 @@ function hold(argv: string[], label: string): Promise<HeldLock> {
               child.stdin.write(`${JSON.stringify(request)}\n`);
             })
         : null,
-      ...(line.split(" ").includes(HELD_PREPARES) && { tell: (word: "go" | "abort") => void child.stdin.write(`${word}\n`) }),
+      ...(line.split(" ").includes(HELD_PREPARES) && { tell: (word: "go" | "abort") => void (ended === null && child.stdin.write(`${word}\n`)) }),
+      lost: () => lost,
       release: async () => {
+        releasing = true;
         child.stdin.end();
         await exited;
       },
@@ -89,7 +96,8 @@ function hold(argv: string[], label: string): Promise<HeldLock> {
     child.once("error", (error) => reject(new SargeError(`${label}: ${argv[0]} could not run: ${error.message}`)));
     child.once("close", (code) => {
       const said = lastWords({ code: code ?? 255, stdout: "", stderr });
-      const ended = `failed ${JSON.stringify(`the hold session ended: ${said}`)}`;
+      ended = `failed ${JSON.stringify(`the hold session ended: ${said}`)}`;
+      lost = !releasing;
       for (const reply of waiting.splice(0)) reply(ended);
       activating?.(heldReply(ended));
       reject(new SargeError(`${label}: could not take the deploy lock: ${said}`));

@@ -105,6 +105,26 @@ describe("fleet push, against fake hosts", () => {
     expect(result.hosts[0]).toMatchObject({ phase: "rollback", state: "ok", note: "back on web-h11" });
   });
 
+  it("rolls back without the lock's token a host whose hold session was lost: the rollback waits for the lock the hold may still use", async () => {
+    const log: string[] = [];
+    const host = fakeHost("h1", log);
+    const hold = host.hold.bind(host);
+    let lost = false;
+    host.hold = async (waitSeconds, env) => ({
+      ...(await hold(waitSeconds, env)),
+      lost: () => lost,
+      run: async (request) => {
+        if (request.command === "list") return { code: 0, stdout: JSON.stringify([{ id: "web-h11", proc: "web", release: 4, state: "active", commit: "c0ffee" }]), stderr: "" };
+        if (request.command === "activate") return { code: 0, stdout: "{}", stderr: "" };
+        lost = true;
+        return { code: 1, stdout: "", stderr: "sarge: the hold session ended: ssh exited 255\n" };
+      },
+    });
+    const result = await fleetPush([host], options({ verifySeconds: null }));
+    expect(result).toMatchObject({ outcome: "rolled back", exitCode: 2 });
+    expect(changes(log)).toEqual(["h1 stage web --json [push-1 t-h1]", "h1 rollback web --to web-h11 --json [push-1 undefined]"]);
+  });
+
   /**
    * Hosts whose hold answers `switched` and ends the activation (retire,
    * record) only 30 ms after the next host switched or was aborted (the last

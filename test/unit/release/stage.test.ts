@@ -89,7 +89,7 @@ describe("staged releases (deploy --stage, activate, discard)", () => {
 
   it("checks readiness again after a held switch: an instance that stopped while held fails the activation, the old release serves", async () => {
     const { old, staged } = await homeWithStagedRelease();
-    await expect(activateRelease(home.ctx, 2, [], false, { beforeSwitch: () => home.supervisor.stop(staged.web) })).rejects.toThrow(
+    await expect(activateRelease(home.ctx, 2, [], false, { beforeSwitch: async () => void (await home.supervisor.stop(staged.web)) })).rejects.toThrow(
       `activate failed at readiness: ${staged.web} `,
     );
     expect(home.summary()).toMatchObject({ routes: old, pendingRelease: null });
