@@ -144,7 +144,7 @@ export class ReleaseQueue extends EventEmitter {
       throw new HttpError(409, `release ${id} has switched; use rollback`);
     }
     this.signalRunning("SIGTERM");
-    return record;
+    return this.get(id) ?? record;
   }
 
   private idle(): boolean {
@@ -179,13 +179,20 @@ export class ReleaseQueue extends EventEmitter {
       (archive) => {
         if (!this.running?.stopRequested) return this.startChild(record, archive);
         archive.destroy();
-        this.ended(record, "cancelled", "cancelled while its source was fetched");
+        this.fetchCancelled();
       },
       (error: Error) => {
+        if (this.running?.stopRequested) return this.fetchCancelled();
         appendToLog(logFile, `sarge: ${error.message}\n`);
         this.ended(record, "failed", error.message);
       },
     );
+  }
+
+  /** The fetch of a release cancelled meanwhile (recorded at the cancel) is over: the next may start. */
+  private fetchCancelled(): void {
+    this.running = null;
+    this.pump();
   }
 
   private async fetchRef(wanted: Wanted): Promise<Readable> {
@@ -252,7 +259,11 @@ export class ReleaseQueue extends EventEmitter {
     if (!running) return;
     if (running.child) running.child.signal(signal);
     else if (running.record.pid) process.kill(running.record.pid, signal);
-    else running.stopRequested = true;
+    else if (!running.stopRequested) {
+      // recorded now, so a server killed before the fetch ends does not run it after its restart
+      running.stopRequested = true;
+      this.finish(running.record, "cancelled", "cancelled while its source was fetched");
+    }
   }
 
   /** A release by ref whose fetch a killed server cut short: queued again, unless a newer one waits (which supersedes it, as at submit). */
