@@ -10,16 +10,17 @@ import { writeWheel } from "../support/wheels.js";
 import { waitFor } from "../support/wait.js";
 
 /**
- * Where BROKEN is set (h3 only), the new version answers /up twice (the
- * readiness checks of stage and of activate) and 500 from then on: it breaks
- * after its switch, when the push verifies it.
+ * Where BROKEN is set (h3 only), the new version answers /up three times (the
+ * readiness checks of stage, of its activation, and again once its prepared
+ * switch is let go: h3 is never in the first group) and 500 from then on: it
+ * breaks after its switch, when the push verifies it.
  */
 const BROKEN_CODE = `    up_answers = 0
 
     def do_GET(self):
         if os.environ.get("BROKEN"):
             Handler.up_answers += self.path == "/up"
-            if self.path != "/up" or Handler.up_answers > 2:
+            if self.path != "/up" or Handler.up_answers > 3:
                 self.send_error(500)
                 return
 `;
