@@ -73,11 +73,9 @@ export async function activate(session: HostSession, lock: HeldLock, release: nu
     await sarge(session, ["activate", String(release), "--json"], { env });
     return { finished: Promise.resolve() };
   }
-  let switched: () => void = () => undefined;
-  const switchedNow = new Promise<void>((resolve) => (switched = resolve));
-  const finished = lock.run({ command: "activate", release, switched: true }, { switched: () => switched() }).then((result) => void succeeded(result));
-  await Promise.race([switchedNow, finished]);
-  return { finished };
+  const activation = heldActivation(lock.run, { command: "activate", release, switched: true });
+  await activation.switched();
+  return { finished: activation.finished };
 }
 
 /** An activation that does its pre-switch work (recovery check, readiness again) now and switches on go(). */
@@ -92,24 +90,32 @@ export interface PreparedActivation {
 export function prepareActivation(lock: HeldLock, release: number): PreparedActivation | null {
   const { run, tell } = lock;
   if (!run || !tell) return null;
-  let switched: () => void = () => undefined;
-  const switchedNow = new Promise<void>((resolve) => (switched = resolve));
-  const finished = run({ command: "activate", release, switched: true, prepare: true }, { switched: () => switched() }).then(
-    (result) => void succeeded(result),
-  );
+  const activation = heldActivation(run, { command: "activate", release, switched: true, prepare: true });
   // an aborted one's failure ("cancelled") is expected, and awaited only by abort()
-  void finished.catch(() => undefined);
+  void activation.finished.catch(() => undefined);
   return {
     go: async () => {
       tell("go");
-      await Promise.race([switchedNow, finished]);
-      return { finished };
+      await activation.switched();
+      return { finished: activation.finished };
     },
     abort: async () => {
       tell("abort");
-      await finished.catch(() => undefined);
+      await activation.finished.catch(() => undefined);
     },
   };
+}
+
+/**
+ * An activate request run by the host's hold: `switched()` resolves once its
+ * switch is done, or with its end when it ends first (a failure rejects);
+ * `finished` when it has ended.
+ */
+function heldActivation(run: NonNullable<HeldLock["run"]>, request: HeldRequest): { switched(): Promise<void>; finished: Promise<void> } {
+  let said: () => void = () => undefined;
+  const switchedNow = new Promise<void>((resolve) => (said = resolve));
+  const finished = run(request, { switched: () => said() }).then((result) => void succeeded(result));
+  return { switched: () => Promise.race([switchedNow, finished]), finished };
 }
 
 export async function discard(session: HostSession, release: number, env: Env): Promise<void> {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { ACTIVATED, HELD_COMMANDS, HELD_PREPARES, PREPARED } from "../release/hold-protocol.js";
+import { ACTIVATED, HELD_COMMANDS, HELD_PREPARES, PREPARED, SWITCHED } from "../release/hold-protocol.js";
 import { SargeError } from "../util/errors.js";
 import { shellQuote } from "../util/shell-quote.js";
 import { formatTarget, remoteSarge, sshArgv, sshDestination, type PushTarget } from "./push.js";
@@ -78,9 +78,9 @@ function hold(argv: string[], label: string): Promise<HeldLock> {
             new Promise((answered) => {
               if (ended !== null) return answered(heldReply(ended));
               waiting.push((reply) => {
-                if (!reply.startsWith("switched ")) return answered(heldReply(reply));
+                if (!reply.startsWith(`${SWITCHED} `)) return answered(heldReply(reply));
                 activating = answered;
-                told.switched?.({ code: 0, stdout: reply.slice("switched ".length), stderr: "" });
+                told.switched?.({ code: 0, stdout: reply.slice(SWITCHED.length + 1), stderr: "" });
               });
               child.stdin.write(`${JSON.stringify(request)}\n`);
             })

@@ -4,7 +4,7 @@ import type { HomePaths } from "../home/paths.js";
 import { verifyStable } from "../instance/verify.js";
 import { listInstances } from "../instance/views.js";
 import { activateRelease } from "./activate.js";
-import { ACTIVATED, PREPARED, type HeldRequest } from "./hold-protocol.js";
+import { ACTIVATED, PREPARED, SWITCHED, type HeldRequest } from "./hold-protocol.js";
 import { StepCancelled } from "./steps.js";
 import type { SwitchedRelease } from "./transaction.js";
 
@@ -27,7 +27,7 @@ export async function runHeldRequest(paths: HomePaths, token: string, line: stri
   let said = false;
   const switched = (result: SwitchedRelease) => {
     said = true;
-    early(`switched ${JSON.stringify(result)}`, true);
+    early(`${SWITCHED} ${JSON.stringify(result)}`, true);
   };
   const answer = await (async () => run(paths, parse(line), switched, early))().then(
     (result) => `ok ${JSON.stringify(result)}`,

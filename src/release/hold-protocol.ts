@@ -29,6 +29,9 @@ export const HELD_COMMANDS = "runs list activate verify";
 /** Said between the token and HELD_COMMANDS (where an older push does not look) by a hold whose activation can wait for `go`. */
 export const HELD_PREPARES = "prepares";
 
+/** In its turn: the activation's switch is done; its final answer comes later, after ACTIVATED. */
+export const SWITCHED = "switched";
+
 /** Out of turn: the prepared activation waits for `go` or `abort`. */
 export const PREPARED = "prepared";
 

@@ -106,8 +106,7 @@ function look(shared: Shared, withOutcome = true): void {
   shared.size = stat?.size ?? 0;
   shared.outcome = outcome;
   shared.events.clear();
-  const key = shared.source.file();
-  for (const reader of shared.readers) pump(shared, key, reader);
+  for (const reader of shared.readers) pump(shared, file, reader);
 }
 
 /** Writes `reader` every event it lacks, then the end event once the source finished; a full socket holds it until drained. */
@@ -160,7 +159,7 @@ function eventAt(shared: Shared, offset: number): LogEvent {
   const known = shared.events.get(offset);
   if (known) return known;
   // past the latest look (an offset a page handed out since): the file's own size tells a log that grew from one that shrank
-  const page = offset > shared.size ? readLogPage(shared.source.file(), offset) : readLogPage(shared.source.file(), offset, shared.size);
+  const page = readLogPage(shared.source.file(), offset, offset > shared.size ? undefined : shared.size);
   const event = { offset: page.offset, next: page.next, frame: page.text === "" ? null : Buffer.from(`event: log\nid: ${page.next}\ndata: ${JSON.stringify(page.text)}\n\n`) };
   shared.events.set(offset, event);
   return event;
