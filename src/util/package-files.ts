@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 
 /** These folders of the package root, plus package.json and the runtime dependencies. */
-export const packagedFolders = ["bin", "build/src", "templates"] as const;
+export const packagedFolders = ["bin", "build/cli", "build/src", "templates"] as const;
 
 /** Every file under packagedFolders but source maps, relative to `root`, sorted. */
 export function packagedFiles(root: string): string[] {

@@ -1,6 +1,6 @@
 /**
- * The one way tests and benchmarks run the built CLI (bin/sarge, i.e.
- * build/src/cli/main.js: `npm run build` first) as a separate process:
+ * The one way tests and benchmarks run the built CLI (bin/sarge: build/cli/'s bundles,
+ * else build/src/cli/main.js; `npm run build` first) as a separate process:
  * runSarge awaits the result, spawnSarge gives the live process.
  */
 import { spawn, type ChildProcess } from "node:child_process";

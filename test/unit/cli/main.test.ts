@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { buildProgram, commandNameOf } from "../../../src/cli/main.js";
+import { commandNameOf } from "../../../src/cli/command-name.js";
+import { buildProgram } from "../../../src/cli/main.js";
 
 const argv = (...args: string[]) => ["node", "sarge", ...args];
 

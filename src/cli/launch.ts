@@ -1,0 +1,27 @@
+import { createRequire } from "node:module";
+import { commandNameOf } from "./command-name.js";
+
+/**
+ * The commands that also exist as one CommonJS file each, build/cli/<name>.cjs
+ * (scripts/bundle-cli.ts): the ones run most often, whose own work costs less
+ * than loading the ~50 ES modules they are made of.
+ */
+export const bundledCommands: readonly string[] = ["list", "status", "deploy"];
+
+interface Cli {
+  main(argv: string[]): Promise<void>;
+}
+
+/**
+ * What bin/sarge runs, from its bundle build/cli/sarge.cjs: a bundled command
+ * from its file beside it, any other from build/src's ES modules.
+ */
+export async function launch(argv: string[]): Promise<void> {
+  const name = commandNameOf(argv);
+  const cli = (
+    name !== undefined && bundledCommands.includes(name)
+      ? createRequire(import.meta.url)(`./${name}.cjs`)
+      : await import(new URL("../src/cli/main.js", import.meta.url).href)
+  ) as Cli;
+  await cli.main(argv);
+}
