@@ -8,6 +8,7 @@ import { build, type BuildOptions } from "esbuild";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { bundledCommands } from "../src/cli/launch.js";
+import { configParserIdentity } from "../src/home/config.js";
 import { packageRoot } from "../src/util/package-root.js";
 
 const outDir = join(packageRoot, "build", "cli");
@@ -19,7 +20,8 @@ const common: BuildOptions = {
   format: "cjs",
   target: "node20",
   // tsc's output is ES modules; in a CommonJS bundle import.meta.url becomes the bundle's own URL
-  define: { "import.meta.url": "importMetaUrl" },
+  // the config cache's key as the modules make it, so bundles and modules share one cache (src/home/config.ts)
+  define: { "import.meta.url": "importMetaUrl", SARGE_CONFIG_PARSER_IDENTITY: JSON.stringify(configParserIdentity()) },
   banner: { js: `const importMetaUrl = require("node:url").pathToFileURL(__filename).href;` },
   // the HTTP server's packages load files of their own at run time and no bundled command needs them
   external: ["fastify", "@fastify/*"],

@@ -5,6 +5,9 @@ import { duration } from "./config.js";
 import type { ProcessSettings, StopTo } from "./config-types.js";
 import { parseSize } from "./duration.js";
 
+/** This module, whose source is part of the config cache's key (config.ts, cachedParse). */
+export const processesParserFile = import.meta.url;
+
 /** What a process type gets when `processes:` does not name it (docs/configuration.md, "Process types"). */
 export const DEFAULT_PROCESS_SETTINGS: ProcessSettings = {
   stopSignal: "SIGTERM",

@@ -4,6 +4,8 @@ import { ConfigError } from "../util/errors.js";
 import { duration, parseHostPort, type ConfigReader } from "./config.js";
 import type { HostPort, ServeConfig } from "./config-types.js";
 
+export const serveParserFile = import.meta.url;
+
 /**
  * The `serve:` block (docs/server.md). `listen` defaults to the port just
  * below port_range (a home made by sarge init has its stable ports at the

@@ -4,6 +4,9 @@ import { ConfigError } from "../util/errors.js";
 import type { ConfigReader } from "./config.js";
 import type { WebhookConfig } from "./config-types.js";
 
+/** This module, whose source is part of the config cache's key (config.ts, cachedParse). */
+export const webhookParserFile = import.meta.url;
+
 /** GitHub accepts any secret; one this short could be guessed. */
 const minSecretLength = 16;
 

@@ -2,15 +2,15 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { isAbsolute, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../util/atomic-file.js";
 import { ConfigError } from "../util/errors.js";
-import { sargeVersion } from "../util/version.js";
 import { processTypePattern } from "../procfile/parse.js";
-import { readWebhook } from "./config-webhook.js";
+import { readWebhook, webhookParserFile } from "./config-webhook.js";
 import { parseDuration, parseSize } from "./duration.js";
 import type { HostPort, SargeConfig, SupervisorKind } from "./config-types.js";
-import { readServe } from "./config-serve.js";
-import { readProcesses } from "./config-processes.js";
+import { readServe, serveParserFile } from "./config-serve.js";
+import { processesParserFile, readProcesses } from "./config-processes.js";
 import type { HomePaths } from "./paths.js";
 
 const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -105,12 +105,11 @@ export function loadConfig(paths: HomePaths): SargeConfig {
 
 /**
  * The validated config, cached in var/run keyed by a hash of the file's bytes,
- * the home and sarge's version (in a checkout, a hash of its built files), so
- * the cache can never be stale: any edit, or another sarge, parses again. The
- * version, not the parser modules' files: a bundled command has no such files.
+ * the home and this parser's own source, so the cache can never be stale:
+ * any edit, or a new sarge, parses again.
  */
 function cachedParse(paths: HomePaths, text: string): SargeConfig {
-  const key = createHash("sha256").update(sargeVersion()).update("\0").update(paths.root).update("\0").update(text).digest("hex");
+  const key = createHash("sha256").update(configParserIdentity()).update(paths.root).update("\0").update(text).digest("hex");
   const cacheFile = join(paths.run, "config-cache.json");
   try {
     const cached = JSON.parse(readFileSync(cacheFile, "utf8")) as { key: string; config: SargeConfig };
@@ -125,6 +124,25 @@ function cachedParse(paths: HomePaths, text: string): SargeConfig {
     // a read-only or missing var/run only costs the next command a parse
   }
   return config;
+}
+
+/** Set in a CLI bundle by scripts/bundle-cli.ts to configParserIdentity() of the modules it bundled, whose files a bundle does not have. */
+declare const SARGE_CONFIG_PARSER_IDENTITY: string | undefined;
+
+let identity: string | undefined;
+/** The code that turns YAML into SargeConfig: this module and the parsers it calls (config-webhook.ts, config-serve.ts, config-processes.ts). */
+export function configParserIdentity(): string {
+  identity ??=
+    typeof SARGE_CONFIG_PARSER_IDENTITY === "string"
+      ? SARGE_CONFIG_PARSER_IDENTITY
+      : createHash("sha256")
+          .update(readFileSync(fileURLToPath(import.meta.url)))
+          .update(readFileSync(fileURLToPath(webhookParserFile)))
+          .update(readFileSync(fileURLToPath(serveParserFile)))
+          .update(readFileSync(fileURLToPath(processesParserFile)))
+          .update(parseDuration.toString() + parseSize.toString())
+          .digest("hex");
+  return identity;
 }
 
 export function parseConfig(text: string, file: string, home: string): SargeConfig {

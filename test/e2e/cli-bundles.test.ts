@@ -3,7 +3,7 @@
  * (build/cli/, written by scripts/bundle-cli.ts): a bundle must hold all it
  * needs of sarge, and make the same program the ES modules make.
  */
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -57,5 +57,16 @@ describe("the bundled commands", () => {
         expect(bundled, args.join(" ")).toEqual(modules);
       }
     }
+  });
+
+  it("share the config cache with the ES modules: neither parses etc/sarge.yaml again after the other", async () => {
+    const cacheFile = join(home, "var", "run", "config-cache.json");
+    rmSync(cacheFile, { force: true });
+    expect((await runSarge(["--home", home, "list"])).stdout).toContain("INSTANCE");
+    const written = statSync(cacheFile).ino;
+    expect((await runSarge(["--home", home, "list"], { bin: modulesBin })).stdout).toContain("INSTANCE");
+    expect((await runSarge(["--home", home, "history"])).code).toBe(0);
+    expect((await runSarge(["--home", home, "status"])).stdout).toContain("PROC");
+    expect(statSync(cacheFile).ino).toBe(written);
   });
 });
