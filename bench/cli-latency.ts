@@ -71,7 +71,7 @@ function profileByPackage(file: string): Array<{ where: string; ms: number; file
     let where: string;
     const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
     if (dependency) where = `dependency ${dependency[1]}`;
-    else if (url.includes("/build/src/")) where = "sarge's own code";
+    else if (/\/build\/(src|cli)\/|\/bin\/sarge$/.test(url)) where = "sarge's own code";
     else if (url.startsWith("node:")) where = "Node internals (module loader, fs, net, ...)";
     else if (url === "") where = functionName.startsWith("(") ? `${functionName} (native: compiling, GC, waiting)` : "native / builtins";
     else where = url.replace(/^file:\/\//, "");
@@ -194,7 +194,7 @@ export async function main(): Promise<BenchOutcome> {
     const loadedByHelp = await modulesLoaded(["--help"], "modules-help.txt");
     const modulesByPackage: Record<string, number> = {};
     for (const url of loaded) {
-      const where = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? (url.includes("/build/src/") ? "sarge" : "other");
+      const where = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? (/\/build\/(src|cli)\/|\/bin\/sarge$/.test(url) ? "sarge" : "other");
       modulesByPackage[where] = (modulesByPackage[where] ?? 0) + 1;
     }
     const packagesByCount = Object.entries(modulesByPackage).sort((a, b) => b[1] - a[1]);
