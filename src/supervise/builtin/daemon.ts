@@ -123,7 +123,8 @@ async function listenPrivately(server: Server, path: string): Promise<void> {
   const listening = new Promise<void>((resolve, reject) => server.once("listening", resolve).once("error", reject));
   const umask = process.umask(0o177);
   try {
-    server.listen(path);
+    // a burst of clients queues instead of failing: a unix socket refuses a connect at once (EAGAIN) when its backlog is full; the kernel caps it at net.core.somaxconn
+    server.listen({ path, backlog: 4096 });
   } finally {
     process.umask(umask);
   }
