@@ -57,6 +57,11 @@ async function timeCommands(commands: Array<{ label: string; command: string; ar
   return Object.fromEntries(Object.entries(samples).map(([label, values]) => [label, { medianMs: round(median(values), 1), samplesMs: values }]));
 }
 
+/** A module file's package, in a profile's URL or the module log: node_modules/<name>/ (scoped too). */
+const dependencyFile = /node_modules\/((?:@[^/]+\/)?[^/]+)\//;
+/** sarge's own code: its ES modules, its CLI bundles, bin/sarge. */
+const sargeFile = /\/build\/(src|cli)\/|\/bin\/sarge$/;
+
 /** Self time of one profiled run, by where the code lives: a dependency, sarge, Node itself, or native work. */
 function profileByPackage(file: string): Array<{ where: string; ms: number; files: number }> {
   const profile = JSON.parse(readFileSync(file, "utf8")) as {
@@ -69,9 +74,9 @@ function profileByPackage(file: string): Array<{ where: string; ms: number; file
   for (const node of profile.nodes) {
     const { url, functionName } = node.callFrame;
     let where: string;
-    const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+    const dependency = dependencyFile.exec(url);
     if (dependency) where = `dependency ${dependency[1]}`;
-    else if (/\/build\/(src|cli)\/|\/bin\/sarge$/.test(url)) where = "sarge's own code";
+    else if (sargeFile.test(url)) where = "sarge's own code";
     else if (url.startsWith("node:")) where = "Node internals (module loader, fs, net, ...)";
     else if (url === "") where = functionName.startsWith("(") ? `${functionName} (native: compiling, GC, waiting)` : "native / builtins";
     else where = url.replace(/^file:\/\//, "");
@@ -194,7 +199,7 @@ export async function main(): Promise<BenchOutcome> {
     const loadedByHelp = await modulesLoaded(["--help"], "modules-help.txt");
     const modulesByPackage: Record<string, number> = {};
     for (const url of loaded) {
-      const where = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1] ?? (/\/build\/(src|cli)\/|\/bin\/sarge$/.test(url) ? "sarge" : "other");
+      const where = dependencyFile.exec(url)?.[1] ?? (sargeFile.test(url) ? "sarge" : "other");
       modulesByPackage[where] = (modulesByPackage[where] ?? 0) + 1;
     }
     const packagesByCount = Object.entries(modulesByPackage).sort((a, b) => b[1] - a[1]);

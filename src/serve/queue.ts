@@ -72,6 +72,7 @@ export class ReleaseQueue extends EventEmitter {
    */
   start(): void {
     const records = loadRecords(this.paths);
+    // the queued ones that cannot run end first, so a release waiting again is superseded only by one that will run
     for (const record of records) {
       if (record.state === "queued" && !record.ref && !this.hasSpool(record)) this.finish(record, "failed", "the server restarted before it ran, and its archive was not kept: submit it again");
     }
