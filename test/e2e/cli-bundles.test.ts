@@ -69,4 +69,15 @@ describe("the bundled commands", () => {
     expect((await runSarge(["--home", home, "status"])).stdout).toContain("PROC");
     expect(statSync(cacheFile).ino).toBe(written);
   });
+
+  it("bin/sarge fails with 13 and says so when a command stops before it finished, never exiting 0", async () => {
+    // a launcher whose command never settles and leaves nothing to wait for: what a bug in a command would do
+    const stub = join(work, "stub");
+    mkdirSync(join(stub, "build", "cli"), { recursive: true });
+    cpSync(join(packageRoot, "bin"), join(stub, "bin"), { recursive: true });
+    writeFileSync(join(stub, "build", "cli", "sarge.cjs"), "exports.launch = () => new Promise(() => {});\n");
+    const result = await runSarge(["list"], { bin: join(stub, "bin", "sarge") });
+    expect(result.stderr).toBe("sarge: internal error: the command stopped before it finished\n");
+    expect(result.code).toBe(13);
+  });
 });
