@@ -5,8 +5,9 @@
  * instead of ~55 ES modules (docs/benchmarks.md, "CLI start in bundles").
  */
 import { build, type BuildOptions } from "esbuild";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { codeCacheFile, makeCodeCache } from "../src/cli/code-cache.js";
 import { bundledCommands } from "../src/cli/launch.js";
 import { configParserIdentity } from "../src/home/config.js";
 import { packageRoot } from "../src/util/package-root.js";
@@ -48,3 +49,7 @@ await Promise.all([
     build({ ...common, stdin: { contents: commandEntry(command), resolveDir: cliSources, sourcefile: `${command}-entry.js` }, outfile: join(outDir, `${command}.cjs`) }),
   ),
 ]);
+for (const command of bundledCommands) {
+  const bundle = join(outDir, `${command}.cjs`);
+  writeFileSync(codeCacheFile(bundle), makeCodeCache(bundle));
+}

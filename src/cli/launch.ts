@@ -1,4 +1,5 @@
-import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { requireBundle } from "./code-cache.js";
 import { commandNameOf } from "./command-name.js";
 
 /**
@@ -6,7 +7,7 @@ import { commandNameOf } from "./command-name.js";
  * (scripts/bundle-cli.ts): the ones run most often, whose own work costs less
  * than loading the ~50 ES modules they are made of.
  */
-export const bundledCommands: readonly string[] = ["list", "status", "deploy"];
+export const bundledCommands: readonly string[] = ["list", "status", "deploy", "bundle"];
 
 interface Cli {
   main(argv: string[]): Promise<void>;
@@ -20,7 +21,7 @@ export async function launch(argv: string[]): Promise<void> {
   const name = commandNameOf(argv);
   const cli = (
     name !== undefined && bundledCommands.includes(name)
-      ? createRequire(import.meta.url)(`./${name}.cjs`)
+      ? requireBundle(fileURLToPath(new URL(`./${name}.cjs`, import.meta.url))).exports
       : await import(new URL("../src/cli/main.js", import.meta.url).href)
   ) as Cli;
   await cli.main(argv);
