@@ -7,7 +7,7 @@
 import { build, type BuildOptions } from "esbuild";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { codeCacheFile, makeCodeCache } from "../src/cli/code-cache.js";
+import { codeCacheFile, makeCodeCache } from "../src/util/code-cache.js";
 import { bundledCommands } from "../src/cli/launch.js";
 import { configParserIdentity } from "../src/home/config.js";
 import { packageRoot } from "../src/util/package-root.js";

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { requireBundle } from "./code-cache.js";
+import { requireBundle } from "../util/code-cache.js";
 import { commandNameOf } from "./command-name.js";
 
 /**

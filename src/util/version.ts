@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isCodeCacheFile } from "./code-cache.js";
 import { packagedFiles } from "./package-files.js";
 import { packageRoot } from "./package-root.js";
 
@@ -36,6 +37,6 @@ export function packageVersion(root: string): string {
 
 function contentHash(root: string): string {
   const hash = createHash("sha256");
-  for (const file of [...packagedFiles(root), "package.json"]) hash.update(file).update("\0").update(readFileSync(join(root, file))).update("\0");
+  for (const file of [...packagedFiles(root).filter((file) => !isCodeCacheFile(file)), "package.json"]) hash.update(file).update("\0").update(readFileSync(join(root, file))).update("\0");
   return hash.digest("hex").slice(0, 10);
 }

@@ -1,17 +1,17 @@
 /**
- * The bundled commands' V8 code caches (src/cli/code-cache.ts). V8 keeps what
+ * The bundled commands' V8 code caches (src/util/code-cache.ts). V8 keeps what
  * it compiled for the life of a process, so each load runs in a fresh `node`,
  * as bin/sarge does.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { bundledCommands } from "../../src/cli/launch.js";
 import { packageRoot } from "../../src/util/package-root.js";
 
-const codeCacheModule = join(packageRoot, "build", "src", "cli", "code-cache.js");
+const codeCacheModule = join(packageRoot, "build", "src", "util", "code-cache.js");
 
 /** Runs `body` in a fresh node with `requireBundle`, `makeCodeCache` and `codeCacheFile` in scope and `file` as the bundle; returns what it prints. */
 function inFreshNode(body: string, file: string): string {
@@ -64,6 +64,26 @@ console.log(JSON.stringify({ cache, answer: exports.answer(), other: exports.oth
     for (const command of bundledCommands) {
       const file = join(packageRoot, "build", "cli", `${command}.cjs`);
       expect(inFreshNode(`console.log(requireBundle(file).cache);`, file), command).toBe("used");
+    }
+  });
+});
+
+describe("a checkout's version", () => {
+  it("changes with a bundle, and not with the code cache the build made beside it", () => {
+    const checkout = mkdtempSync(join(tmpdir(), "sarge-code-cache-version-"));
+    try {
+      mkdirSync(join(checkout, "src"));
+      for (const part of ["bin", "build", "templates", "package.json"]) cpSync(join(packageRoot, part), join(checkout, part), { recursive: true });
+      const versionModule = join(checkout, "build", "src", "util", "version.js");
+      const version = () => execFileSync(process.execPath, ["--input-type=module", "-e", `import { sargeVersion } from ${JSON.stringify(versionModule)}; console.log(sargeVersion());`], { encoding: "utf8" }).trim();
+      const built = version();
+      expect(built).toMatch(/^\d+\.\d+\.\d+\+[0-9a-f]{10}$/);
+      appendFileSync(join(checkout, "build", "cli", "list.cjs.v8-cache"), "another build's bytes");
+      expect(version()).toBe(built);
+      appendFileSync(join(checkout, "build", "cli", "list.cjs"), "\n");
+      expect(version()).not.toBe(built);
+    } finally {
+      rmSync(checkout, { recursive: true, force: true });
     }
   });
 });

@@ -10,7 +10,14 @@ import { Script } from "node:vm";
  * the bundle (docs/benchmarks.md, "CLI start in bundles").
  */
 export function codeCacheFile(bundle: string): string {
-  return `${bundle}.v8-cache`;
+  return `${bundle}${SUFFIX}`;
+}
+
+const SUFFIX = ".v8-cache";
+
+/** A cache is made from its bundle by one Node build, and is not the same bytes twice: it is no part of what sarge is. */
+export function isCodeCacheFile(file: string): boolean {
+  return file.endsWith(SUFFIX);
 }
 
 /** How a bundle was compiled: from its cache, or from source because the cache was missing, made from other bytes, or refused by V8 (another Node build or flags). */
