@@ -4,7 +4,7 @@
  * holding that command and what it loads. `sarge list` then reads three files
  * instead of ~55 ES modules (docs/benchmarks.md, "CLI start in bundles").
  */
-import { build, type BuildOptions } from "esbuild";
+import { build, type BuildOptions, type Metafile, type Plugin } from "esbuild";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { codeCacheFile, makeCodeCache } from "../src/util/code-cache.js";
@@ -32,6 +32,25 @@ const common: BuildOptions = {
   logLevel: "warning",
 };
 
+/**
+ * A command bundle runs as a vm.Script (src/util/code-cache.ts), where Node 20
+ * cannot run import() without an experimental flag: a dynamic import of a
+ * built-in module is bundled as a require instead.
+ */
+const builtinsRequired: Plugin = {
+  name: "builtins-required",
+  setup(plugin) {
+    plugin.onResolve({ filter: /^node:/ }, (args) => (args.kind === "dynamic-import" ? { path: args.path, namespace: "builtin" } : undefined));
+    plugin.onLoad({ filter: /.*/, namespace: "builtin" }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: "js" }));
+  },
+};
+
+/** Any other import() left in a command bundle would fail only when reached: fail the build instead. */
+function refuseDynamicImports(command: string, metafile: Metafile): void {
+  const left = Object.values(metafile.outputs).flatMap((output) => output.imports.filter((entry) => entry.kind === "dynamic-import").map((entry) => entry.path));
+  if (left.length > 0) throw new Error(`build/cli/${command}.cjs would import() ${left.join(", ")}, which a bundle run from its code cache cannot do`);
+}
+
 /** A command's bundle: the program with that command alone, as build/src/cli/main.js makes it for a run naming it. */
 function commandEntry(command: string): string {
   const register = `register${command[0]!.toUpperCase()}${command.slice(1)}`;
@@ -45,9 +64,11 @@ function commandEntry(command: string): string {
 rmSync(outDir, { recursive: true, force: true });
 await Promise.all([
   build({ ...common, entryPoints: [join(cliSources, "launch.js")], outfile: join(outDir, "sarge.cjs") }),
-  ...bundledCommands.map((command) =>
-    build({ ...common, stdin: { contents: commandEntry(command), resolveDir: cliSources, sourcefile: `${command}-entry.js` }, outfile: join(outDir, `${command}.cjs`) }),
-  ),
+  ...bundledCommands.map(async (command) => {
+    const stdin = { contents: commandEntry(command), resolveDir: cliSources, sourcefile: `${command}-entry.js` };
+    const { metafile } = await build({ ...common, stdin, outfile: join(outDir, `${command}.cjs`), plugins: [builtinsRequired], metafile: true });
+    refuseDynamicImports(command, metafile);
+  }),
 ]);
 for (const command of bundledCommands) {
   const bundle = join(outDir, `${command}.cjs`);

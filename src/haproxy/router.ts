@@ -104,9 +104,9 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       const bind = config.portMap[proc];
       if (!bind) return `${proc} has no stable address`;
       const address = `${bind.host}:${bind.port}`;
-      const problem = await tcpProbe(bind.port, bind.host);
+      const [problem, programs] = await Promise.all([tcpProbe(bind.port, bind.host), supervisor.status()]);
       if (problem !== null) return `the stable address ${address} does not answer: ${problem}`;
-      const haproxyPid = (await supervisor.status()).find((program) => program.name === HAPROXY_PROGRAM)?.pid ?? null;
+      const haproxyPid = programs.find((program) => program.name === HAPROXY_PROGRAM)?.pid ?? null;
       const squatter = await foreignListener(bind.port, haproxyPid);
       return squatter === null ? null : `the stable address ${address} is not HAProxy's: ${squatter} listens there`;
     },

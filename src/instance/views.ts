@@ -80,9 +80,12 @@ export async function procStatus(ctx: HomeContext): Promise<ProcStatusView[]> {
     statusRows(ctx, await listInstances(ctx)).map(async ({ row, active }) => {
       const running = active?.process === "running";
       const up = running || active?.process === "starting";
-      const problem = row.address !== null ? await ctx.router.probe(row.proc) : null;
       // A stable address answers even with nothing behind it (HAProxy accepts the connection): the instance itself must answer too.
-      const healthy = row.address !== null ? up && problem === null && (await probeInstance(active!.port, ctx.config.health.httpPath)) === null : running;
+      const [problem, instanceProblem] = await Promise.all([
+        row.address !== null ? ctx.router.probe(row.proc) : null,
+        row.address !== null && up ? probeInstance(active!.port, ctx.config.health.httpPath) : null,
+      ]);
+      const healthy = row.address !== null ? up && problem === null && instanceProblem === null : running;
       const lastLines = active && !healthy ? tailFile(instanceLogPath(ctx.paths, active.id), 5).split("\n").filter(Boolean) : [];
       return { ...row, healthy, problem, lastLines };
     }),
