@@ -5,9 +5,10 @@ import { commandNameOf } from "./command-name.js";
 /**
  * The commands that also exist as one CommonJS file each, build/cli/<name>.cjs
  * (scripts/bundle-cli.ts): the ones run most often, whose own work costs less
- * than loading the ~50 ES modules they are made of.
+ * than loading the ~50 ES modules they are made of, and the builtin daemon,
+ * which holds ~7 MiB less memory from one file.
  */
-export const bundledCommands: readonly string[] = ["list", "status", "deploy", "bundle"];
+export const bundledCommands: readonly string[] = ["list", "status", "deploy", "bundle", "supervisord"];
 
 interface Cli {
   main(argv: string[]): Promise<void>;

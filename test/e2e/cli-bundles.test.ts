@@ -1,5 +1,5 @@
 /**
- * bin/sarge runs the bundled commands (bundledCommands: list, status, deploy, bundle) from one CommonJS file each
+ * bin/sarge runs the bundled commands (bundledCommands: list, status, deploy, bundle, supervisord) from one CommonJS file each
  * (build/cli/, written by scripts/bundle-cli.ts): a bundle must hold all it
  * needs of sarge, and make the same program the ES modules make.
  */
