@@ -237,7 +237,7 @@ export async function main(): Promise<BenchOutcome> {
         },
         {
           bench: "5",
-          measure: `start-up: node -e 0 / import the CLI, no command / sarge --help (list loads ${loaded.length} module files, --help ${loadedByHelp.length})`,
+          measure: `start-up: node -e 0 / import the CLI, no command / sarge --help (module files through Node's loader: list ${loaded.length} and its bundle, --help ${loadedByHelp.length})`,
           sarge: `${Math.round(floors["node -e 0"]!.medianMs)} / ${Math.round(floors["import sarge's CLI modules only"]!.medianMs)} / ${Math.round(floors["sarge --help"]!.medianMs)} ms`,
           reference: "-",
           ratio: "-",
