@@ -1,3 +1,4 @@
+import { existsSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { requireBundle } from "../util/code-cache.js";
 import { commandNameOf } from "./command-name.js";
@@ -21,9 +22,24 @@ interface Cli {
 export async function launch(argv: string[]): Promise<void> {
   const name = commandNameOf(argv);
   const cli = (
-    name !== undefined && bundledCommands.includes(name)
+    name !== undefined && bundledCommands.includes(name) && bundlesAreCurrent()
       ? requireBundle(fileURLToPath(new URL(`./${name}.cjs`, import.meta.url))).exports
       : await import(new URL("../src/cli/main.js", import.meta.url).href)
   ) as Cli;
   await cli.main(argv);
+}
+
+/**
+ * In a checkout, `tsc` alone rewrites build/src and leaves the bundles as they
+ * were: the modules then run every command, never code older than them. An
+ * installed package ships both together.
+ */
+function bundlesAreCurrent(): boolean {
+  const at = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+  if (!existsSync(at("../../src"))) return true;
+  try {
+    return statSync(at("./sarge.cjs")).mtimeMs >= statSync(at("../src/cli/launch.js")).mtimeMs;
+  } catch {
+    return false;
+  }
 }

@@ -3,7 +3,7 @@
  * (build/cli/, written by scripts/bundle-cli.ts): a bundle must hold all it
  * needs of sarge, and make the same program the ES modules make.
  */
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,6 +68,29 @@ describe("the bundled commands", () => {
     expect((await runSarge(["--home", home, "history"])).code).toBe(0);
     expect((await runSarge(["--home", home, "status"])).stdout).toContain("PROC");
     expect(statSync(cacheFile).ino).toBe(written);
+  });
+
+  it("in a checkout whose bundles are older than build/src (tsc run alone), the modules run the command, never the older bundle", async () => {
+    const checkout = join(work, "checkout");
+    mkdirSync(join(checkout, "src"), { recursive: true });
+    cpSync(join(packageRoot, "bin"), join(checkout, "bin"), { recursive: true });
+    cpSync(join(packageRoot, "build", "cli"), join(checkout, "build", "cli"), { recursive: true });
+    symlinkSync(join(packageRoot, "build", "src"), join(checkout, "build", "src"));
+    cpSync(join(packageRoot, "package.json"), join(checkout, "package.json"));
+    symlinkSync(join(packageRoot, "node_modules"), join(checkout, "node_modules"));
+    writeFileSync(join(checkout, "build", "cli", "list.cjs"), `throw new Error("the older bundle ran");\n`);
+    const launcher = join(checkout, "build", "cli", "sarge.cjs");
+    const bin = join(checkout, "bin", "sarge");
+    const modulesBuilt = statSync(join(packageRoot, "build", "src", "cli", "launch.js")).mtime;
+
+    utimesSync(launcher, modulesBuilt, new Date(modulesBuilt.getTime() - 60_000));
+    const stale = await runSarge(["--home", home, "list", "--json"], { bin });
+    expect(stale.stderr).toContain("sarge: supervisor not running");
+    expect(JSON.parse(stale.stdout)).toEqual([]);
+
+    utimesSync(launcher, modulesBuilt, new Date(modulesBuilt.getTime() + 60_000));
+    const current = await runSarge(["--home", home, "list", "--json"], { bin });
+    expect(current.stderr).toContain("the older bundle ran");
   });
 
   it("bin/sarge fails with 13 and says so when a command stops before it finished, never exiting 0", async () => {
