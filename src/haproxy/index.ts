@@ -8,3 +8,4 @@ export { renderHaproxyConfig } from "./render.js";
 export { readRuntimeListens } from "./runtime.js";
 export { switchSlot } from "./switch.js";
 export { waitForHaproxy } from "./wait.js";
+export { prepareHaproxyCheck } from "./write-config.js";

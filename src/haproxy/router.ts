@@ -3,7 +3,7 @@ import type { SargeConfig } from "../home/config-types.js";
 import { processSettings } from "../home/config-processes.js";
 import type { HomePaths } from "../home/paths.js";
 import { idleSlot, otherSlot } from "./routes.js";
-import { HAPROXY_PROGRAM, SLOTS, type ListenRoute } from "./types.js";
+import { HAPROXY_PROGRAM, SLOTS, type ListenRoute, type Slot } from "./types.js";
 import type { SargeLog } from "../util/sarge-log.js";
 import type { ProgramStatus, Supervisor } from "../supervise/supervisor.js";
 import { foreignListener } from "../instance/listeners.js";
@@ -61,18 +61,27 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
     async activate(state, proc, instanceId, port) {
       const { switchSlot } = await haproxy();
       await ensureServing(state);
-      const route = routesOf(state, config).find((candidate) => candidate.proc === proc)!;
-      // the slot state says is serving, even when its instance was destroyed since (HAProxy still has it ready)
-      const serving = state.routes[proc]?.active ?? route.active;
-      const slot = serving && state.routes[proc]?.[serving] === instanceId ? serving : serving ? otherSlot(serving) : idleSlot(route);
+      const slot = switchedSlot(state, config, proc, instanceId);
       // requests in flight on the old version may finish within the type's grace
       const drainTimeoutMs = processSettings(config.processes, proc).graceMs;
       const result = await switchSlot(paths, proc, slot, port, { drainTimeoutMs, beforeDrain: () => pauseIfAsked("switch-drain") });
       if (!result.drained) log.warn({ proc, slot: result.from }, undrainedWarning(drainTimeoutMs));
-      state.routes[proc] = { blue: null, green: null, ...state.routes[proc], active: slot, [slot]: instanceId };
+      routeTo(state, proc, slot, instanceId);
       const next = routesOf(state, config);
       await apply(next, next);
       return { switchMs: Math.round(result.totalMs) };
+    },
+
+    async prepareSwitches(state, instances) {
+      const { renderHaproxyConfig, prepareHaproxyCheck } = await haproxy();
+      const after = structuredClone(state);
+      const checks = instances
+        .filter((instance) => config.portMap[instance.proc] !== undefined)
+        .map((instance) => {
+          routeTo(after, instance.proc, switchedSlot(after, config, instance.proc, instance.id), instance.id);
+          return prepareHaproxyCheck(paths, renderHaproxyConfig({ paths, routes: routesOf(after, config) }), config.haproxyBin);
+        });
+      await Promise.all(checks);
     },
 
     async reconcile(state, programs) {
@@ -111,6 +120,18 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       return squatter === null ? null : `the stable address ${address} is not HAProxy's: ${squatter} listens there`;
     },
   };
+}
+
+/** The slot a switch of `proc` to `instanceId` fills: the one state says is serving when it already holds the instance, else the other. */
+function switchedSlot(state: State, config: SargeConfig, proc: string, instanceId: string): Slot {
+  const route = routesOf(state, config).find((candidate) => candidate.proc === proc)!;
+  // the slot state says is serving, even when its instance was destroyed since (HAProxy still has it ready)
+  const serving = state.routes[proc]?.active ?? route.active;
+  return serving && state.routes[proc]?.[serving] === instanceId ? serving : serving ? otherSlot(serving) : idleSlot(route);
+}
+
+function routeTo(state: State, proc: string, slot: Slot, instanceId: string): void {
+  state.routes[proc] = { blue: null, green: null, ...state.routes[proc], active: slot, [slot]: instanceId };
 }
 
 /** The HAProxy view of state: one route per port_map entry, slot ports from the instances they hold. */

@@ -35,9 +35,31 @@ export async function checkHaproxyConfig(file: string, haproxyBin: string): Prom
   });
 }
 
+/** Checks started ahead of the write that needs them (prepareHaproxyCheck), by binary and text; each serves one write. */
+const prepared = new Map<string, Promise<ConfigCheck>>();
+
+/**
+ * Start `haproxy -c` of `text` now, for a writeHaproxyConfig of the same text
+ * later: a switch then waits only for what is left of the check (~40 ms), not
+ * for all of it. A failed check is reported by that write. Resolves once the
+ * check has ended, either way.
+ */
+export async function prepareHaproxyCheck(paths: Pick<HomePaths, "root" | "haproxyCfg">, text: string, haproxyBin: string): Promise<void> {
+  const bin = resolveHaproxyBin(haproxyBin, { baseDir: paths.root });
+  const key = `${bin}\0${text}`;
+  if (prepared.has(key)) return;
+  mkdirSync(dirname(paths.haproxyCfg), { recursive: true });
+  // only `haproxy -c` reads it; writeHaproxyConfig writes the file it installs itself
+  const temp = writeTempFile(paths.haproxyCfg, text, 0o600, false);
+  const check = checkHaproxyConfig(temp, bin).finally(() => rmSync(temp, { force: true }));
+  prepared.set(key, check);
+  await check.catch(() => undefined);
+}
+
 /**
  * Replace etc/haproxy/haproxy.cfg with `text`, atomically: write a temporary
- * file next to it, validate it with `haproxy -c`, move it into place.
+ * file next to it, validate it with `haproxy -c` (or take the check
+ * prepareHaproxyCheck made of the same text), move it into place.
  * An invalid text leaves the current file untouched and throws a SargeError
  * carrying HAProxy's [ALERT] lines. Also creates var/run for the sockets.
  */
@@ -50,9 +72,12 @@ export async function writeHaproxyConfig(
   const bin = resolveHaproxyBin(haproxyBin, { baseDir: paths.root });
   mkdirSync(dirname(paths.haproxyCfg), { recursive: true });
   mkdirSync(paths.run, { recursive: true });
+  const key = `${bin}\0${text}`;
+  const ahead = prepared.get(key);
+  prepared.delete(key);
   const temp = writeTempFile(paths.haproxyCfg, text, mode);
   try {
-    const check = await checkHaproxyConfig(temp, bin);
+    const check = await (ahead ?? checkHaproxyConfig(temp, bin));
     moveIntoPlace(temp, paths.haproxyCfg);
     return check;
   } finally {

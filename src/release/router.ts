@@ -1,4 +1,4 @@
-import type { State } from "../instance/state.js";
+import type { InstanceRecord, State } from "../instance/state.js";
 import type { ProgramStatus } from "../supervise/supervisor.js";
 
 /** The stable-port side of a deploy: what the pipeline needs from HAProxy. */
@@ -11,6 +11,12 @@ export interface Router {
    * post-switch state. Starts HAProxy first if it is not running.
    */
   activate(state: State, proc: string, instanceId: string, port: number): Promise<{ switchMs: number }>;
+  /**
+   * Check now, while `instances` get ready, what the switches to them (in this
+   * order) will need, so that each switch waits only for what is left; a
+   * failure is reported by the switch. Resolves when the checks have ended.
+   */
+  prepareSwitches(state: State, instances: InstanceRecord[]): Promise<void>;
   /**
    * Make HAProxy serve exactly what state says is active: start it when it
    * should run and does not (a new supervisor), and route back process types

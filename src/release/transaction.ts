@@ -97,10 +97,13 @@ export async function runRelease(ctx: HomeContext, plan: ReleasePlan): Promise<R
       await plan.prepare(records, state);
       // a type that must not overlap stops its running instance before the start: a held switch waits before that, not after
       const waitsBeforeStart = plan.beforeSwitch !== undefined && records.some((record) => neverOverlaps(ctx, record.proc));
-      await launch(ctx, state, records, async () => {
-        if (plan.stage) return;
-        if (waitsBeforeStart) await plan.beforeSwitch!();
-        stoppedEarly.push(...(await stopBeforeSuccessors(ctx, state, records)));
+      await launch(ctx, state, records, {
+        beforeStart: async () => {
+          if (plan.stage) return;
+          if (waitsBeforeStart) await plan.beforeSwitch!();
+          stoppedEarly.push(...(await stopBeforeSuccessors(ctx, state, records)));
+        },
+        switchesFollow: !plan.stage,
       });
       if (plan.stage) markStaged(ctx, state, records);
       else {
@@ -174,8 +177,15 @@ export async function withHomeLock<T>(ctx: Pick<HomeContext, "paths" | "reporter
  * start them all, and wait until every one is ready. A staged instance that
  * still runs keeps its port and process: only its readiness is checked again.
  * `beforeStart` runs first in the start step (overlap: never stops the old ones there).
+ * When `switchesFollow`, the router checks what the switches will need while
+ * the instances get ready.
  */
-async function launch(ctx: HomeContext, state: State, records: InstanceRecord[], beforeStart: () => Promise<void>): Promise<void> {
+async function launch(
+  ctx: HomeContext,
+  state: State,
+  records: InstanceRecord[],
+  { beforeStart, switchesFollow }: { beforeStart: () => Promise<void>; switchesFollow: boolean },
+): Promise<void> {
   const cancel = ctx.cancel?.signal;
   const starting = await step("port", async () => {
     // only a staged instance may still run: the supervisor is asked only then
@@ -196,7 +206,13 @@ async function launch(ctx: HomeContext, state: State, records: InstanceRecord[],
     const failed = starts.find((start) => start.status === "rejected");
     if (failed) throw failed.reason;
   }, cancel);
-  await readiness(ctx, records);
+  // what the checks found is the switch's to report; here they only must have ended, whatever happens
+  const checking = switchesFollow ? ctx.router.prepareSwitches(state, records).catch(() => undefined) : undefined;
+  try {
+    await readiness(ctx, records);
+  } finally {
+    await checking;
+  }
 }
 
 async function readiness(ctx: HomeContext, records: InstanceRecord[], said = "ready"): Promise<void> {

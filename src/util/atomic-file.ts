@@ -21,9 +21,10 @@ export function writeFileAtomic(path: string, content: string, mode = 0o600): vo
 /**
  * The first half of writeFileAtomic, for a caller that checks the new file
  * before it replaces `path`: returns the temp file beside `path`, whole and
- * on disk. The caller removes it if it does not call moveIntoPlace.
+ * on disk. The caller removes it if it does not call moveIntoPlace. A file
+ * that is only read, never moved into place, needs no fsync: `durable` false.
  */
-export function writeTempFile(path: string, content: string, mode: number): string {
+export function writeTempFile(path: string, content: string, mode: number, durable = true): string {
   // dot-prefixed and .tmp-suffixed: no glob of real files (supervisord's programs/*.conf) picks it up
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   const bytes = Buffer.from(content, "utf8");
@@ -32,7 +33,7 @@ export function writeTempFile(path: string, content: string, mode: number): stri
     try {
       // write(2) may write less than asked (a nearly full disk): go on from there, until it fails with ENOSPC
       for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset) || failShort();
-      fsyncSync(fd);
+      if (durable) fsyncSync(fd);
     } finally {
       closeSync(fd);
     }

@@ -1,6 +1,8 @@
-import { existsSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolveHaproxyBin } from "../../src/haproxy/binary.js";
 import { readState } from "../../src/instance/state.js";
 import { helloArchive, helloVersion } from "../support/apps.js";
 import { useDeployedHome } from "../support/deployed-home.js";
@@ -106,6 +108,29 @@ describe.each(["builtin", "supervisord"] as const)("sarge deploy, redeploy and r
     expect(logs.sort()).toEqual(instances.map((i) => `${i.id}.log`).sort());
     const deployed = JSON.parse((await home.sarge(["history", "--json"])).stdout).flatMap((entry: { instances: string[] }) => entry.instances);
     expect(new Set(deployed).size).toBeGreaterThan(instances.length);
+  });
+});
+
+describe("the HAProxy config a switch installs", () => {
+  // haproxy, writing down when each `haproxy -c` began (ms since the epoch, as the progress lines' clock)
+  const tools = mkdtempSync(join(tmpdir(), "sarge-haproxy-checks-"));
+  const checks = join(tools, "checks.log");
+  const haproxy = join(tools, "haproxy");
+  writeFileSync(haproxy, `#!/bin/sh\n[ "$1" = -c ] && date +%s%3N >> ${checks}\nexec ${resolveHaproxyBin("haproxy")} "$@"\n`);
+  chmodSync(haproxy, 0o755);
+  afterAll(() => rmSync(tools, { recursive: true, force: true }));
+  const home = useDeployedHome({ extraConfig: `haproxy_bin: ${haproxy}` });
+
+  it("is checked while the new instance gets ready, once: the switch does not wait for haproxy -c", async () => {
+    const before = readFileSync(checks, "utf8").split("\n").filter(Boolean).length;
+    const result = await home.sarge(["deploy", "-", "web"], { input: helloVersion("v2") });
+    expect(result.code, result.stderr).toBe(0);
+    const [, readyAt, port] = /^(\S+) web-\w+: ready on port (\d+)/m.exec(result.stderr)!;
+    const ready = Date.parse(readyAt!);
+    const during = readFileSync(checks, "utf8").split("\n").filter(Boolean).slice(before).map(Number);
+    expect(during).toHaveLength(1);
+    expect(during[0]).toBeLessThan(ready);
+    expect(readFileSync(home.paths.haproxyCfg, "utf8")).toContain(`127.0.0.1:${port}`);
   });
 });
 

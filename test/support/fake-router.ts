@@ -30,6 +30,8 @@ export class FakeRouter implements Router {
     });
   }
 
+  async prepareSwitches(): Promise<void> {}
+
   async reconcile(state: State): Promise<{ started: boolean; routedBack: string[] }> {
     const wanted = Object.keys(this.portMap).flatMap((proc) => {
       const route = state.routes[proc];

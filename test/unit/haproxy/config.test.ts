@@ -10,7 +10,7 @@ import { resolveHaproxyBin } from "../../../src/haproxy/binary.js";
 import { assertBindsFree } from "../../../src/haproxy/ports.js";
 import { renderHaproxyConfig } from "../../../src/haproxy/render.js";
 import { emptyRoute } from "../../../src/haproxy/routes.js";
-import { writeHaproxyConfig } from "../../../src/haproxy/write-config.js";
+import { prepareHaproxyCheck, writeHaproxyConfig } from "../../../src/haproxy/write-config.js";
 
 const root = mkdtempSync(join(tmpdir(), "sarge-haproxy-config-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -64,6 +64,43 @@ describe("writeHaproxyConfig", () => {
     const error = await refusal(writeHaproxyConfig(paths, bad, "haproxy"));
     expect(error.message).toContain("[ALERT]");
     expect(error.message).toContain("green");
+  });
+});
+
+describe("prepareHaproxyCheck", () => {
+  const paths = homePaths(join(root, "prepared"));
+  const config = (port: number) =>
+    renderHaproxyConfig({ paths, routes: [{ ...emptyRoute("web", { host: "127.0.0.1", port: 5000 }), blue: port, active: "blue" }] });
+  // haproxy, counting its runs
+  const runs = join(root, "haproxy-runs.log");
+  const counting = join(root, "counting-haproxy");
+  writeFileSync(counting, `#!/bin/sh\necho run >> ${runs}\nexec ${resolveHaproxyBin("haproxy")} "$@"\n`);
+  chmodSync(counting, 0o755);
+  const runCount = () => (existsSync(runs) ? readFileSync(runs, "utf8").split("\n").filter(Boolean).length : 0);
+
+  it("checks a text ahead of its write, which then installs it without running haproxy -c again; another text is checked by its write", async () => {
+    const before = runCount();
+    await prepareHaproxyCheck(paths, config(5011), counting);
+    expect(runCount()).toBe(before + 1);
+    expect(readdirSync(join(paths.etc, "haproxy"))).toEqual([]);
+    await writeHaproxyConfig(paths, config(5011), counting);
+    expect(runCount()).toBe(before + 1);
+    expect(readFileSync(paths.haproxyCfg, "utf8")).toBe(config(5011));
+    await writeHaproxyConfig(paths, config(5012), counting);
+    expect(runCount()).toBe(before + 2);
+    expect(readdirSync(join(paths.etc, "haproxy"))).toEqual(["haproxy.cfg"]);
+  });
+
+  it("keeps a refusal for the write of that text: the write fails with HAProxy's ALERT and the file stays as it was", async () => {
+    const installed = readFileSync(paths.haproxyCfg, "utf8");
+    const bad = config(5013).replace("mode http", "mode http\n    bogus-keyword 12");
+    await prepareHaproxyCheck(paths, bad, counting);
+    const before = runCount();
+    const error = await refusal(writeHaproxyConfig(paths, bad, counting));
+    expect(runCount()).toBe(before);
+    expect(error.message).toMatch(/^HAProxy refused the configuration: \[ALERT\].*unknown keyword 'bogus-keyword'/);
+    expect(readFileSync(paths.haproxyCfg, "utf8")).toBe(installed);
+    expect(readdirSync(join(paths.etc, "haproxy"))).toEqual(["haproxy.cfg"]);
   });
 });
 
