@@ -3,8 +3,12 @@ import { SargeError } from "./errors.js";
 import { pollUntil } from "./poll.js";
 import { runningProcStat } from "./proc-stat.js";
 
-/** How often a stop re-checks whether the group is empty. */
-const POLL_MS = 20;
+/**
+ * How often a stop re-checks whether the group is empty: every 5 ms for the
+ * first second, when most programs are gone, then every 20 ms, since a check
+ * of a group that still runs reads /proc.
+ */
+const stopPollMs = (attempt: number) => (attempt < 200 ? 5 : 20);
 
 /** Running (not zombie) pids whose process group is `pgid`, ascending. */
 export function groupMembers(pgid: number): number[] {
@@ -78,7 +82,7 @@ export async function terminateGroup(
       }
       return false;
     },
-    { timeoutMs: graceMs + killWaitMs, intervalMs: POLL_MS },
+    { timeoutMs: graceMs + killWaitMs, intervalMs: stopPollMs },
   );
 }
 
