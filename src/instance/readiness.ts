@@ -1,4 +1,4 @@
-import { pollUntil } from "../util/poll.js";
+import { pollUntil, soonThenEvery } from "../util/poll.js";
 import { tcpProbe } from "../util/tcp-probe.js";
 import { foreignListener } from "./listeners.js";
 
@@ -39,9 +39,8 @@ export async function waitUntilReady(check: ReadinessCheck): Promise<ReadinessRe
     return exit === null ? undefined : { ready: false, reason: `the process ${exit} before it was ready` };
   };
   // Most apps answer within a second: a deploy waits no longer than 5 ms past that; a slow starter is then looked at less often.
-  const interval = (attempt: number) => (attempt < FAST_POLLS ? 5 : 200);
   return (
-    (await pollUntil(outcome, { timeoutMs: check.timeoutMs, intervalMs: interval })) ?? {
+    (await pollUntil(outcome, { timeoutMs: check.timeoutMs, intervalMs: soonThenEvery(FAST_POLLS, 200) })) ?? {
       ready: false,
       reason: `not ready after ${check.timeoutMs / 1000}s on port ${check.port}: ${lastProblem}`,
     }

@@ -3,7 +3,7 @@ import { linkSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync }
 import { DiskFullError, isDiskFull, SargeError } from "../util/errors.js";
 import { dirname } from "node:path";
 import { currentUser } from "../util/current-user.js";
-import { pollUntil } from "../util/poll.js";
+import { pollUntil, soonThenEvery } from "../util/poll.js";
 import type { HomePaths } from "../home/paths.js";
 import { isSameProcessAlive, processStartTime } from "../util/process-alive.js";
 
@@ -34,7 +34,7 @@ export interface LockEvents {
  * record, the deploy ahead in the server's queue), then 100 ms for one that
  * runs on (a whole deploy).
  */
-const lockWait = (attempt: number): number => (attempt < 200 ? 5 : 100);
+const lockWait = soonThenEvery(200, 100);
 
 /**
  * The home's deploy lock (var/run/deploy.lock). Created atomically with its

@@ -8,6 +8,14 @@ export interface PollOptions {
 }
 
 /**
+ * A pollUntil interval for a wait that usually ends soon: every 5 ms for the
+ * first `fastPolls` looks, then every `thenMs` for one that runs on.
+ */
+export function soonThenEvery(fastPolls: number, thenMs: number): (attempt: number) => number {
+  return (attempt) => (attempt < fastPolls ? 5 : thenMs);
+}
+
+/**
  * Run `check` until it returns something other than undefined or false, and
  * resolve with that; resolve with undefined once `timeoutMs` passed without.
  * The caller words its own timeout error, as only it knows what it waited for.

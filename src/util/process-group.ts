@@ -1,6 +1,6 @@
 import { readdirSync } from "node:fs";
 import { SargeError } from "./errors.js";
-import { pollUntil } from "./poll.js";
+import { pollUntil, soonThenEvery } from "./poll.js";
 import { runningProcStat } from "./proc-stat.js";
 
 /**
@@ -8,7 +8,7 @@ import { runningProcStat } from "./proc-stat.js";
  * first second, when most programs are gone, then every 20 ms, since a check
  * of a group that still runs reads /proc.
  */
-const stopPollMs = (attempt: number) => (attempt < 200 ? 5 : 20);
+const stopPollMs = soonThenEvery(200, 20);
 
 /** Running (not zombie) pids whose process group is `pgid`, ascending. */
 export function groupMembers(pgid: number): number[] {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pollUntil } from "../../../src/util/poll.js";
+import { pollUntil, soonThenEvery } from "../../../src/util/poll.js";
 
 describe("pollUntil", () => {
   it("resolves with the first value that is not undefined or false (0 and null count)", async () => {
@@ -29,3 +29,11 @@ describe("pollUntil", () => {
     await expect(pollUntil(() => Promise.reject(new Error("broken")), { timeoutMs: 1_000, intervalMs: 1 })).rejects.toThrow("broken");
   });
 });
+
+describe("soonThenEvery", () => {
+  it("pauses 5 ms for the first looks, then the slower interval", () => {
+    const interval = soonThenEvery(3, 200);
+    expect([0, 1, 2, 3, 50].map(interval)).toEqual([5, 5, 5, 200, 200]);
+  });
+});
+
