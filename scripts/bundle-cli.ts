@@ -66,11 +66,9 @@ await Promise.all([
   build({ ...common, entryPoints: [join(cliSources, "launch.js")], outfile: join(outDir, "sarge.cjs") }),
   ...bundledCommands.map(async (command) => {
     const stdin = { contents: commandEntry(command), resolveDir: cliSources, sourcefile: `${command}-entry.js` };
-    const { metafile } = await build({ ...common, stdin, outfile: join(outDir, `${command}.cjs`), plugins: [builtinsRequired], metafile: true });
+    const bundle = join(outDir, `${command}.cjs`);
+    const { metafile } = await build({ ...common, stdin, outfile: bundle, plugins: [builtinsRequired], metafile: true });
     refuseDynamicImports(command, metafile);
+    writeFileSync(codeCacheFile(bundle), makeCodeCache(bundle));
   }),
 ]);
-for (const command of bundledCommands) {
-  const bundle = join(outDir, `${command}.cjs`);
-  writeFileSync(codeCacheFile(bundle), makeCodeCache(bundle));
-}

@@ -1,6 +1,9 @@
-import { existsSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { requireBundle } from "../util/code-cache.js";
+import { packageRoot } from "../util/package-root.js";
+import { isCheckout } from "../util/version.js";
 import { commandNameOf } from "./command-name.js";
 
 /**
@@ -35,10 +38,9 @@ export async function launch(argv: string[]): Promise<void> {
  * installed package ships both together.
  */
 function bundlesAreCurrent(): boolean {
-  const at = (path: string) => fileURLToPath(new URL(path, import.meta.url));
-  if (!existsSync(at("../../src"))) return true;
+  if (!isCheckout()) return true;
   try {
-    return statSync(at("./sarge.cjs")).mtimeMs >= statSync(at("../src/cli/launch.js")).mtimeMs;
+    return statSync(join(packageRoot, "build", "cli", "sarge.cjs")).mtimeMs >= statSync(join(packageRoot, "build", "src", "cli", "launch.js")).mtimeMs;
   } catch {
     return false;
   }

@@ -42,6 +42,8 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
     for (const warning of warnings) log.warn({ haproxy: warning }, "HAProxy warns about its configuration");
   }
 
+  const routes = (proc: string) => config.portMap[proc] !== undefined;
+
   async function ensureServing(state: State, programs?: ProgramStatus[]): Promise<void> {
     const { haproxyProgram, waitForHaproxy } = await haproxy();
     const routes = routesOf(state, config);
@@ -56,7 +58,7 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
   }
 
   return {
-    routes: (proc) => config.portMap[proc] !== undefined,
+    routes,
 
     async activate(state, proc, instanceId, port) {
       const { switchSlot } = await haproxy();
@@ -76,7 +78,7 @@ export function haproxyRouter(paths: HomePaths, config: SargeConfig, supervisor:
       const { renderHaproxyConfig, prepareHaproxyCheck } = await haproxy();
       const after = structuredClone(state);
       const checks = instances
-        .filter((instance) => config.portMap[instance.proc] !== undefined)
+        .filter((instance) => routes(instance.proc))
         .map((instance) => {
           routeTo(after, instance.proc, switchedSlot(after, config, instance.proc, instance.id), instance.id);
           return prepareHaproxyCheck(paths, renderHaproxyConfig({ paths, routes: routesOf(after, config) }), config.haproxyBin);

@@ -45,15 +45,21 @@ const prepared = new Map<string, Promise<ConfigCheck>>();
  * check has ended, either way.
  */
 export async function prepareHaproxyCheck(paths: Pick<HomePaths, "root" | "haproxyCfg">, text: string, haproxyBin: string): Promise<void> {
-  const bin = resolveHaproxyBin(haproxyBin, { baseDir: paths.root });
-  const key = `${bin}\0${text}`;
-  if (prepared.has(key)) return;
-  mkdirSync(dirname(paths.haproxyCfg), { recursive: true });
-  // only `haproxy -c` reads it; writeHaproxyConfig writes the file it installs itself
-  const temp = writeTempFile(paths.haproxyCfg, text, 0o600, false);
-  const check = checkHaproxyConfig(temp, bin).finally(() => rmSync(temp, { force: true }));
-  prepared.set(key, check);
+  const { bin, key } = checkKey(paths, text, haproxyBin);
+  let check = prepared.get(key);
+  if (!check) {
+    mkdirSync(dirname(paths.haproxyCfg), { recursive: true });
+    // only `haproxy -c` reads it; writeHaproxyConfig writes the file it installs itself
+    const temp = writeTempFile(paths.haproxyCfg, text, 0o600, false);
+    check = checkHaproxyConfig(temp, bin).finally(() => rmSync(temp, { force: true }));
+    prepared.set(key, check);
+  }
   await check.catch(() => undefined);
+}
+
+function checkKey(paths: Pick<HomePaths, "root">, text: string, haproxyBin: string): { bin: string; key: string } {
+  const bin = resolveHaproxyBin(haproxyBin, { baseDir: paths.root });
+  return { bin, key: `${bin}\0${text}` };
 }
 
 /**
@@ -69,10 +75,9 @@ export async function writeHaproxyConfig(
   haproxyBin: string,
   mode = 0o644,
 ): Promise<ConfigCheck> {
-  const bin = resolveHaproxyBin(haproxyBin, { baseDir: paths.root });
+  const { bin, key } = checkKey(paths, text, haproxyBin);
   mkdirSync(dirname(paths.haproxyCfg), { recursive: true });
   mkdirSync(paths.run, { recursive: true });
-  const key = `${bin}\0${text}`;
   const ahead = prepared.get(key);
   prepared.delete(key);
   const temp = writeTempFile(paths.haproxyCfg, text, mode);

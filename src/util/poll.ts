@@ -16,6 +16,13 @@ export function soonThenEvery(fastPolls: number, thenMs: number): (attempt: numb
 }
 
 /**
+ * How a stop looks whether its program is gone: every 5 ms for the first
+ * second, when most are, then every 20 ms, since each look at one that still
+ * runs reads /proc or asks supervisord.
+ */
+export const stopPolls = soonThenEvery(200, 20);
+
+/**
  * Run `check` until it returns something other than undefined or false, and
  * resolve with that; resolve with undefined once `timeoutMs` passed without.
  * The caller words its own timeout error, as only it knows what it waited for.

@@ -1,14 +1,7 @@
 import { readdirSync } from "node:fs";
 import { SargeError } from "./errors.js";
-import { pollUntil, soonThenEvery } from "./poll.js";
+import { pollUntil, stopPolls } from "./poll.js";
 import { runningProcStat } from "./proc-stat.js";
-
-/**
- * How often a stop re-checks whether the group is empty: every 5 ms for the
- * first second, when most programs are gone, then every 20 ms, since a check
- * of a group that still runs reads /proc.
- */
-const stopPollMs = soonThenEvery(200, 20);
 
 /** Running (not zombie) pids whose process group is `pgid`, ascending. */
 export function groupMembers(pgid: number): number[] {
@@ -82,7 +75,7 @@ export async function terminateGroup(
       }
       return false;
     },
-    { timeoutMs: graceMs + killWaitMs, intervalMs: stopPollMs },
+    { timeoutMs: graceMs + killWaitMs, intervalMs: stopPolls },
   );
 }
 

@@ -32,7 +32,7 @@ import {
   validateProgramName,
 } from "./config.js";
 import { writeFileAtomic } from "../../util/atomic-file.js";
-import { pollUntil, soonThenEvery } from "../../util/poll.js";
+import { pollUntil, stopPolls } from "../../util/poll.js";
 import { groupMembers, terminateGroup, type StopTarget } from "../../util/process-group.js";
 import { waitLaunched } from "./launched.js";
 import { runningRecord } from "./record.js";
@@ -47,8 +47,6 @@ export interface SupervisordBackendOptions {
 
 /** How long a group that outlived its grace period gets to die of SIGKILL. */
 const KILL_WAIT_MS = 5_000;
-/** Looks at a stopping program: most are gone within the first second; then one XML-RPC call every 20 ms. */
-const STOP_POLLS = soonThenEvery(200, 20);
 
 /** States in which supervisord has, or is about to have, a process for the program. */
 const ACTIVE: ReadonlySet<SupervisordStateName> = new Set(["STARTING", "RUNNING", "BACKOFF", "EXITED"]);
@@ -148,7 +146,7 @@ export class SupervisordSupervisor implements Supervisor {
       const info = await this.require(name);
       return info.statename !== "STOPPING" && info;
     };
-    const info = await pollUntil(notStopping, { timeoutMs: (await this.stopWaitMs(name)) + 30_000, intervalMs: STOP_POLLS });
+    const info = await pollUntil(notStopping, { timeoutMs: (await this.stopWaitMs(name)) + 30_000, intervalMs: stopPolls });
     if (!info) throw new SargeError(`${name} is still stopping`);
     return info;
   }
@@ -267,7 +265,7 @@ export class SupervisordSupervisor implements Supervisor {
       if (s === "EXITED" && Date.now() - (exitedSince ??= Date.now()) < 2_000) return undefined;
       return info; // STOPPED, FATAL, UNKNOWN, or EXITED for good (supervisord shutting down)
     };
-    if (!(await pollUntil(settled, { timeoutMs: graceMs + 30_000, intervalMs: STOP_POLLS }))) {
+    if (!(await pollUntil(settled, { timeoutMs: graceMs + 30_000, intervalMs: stopPolls }))) {
       throw new SargeError(`${name} did not stop within ${Math.round((graceMs + 30_000) / 1000)} s`);
     }
     // supervisord reports STOPPED once the main process is reaped; a member that ignored the stop signal
